@@ -1,0 +1,128 @@
+# ember: one Makefile for the VMM, its unit tests, the payload guests and the benches.
+#   make            build/ember
+#   make guests     build/guests/<name>.elf (tiny PVH test payloads)
+#   make unit       unit-test binaries (and build/asan/: the same under ASan + UBSan)
+#   make test       the whole suite (tests/run.sh), last line "N passed, N failed"
+#   make demo       the main job
+#   make format     clang-format in place; make format-check: CI's check
+#   V=1             show the commands
+
+CC      ?= gcc
+BUILD   := build
+Q       := $(if $(V),,@)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+           -Wcast-qual -Wpointer-arith -Wformat=2 -Wundef -Wvla -Wnull-dereference \
+           -Wimplicit-fallthrough
+HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -Isrc -MMD -MP
+LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
+LDLIBS  := -ljansson -lpthread
+
+SRCS     := $(sort $(shell find src -name '*.c'))
+MAIN_SRC := src/vmm/main.c
+LIB_SRCS := $(filter-out $(MAIN_SRC),$(SRCS))
+OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: all guests unit test demo format format-check bench clean
+all: $(BUILD)/ember
+
+$(BUILD)/ember: $(OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# --- unit tests: one binary per tests/unit/test_*.c, linked with every module ---
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+HARNESS   := $(BUILD)/obj/tests/unit/harness.o
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(HARNESS) $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -c -o $@ $<
+
+# The same unit tests under ASan + UBSan (no FORTIFY: it conflicts with ASan).
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(SAN_FLAGS) -Isrc -Itests/unit -MMD -MP
+ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
+ASAN_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
+
+$(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(BUILD)/asan/obj/tests/unit/harness.o $(ASAN_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@ (asan)"
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (asan)"
+	$(Q)$(CC) $(SAN_CFLAGS) -c -o $@ $<
+
+unit: $(UNIT_BINS) $(ASAN_BINS)
+
+# --- payload guests: freestanding 32-bit PVH ELFs, one per tests/guests/<name>.c ---
+GUEST_LIB_SRCS := $(wildcard tests/guests/lib/*.c tests/guests/lib/*.S)
+GUEST_LIB_OBJS := $(patsubst tests/guests/lib/%,$(BUILD)/obj/guests/lib/%.o,$(GUEST_LIB_SRCS))
+GUEST_SRCS := $(sort $(wildcard tests/guests/*.c))
+GUEST_ELFS := $(GUEST_SRCS:tests/guests/%.c=$(BUILD)/guests/%.elf)
+GUEST_CFLAGS := -std=c17 -m32 -march=i686 -ffreestanding -nostdlib -fno-pic -fno-pie \
+                -fno-stack-protector -fno-builtin -mgeneral-regs-only -fno-asynchronous-unwind-tables \
+                -Os -g -Wall -Wextra -Werror -Itests/guests/lib -MMD -MP
+
+$(BUILD)/guests/%.elf: $(BUILD)/obj/guests/%.o $(GUEST_LIB_OBJS) tests/guests/lib/guest.ld
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)ld -m elf_i386 -nostdlib -static -T tests/guests/lib/guest.ld -o $@.32 $(filter %.o,$^)
+	@# ember, like Firecracker, loads ELF64 kernels only: wrap the 32-bit code in ELF64.
+	$(Q)objcopy -I elf32-i386 -O elf64-x86-64 $@.32 $@ && rm -f $@.32
+
+$(BUILD)/obj/guests/%.o: tests/guests/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (guest)"
+	$(Q)$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/guests/lib/%.c.o: tests/guests/lib/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (guest)"
+	$(Q)$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/guests/lib/%.S.o: tests/guests/lib/%.S
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (guest)"
+	$(Q)$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+guests: $(GUEST_ELFS)
+# keep the objects (make would delete them as intermediates of the pattern chain)
+.SECONDARY: $(GUEST_LIB_OBJS) $(GUEST_SRCS:tests/guests/%.c=$(BUILD)/obj/guests/%.o)
+
+# --- suite, main job, benches ---
+test: $(BUILD)/ember unit guests
+	$(Q)bash tests/run.sh
+
+demo: $(BUILD)/ember guests
+	$(Q)bash scripts/demo.sh
+
+bench: $(BUILD)/ember guests
+	$(Q)bash bench/run.sh
+
+FORMAT_FILES = $(shell find src tests bench -name '*.[ch]' 2>/dev/null)
+format:
+	$(Q)clang-format -i $(FORMAT_FILES)
+format-check:
+	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "util/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <strings.h>
+#include <time.h>
+
+static const char *const level_names[] = {
+    [LOG_OFF] = "Off",	 [LOG_ERROR] = "Error", [LOG_WARN] = "Warn",
+    [LOG_INFO] = "Info", [LOG_DEBUG] = "Debug", [LOG_TRACE] = "Trace",
+};
+
+/*
+ * The one process-wide pointer: which logger log_write() uses. It is set once
+ * before any thread starts, so reads need no lock.
+ */
+static struct logger *current;
+
+int log_level_parse(const char *name, enum log_level *out)
+{
+	static const struct {
+		const char *name;
+		enum log_level lvl;
+	} names[] = {
+	    {"off", LOG_OFF},	{"error", LOG_ERROR}, {"warning", LOG_WARN}, {"warn", LOG_WARN},
+	    {"info", LOG_INFO}, {"debug", LOG_DEBUG}, {"trace", LOG_TRACE},
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcasecmp(name, names[i].name)) {
+			*out = names[i].lvl;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void log_set(struct logger *lg)
+{
+	current = lg;
+}
+
+struct logger *log_get(void)
+{
+	return current;
+}
+
+void log_write(enum log_level lvl, const char *file, int line, const char *fmt, ...)
+{
+	struct logger *lg = current;
+	FILE *out = lg && lg->out ? lg->out : stderr;
+	enum log_level max = lg ? lg->level : LOG_INFO;
+	char thread[16] = "main";
+	char stamp[48];
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+
+	if (lvl == LOG_OFF || lvl > max)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	pthread_getname_np(pthread_self(), thread, sizeof(thread));
+
+	/* One fprintf per part, under the stream's lock, so lines never interleave. */
+	flockfile(out);
+	fprintf(out, "%s.%09ld [%s:%s", stamp, ts.tv_nsec,
+		lg && lg->id[0] ? lg->id : "anonymous-instance", thread);
+	if (lg && lg->show_level)
+		fprintf(out, ":%s", level_names[lvl]);
+	if (lg && lg->show_origin)
+		fprintf(out, ":%s:%d", file, line);
+	fputs("] ", out);
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+	fputc('\n', out);
+	fflush(out);
+	funlockfile(out);
+}

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "vmm/guest_mem.h"
+
+#include "arch/x86_64/layout.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, bool thp)
+{
+	const uint64_t low_max = LAYOUT_MMIO_GAP_START;
+	uint64_t low = ram_size < low_max ? ram_size : low_max;
+	void *p;
+
+	memset(gm, 0, sizeof(*gm));
+	if (!ram_size || ram_size > (1ULL << 46) || (ram_size & 0xfff))
+		return -EINVAL;
+	/*
+	 * MAP_NORESERVE: the guest's RAM costs host memory only once touched,
+	 * which is what keeps a microVM's footprint at what the guest uses.
+	 */
+	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	if (thp && madvise(p, ram_size, MADV_HUGEPAGE) < 0) {
+		int err = -errno;
+
+		munmap(p, ram_size);
+		return err;
+	}
+	/* Guest RAM is never dumped with the VMM: it can hold tenant secrets. */
+	madvise(p, ram_size, MADV_DONTDUMP);
+
+	gm->mapping = p;
+	gm->mapping_size = ram_size;
+	gm->regions[0] = (struct guest_region){0, low, p};
+	gm->nr_regions = 1;
+	if (ram_size > low) {
+		gm->regions[1] =
+		    (struct guest_region){LAYOUT_MMIO_GAP_END, ram_size - low, (uint8_t *)p + low};
+		gm->nr_regions = 2;
+	}
+	gm->ram_size = ram_size;
+	return 0;
+}
+
+int guest_mem_init_fake(struct guest_mem *gm, const struct guest_region *regions, unsigned int n)
+{
+	memset(gm, 0, sizeof(*gm));
+	if (!n || n > GUEST_MEM_MAX_REGIONS)
+		return -EINVAL;
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t end;
+
+		if (!regions[i].size ||
+		    __builtin_add_overflow(regions[i].gpa, regions[i].size, &end))
+			return -EINVAL;
+		if (i && regions[i].gpa < regions[i - 1].gpa + regions[i - 1].size)
+			return -EINVAL;
+		gm->regions[i] = regions[i];
+		gm->ram_size += regions[i].size;
+	}
+	gm->nr_regions = n;
+	return 0;
+}
+
+void guest_mem_destroy(struct guest_mem *gm)
+{
+	if (gm->mapping)
+		munmap(gm->mapping, gm->mapping_size);
+	memset(gm, 0, sizeof(*gm));
+}
+
+void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	uint64_t last;
+
+	if (!len || __builtin_add_overflow(gpa, len - 1, &last))
+		return NULL;
+	for (unsigned int i = 0; i < gm->nr_regions; i++) {
+		const struct guest_region *r = &gm->regions[i];
+
+		/* Both ends inside the same region: a range never spans a gap. */
+		if (gpa >= r->gpa && last - r->gpa < r->size)
+			return r->hva + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int gm_read(const struct guest_mem *gm, void *dst, uint64_t gpa, uint64_t len)
+{
+	const void *src = gm_ptr(gm, gpa, len);
+
+	if (!src)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len)
+{
+	void *dst = gm_ptr(gm, gpa, len);
+
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+uint64_t gm_end(const struct guest_mem *gm)
+{
+	const struct guest_region *r;
+
+	if (!gm->nr_regions)
+		return 0;
+	r = &gm->regions[gm->nr_regions - 1];
+	return r->gpa + r->size;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Guest physical memory: a few regions of host anonymous memory, and the one
+ * checked accessor every guest address goes through.
+ */
+#ifndef EMBER_VMM_GUEST_MEM_H
+#define EMBER_VMM_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GUEST_MEM_MAX_REGIONS 4
+
+struct guest_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *hva;
+};
+
+struct guest_mem {
+	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
+	unsigned int nr_regions;
+	uint64_t ram_size; /* sum of region sizes */
+	void *mapping;	   /* one host mapping backs every region */
+	size_t mapping_size;
+};
+
+/*
+ * Maps @ram_size bytes of anonymous memory (MAP_NORESERVE: host pages are
+ * allocated on the guest's first touch) and lays it out on the x86 map: RAM
+ * from 0 up to the 32-bit MMIO gap, the rest from 4 GiB. @thp asks for
+ * transparent huge pages. Returns 0 or a negative errno.
+ */
+int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, bool thp);
+
+/*
+ * Builds a guest_mem over caller-owned buffers (unit tests: fake guest memory).
+ * Regions must be sorted and disjoint.
+ */
+int guest_mem_init_fake(struct guest_mem *gm, const struct guest_region *regions, unsigned int n);
+
+void guest_mem_destroy(struct guest_mem *gm);
+
+/*
+ * The checked accessor: a host pointer to [gpa, gpa + len) if that whole
+ * range lies inside one region, else NULL. Overflow of gpa + len is checked.
+ * len 0 is refused (a zero-length guest buffer is always a caller bug).
+ */
+void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+
+/* Copies with the same check; 0 or -EFAULT. */
+int gm_read(const struct guest_mem *gm, void *dst, uint64_t gpa, uint64_t len);
+int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len);
+
+/* The end (exclusive) of the highest region: the top of guest RAM. */
+uint64_t gm_end(const struct guest_mem *gm);
+
+#endif

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "arch/x86_64/layout.h"
+#include "test.h"
+#include "vmm/guest_mem.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+TEST(layout_below_gap)
+{
+	struct guest_mem gm;
+
+	CHECK_EQ(guest_mem_init(&gm, 128 << 20, false), 0);
+	CHECK_EQ(gm.nr_regions, 1);
+	CHECK_EQ(gm.regions[0].gpa, 0);
+	CHECK_EQ(gm.regions[0].size, 128 << 20);
+	CHECK_EQ(gm_end(&gm), 128 << 20);
+	guest_mem_destroy(&gm);
+}
+
+TEST(layout_splits_at_mmio_gap)
+{
+	struct guest_mem gm;
+	uint64_t size = 4ULL << 30; /* 4 GiB: 3 below the gap, 1 above 4 GiB */
+
+	CHECK_EQ(guest_mem_init(&gm, size, true), 0);
+	CHECK_EQ(gm.nr_regions, 2);
+	CHECK_EQ(gm.regions[0].size, LAYOUT_MMIO_GAP_START);
+	CHECK_EQ(gm.regions[1].gpa, LAYOUT_MMIO_GAP_END);
+	CHECK_EQ(gm.regions[1].size, size - LAYOUT_MMIO_GAP_START);
+	CHECK_EQ(gm.ram_size, size);
+	/* Nothing maps the gap; both sides do. */
+	CHECK(gm_ptr(&gm, LAYOUT_MMIO_GAP_START, 1) == NULL);
+	CHECK(gm_ptr(&gm, LAYOUT_MMIO_GAP_START - 1, 1) != NULL);
+	CHECK(gm_ptr(&gm, LAYOUT_MMIO_GAP_END, 8) != NULL);
+	/* A range spanning the gap is refused even though both ends are RAM-adjacent. */
+	CHECK(gm_ptr(&gm, LAYOUT_MMIO_GAP_START - 4, 8) == NULL);
+	CHECK_EQ(gm_end(&gm), LAYOUT_MMIO_GAP_END + size - LAYOUT_MMIO_GAP_START);
+	guest_mem_destroy(&gm);
+}
+
+TEST(bad_sizes_refused)
+{
+	struct guest_mem gm;
+
+	CHECK_EQ(guest_mem_init(&gm, 0, false), -EINVAL);
+	CHECK_EQ(guest_mem_init(&gm, 4097, false), -EINVAL);
+}
+
+TEST(checked_accessor_bounds_and_overflow)
+{
+	static uint8_t a[4096], b[4096];
+	const struct guest_region regs[] = {{0x1000, sizeof(a), a}, {0x10000, sizeof(b), b}};
+	struct guest_mem gm;
+	uint8_t buf[16];
+
+	CHECK_EQ(guest_mem_init_fake(&gm, regs, 2), 0);
+	CHECK(gm_ptr(&gm, 0x1000, 4096) == a);
+	CHECK(gm_ptr(&gm, 0x1ff0, 16) == a + 0xff0);
+	CHECK(gm_ptr(&gm, 0x1ff0, 17) == NULL);	   /* one byte past the end */
+	CHECK(gm_ptr(&gm, 0xfff, 2) == NULL);	   /* starts before the region */
+	CHECK(gm_ptr(&gm, 0x1000, 0) == NULL);	   /* zero length */
+	CHECK(gm_ptr(&gm, UINT64_MAX, 2) == NULL); /* wraps */
+	CHECK(gm_ptr(&gm, UINT64_MAX - 7, 8) == NULL);
+	CHECK(gm_ptr(&gm, 0x10000, UINT64_MAX) == NULL);
+	CHECK(gm_ptr(&gm, 0x10010, 8) == b + 0x10);
+	CHECK_EQ(gm_write(&gm, 0x10010, "ember", 6), 0);
+	CHECK_EQ(gm_read(&gm, buf, 0x10010, 6), 0);
+	CHECK_STR((char *)buf, "ember");
+	CHECK_EQ(gm_read(&gm, buf, 0x2000, 1), -EFAULT);
+	CHECK_EQ(gm_write(&gm, 0x10ffc, buf, 8), -EFAULT);
+}
+
+TEST(fake_regions_validated)
+{
+	static uint8_t a[64];
+	const struct guest_region overlap[] = {{0, 64, a}, {32, 64, a}};
+	const struct guest_region wrap[] = {{UINT64_MAX - 10, 64, a}};
+	struct guest_mem gm;
+
+	CHECK_EQ(guest_mem_init_fake(&gm, overlap, 2), -EINVAL);
+	CHECK_EQ(guest_mem_init_fake(&gm, wrap, 1), -EINVAL);
+	CHECK_EQ(guest_mem_init_fake(&gm, overlap, 0), -EINVAL);
+}
+
+TEST_MAIN(TEST_ENTRY(layout_below_gap), TEST_ENTRY(layout_splits_at_mmio_gap),
+	  TEST_ENTRY(bad_sizes_refused), TEST_ENTRY(checked_accessor_bounds_and_overflow),
+	  TEST_ENTRY(fake_regions_validated))
