@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * x86_64 specifics: the VM's interrupt controllers, vCPU registers, CPUID,
+ * boot tables (e820, MP table, zero page, PVH start info) and the completions
+ * for instructions kvm_pvm's emulator cannot run.
+ */
+#ifndef EMBER_ARCH_X86_64_ARCH_H
+#define EMBER_ARCH_X86_64_ARCH_H
+
+#include "vmm/guest_mem.h"
+
+#include <linux/kvm.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+struct vcpu;
+
+/* VM-wide: TSS and identity-map addresses, in-kernel IRQ chip, PIT. */
+int arch_vm_init(struct vm *vm);
+
+/* Per vCPU: CPUID, MSRs, FPU, LAPIC; on vCPU 0 also the boot registers. */
+int arch_vcpu_init(struct vcpu *vcpu);
+
+/*
+ * Writes what the guest reads at boot: command line, e820 map, MP table and
+ * either the PVH start info or the Linux zero page (by vm->boot.proto).
+ */
+int arch_boot_tables(struct vm *vm);
+
+/* The e820 map of guest RAM. */
+#define E820_RAM      1
+#define E820_RESERVED 2
+struct e820_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+};
+#define E820_MAX 8
+/* Fills @tbl (at most @max) and returns the number of entries, or -ENOSPC. */
+int e820_build(const struct guest_mem *gm, struct e820_entry *tbl, unsigned int max);
+
+/* Writes the Intel MP table for @nr_cpus CPUs in the EBDA. 0 or -errno. */
+int mptable_write(const struct guest_mem *gm, unsigned int nr_cpus);
+
+/*
+ * Rewrites the supported-CPUID list for vCPU @id of @nr: APIC ids, topology
+ * leaves (1, 4, 0xb, 0x1f, 0x80000008, 0x8000001e), the hypervisor bit, no
+ * PMU, and the brand string @brand (48 bytes, NUL-padded).
+ */
+void cpuid_normalize(struct kvm_cpuid2 *cpuid, unsigned int id, unsigned int nr, bool smt,
+		     const char brand[48]);
+
+/* The host CPU's brand string, trimmed and NUL-padded to 48 bytes. */
+void cpuid_host_brand(char brand[48]);
+
+/*
+ * kvm_pvm: called on KVM_EXIT_INTERNAL_ERROR / emulation failure. Completes the
+ * instruction at rip if the table knows it (returns 0 and counts it), else
+ * prints rip, the instruction bytes and the vCPU state and returns -ENOTSUP.
+ */
+int pvm_complete(struct vcpu *vcpu);
+
+/* The completion table's names, for statistics. */
+unsigned int pvm_completion_count(void);
+const char *pvm_completion_name(unsigned int i);
+
+#endif

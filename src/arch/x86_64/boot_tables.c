@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * What the guest reads at its entry point: the e820 map, the command line, the
+ * MP table, and either the PVH hvm_start_info or the Linux zero page. The
+ * layouts are guest-visible ABI (Xen's arch-x86/hvm/start_info.h and Linux's
+ * Documentation/arch/x86/zero-page.rst); they are written field by field.
+ */
+#include "arch/x86_64/arch.h"
+#include "arch/x86_64/layout.h"
+#include "util/log.h"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <string.h>
+
+int e820_build(const struct guest_mem *gm, struct e820_entry *tbl, unsigned int max)
+{
+	unsigned int n = 0;
+
+#define E820_ADD(a, s, t)                                                              \
+	do {                                                                           \
+		if (n == max)                                                          \
+			return -ENOSPC;                                                \
+		tbl[n++] = (struct e820_entry){.addr = (a), .size = (s), .type = (t)}; \
+	} while (0)
+
+	for (unsigned int i = 0; i < gm->nr_regions; i++) {
+		const struct guest_region *r = &gm->regions[i];
+		uint64_t start = r->gpa, end = r->gpa + r->size;
+
+		if (start < LAYOUT_HIMEM_START) {
+			/*
+			 * Low memory: usable below the EBDA; the EBDA, the legacy
+			 * video hole and the BIOS area (where the MP and ACPI tables
+			 * live) are reserved so the guest never reuses them.
+			 */
+			E820_ADD(start, LAYOUT_EBDA_START - start, E820_RAM);
+			E820_ADD(LAYOUT_EBDA_START, LAYOUT_HIMEM_START - LAYOUT_EBDA_START,
+				 E820_RESERVED);
+			start = LAYOUT_HIMEM_START;
+		}
+		if (end > start)
+			E820_ADD(start, end - start, E820_RAM);
+	}
+#undef E820_ADD
+	return (int)n;
+}
+
+/* struct hvm_start_info (version 1) and its companions, as Xen defines them. */
+#define HVM_START_MAGIC 0x336ec578
+struct __attribute__((packed)) hvm_start_info {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;
+	uint64_t cmdline_paddr;
+	uint64_t rsdp_paddr;
+	uint64_t memmap_paddr;
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+
+struct __attribute__((packed)) hvm_modlist_entry {
+	uint64_t paddr;
+	uint64_t size;
+	uint64_t cmdline_paddr;
+	uint64_t reserved;
+};
+
+struct __attribute__((packed)) hvm_memmap_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+	uint32_t reserved;
+};
+
+static int write_pvh_info(struct vm *vm, const struct e820_entry *e820, unsigned int n)
+{
+	struct hvm_start_info info = {
+	    .magic = HVM_START_MAGIC,
+	    .version = 1,
+	    .cmdline_paddr = LAYOUT_CMDLINE_START,
+	    .memmap_paddr = LAYOUT_PVH_MEMMAP_START,
+	    .memmap_entries = n,
+	};
+	int ret = 0;
+
+	for (unsigned int i = 0; i < n && !ret; i++) {
+		struct hvm_memmap_entry m = {e820[i].addr, e820[i].size, e820[i].type, 0};
+
+		ret = gm_write(&vm->mem, LAYOUT_PVH_MEMMAP_START + i * sizeof(m), &m, sizeof(m));
+	}
+	if (!ret && vm->initrd_size) {
+		struct hvm_modlist_entry mod = {.paddr = vm->initrd_addr, .size = vm->initrd_size};
+
+		info.nr_modules = 1;
+		info.modlist_paddr = LAYOUT_PVH_MODLIST_START;
+		ret = gm_write(&vm->mem, LAYOUT_PVH_MODLIST_START, &mod, sizeof(mod));
+	}
+	if (!ret)
+		ret = gm_write(&vm->mem, LAYOUT_PVH_INFO_START, &info, sizeof(info));
+	return ret;
+}
+
+/* Offsets into struct boot_params (the zero page). */
+#define BP_E820_ENTRIES	    0x1e8
+#define BP_HDR		    0x1f1
+#define BP_BOOT_FLAG	    0x1fe
+#define BP_HEADER	    0x202
+#define BP_TYPE_OF_LOADER   0x210
+#define BP_LOADFLAGS	    0x211
+#define BP_RAMDISK_IMAGE    0x218
+#define BP_RAMDISK_SIZE	    0x21c
+#define BP_CMD_LINE_PTR	    0x228
+#define BP_KERNEL_ALIGNMENT 0x230
+#define BP_CMDLINE_SIZE	    0x238
+#define BP_E820_TABLE	    0x2d0
+#define BP_E820_MAX	    128
+
+static void put32(uint8_t *p, size_t off, uint32_t v)
+{
+	memcpy(p + off, &v, sizeof(v));
+}
+
+static int write_zero_page(struct vm *vm, const struct e820_entry *e820, unsigned int n)
+{
+	uint8_t *zp = gm_ptr(&vm->mem, LAYOUT_ZERO_PAGE_START, 4096);
+
+	if (!zp)
+		return -EFAULT;
+	memset(zp, 0, 4096);
+	/* A bzImage's own header first; the loader fields below override it. */
+	memcpy(zp + BP_HDR, vm->boot.setup_hdr, vm->boot.setup_hdr_len);
+	zp[BP_BOOT_FLAG] = 0x55;
+	zp[BP_BOOT_FLAG + 1] = 0xaa;
+	put32(zp, BP_HEADER, 0x53726448); /* "HdrS" */
+	zp[BP_TYPE_OF_LOADER] = 0xff;	  /* "undefined" boot loader */
+	zp[BP_LOADFLAGS] |= 0x01;	  /* LOADED_HIGH: the kernel is at 1 MiB */
+	put32(zp, BP_CMD_LINE_PTR, (uint32_t)LAYOUT_CMDLINE_START);
+	put32(zp, BP_CMDLINE_SIZE, (uint32_t)vm->cmdline.len);
+	if (!vm->boot.setup_hdr_len)
+		put32(zp, BP_KERNEL_ALIGNMENT, 0x1000000);
+	if (vm->initrd_size) {
+		put32(zp, BP_RAMDISK_IMAGE, (uint32_t)vm->initrd_addr);
+		put32(zp, BP_RAMDISK_SIZE, (uint32_t)vm->initrd_size);
+	}
+	if (n > BP_E820_MAX)
+		return -E2BIG;
+	zp[BP_E820_ENTRIES] = (uint8_t)n;
+	for (unsigned int i = 0; i < n; i++) {
+		uint8_t *e = zp + BP_E820_TABLE + i * 20;
+
+		memcpy(e, &e820[i].addr, 8);
+		memcpy(e + 8, &e820[i].size, 8);
+		memcpy(e + 16, &e820[i].type, 4);
+	}
+	return 0;
+}
+
+int arch_boot_tables(struct vm *vm)
+{
+	struct e820_entry e820[E820_MAX];
+	int n, ret;
+
+	ret = gm_write(&vm->mem, LAYOUT_CMDLINE_START, vm->cmdline.buf, vm->cmdline.len + 1);
+	if (ret)
+		goto err;
+	n = e820_build(&vm->mem, e820, E820_MAX);
+	if (n < 0) {
+		ret = n;
+		goto err;
+	}
+	ret = mptable_write(&vm->mem, vm->cfg.machine.vcpu_count);
+	if (ret)
+		goto err;
+	if (vm->boot.proto == BOOT_PVH)
+		ret = write_pvh_info(vm, e820, (unsigned int)n);
+	else
+		ret = write_zero_page(vm, e820, (unsigned int)n);
+	if (ret)
+		goto err;
+	return 0;
+err:
+	log_error("writing the boot tables into guest memory: %s", strerror(-ret));
+	return ret;
+}

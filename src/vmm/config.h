@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The VM's configuration: Firecracker's FullVmConfiguration (the swagger file's
+ * schema), parsed strictly. Unknown keys, wrong types and out-of-range values
+ * are refused with a message naming the key and the value; a schema key that
+ * ember does not support yet is refused saying so.
+ */
+#ifndef EMBER_VMM_CONFIG_H
+#define EMBER_VMM_CONFIG_H
+
+#include "util/log.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CONFIG_ERR_MAX	 512
+#define CONFIG_MAX_VCPUS 32
+
+enum huge_pages {
+	HUGE_PAGES_NONE,
+	HUGE_PAGES_TRANSPARENT,
+	HUGE_PAGES_2M,
+};
+
+struct boot_source_config {
+	char *kernel_image_path; /* required */
+	char *initrd_path;	 /* NULL: none */
+	char *boot_args;	 /* NULL: Firecracker's default command line */
+};
+
+struct machine_config {
+	unsigned int vcpu_count;
+	uint64_t mem_size_mib;
+	bool smt;
+	bool track_dirty_pages;
+	enum huge_pages huge_pages;
+};
+
+struct logger_config {
+	bool present;
+	char *log_path;
+	enum log_level level;
+	bool show_level;
+	bool show_log_origin;
+};
+
+struct vm_config {
+	bool has_boot_source;
+	struct boot_source_config boot;
+	bool has_machine_config;
+	struct machine_config machine;
+	struct logger_config logger;
+};
+
+/* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT, no huge pages. */
+void config_init(struct vm_config *cfg);
+void config_free(struct vm_config *cfg);
+
+/*
+ * Parses a FullVmConfiguration document. On error returns -EINVAL (or
+ * -ENOENT / -EIO for the file variant) with one line in @err, e.g.
+ * "machine-config.vcpu_count: 33 is out of range (1 to 32)".
+ */
+int config_parse_string(struct vm_config *cfg, const char *json, char err[CONFIG_ERR_MAX]);
+int config_parse_file(struct vm_config *cfg, const char *path, char err[CONFIG_ERR_MAX]);
+
+/* Cross-field checks before boot (a kernel is set, SMT with an even count, ...). */
+int config_validate(const struct vm_config *cfg, char err[CONFIG_ERR_MAX]);
+
+#endif

@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * ember's entry point: parse Firecracker's command line, read the
+ * configuration, build the VM, run it, tear it down.
+ */
+#include "util/log.h"
+#include "vmm/config.h"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EMBER_VERSION "0.1.0"
+
+struct cli {
+	const char *api_sock;
+	const char *config_file;
+	const char *id;
+	const char *log_path;
+	const char *level;
+	bool no_api;
+	bool boot_timer;
+	bool show_level;
+	bool show_log_origin;
+	bool no_seccomp;
+	long long start_time_us;
+	long long start_time_cpu_us;
+	long long http_max_payload;
+};
+
+enum {
+	OPT_API_SOCK = 256,
+	OPT_BOOT_TIMER,
+	OPT_CONFIG_FILE,
+	OPT_HELP,
+	OPT_ID,
+	OPT_LEVEL,
+	OPT_LOG_PATH,
+	OPT_NO_API,
+	OPT_NO_SECCOMP,
+	OPT_SHOW_LEVEL,
+	OPT_SHOW_LOG_ORIGIN,
+	OPT_VERSION,
+	OPT_START_TIME_US,
+	OPT_START_TIME_CPU_US,
+	OPT_PARENT_CPU_TIME_US,
+	OPT_HTTP_MAX_PAYLOAD,
+	/* Firecracker flags for features that have not landed in ember yet. */
+	OPT_NOT_YET,
+};
+
+static const struct option options[] = {
+    {"api-sock", required_argument, NULL, OPT_API_SOCK},
+    {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
+    {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"id", required_argument, NULL, OPT_ID},
+    {"level", required_argument, NULL, OPT_LEVEL},
+    {"log-path", required_argument, NULL, OPT_LOG_PATH},
+    {"no-api", no_argument, NULL, OPT_NO_API},
+    {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
+    {"show-level", no_argument, NULL, OPT_SHOW_LEVEL},
+    {"show-log-origin", no_argument, NULL, OPT_SHOW_LOG_ORIGIN},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"start-time-us", required_argument, NULL, OPT_START_TIME_US},
+    {"start-time-cpu-us", required_argument, NULL, OPT_START_TIME_CPU_US},
+    {"parent-cpu-time-us", required_argument, NULL, OPT_PARENT_CPU_TIME_US},
+    {"http-api-max-payload-size", required_argument, NULL, OPT_HTTP_MAX_PAYLOAD},
+    {"metadata", required_argument, NULL, OPT_NOT_YET},
+    {"metrics-path", required_argument, NULL, OPT_NOT_YET},
+    {"mmds-size-limit", required_argument, NULL, OPT_NOT_YET},
+    {"module", required_argument, NULL, OPT_NOT_YET},
+    {"seccomp-filter", required_argument, NULL, OPT_NOT_YET},
+    {"describe-snapshot", required_argument, NULL, OPT_NOT_YET},
+    {"enable-pci", no_argument, NULL, OPT_NOT_YET},
+    {NULL, 0, NULL, 0},
+};
+
+static void usage(FILE *out)
+{
+	fputs(
+	    "ember " EMBER_VERSION ": a microVM monitor on KVM, with Firecracker's interface\n"
+	    "\n"
+	    "usage: ember --no-api --config-file vm.json [options]\n"
+	    "\n"
+	    "  --config-file PATH     boot the VM described by PATH (Firecracker's\n"
+	    "                         FullVmConfiguration JSON)\n"
+	    "  --no-api               do not serve the REST API (requires --config-file)\n"
+	    "  --api-sock PATH        the API's Unix socket (default /run/firecracker.socket)\n"
+	    "  --id ID                the microVM's id in log lines (default anonymous-instance)\n"
+	    "  --log-path PATH        write the log to PATH instead of stderr\n"
+	    "  --level LEVEL          Error, Warning, Info (default), Debug, Trace or Off\n"
+	    "  --show-level           put the level in each log line\n"
+	    "  --show-log-origin      put the source file and line in each log line\n"
+	    "  --boot-timer           log the guest's boot time when it writes 123 to the\n"
+	    "                         boot-timer MMIO address (0xc0000000)\n"
+	    "  --start-time-us N      the monotonic time (us) the boot timer counts from\n"
+	    "  --start-time-cpu-us N  the process CPU time (us) the boot timer counts from\n"
+	    "  --http-api-max-payload-size N  largest API request body (default 51200)\n"
+	    "  --no-seccomp           accepted (ember installs no seccomp filter yet)\n"
+	    "  --version              print the version and exit\n"
+	    "  --help                 this text\n"
+	    "\n"
+	    "Exit status: 0 when the guest resets or powers off, 1 on a guest or VMM failure,\n"
+	    "152 for a bad configuration, 153 for a bad command line.\n",
+	    out);
+}
+
+static int parse_ll(const char *flag, const char *s, long long min, long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < min) {
+		log_error("--%s: \"%s\" is not a valid number (at least %lld)", flag, s, min);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Firecracker's rule for instance ids: 1 to 64 alphanumerics or hyphens. */
+static bool valid_id(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (!n || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
+		      (id[i] >= '0' && id[i] <= '9') || id[i] == '-'))
+			return false;
+	return true;
+}
+
+/* Returns 0 to go on, 1 for "done, exit 0", or -EINVAL. */
+static int parse_cli(int argc, char **argv, struct cli *cli)
+{
+	enum log_level ignored_level;
+	long long ignored;
+	int opt, idx;
+
+	opterr = 0;
+	while ((opt = getopt_long_only(argc, argv, "", options, &idx)) != -1) {
+		switch (opt) {
+		case OPT_API_SOCK:
+			cli->api_sock = optarg;
+			break;
+		case OPT_BOOT_TIMER:
+			cli->boot_timer = true;
+			break;
+		case OPT_CONFIG_FILE:
+			cli->config_file = optarg;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return 1;
+		case OPT_ID:
+			if (!valid_id(optarg)) {
+				log_error("--id: \"%s\" is not a valid id (1 to 64 letters, digits "
+					  "or '-')",
+					  optarg);
+				return -EINVAL;
+			}
+			cli->id = optarg;
+			break;
+		case OPT_LEVEL:
+			if (log_level_parse(optarg, &ignored_level)) {
+				log_error(
+				    "--level: \"%s\" is not one of Error, Warning, Info, Debug, "
+				    "Trace, Off",
+				    optarg);
+				return -EINVAL;
+			}
+			cli->level = optarg;
+			break;
+		case OPT_LOG_PATH:
+			cli->log_path = optarg;
+			break;
+		case OPT_NO_API:
+			cli->no_api = true;
+			break;
+		case OPT_NO_SECCOMP:
+			cli->no_seccomp = true;
+			break;
+		case OPT_SHOW_LEVEL:
+			cli->show_level = true;
+			break;
+		case OPT_SHOW_LOG_ORIGIN:
+			cli->show_log_origin = true;
+			break;
+		case OPT_VERSION:
+			printf("ember v%s\n", EMBER_VERSION);
+			return 1;
+		case OPT_START_TIME_US:
+			if (parse_ll("start-time-us", optarg, 0, &cli->start_time_us))
+				return -EINVAL;
+			break;
+		case OPT_START_TIME_CPU_US:
+			if (parse_ll("start-time-cpu-us", optarg, 0, &cli->start_time_cpu_us))
+				return -EINVAL;
+			break;
+		case OPT_PARENT_CPU_TIME_US:
+			if (parse_ll("parent-cpu-time-us", optarg, 0, &ignored))
+				return -EINVAL;
+			break;
+		case OPT_HTTP_MAX_PAYLOAD:
+			if (parse_ll("http-api-max-payload-size", optarg, 1,
+				     &cli->http_max_payload))
+				return -EINVAL;
+			break;
+		case OPT_NOT_YET:
+			log_error("--%s: not supported yet by ember", options[idx].name);
+			return -EINVAL;
+		case '?':
+		default:
+			log_error("option \"%s\": unknown, or missing its value (see --help)",
+				  argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		log_error("unexpected argument \"%s\" (see --help)", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int setup_logger(struct logger *lg, const struct cli *cli, const struct logger_config *lc)
+{
+	const char *path = lc->present && lc->log_path ? lc->log_path : cli->log_path;
+
+	if (lc->present) {
+		lg->level = lc->level;
+		lg->show_level = lc->show_level;
+		lg->show_origin = lc->show_log_origin;
+	}
+	if (cli->level)
+		log_level_parse(cli->level, &lg->level); /* checked by parse_cli */
+	lg->show_level |= cli->show_level;
+	lg->show_origin |= cli->show_log_origin;
+	if (path) {
+		/* A file or a named pipe, as Firecracker's logger takes. */
+		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
+
+		if (fd < 0 || !(lg->out = fdopen(fd, "a"))) {
+			log_error("log path %s: %s", path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static void us_to_ts(long long us, struct timespec *ts)
+{
+	ts->tv_sec = us / 1000000;
+	ts->tv_nsec = (us % 1000000) * 1000;
+}
+
+int main(int argc, char **argv)
+{
+	struct logger lg = {.out = NULL, .level = LOG_INFO};
+	struct termios saved_tio;
+	bool tio_saved = false;
+	struct cli cli = {0};
+	char err[CONFIG_ERR_MAX];
+	struct vm_config cfg;
+	struct timespec start_mono, start_cpu;
+	struct vm *vm;
+	int ret;
+
+	/* First thing: the reference for the boot timer. */
+	clock_gettime(CLOCK_MONOTONIC, &start_mono);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &start_cpu);
+	log_set(&lg);
+	/* A console reader that goes away must not kill the VMM. */
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = parse_cli(argc, argv, &cli);
+	if (ret)
+		return ret > 0 ? 0 : VM_EXIT_ARG_PARSING;
+	if (cli.id)
+		snprintf(lg.id, sizeof(lg.id), "%s", cli.id);
+	if (!cli.no_api) {
+		log_error("the REST API server is not available yet in ember; run with --no-api "
+			  "--config-file FILE");
+		return VM_EXIT_ARG_PARSING;
+	}
+	if (!cli.config_file) {
+		log_error("--no-api needs --config-file: without the API the VM is described by a "
+			  "configuration file");
+		return VM_EXIT_ARG_PARSING;
+	}
+
+	config_init(&cfg);
+	ret = config_parse_file(&cfg, cli.config_file, err);
+	if (!ret)
+		ret = config_validate(&cfg, err);
+	if (ret) {
+		log_error("configuration: %s", err);
+		config_free(&cfg);
+		return VM_EXIT_BAD_CONFIG;
+	}
+	if (setup_logger(&lg, &cli, &cfg.logger)) {
+		config_free(&cfg);
+		return VM_EXIT_BAD_CONFIG;
+	}
+	if (cli.start_time_us)
+		us_to_ts(cli.start_time_us, &start_mono);
+	if (cli.start_time_cpu_us)
+		us_to_ts(cli.start_time_cpu_us, &start_cpu);
+
+	vm = calloc(1, sizeof(*vm));
+	if (!vm) {
+		log_error("out of memory");
+		config_free(&cfg);
+		return VM_EXIT_ERROR;
+	}
+	vm->boot_timer_enabled = cli.boot_timer;
+	vm->start_mono = start_mono;
+	vm->start_cpu = start_cpu;
+	vm->serial_out_fd = STDOUT_FILENO;
+	vm->serial_in_fd = fcntl(STDIN_FILENO, F_GETFD) < 0 ? -1 : STDIN_FILENO;
+	if (vm->serial_in_fd >= 0 && isatty(vm->serial_in_fd) &&
+	    !tcgetattr(vm->serial_in_fd, &saved_tio)) {
+		/* Keys go to the guest as typed; Ctrl-C still stops ember (ISIG stays). */
+		struct termios raw = saved_tio;
+
+		raw.c_lflag &= (tcflag_t) ~(ICANON | ECHO);
+		tio_saved = !tcsetattr(vm->serial_in_fd, TCSANOW, &raw);
+	}
+
+	ret = vm_create(vm, &cfg);
+	if (ret)
+		ret = vm->bad_input ? VM_EXIT_BAD_CONFIG : VM_EXIT_ERROR;
+	else
+		ret = vm_run(vm);
+	vm_destroy(vm);
+	free(vm);
+	config_free(&cfg);
+	if (tio_saved)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+	log_debug("exiting with status %d", ret);
+	if (lg.out)
+		fclose(lg.out);
+	log_set(NULL);
+	return ret;
+}

@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: Apache-2.0
+/* VM lifecycle: create (in phases), run (the event loop), destroy (in reverse). */
+#include "vmm/vm.h"
+
+#include "arch/x86_64/arch.h"
+#include "arch/x86_64/layout.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+void vm_request_exit(struct vm *vm, int code)
+{
+	int running = -1;
+	uint64_t one = 1;
+
+	/* The first request decides the exit code; later ones only re-wake the loop. */
+	atomic_compare_exchange_strong(&vm->exit_code, &running, code);
+	atomic_store(&vm->stopping, true);
+	if (write(vm->exit_evt, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_error("exit eventfd: %s", strerror(errno));
+}
+
+/* --- device glue: callbacks from the device models into KVM and the loop --- */
+
+static void irq_line(struct vm *vm, unsigned int gsi, int level)
+{
+	struct kvm_irq_level irq = {.irq = gsi, .level = (uint32_t)level};
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		log_error("KVM_IRQ_LINE gsi %u level %d: %s", gsi, level, strerror(errno));
+}
+
+static void uart_set_irq(void *opaque, int level)
+{
+	irq_line(opaque, LAYOUT_COM1_IRQ, level);
+}
+
+static void uart_rx_space(void *opaque)
+{
+	struct vm *vm = opaque;
+	uint64_t one = 1;
+
+	if (write(vm->uart_evt, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_error("uart eventfd: %s", strerror(errno));
+}
+
+static void i8042_set_irq(void *opaque, int level)
+{
+	irq_line(opaque, LAYOUT_I8042_IRQ, level);
+}
+
+static void i8042_reset(void *opaque)
+{
+	log_info("guest requested a reset through the i8042 (0xfe): stopping the VM");
+	vm_request_exit(opaque, VM_EXIT_OK);
+}
+
+/* Port 0x80 (POST codes / Linux's io_delay): accepted and ignored, not an error. */
+static void debug_port_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	(void)opaque;
+	(void)offset;
+	if (!is_write)
+		memset(data, 0, len);
+}
+
+static const struct uart8250_ops uart_ops = {.set_irq = uart_set_irq, .rx_space = uart_rx_space};
+static const struct i8042_ops i8042_ops = {.set_irq = i8042_set_irq, .reset = i8042_reset};
+
+static int vm_init_devices(struct vm *vm)
+{
+	int ret;
+
+	uart8250_init(&vm->uart, vm->serial_out_fd, &uart_ops, vm);
+	i8042_init(&vm->i8042, &i8042_ops, vm);
+	vm->devices_ready = true;
+	ret = bus_register(&vm->pio, LAYOUT_COM1_PORT, UART8250_NR_REGS, uart8250_io, &vm->uart,
+			   "uart-com1");
+	if (!ret)
+		ret = bus_register(&vm->pio, LAYOUT_I8042_PORT, I8042_NR_PORTS, i8042_io,
+				   &vm->i8042, "i8042");
+	if (!ret)
+		ret = bus_register(&vm->pio, 0x80, 1, debug_port_io, NULL, "debug-port");
+	if (!ret && vm->boot_timer_enabled) {
+		boot_timer_init(&vm->boot_timer, &vm->start_mono, &vm->start_cpu);
+		ret = bus_register(&vm->mmio, LAYOUT_BOOT_TIMER_ADDR, BOOT_TIMER_LEN, boot_timer_io,
+				   &vm->boot_timer, "boot-timer");
+	}
+	if (ret)
+		log_error("registering the legacy devices: %s", strerror(-ret));
+	return ret;
+}
+
+/* Maps guest RAM; KVM learns of it later (vm_register_memory). */
+static int vm_init_memory(struct vm *vm)
+{
+	const struct machine_config *mc = &vm->cfg.machine;
+	int ret;
+
+	if (mc->huge_pages == HUGE_PAGES_2M) {
+		log_error("machine-config.huge_pages: \"2M\" (hugetlbfs) is not supported yet; use "
+			  "\"Transparent\" or \"None\"");
+		return -EINVAL;
+	}
+	ret = guest_mem_init(&vm->mem, mc->mem_size_mib << 20,
+			     mc->huge_pages == HUGE_PAGES_TRANSPARENT);
+	if (ret)
+		log_error("guest memory: cannot map %llu MiB: %s",
+			  (unsigned long long)mc->mem_size_mib, strerror(-ret));
+	return ret;
+}
+
+static int vm_register_memory(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->mem.nr_regions; i++) {
+		const struct guest_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region region = {
+		    .slot = i,
+		    .flags = vm->cfg.machine.track_dirty_pages ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+		    .guest_phys_addr = r->gpa,
+		    .memory_size = r->size,
+		    .userspace_addr = (uintptr_t)r->hva,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+			int ret = -errno;
+
+			log_error("KVM_SET_USER_MEMORY_REGION slot %u (gpa 0x%llx, %llu MiB): %s",
+				  i, (unsigned long long)r->gpa,
+				  (unsigned long long)(r->size >> 20), strerror(errno));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int vm_load_boot(struct vm *vm)
+{
+	const struct boot_source_config *bs = &vm->cfg.boot;
+	char err[BOOT_ERR_MAX];
+	int ret;
+
+	ret = boot_load_kernel(&vm->mem, bs->kernel_image_path, &vm->boot, err);
+	if (ret) {
+		log_error("kernel: %s", err);
+		return ret;
+	}
+	if (bs->initrd_path) {
+		ret = boot_load_initrd(&vm->mem, &vm->boot, bs->initrd_path, &vm->initrd_addr,
+				       &vm->initrd_size, err);
+		if (ret) {
+			log_error("initrd: %s", err);
+			return ret;
+		}
+	}
+	ret = cmdline_init(&vm->cmdline, bs->boot_args);
+	if (ret) {
+		log_error("boot-source.boot_args: %zu bytes, longer than the %llu-byte limit",
+			  strlen(bs->boot_args), LAYOUT_CMDLINE_MAX - 1);
+		return ret;
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, struct vm_config *cfg)
+{
+	int ret;
+
+	/* Fields that teardown looks at are valid before anything can fail. */
+	vm->kvm_fd = vm->vm_fd = vm->exit_evt = vm->uart_evt = -1;
+	vm->supported_cpuid = NULL;
+	vm->nr_vcpus = 0;
+	vm->devices_ready = false;
+	atomic_init(&vm->exit_code, -1);
+	atomic_init(&vm->stopping, false);
+	vm->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg)); /* the VM owns the strings now */
+	memset(&vm->mem, 0, sizeof(vm->mem));
+	memset(&vm->pio, 0, sizeof(vm->pio));
+	memset(&vm->mmio, 0, sizeof(vm->mmio));
+
+	vm->exit_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vm->uart_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->exit_evt < 0 || vm->uart_evt < 0) {
+		ret = -errno;
+		log_error("eventfd: %s", strerror(errno));
+		return ret;
+	}
+
+	/*
+	 * Phase 1, no KVM yet: guest RAM, devices, kernel, initrd, command line and
+	 * boot tables. A bad input is reported before any KVM resource exists.
+	 */
+	ret = vm_init_memory(vm);
+	if (!ret)
+		ret = vm_init_devices(vm);
+	if (!ret)
+		ret = vm_load_boot(vm);
+	if (!ret)
+		ret = arch_boot_tables(vm);
+	if (ret) {
+		vm->bad_input = true;
+		return ret;
+	}
+
+	/* Phase 2: the KVM VM, its memory slots, interrupt controllers and vCPUs. */
+	ret = kvm_open_checked(&vm->pvm);
+	if (ret < 0)
+		return ret;
+	vm->kvm_fd = ret;
+	if (vm->pvm)
+		log_debug(
+		    "KVM is kvm_pvm: ember completes the instructions its emulator cannot run");
+
+	ret = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (ret > 0 && vm->cfg.machine.vcpu_count > (unsigned int)ret) {
+		log_error("machine-config.vcpu_count: %u is more than this host's KVM allows (%d)",
+			  vm->cfg.machine.vcpu_count, ret);
+		return -EINVAL;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		ret = -errno;
+		log_error("KVM_CREATE_VM: %s", strerror(errno));
+		return ret;
+	}
+	ret = vm_register_memory(vm);
+	if (!ret)
+		ret = arch_vm_init(vm);
+	if (ret)
+		return ret;
+
+	for (unsigned int i = 0; i < vm->cfg.machine.vcpu_count; i++) {
+		ret = vcpu_create(vm, &vm->vcpus[i], i);
+		if (ret)
+			return ret;
+		vm->nr_vcpus++;
+		ret = arch_vcpu_init(&vm->vcpus[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* --- the event loop --- */
+
+enum loop_tag { TAG_EXIT, TAG_UART_SPACE, TAG_STDIN, TAG_SIGNAL };
+
+static int epoll_add(int ep, int fd, enum loop_tag tag)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void drain_eventfd(int fd)
+{
+	uint64_t v;
+
+	while (read(fd, &v, sizeof(v)) == sizeof(v))
+		;
+}
+
+/*
+ * Moves host input into the UART FIFO. Reading stops while the FIFO is full
+ * (stdin leaves the epoll set) and resumes on the UART's rx_space callback:
+ * input is never read and then dropped.
+ */
+static void pump_stdin(struct vm *vm, int ep, bool *watching)
+{
+	uint8_t buf[64];
+	size_t space = uart8250_rx_space(&vm->uart);
+	ssize_t n;
+
+	if (!space) {
+		epoll_ctl(ep, EPOLL_CTL_DEL, vm->serial_in_fd, NULL);
+		*watching = false;
+		return;
+	}
+	n = read(vm->serial_in_fd, buf, space < sizeof(buf) ? space : sizeof(buf));
+	if (n > 0) {
+		uart8250_rx_push(&vm->uart, buf, (size_t)n);
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		/* End of input: the guest's console stays up, output only. */
+		epoll_ctl(ep, EPOLL_CTL_DEL, vm->serial_in_fd, NULL);
+		*watching = false;
+		vm->serial_in_fd = -1;
+	}
+}
+
+static int vm_event_loop(struct vm *vm)
+{
+	bool stdin_watched = false;
+	sigset_t sigs;
+	int ep, sfd, ret = 0;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0) {
+		log_error("epoll_create1: %s", strerror(errno));
+		return -errno;
+	}
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0 || epoll_add(ep, sfd, TAG_SIGNAL) || epoll_add(ep, vm->exit_evt, TAG_EXIT) ||
+	    epoll_add(ep, vm->uart_evt, TAG_UART_SPACE)) {
+		ret = -errno;
+		log_error("event loop setup: %s", strerror(errno));
+		goto out;
+	}
+	if (vm->serial_in_fd >= 0) {
+		fcntl(vm->serial_in_fd, F_SETFL, fcntl(vm->serial_in_fd, F_GETFL) | O_NONBLOCK);
+		stdin_watched = !epoll_add(ep, vm->serial_in_fd, TAG_STDIN);
+	}
+
+	while (!atomic_load(&vm->stopping)) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(ep, evs, 8, -1);
+
+		if (n < 0 && errno != EINTR) {
+			ret = -errno;
+			log_error("epoll_wait: %s", strerror(errno));
+			vm_request_exit(vm, VM_EXIT_ERROR);
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			switch ((enum loop_tag)evs[i].data.u32) {
+			case TAG_EXIT:
+				drain_eventfd(vm->exit_evt);
+				break;
+			case TAG_UART_SPACE:
+				drain_eventfd(vm->uart_evt);
+				if (!stdin_watched && vm->serial_in_fd >= 0)
+					stdin_watched = !epoll_add(ep, vm->serial_in_fd, TAG_STDIN);
+				break;
+			case TAG_STDIN:
+				pump_stdin(vm, ep, &stdin_watched);
+				break;
+			case TAG_SIGNAL: {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					log_info("received signal %u: stopping the VM",
+						 si.ssi_signo);
+					vm_request_exit(vm, VM_EXIT_OK);
+				}
+				break;
+			}
+			}
+		}
+	}
+out:
+	if (sfd >= 0)
+		close(sfd);
+	close(ep);
+	return ret;
+}
+
+int vm_run(struct vm *vm)
+{
+	sigset_t sigs;
+	int ret;
+
+	/* SIGTERM/SIGINT arrive through the loop's signalfd; block them in every thread. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_start(&vm->vcpus[i]);
+		if (ret) {
+			vm_request_exit(vm, VM_EXIT_ERROR);
+			break;
+		}
+	}
+	vm_event_loop(vm);
+
+	/* Stop every vCPU: kick each out of KVM_RUN, then join. */
+	atomic_store(&vm->stopping, true);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		if (vm->vcpus[i].started) {
+			pthread_join(vm->vcpus[i].thread, NULL);
+			vm->vcpus[i].started = false;
+		}
+	}
+	ret = atomic_load(&vm->exit_code);
+	return ret < 0 ? VM_EXIT_ERROR : ret;
+}
+
+static void vm_log_stats(const struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		const struct vcpu_stats *s = &vm->vcpus[i].stats;
+
+		log_debug(
+		    "vcpu %u: %llu exits (%llu io, %llu mmio; %llu io and %llu mmio unhandled)", i,
+		    (unsigned long long)s->exits, (unsigned long long)s->exit_io,
+		    (unsigned long long)s->exit_mmio, (unsigned long long)s->io_unhandled,
+		    (unsigned long long)s->mmio_unhandled);
+		for (unsigned int j = 0; j < pvm_completion_count(); j++) {
+			if (s->pvm_completions[j])
+				log_debug("vcpu %u: pvm completed %s x%llu", i,
+					  pvm_completion_name(j),
+					  (unsigned long long)s->pvm_completions[j]);
+		}
+	}
+}
+
+void vm_destroy(struct vm *vm)
+{
+	vm_log_stats(vm);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	vm->nr_vcpus = 0;
+	if (vm->devices_ready) {
+		uart8250_destroy(&vm->uart);
+		i8042_destroy(&vm->i8042);
+		if (vm->boot_timer_enabled)
+			boot_timer_destroy(&vm->boot_timer);
+		vm->devices_ready = false;
+	}
+	guest_mem_destroy(&vm->mem);
+	free(vm->supported_cpuid);
+	vm->supported_cpuid = NULL;
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	if (vm->exit_evt >= 0)
+		close(vm->exit_evt);
+	if (vm->uart_evt >= 0)
+		close(vm->uart_evt);
+	vm->vm_fd = vm->kvm_fd = vm->exit_evt = vm->uart_evt = -1;
+	config_free(&vm->cfg);
+}

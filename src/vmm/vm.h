@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The microVM: every piece of a VM's state hangs off struct vm. One thread per
+ * vCPU runs a tight KVM_RUN loop; the thread that calls vm_run() becomes the
+ * event loop (host input, device work, the exit request).
+ */
+#ifndef EMBER_VMM_VM_H
+#define EMBER_VMM_VM_H
+
+#include "boot/boot.h"
+#include "boot/cmdline.h"
+#include "devices/legacy/boot_timer.h"
+#include "devices/legacy/i8042.h"
+#include "devices/legacy/uart8250.h"
+#include "vmm/bus.h"
+#include "vmm/config.h"
+#include "vmm/guest_mem.h"
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+/* How a VM ended: the process's exit status (Firecracker's codes). */
+enum vm_exit_code {
+	VM_EXIT_OK = 0,		   /* the guest reset or powered off */
+	VM_EXIT_ERROR = 1,	   /* a guest or VMM failure (triple fault, emulation, ...) */
+	VM_EXIT_BAD_CONFIG = 152,  /* the configuration could not be applied */
+	VM_EXIT_ARG_PARSING = 153, /* bad command line */
+};
+
+/* Per-vCPU counters; each written only by its vCPU thread, read after join. */
+struct vcpu_stats {
+	uint64_t exits;
+	uint64_t exit_io;
+	uint64_t exit_mmio;
+	uint64_t io_unhandled;
+	uint64_t mmio_unhandled;
+	uint64_t failures;
+	uint64_t pvm_completions[8]; /* indexed like the completion table (pvm.c) */
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	bool started;
+	struct vcpu_stats stats;
+};
+
+struct vm {
+	struct vm_config cfg;
+	bool boot_timer_enabled;
+	int serial_out_fd; /* where the guest's console goes (stdout by default) */
+	int serial_in_fd;  /* host input for the guest's console, -1 for none */
+
+	int kvm_fd;
+	int vm_fd;
+	bool pvm; /* KVM is kvm_pvm: complete what its emulator cannot (pvm.c) */
+	struct kvm_cpuid2 *supported_cpuid;
+
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+
+	struct vcpu vcpus[CONFIG_MAX_VCPUS];
+	unsigned int nr_vcpus;
+
+	struct boot_image boot;
+	struct cmdline cmdline;
+	uint64_t initrd_addr;
+	uint64_t initrd_size;
+
+	struct uart8250 uart;
+	struct i8042 i8042;
+	struct boot_timer boot_timer;
+	bool devices_ready; /* the device models are initialized (teardown) */
+	bool bad_input;	    /* vm_create failed on the configuration or its files */
+
+	/* Lifecycle: the first exit request wins; vCPU threads see `stopping`. */
+	int exit_evt;	      /* eventfd: a vCPU asks the event loop to end the VM */
+	int uart_evt;	      /* eventfd: the UART has room for host input again */
+	atomic_int exit_code; /* -1 while running */
+	atomic_bool stopping;
+	struct timespec start_mono;
+	struct timespec start_cpu;
+};
+
+/*
+ * Builds the whole VM from @cfg: KVM checks, memory, irqchip, devices, kernel
+ * and initrd, boot tables, vCPUs. Takes ownership of @cfg's strings. On error
+ * returns a negative errno after logging one line saying what failed and with
+ * which input; vm_destroy() is still safe to call.
+ */
+int vm_create(struct vm *vm, struct vm_config *cfg);
+
+/* Starts the vCPUs and runs the event loop until the VM ends; returns its exit code. */
+int vm_run(struct vm *vm);
+
+/* Stops and joins every thread and closes every fd. Safe on a partly built VM. */
+void vm_destroy(struct vm *vm);
+
+/* Asks the VM to end with @code (first request wins). Any thread. */
+void vm_request_exit(struct vm *vm, int code);
+
+/* vcpu.c */
+int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id);
+int vcpu_start(struct vcpu *vcpu);
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_destroy(struct vcpu *vcpu);
+void vcpu_dump_state(struct vcpu *vcpu);
+
+/* kvm.c */
+int kvm_open_checked(bool *pvm);
+bool kvm_host_is_pvm(void);
+
+#endif
