@@ -102,7 +102,18 @@ $(BUILD)/obj/guests/lib/%.S.o: tests/guests/lib/%.S
 	@echo "  AS      $< (guest)"
 	$(Q)$(CC) $(GUEST_CFLAGS) -c -o $@ $<
 
-guests: $(GUEST_ELFS)
+# 64-bit assembly payloads (tests/guests/*.S): ELF64 without a PVH note, so ember boots
+# them with the Linux 64-bit boot protocol (long mode, %rsi = zero page).
+GUEST64_SRCS := $(sort $(wildcard tests/guests/*.S))
+GUEST64_ELFS := $(GUEST64_SRCS:tests/guests/%.S=$(BUILD)/guests/%.elf)
+
+$(BUILD)/guests/%.elf: tests/guests/%.S
+	@mkdir -p $(dir $@) $(BUILD)/obj/guests
+	@echo "  AS      $< (guest, 64-bit)"
+	$(Q)$(CC) -c -o $(BUILD)/obj/guests/$*.S64.o $<
+	$(Q)ld -m elf_x86_64 -nostdlib -static -Ttext=0x200000 -e _start -o $@ $(BUILD)/obj/guests/$*.S64.o
+
+guests: $(GUEST_ELFS) $(GUEST64_ELFS)
 # keep the objects (make would delete them as intermediates of the pattern chain)
 .SECONDARY: $(GUEST_LIB_OBJS) $(GUEST_SRCS:tests/guests/%.c=$(BUILD)/obj/guests/%.o)
 
@@ -113,8 +124,26 @@ test: $(BUILD)/ember unit guests
 demo: $(BUILD)/ember guests
 	$(Q)bash scripts/demo.sh
 
-bench: $(BUILD)/ember guests
+# --- bench: bench/run.sh's helpers, under build/bench/ ---
+#   firstbyte  the driver (bench/firstbyte.c): first UART byte, run time, smaps
+#   idle.elf   the memory payload (bench/idle.S): prints READY, then cli; hlt forever
+BENCH_TOOLS := $(BUILD)/bench/firstbyte $(BUILD)/bench/idle.elf
+
+$(BUILD)/bench/firstbyte: bench/firstbyte.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $<
+
+$(BUILD)/bench/idle.elf: bench/idle.S bench/idle.ld
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (guest)"
+	$(Q)$(CC) -m32 -c -o $(BUILD)/bench/idle.o $<
+	$(Q)ld -m elf_i386 -nostdlib -static -T bench/idle.ld -o $@.32 $(BUILD)/bench/idle.o
+	$(Q)objcopy -I elf32-i386 -O elf64-x86-64 $@.32 $@ && rm -f $@.32
+
+bench: $(BUILD)/ember guests $(BENCH_TOOLS)
 	$(Q)bash bench/run.sh
+# --- end bench ---
 
 FORMAT_FILES = $(shell find src tests bench -name '*.[ch]' 2>/dev/null)
 format:

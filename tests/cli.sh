@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Sourced by tests/run.sh: ember's command line, its configuration file and
+# malformed inputs. Every refusal must exit non-zero with exactly one line that
+# names the problem.
+
+# expect_refusal NAME EXIT_CODE REGEX ARGS...
+expect_refusal() {
+	local name="cli:$1" want_rc=$2 regex=$3 out rc lines
+	shift 3
+	want "$name" || return 0
+	out=$TMP/cli.out
+	timeout 20 "$EMBER" "$@" </dev/null >"$out" 2>&1
+	rc=$?
+	lines=$(grep -c . "$out")
+	if [ $rc -ne "$want_rc" ]; then
+		fail "$name" "exit $rc, expected $want_rc: $(head -c 300 "$out")"
+	elif [ "$lines" -ne 1 ]; then
+		fail "$name" "expected one line, got $lines: $(head -c 300 "$out" | tr '\n' '|')"
+	elif ! grep -Eq -- "$regex" "$out"; then
+		fail "$name" "output does not match /$regex/: $(head -c 300 "$out")"
+	else
+		pass "$name"
+	fi
+}
+
+# expect_ok NAME REGEX ARGS...: exit 0 and output matching REGEX
+expect_ok() {
+	local name="cli:$1" regex=$2 out rc
+	shift 2
+	want "$name" || return 0
+	out=$TMP/cli.out
+	timeout 20 "$EMBER" "$@" </dev/null >"$out" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		fail "$name" "exit $rc: $(head -c 300 "$out")"
+	elif ! grep -Eq -- "$regex" "$out"; then
+		fail "$name" "output does not match /$regex/: $(head -c 300 "$out")"
+	else
+		pass "$name"
+	fi
+}
+
+# config NAME JSON: writes $TMP/NAME.json
+config() { printf '%s\n' "$2" >"$TMP/$1.json"; }
+
+HELLO=$ROOT/build/guests/hello.elf
+MC='"machine-config": { "vcpu_count": 1, "mem_size_mib": 64 }'
+BS="\"boot-source\": { \"kernel_image_path\": \"$HELLO\" }"
+
+expect_ok version '^ember v[0-9]' --version
+expect_ok help 'usage: ember' --help
+expect_refusal unknown-flag 153 'bogus' --bogus
+expect_refusal flag-missing-value 153 'config-file' --no-api --config-file
+expect_refusal no-api-needed 153 'API server is not available' --config-file /dev/null
+expect_refusal config-needed 153 'needs --config-file' --no-api
+expect_refusal bad-level 153 'Loud' --no-api --level Loud --config-file /dev/null
+expect_refusal bad-id 153 '"a b" is not a valid id' --no-api --id 'a b' --config-file /dev/null
+expect_refusal not-yet-flag 153 'metrics-path: not supported yet' --no-api --metrics-path /x
+expect_refusal stray-argument 153 'unexpected argument "extra"' --no-api extra
+
+expect_refusal config-missing 152 "$TMP/none.json: No such file" --no-api --config-file "$TMP/none.json"
+config bad-json '{ "boot-source": '
+expect_refusal config-invalid-json 152 'invalid JSON at line' --no-api --config-file "$TMP/bad-json.json"
+config dup-key "{ $BS, $BS }"
+expect_refusal config-duplicate-key 152 'duplicate' --no-api --config-file "$TMP/dup-key.json"
+config top-array '[]'
+expect_refusal config-not-object 152 'must be a JSON object' --no-api --config-file "$TMP/top-array.json"
+config unknown-key "{ $BS, \"frobnicate\": 1 }"
+expect_refusal config-unknown-key 152 'unknown key "frobnicate"' --no-api --config-file "$TMP/unknown-key.json"
+config unknown-mc-key "{ $BS, \"machine-config\": { \"vcpu_count\": 1, \"mem_size_mib\": 64, \"turbo\": true } }"
+expect_refusal config-unknown-nested-key 152 'machine-config: unknown key "turbo"' --no-api --config-file "$TMP/unknown-mc-key.json"
+config vcpus-33 "{ $BS, \"machine-config\": { \"vcpu_count\": 33, \"mem_size_mib\": 64 } }"
+expect_refusal config-vcpus-range 152 'machine-config.vcpu_count: 33 is out of range \(1 to 32\)' --no-api --config-file "$TMP/vcpus-33.json"
+config vcpus-0 "{ $BS, \"machine-config\": { \"vcpu_count\": 0, \"mem_size_mib\": 64 } }"
+expect_refusal config-vcpus-zero 152 'vcpu_count: 0 is out of range' --no-api --config-file "$TMP/vcpus-0.json"
+config vcpus-str "{ $BS, \"machine-config\": { \"vcpu_count\": \"2\", \"mem_size_mib\": 64 } }"
+expect_refusal config-vcpus-type 152 'vcpu_count: expected an integer, got a string "2"' --no-api --config-file "$TMP/vcpus-str.json"
+config vcpus-real "{ $BS, \"machine-config\": { \"vcpu_count\": 2.5, \"mem_size_mib\": 64 } }"
+expect_refusal config-vcpus-real 152 'vcpu_count: expected an integer' --no-api --config-file "$TMP/vcpus-real.json"
+config mem-0 "{ $BS, \"machine-config\": { \"vcpu_count\": 1, \"mem_size_mib\": 0 } }"
+expect_refusal config-mem-zero 152 'mem_size_mib: 0 is out of range' --no-api --config-file "$TMP/mem-0.json"
+config mem-neg "{ $BS, \"machine-config\": { \"vcpu_count\": 1, \"mem_size_mib\": -5 } }"
+expect_refusal config-mem-negative 152 'mem_size_mib: -5 is out of range' --no-api --config-file "$TMP/mem-neg.json"
+config mc-missing "{ $BS, \"machine-config\": { \"vcpu_count\": 1 } }"
+expect_refusal config-mem-required 152 'missing required key "mem_size_mib"' --no-api --config-file "$TMP/mc-missing.json"
+config huge "{ $BS, \"machine-config\": { \"vcpu_count\": 1, \"mem_size_mib\": 64, \"huge_pages\": \"1G\" } }"
+expect_refusal config-huge-pages-enum 152 'huge_pages: "1G" is not one of "None", "Transparent", "2M"' --no-api --config-file "$TMP/huge.json"
+config smt-odd "{ $BS, \"machine-config\": { \"vcpu_count\": 3, \"mem_size_mib\": 64, \"smt\": true } }"
+expect_refusal config-smt-odd 152 'vcpu_count: 3 is odd' --no-api --config-file "$TMP/smt-odd.json"
+config smt-type "{ $BS, \"machine-config\": { \"vcpu_count\": 2, \"mem_size_mib\": 64, \"smt\": \"yes\" } }"
+expect_refusal config-bool-type 152 'smt: expected a boolean, got a string "yes"' --no-api --config-file "$TMP/smt-type.json"
+config tmpl "{ $BS, \"machine-config\": { \"vcpu_count\": 1, \"mem_size_mib\": 64, \"cpu_template\": \"T2\" } }"
+expect_refusal config-cpu-template 152 'cpu_template: "T2" is not supported' --no-api --config-file "$TMP/tmpl.json"
+config drives "{ $BS, $MC, \"drives\": [ { \"drive_id\": \"rootfs\" } ] }"
+expect_refusal config-not-yet-drives 152 'drives: device type not supported yet' --no-api --config-file "$TMP/drives.json"
+config vsock "{ $BS, $MC, \"vsock\": { \"guest_cid\": 3, \"uds_path\": \"/tmp/v\" } }"
+expect_refusal config-not-yet-vsock 152 'vsock: not supported yet' --no-api --config-file "$TMP/vsock.json"
+config no-boot "{ $MC }"
+expect_refusal config-no-boot-source 152 'boot-source: missing' --no-api --config-file "$TMP/no-boot.json"
+config no-kernel "{ \"boot-source\": { \"boot_args\": \"x\" }, $MC }"
+expect_refusal config-no-kernel 152 'boot-source: missing required key "kernel_image_path"' --no-api --config-file "$TMP/no-kernel.json"
+config bs-unknown "{ \"boot-source\": { \"kernel_image_path\": \"$HELLO\", \"kernel\": \"x\" }, $MC }"
+expect_refusal config-boot-source-unknown 152 'boot-source: unknown key "kernel"' --no-api --config-file "$TMP/bs-unknown.json"
+config logger-level "{ $BS, $MC, \"logger\": { \"level\": \"Chatty\" } }"
+expect_refusal config-logger-level 152 'logger.level: "Chatty" is not one of' --no-api --config-file "$TMP/logger-level.json"
+
+# --- malformed boot inputs: these open /dev/kvm only after the files are checked ---
+config kernel-missing "{ \"boot-source\": { \"kernel_image_path\": \"$TMP/no-vmlinux\" }, $MC }"
+expect_refusal kernel-missing 152 "$TMP/no-vmlinux: .*No such file" --no-api --config-file "$TMP/kernel-missing.json"
+printf 'this is not a kernel\n' >"$TMP/text-kernel"
+config kernel-text "{ \"boot-source\": { \"kernel_image_path\": \"$TMP/text-kernel\" }, $MC }"
+expect_refusal kernel-not-a-kernel 152 "$TMP/text-kernel: .*not a kernel" --no-api --config-file "$TMP/kernel-text.json"
+: >"$TMP/empty-kernel"
+config kernel-empty "{ \"boot-source\": { \"kernel_image_path\": \"$TMP/empty-kernel\" }, $MC }"
+expect_refusal kernel-empty 152 "$TMP/empty-kernel: .*empty" --no-api --config-file "$TMP/kernel-empty.json"
+config kernel-dir "{ \"boot-source\": { \"kernel_image_path\": \"$TMP\" }, $MC }"
+expect_refusal kernel-directory 152 "$TMP: .*not a regular file" --no-api --config-file "$TMP/kernel-dir.json"
+if [ -f "$HELLO" ]; then
+	head -c 40 "$HELLO" >"$TMP/trunc-elf"
+	config kernel-trunc "{ \"boot-source\": { \"kernel_image_path\": \"$TMP/trunc-elf\" }, $MC }"
+	expect_refusal kernel-truncated-elf 152 "$TMP/trunc-elf: .*(truncated|too short)" --no-api --config-file "$TMP/kernel-trunc.json"
+	head -c 300 "$HELLO" >"$TMP/trunc-elf2"
+	config kernel-trunc2 "{ \"boot-source\": { \"kernel_image_path\": \"$TMP/trunc-elf2\" }, $MC }"
+	expect_refusal kernel-segment-past-eof 152 "$TMP/trunc-elf2: " --no-api --config-file "$TMP/kernel-trunc2.json"
+	config kernel-ram "{ $BS, \"machine-config\": { \"vcpu_count\": 1, \"mem_size_mib\": 1 } }"
+	expect_refusal kernel-outside-ram 152 "$HELLO: .*outside guest RAM" --no-api --config-file "$TMP/kernel-ram.json"
+	truncate -s 200M "$TMP/big-initrd"
+	config initrd-big "{ \"boot-source\": { \"kernel_image_path\": \"$HELLO\", \"initrd_path\": \"$TMP/big-initrd\" }, $MC }"
+	expect_refusal initrd-too-large 152 "$TMP/big-initrd: .*too large" --no-api --config-file "$TMP/initrd-big.json"
+	config initrd-missing "{ \"boot-source\": { \"kernel_image_path\": \"$HELLO\", \"initrd_path\": \"$TMP/no-initrd\" }, $MC }"
+	expect_refusal initrd-missing 152 "$TMP/no-initrd: .*No such file" --no-api --config-file "$TMP/initrd-missing.json"
+	long=$(head -c 5000 /dev/zero | tr '\0' 'a')
+	config cmdline-long "{ \"boot-source\": { \"kernel_image_path\": \"$HELLO\", \"boot_args\": \"$long\" }, $MC }"
+	expect_refusal cmdline-too-long 152 'boot_args: 5000 bytes, longer than the 4095-byte limit' --no-api --config-file "$TMP/cmdline-long.json"
+fi
