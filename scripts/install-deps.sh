@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package ember needs to build, test and benchmark.
+# Run as root (or through sudo). Safe to run again.
+set -euo pipefail
+PACKAGES=(
+	build-essential  # gcc, make, binutils (ld, objcopy for the payload guests)
+	pkg-config
+	libjansson-dev   # JSON: the configuration file and, later, the API
+	clang-format     # make format-check
+	qemu-system-x86  # bench/: the same payload under QEMU microvm, side by side
+	procps           # bench/: ps for resident memory
+	python3          # bench/: statistics
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: every package is installed"
+	exit 0
+fi
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
