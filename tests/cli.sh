@@ -133,3 +133,25 @@ if [ -f "$HELLO" ]; then
 	config cmdline-long "{ \"boot-source\": { \"kernel_image_path\": \"$HELLO\", \"boot_args\": \"$long\" }, $MC }"
 	expect_refusal cmdline-too-long 152 'boot_args: 5000 bytes, longer than the 4095-byte limit' --no-api --config-file "$TMP/cmdline-long.json"
 fi
+
+# --- a running VM ends cleanly on SIGTERM (exit 0), as Firecracker's does ---
+if want cli:sigterm && [ $KVM_OK = 1 ] && [ -f "$ROOT/build/guests/uart_rx.elf" ]; then
+	# uart_rx waits (up to 10 s) for console input that never comes.
+	config sigterm "{ \"boot-source\": { \"kernel_image_path\": \"$ROOT/build/guests/uart_rx.elf\" }, $MC }"
+	mkfifo "$TMP/sigterm.in"
+	exec 7<>"$TMP/sigterm.in" # held open, never written: the console input stays silent
+	"$EMBER" --no-api --config-file "$TMP/sigterm.json" <"$TMP/sigterm.in" >"$TMP/sigterm.out" 2>&1 &
+	pid=$!
+	sleep 1
+	kill -TERM $pid
+	wait $pid
+	rc=$?
+	exec 7>&-
+	if [ $rc -ne 0 ]; then
+		fail cli:sigterm "exit $rc: $(tail -n 3 "$TMP/sigterm.out" | tr '\n' ' ')"
+	elif ! grep -q 'received signal 15' "$TMP/sigterm.out"; then
+		fail cli:sigterm "no 'received signal 15' line: $(tail -n 3 "$TMP/sigterm.out" | tr '\n' ' ')"
+	else
+		pass cli:sigterm
+	fi
+fi

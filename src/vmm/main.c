@@ -13,6 +13,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <string.h>
 #include <termios.h>
 #include <time.h>
@@ -263,6 +265,33 @@ static int setup_logger(struct logger *lg, const struct cli *cli, const struct l
 	return 0;
 }
 
+/* SIGTERM and SIGINT end the VM cleanly (exit status 0), as Firecracker does. */
+static void signal_ready(struct ev_handler *h, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(h->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_info("received signal %u: stopping the VM", si.ssi_signo);
+	vm_request_exit(h->opaque, VM_EXIT_OK);
+}
+
+static int setup_signals(struct event_loop *loop, struct ev_handler *h, struct vm *vm)
+{
+	sigset_t sigs;
+
+	/* Blocked in every thread (threads inherit the mask); delivered through the loop. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	*h = (struct ev_handler){signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK), signal_ready, vm};
+	if (h->fd < 0)
+		return -errno;
+	return ev_add(loop, h, EPOLLIN);
+}
+
 static void us_to_ts(long long us, struct timespec *ts)
 {
 	ts->tv_sec = us / 1000000;
@@ -278,6 +307,8 @@ int main(int argc, char **argv)
 	char err[CONFIG_ERR_MAX];
 	struct vm_config cfg;
 	struct timespec start_mono, start_cpu;
+	struct event_loop loop;
+	struct ev_handler sig_h = {.fd = -1};
 	struct vm *vm;
 	int ret;
 
@@ -342,12 +373,25 @@ int main(int argc, char **argv)
 		tio_saved = !tcsetattr(vm->serial_in_fd, TCSANOW, &raw);
 	}
 
+	ret = ev_init(&loop);
+	if (!ret)
+		ret = setup_signals(&loop, &sig_h, vm);
+	if (ret) {
+		log_error("event loop: %s", strerror(-ret));
+		ret = VM_EXIT_ERROR;
+		goto out;
+	}
+	vm->loop = &loop;
 	ret = vm_create(vm, &cfg);
 	if (ret)
 		ret = vm->bad_input ? VM_EXIT_BAD_CONFIG : VM_EXIT_ERROR;
 	else
 		ret = vm_run(vm);
 	vm_destroy(vm);
+out:
+	if (sig_h.fd >= 0)
+		close(sig_h.fd);
+	ev_destroy(&loop);
 	free(vm);
 	config_free(&cfg);
 	if (tio_saved)

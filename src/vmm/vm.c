@@ -8,26 +8,22 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 void vm_request_exit(struct vm *vm, int code)
 {
 	int running = -1;
-	uint64_t one = 1;
 
-	/* The first request decides the exit code; later ones only re-wake the loop. */
+	/* The first request decides the exit code; later ones change nothing. */
 	atomic_compare_exchange_strong(&vm->exit_code, &running, code);
 	atomic_store(&vm->stopping, true);
-	if (write(vm->exit_evt, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_error("exit eventfd: %s", strerror(errno));
+	ev_stop(vm->loop);
 }
 
 /* --- device glue: callbacks from the device models into KVM and the loop --- */
@@ -172,12 +168,72 @@ static int vm_load_boot(struct vm *vm)
 	return 0;
 }
 
+/* --- host console input, on the event loop --- */
+
+/*
+ * Moves host input into the UART FIFO. Reading stops while the FIFO is full
+ * (stdin leaves the epoll set) and resumes on the UART's rx_space callback:
+ * input is never read and then dropped.
+ */
+static void stdin_ready(struct ev_handler *h, uint32_t events)
+{
+	struct vm *vm = h->opaque;
+	size_t space = uart8250_rx_space(&vm->uart);
+	uint8_t buf[64];
+	ssize_t n;
+
+	(void)events;
+	if (!space) {
+		ev_del(vm->loop, h);
+		vm->stdin_watched = false;
+		return;
+	}
+	n = read(h->fd, buf, space < sizeof(buf) ? space : sizeof(buf));
+	if (n > 0) {
+		uart8250_rx_push(&vm->uart, buf, (size_t)n);
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		/* End of input: the guest's console stays up, output only. */
+		ev_del(vm->loop, h);
+		vm->stdin_watched = false;
+		vm->serial_in_fd = -1;
+	}
+}
+
+static void uart_space_ready(struct ev_handler *h, uint32_t events)
+{
+	struct vm *vm = h->opaque;
+	uint64_t v;
+
+	(void)events;
+	while (read(h->fd, &v, sizeof(v)) == sizeof(v))
+		;
+	if (!vm->stdin_watched && vm->serial_in_fd >= 0)
+		vm->stdin_watched = !ev_add(vm->loop, &vm->stdin_h, EPOLLIN);
+}
+
+static int vm_init_console_input(struct vm *vm)
+{
+	int ret;
+
+	vm->uart_space_h = (struct ev_handler){vm->uart_evt, uart_space_ready, vm};
+	ret = ev_add(vm->loop, &vm->uart_space_h, EPOLLIN);
+	if (ret || vm->serial_in_fd < 0)
+		return ret;
+	fcntl(vm->serial_in_fd, F_SETFL, fcntl(vm->serial_in_fd, F_GETFL) | O_NONBLOCK);
+	vm->stdin_h = (struct ev_handler){vm->serial_in_fd, stdin_ready, vm};
+	/* A regular file or /dev/null cannot be polled: then there is no console input. */
+	vm->stdin_watched = !ev_add(vm->loop, &vm->stdin_h, EPOLLIN);
+	if (!vm->stdin_watched)
+		vm->serial_in_fd = -1;
+	return 0;
+}
+
 int vm_create(struct vm *vm, struct vm_config *cfg)
 {
 	int ret;
 
 	/* Fields that teardown looks at are valid before anything can fail. */
-	vm->kvm_fd = vm->vm_fd = vm->exit_evt = vm->uart_evt = -1;
+	vm->kvm_fd = vm->vm_fd = vm->uart_evt = -1;
 	vm->supported_cpuid = NULL;
 	vm->nr_vcpus = 0;
 	vm->devices_ready = false;
@@ -189,9 +245,8 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 	memset(&vm->pio, 0, sizeof(vm->pio));
 	memset(&vm->mmio, 0, sizeof(vm->mmio));
 
-	vm->exit_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->uart_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->exit_evt < 0 || vm->uart_evt < 0) {
+	if (vm->uart_evt < 0) {
 		ret = -errno;
 		log_error("eventfd: %s", strerror(errno));
 		return ret;
@@ -204,6 +259,8 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 	ret = vm_init_memory(vm);
 	if (!ret)
 		ret = vm_init_devices(vm);
+	if (!ret)
+		ret = vm_init_console_input(vm);
 	if (!ret)
 		ret = vm_load_boot(vm);
 	if (!ret)
@@ -252,131 +309,9 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 	return 0;
 }
 
-/* --- the event loop --- */
-
-enum loop_tag { TAG_EXIT, TAG_UART_SPACE, TAG_STDIN, TAG_SIGNAL };
-
-static int epoll_add(int ep, int fd, enum loop_tag tag)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
-
-	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
-
-static void drain_eventfd(int fd)
-{
-	uint64_t v;
-
-	while (read(fd, &v, sizeof(v)) == sizeof(v))
-		;
-}
-
-/*
- * Moves host input into the UART FIFO. Reading stops while the FIFO is full
- * (stdin leaves the epoll set) and resumes on the UART's rx_space callback:
- * input is never read and then dropped.
- */
-static void pump_stdin(struct vm *vm, int ep, bool *watching)
-{
-	uint8_t buf[64];
-	size_t space = uart8250_rx_space(&vm->uart);
-	ssize_t n;
-
-	if (!space) {
-		epoll_ctl(ep, EPOLL_CTL_DEL, vm->serial_in_fd, NULL);
-		*watching = false;
-		return;
-	}
-	n = read(vm->serial_in_fd, buf, space < sizeof(buf) ? space : sizeof(buf));
-	if (n > 0) {
-		uart8250_rx_push(&vm->uart, buf, (size_t)n);
-	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-		/* End of input: the guest's console stays up, output only. */
-		epoll_ctl(ep, EPOLL_CTL_DEL, vm->serial_in_fd, NULL);
-		*watching = false;
-		vm->serial_in_fd = -1;
-	}
-}
-
-static int vm_event_loop(struct vm *vm)
-{
-	bool stdin_watched = false;
-	sigset_t sigs;
-	int ep, sfd, ret = 0;
-
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (ep < 0) {
-		log_error("epoll_create1: %s", strerror(errno));
-		return -errno;
-	}
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0 || epoll_add(ep, sfd, TAG_SIGNAL) || epoll_add(ep, vm->exit_evt, TAG_EXIT) ||
-	    epoll_add(ep, vm->uart_evt, TAG_UART_SPACE)) {
-		ret = -errno;
-		log_error("event loop setup: %s", strerror(errno));
-		goto out;
-	}
-	if (vm->serial_in_fd >= 0) {
-		fcntl(vm->serial_in_fd, F_SETFL, fcntl(vm->serial_in_fd, F_GETFL) | O_NONBLOCK);
-		stdin_watched = !epoll_add(ep, vm->serial_in_fd, TAG_STDIN);
-	}
-
-	while (!atomic_load(&vm->stopping)) {
-		struct epoll_event evs[8];
-		int n = epoll_wait(ep, evs, 8, -1);
-
-		if (n < 0 && errno != EINTR) {
-			ret = -errno;
-			log_error("epoll_wait: %s", strerror(errno));
-			vm_request_exit(vm, VM_EXIT_ERROR);
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			switch ((enum loop_tag)evs[i].data.u32) {
-			case TAG_EXIT:
-				drain_eventfd(vm->exit_evt);
-				break;
-			case TAG_UART_SPACE:
-				drain_eventfd(vm->uart_evt);
-				if (!stdin_watched && vm->serial_in_fd >= 0)
-					stdin_watched = !epoll_add(ep, vm->serial_in_fd, TAG_STDIN);
-				break;
-			case TAG_STDIN:
-				pump_stdin(vm, ep, &stdin_watched);
-				break;
-			case TAG_SIGNAL: {
-				struct signalfd_siginfo si;
-
-				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					log_info("received signal %u: stopping the VM",
-						 si.ssi_signo);
-					vm_request_exit(vm, VM_EXIT_OK);
-				}
-				break;
-			}
-			}
-		}
-	}
-out:
-	if (sfd >= 0)
-		close(sfd);
-	close(ep);
-	return ret;
-}
-
 int vm_run(struct vm *vm)
 {
-	sigset_t sigs;
 	int ret;
-
-	/* SIGTERM/SIGINT arrive through the loop's signalfd; block them in every thread. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		ret = vcpu_start(&vm->vcpus[i]);
@@ -385,7 +320,11 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
-	vm_event_loop(vm);
+	ret = ev_run(vm->loop);
+	if (ret) {
+		log_error("event loop: %s", strerror(-ret));
+		vm_request_exit(vm, VM_EXIT_ERROR);
+	}
 
 	/* Stop every vCPU: kick each out of KVM_RUN, then join. */
 	atomic_store(&vm->stopping, true);
@@ -440,10 +379,13 @@ void vm_destroy(struct vm *vm)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
-	if (vm->exit_evt >= 0)
-		close(vm->exit_evt);
-	if (vm->uart_evt >= 0)
+	if (vm->stdin_watched)
+		ev_del(vm->loop, &vm->stdin_h);
+	if (vm->uart_evt >= 0) {
+		ev_del(vm->loop, &vm->uart_space_h);
 		close(vm->uart_evt);
-	vm->vm_fd = vm->kvm_fd = vm->exit_evt = vm->uart_evt = -1;
+	}
+	vm->stdin_watched = false;
+	vm->vm_fd = vm->kvm_fd = vm->uart_evt = -1;
 	config_free(&vm->cfg);
 }

@@ -14,6 +14,7 @@
 #include "devices/legacy/uart8250.h"
 #include "vmm/bus.h"
 #include "vmm/config.h"
+#include "vmm/event_loop.h"
 #include "vmm/guest_mem.h"
 
 #include <linux/kvm.h>
@@ -82,9 +83,14 @@ struct vm {
 	bool devices_ready; /* the device models are initialized (teardown) */
 	bool bad_input;	    /* vm_create failed on the configuration or its files */
 
+	/* The event loop (owned by the caller) and the VM's handlers on it. */
+	struct event_loop *loop;
+	int uart_evt; /* eventfd: the UART has room for host input again (vCPU -> loop) */
+	struct ev_handler uart_space_h;
+	struct ev_handler stdin_h;
+	bool stdin_watched;
+
 	/* Lifecycle: the first exit request wins; vCPU threads see `stopping`. */
-	int exit_evt;	      /* eventfd: a vCPU asks the event loop to end the VM */
-	int uart_evt;	      /* eventfd: the UART has room for host input again */
 	atomic_int exit_code; /* -1 while running */
 	atomic_bool stopping;
 	struct timespec start_mono;
@@ -92,14 +98,14 @@ struct vm {
 };
 
 /*
- * Builds the whole VM from @cfg: KVM checks, memory, irqchip, devices, kernel
- * and initrd, boot tables, vCPUs. Takes ownership of @cfg's strings. On error
- * returns a negative errno after logging one line saying what failed and with
- * which input; vm_destroy() is still safe to call.
+ * Builds the whole VM from @cfg, its handlers on vm->loop (set by the caller):
+ * KVM checks, memory, irqchip, devices, kernel and initrd, boot tables, vCPUs. Takes ownership of
+ * @cfg's strings. On error returns a negative errno after logging one line saying what failed and
+ * with which input; vm_destroy() is still safe to call.
  */
 int vm_create(struct vm *vm, struct vm_config *cfg);
 
-/* Starts the vCPUs and runs the event loop until the VM ends; returns its exit code. */
+/* Starts the vCPUs and runs vm->loop until the VM ends; returns its exit code. */
 int vm_run(struct vm *vm);
 
 /* Stops and joins every thread and closes every fd. Safe on a partly built VM. */
