@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Opening /dev/kvm and checking what ember needs of it. */
+#include "arch/x86_64/arch.h"
 #include "util/log.h"
 #include "vmm/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -32,38 +36,174 @@ bool kvm_host_is_pvm(void)
 	return access("/sys/module/kvm_pvm", F_OK) == 0;
 }
 
-int kvm_open_checked(bool *pvm)
+/* Formats the one-line failure for the caller to log (the thread itself does not log). */
+__attribute__((format(printf, 2, 3))) static int prep_fail(struct kvm_prep *p, const char *fmt, ...)
 {
-	int fd, ret;
+	int err = errno ? -errno : -ENOTSUP;
+	va_list ap;
 
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
+	va_start(ap, fmt);
+	vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+	va_end(ap);
+	p->err = err;
+	return err;
+}
+
+static int kvm_prepare(struct kvm_prep *p)
+{
+	int ret;
+
+	errno = 0;
+	p->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (p->kvm_fd < 0) {
 		if (errno == ENOENT)
-			log_error("/dev/kvm does not exist: this host has no KVM (load kvm_intel, "
-				  "kvm_amd or kvm_pvm, or run on a host with virtualization)");
-		else if (errno == EACCES || errno == EPERM)
-			log_error(
-			    "/dev/kvm: permission denied: run as a user with read-write access "
-			    "to /dev/kvm (e.g. in the kvm group)");
-		else
-			log_error("/dev/kvm: cannot open: %s", strerror(errno));
-		return ret;
+			return prep_fail(p, "/dev/kvm does not exist: this host has no KVM (load "
+					    "kvm_intel, kvm_amd or kvm_pvm, or run on a host with "
+					    "virtualization)");
+		if (errno == EACCES || errno == EPERM)
+			return prep_fail(p,
+					 "/dev/kvm: permission denied: run as a user with "
+					 "read-write access to /dev/kvm (e.g. in the kvm group)");
+		return prep_fail(p, "/dev/kvm: cannot open: %s", strerror(errno));
 	}
-	ret = ioctl(fd, KVM_GET_API_VERSION, 0);
+	ret = ioctl(p->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (ret != KVM_API_VERSION) {
-		log_error("/dev/kvm: KVM API version %d, ember needs %d", ret, KVM_API_VERSION);
-		close(fd);
-		return -ENOTSUP;
+		errno = ENOTSUP;
+		return prep_fail(p, "/dev/kvm: KVM API version %d, ember needs %d", ret,
+				 KVM_API_VERSION);
 	}
 	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
-		if (ioctl(fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
-			log_error("/dev/kvm: missing required capability %s",
-				  required_caps[i].name);
-			close(fd);
-			return -ENOTSUP;
+		if (ioctl(p->kvm_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
+			errno = ENOTSUP;
+			return prep_fail(p, "/dev/kvm: missing required capability %s",
+					 required_caps[i].name);
 		}
 	}
-	*pvm = kvm_host_is_pvm();
-	return fd;
+	p->max_vcpus = ioctl(p->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	p->vm_fd = ioctl(p->kvm_fd, KVM_CREATE_VM, 0);
+	if (p->vm_fd < 0)
+		return prep_fail(p, "KVM_CREATE_VM: %s", strerror(errno));
+	/*
+	 * Memory slots before the IRQ chip: once the irqchip exists, every memslot
+	 * change waits for KVM's SRCU readers, which costs milliseconds.
+	 */
+	for (unsigned int i = 0; i < p->mem->nr_regions; i++) {
+		const struct guest_region *r = &p->mem->regions[i];
+		struct kvm_userspace_memory_region region = {
+		    .slot = i,
+		    .flags = p->dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+		    .guest_phys_addr = r->gpa,
+		    .memory_size = r->size,
+		    .userspace_addr = (uintptr_t)r->hva,
+		};
+
+		if (ioctl(p->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+			return prep_fail(
+			    p, "KVM_SET_USER_MEMORY_REGION slot %u (gpa 0x%llx, %llu MiB): %s", i,
+			    (unsigned long long)r->gpa, (unsigned long long)(r->size >> 20),
+			    strerror(errno));
+	}
+	ret = arch_vm_prep(p->vm_fd, p->msg, sizeof(p->msg));
+	if (ret)
+		p->err = ret;
+	return ret;
+}
+
+/* The supported CPUID list: a system ioctl, run by the caller while the thread works. */
+static int kvm_fetch_cpuid(struct kvm_prep *p)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	p->cpuid = calloc(1, sizeof(*p->cpuid) + KVM_PREP_CPUID_MAX * sizeof(p->cpuid->entries[0]));
+	if (fd < 0 || !p->cpuid) {
+		if (fd >= 0)
+			close(fd);
+		return prep_fail(p, "/dev/kvm: cannot fetch the supported CPUID: %s",
+				 strerror(errno ? errno : ENOMEM));
+	}
+	p->cpuid->nent = KVM_PREP_CPUID_MAX;
+	if (ioctl(fd, KVM_GET_SUPPORTED_CPUID, p->cpuid) < 0) {
+		prep_fail(p, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		close(fd);
+		return p->err;
+	}
+	close(fd);
+	return 0;
+}
+
+static void *prep_thread(void *arg)
+{
+	struct kvm_prep *p = arg;
+
+	kvm_prepare(p);
+	p->pvm = kvm_host_is_pvm();
+	return NULL;
+}
+
+int kvm_prep_start(struct kvm_prep *p, const struct guest_mem *mem, bool dirty_log)
+{
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	p->kvm_fd = p->vm_fd = -1;
+	p->mem = mem;
+	p->dirty_log = dirty_log;
+	ret = pthread_create(&p->thread, NULL, prep_thread, p);
+	if (ret) {
+		/* No thread: do the work here, serially. */
+		prep_thread(p);
+		return 0;
+	}
+	p->threaded = true;
+	return 0;
+}
+
+int kvm_prep_finish(struct kvm_prep *p)
+{
+	struct kvm_prep mine = {.err = 0};
+	bool fetch = p->threaded && !p->cpuid;
+
+	/* The CPUID fetch runs here, in parallel with the thread's VM creation. */
+	if (fetch)
+		kvm_fetch_cpuid(&mine);
+	if (p->threaded) {
+		pthread_join(p->thread, NULL);
+		p->threaded = false;
+	}
+	if (fetch) {
+		p->cpuid = mine.cpuid;
+		if (!p->err && mine.err) {
+			p->err = mine.err;
+			memcpy(p->msg, mine.msg, sizeof(p->msg));
+		}
+	} else if (!p->err && !p->cpuid) {
+		kvm_fetch_cpuid(p);
+	}
+	return p->err;
+}
+
+void kvm_prep_release(struct kvm_prep *p)
+{
+	kvm_prep_finish(p);
+	if (p->vm_fd >= 0)
+		close(p->vm_fd);
+	if (p->kvm_fd >= 0)
+		close(p->kvm_fd);
+	free(p->cpuid);
+	p->vm_fd = p->kvm_fd = -1;
+	p->cpuid = NULL;
+}
+
+int kvm_call(int fd, unsigned long req, void *arg, const char *name, const struct vcpu *vcpu)
+{
+	int err;
+
+	if (ioctl(fd, req, arg) >= 0)
+		return 0;
+	err = errno;
+	if (vcpu)
+		log_error("vcpu %u: %s: %s", vcpu->id, name, strerror(err));
+	else
+		log_error("%s: %s", name, strerror(err));
+	return -err;
 }

@@ -116,30 +116,6 @@ static int vm_init_memory(struct vm *vm)
 	return ret;
 }
 
-static int vm_register_memory(struct vm *vm)
-{
-	for (unsigned int i = 0; i < vm->mem.nr_regions; i++) {
-		const struct guest_region *r = &vm->mem.regions[i];
-		struct kvm_userspace_memory_region region = {
-		    .slot = i,
-		    .flags = vm->cfg.machine.track_dirty_pages ? KVM_MEM_LOG_DIRTY_PAGES : 0,
-		    .guest_phys_addr = r->gpa,
-		    .memory_size = r->size,
-		    .userspace_addr = (uintptr_t)r->hva,
-		};
-
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-			int ret = -errno;
-
-			log_error("KVM_SET_USER_MEMORY_REGION slot %u (gpa 0x%llx, %llu MiB): %s",
-				  i, (unsigned long long)r->gpa,
-				  (unsigned long long)(r->size >> 20), strerror(errno));
-			return ret;
-		}
-	}
-	return 0;
-}
-
 static int vm_load_boot(struct vm *vm)
 {
 	const struct boot_source_config *bs = &vm->cfg.boot;
@@ -230,6 +206,7 @@ static int vm_init_console_input(struct vm *vm)
 
 int vm_create(struct vm *vm, struct vm_config *cfg)
 {
+	struct kvm_prep prep;
 	int ret;
 
 	/* Fields that teardown looks at are valid before anything can fail. */
@@ -253,12 +230,17 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 	}
 
 	/*
-	 * Phase 1, no KVM yet: guest RAM, devices, kernel, initrd, command line and
-	 * boot tables. A bad input is reported before any KVM resource exists.
+	 * Phase 1: guest RAM, devices, kernel, initrd, command line and boot tables,
+	 * while a thread opens /dev/kvm and creates the KVM VM. A bad input is
+	 * reported alone, even on a host without KVM.
 	 */
 	ret = vm_init_memory(vm);
-	if (!ret)
-		ret = vm_init_devices(vm);
+	if (ret) {
+		vm->bad_input = true;
+		return ret;
+	}
+	kvm_prep_start(&prep, &vm->mem, vm->cfg.machine.track_dirty_pages);
+	ret = vm_init_devices(vm);
 	if (!ret)
 		ret = vm_init_console_input(vm);
 	if (!ret)
@@ -267,35 +249,31 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 		ret = arch_boot_tables(vm);
 	if (ret) {
 		vm->bad_input = true;
+		kvm_prep_release(&prep);
 		return ret;
 	}
 
 	/* Phase 2: the KVM VM, its memory slots, interrupt controllers and vCPUs. */
-	ret = kvm_open_checked(&vm->pvm);
-	if (ret < 0)
+	ret = kvm_prep_finish(&prep);
+	if (ret) {
+		log_error("%s", prep.msg);
+		kvm_prep_release(&prep);
 		return ret;
-	vm->kvm_fd = ret;
+	}
+	vm->kvm_fd = prep.kvm_fd;
+	vm->vm_fd = prep.vm_fd;
+	vm->supported_cpuid = prep.cpuid;
+	vm->pvm = prep.pvm;
+	prep.kvm_fd = prep.vm_fd = -1; /* the VM owns them now */
+	prep.cpuid = NULL;
 	if (vm->pvm)
 		log_debug(
 		    "KVM is kvm_pvm: ember completes the instructions its emulator cannot run");
-
-	ret = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
-	if (ret > 0 && vm->cfg.machine.vcpu_count > (unsigned int)ret) {
+	if (prep.max_vcpus > 0 && vm->cfg.machine.vcpu_count > (unsigned int)prep.max_vcpus) {
 		log_error("machine-config.vcpu_count: %u is more than this host's KVM allows (%d)",
-			  vm->cfg.machine.vcpu_count, ret);
+			  vm->cfg.machine.vcpu_count, prep.max_vcpus);
 		return -EINVAL;
 	}
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	if (vm->vm_fd < 0) {
-		ret = -errno;
-		log_error("KVM_CREATE_VM: %s", strerror(errno));
-		return ret;
-	}
-	ret = vm_register_memory(vm);
-	if (!ret)
-		ret = arch_vm_init(vm);
-	if (ret)
-		return ret;
 
 	for (unsigned int i = 0; i < vm->cfg.machine.vcpu_count; i++) {
 		ret = vcpu_create(vm, &vm->vcpus[i], i);

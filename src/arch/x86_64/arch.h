@@ -16,8 +16,12 @@
 struct vm;
 struct vcpu;
 
-/* VM-wide: TSS and identity-map addresses, in-kernel IRQ chip, PIT. */
-int arch_vm_init(struct vm *vm);
+/*
+ * VM-wide, right after KVM_CREATE_VM: TSS and identity-map addresses, in-kernel
+ * IRQ chip, PIT. Runs on the start-up thread, so it does not log: on failure it
+ * returns -errno with one line in @msg.
+ */
+int arch_vm_prep(int vm_fd, char *msg, size_t len);
 
 /* Per vCPU: CPUID, MSRs, FPU, LAPIC; on vCPU 0 also the boot registers. */
 int arch_vcpu_init(struct vcpu *vcpu);

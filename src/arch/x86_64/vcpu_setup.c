@@ -10,6 +10,7 @@
 #include "vmm/vm.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -19,38 +20,30 @@
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
 #define CPUID_MAX_ENTRIES     256
 
-int arch_vm_init(struct vm *vm)
+int arch_vm_prep(int vm_fd, char *msg, size_t len)
 {
 	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	uint64_t ident = KVM_IDENTITY_MAP_ADDR;
-	struct kvm_cpuid2 *cpuid;
+	int err;
 
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0) {
-		log_error("KVM_SET_TSS_ADDR: %s", strerror(errno));
-		return -errno;
+	if (ioctl(vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0) {
+		err = errno;
+		snprintf(msg, len, "KVM_SET_TSS_ADDR: %s", strerror(err));
+		return -err;
 	}
 	/* Only Intel without unrestricted guest uses it; a refusal elsewhere is harmless. */
-	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident) < 0)
-		log_debug("KVM_SET_IDENTITY_MAP_ADDR: %s (ignored)", strerror(errno));
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
-		log_error("KVM_CREATE_IRQCHIP: %s", strerror(errno));
-		return -errno;
+	ioctl(vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident);
+	/* The in-kernel LAPICs, IOAPIC and PICs: they must exist before any vCPU. */
+	if (ioctl(vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		err = errno;
+		snprintf(msg, len, "KVM_CREATE_IRQCHIP: %s", strerror(err));
+		return -err;
 	}
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
-		log_error("KVM_CREATE_PIT2: %s", strerror(errno));
-		return -errno;
+	if (ioctl(vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		err = errno;
+		snprintf(msg, len, "KVM_CREATE_PIT2: %s", strerror(err));
+		return -err;
 	}
-
-	cpuid = calloc(1, sizeof(*cpuid) + CPUID_MAX_ENTRIES * sizeof(cpuid->entries[0]));
-	if (!cpuid)
-		return -ENOMEM;
-	cpuid->nent = CPUID_MAX_ENTRIES;
-	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
-		log_error("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
-		free(cpuid);
-		return -errno;
-	}
-	vm->supported_cpuid = cpuid;
 	return 0;
 }
 
@@ -111,8 +104,9 @@ static int setup_msrs(struct vcpu *vcpu)
 	/* KVM_SET_MSRS returns how many it set: it stops at the first refused one. */
 	ret = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
 	if (ret < 0) {
-		log_error("vcpu %u: KVM_SET_MSRS: %s", vcpu->id, strerror(errno));
-		return -errno;
+		ret = -errno;
+		log_error("vcpu %u: KVM_SET_MSRS: %s", vcpu->id, strerror(-ret));
+		return ret;
 	}
 	if ((size_t)ret < n) {
 		log_error("vcpu %u: KVM_SET_MSRS refused MSR 0x%x", vcpu->id, boot_msrs[ret].index);
@@ -124,14 +118,14 @@ static int setup_msrs(struct vcpu *vcpu)
 static int setup_fpu(struct vcpu *vcpu)
 {
 	struct kvm_fpu fpu;
+	int ret;
 
 	memset(&fpu, 0, sizeof(fpu));
 	fpu.fcw = 0x37f;    /* x87 default: all exceptions masked, 64-bit precision */
 	fpu.mxcsr = 0x1f80; /* SSE default: all exceptions masked */
-	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0) {
-		log_error("vcpu %u: KVM_SET_FPU: %s", vcpu->id, strerror(errno));
-		return -errno;
-	}
+	ret = KVM_CALL(vcpu->fd, KVM_SET_FPU, &fpu, vcpu);
+	if (ret)
+		return ret;
 	return 0;
 }
 
@@ -152,18 +146,17 @@ static void lapic_set_mode(struct kvm_lapic_state *la, unsigned int reg, uint32_
 static int setup_lapic(struct vcpu *vcpu)
 {
 	struct kvm_lapic_state la;
+	int ret;
 
-	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &la) < 0) {
-		log_error("vcpu %u: KVM_GET_LAPIC: %s", vcpu->id, strerror(errno));
-		return -errno;
-	}
+	ret = KVM_CALL(vcpu->fd, KVM_GET_LAPIC, &la, vcpu);
+	if (ret)
+		return ret;
 	/* Virtual-wire mode: the 8259's output on LINT0, NMI on LINT1 (the MP table says so). */
 	lapic_set_mode(&la, APIC_LVT_LINT0, APIC_MODE_EXTINT);
 	lapic_set_mode(&la, APIC_LVT_LINT1, APIC_MODE_NMI);
-	if (ioctl(vcpu->fd, KVM_SET_LAPIC, &la) < 0) {
-		log_error("vcpu %u: KVM_SET_LAPIC: %s", vcpu->id, strerror(errno));
-		return -errno;
-	}
+	ret = KVM_CALL(vcpu->fd, KVM_SET_LAPIC, &la, vcpu);
+	if (ret)
+		return ret;
 	return 0;
 }
 
@@ -234,14 +227,14 @@ static int setup_boot_regs(struct vcpu *vcpu)
 	struct kvm_segment tss = segment_from_gdt(gdt[3], 3);
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
+	int ret;
 
 	if (gm_write(&vm->mem, LAYOUT_GDT_START, gdt, sizeof(gdt)) ||
 	    gm_write(&vm->mem, LAYOUT_IDT_START, &idt, sizeof(idt)))
 		return -EFAULT;
-	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0) {
-		log_error("vcpu %u: KVM_GET_SREGS: %s", vcpu->id, strerror(errno));
-		return -errno;
-	}
+	ret = KVM_CALL(vcpu->fd, KVM_GET_SREGS, &sregs, vcpu);
+	if (ret)
+		return ret;
 	sregs.gdt.base = LAYOUT_GDT_START;
 	sregs.gdt.limit = sizeof(gdt) - 1;
 	sregs.idt.base = LAYOUT_IDT_START;
@@ -255,7 +248,7 @@ static int setup_boot_regs(struct vcpu *vcpu)
 		sregs.cr4 = 0;
 		sregs.efer = 0;
 	} else {
-		int ret = write_page_tables(vm);
+		ret = write_page_tables(vm);
 
 		if (ret)
 			return ret;
@@ -264,10 +257,9 @@ static int setup_boot_regs(struct vcpu *vcpu)
 		sregs.cr0 |= X86_CR0_PE | X86_CR0_PG | X86_CR0_ET;
 		sregs.efer |= EFER_LME | EFER_LMA;
 	}
-	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0) {
-		log_error("vcpu %u: KVM_SET_SREGS: %s", vcpu->id, strerror(errno));
-		return -errno;
-	}
+	ret = KVM_CALL(vcpu->fd, KVM_SET_SREGS, &sregs, vcpu);
+	if (ret)
+		return ret;
 
 	memset(&regs, 0, sizeof(regs));
 	regs.rflags = 0x2; /* bit 1 is reserved as one; interrupts off */
@@ -278,10 +270,9 @@ static int setup_boot_regs(struct vcpu *vcpu)
 		regs.rsp = regs.rbp = LAYOUT_BOOT_STACK;
 		regs.rsi = LAYOUT_ZERO_PAGE_START;
 	}
-	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0) {
-		log_error("vcpu %u: KVM_SET_REGS: %s", vcpu->id, strerror(errno));
-		return -errno;
-	}
+	ret = KVM_CALL(vcpu->fd, KVM_SET_REGS, &regs, vcpu);
+	if (ret)
+		return ret;
 	return 0;
 }
 
