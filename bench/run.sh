@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# bench/run.sh - ember's startup time and memory overhead, side by side with QEMU microvm
+# running the same payloads. `make bench` builds everything and runs this.
+#
+#   RUNS=N   measured runs per VMM and measurement (default 20; plus one warm-up run each)
+#   QEMU=P   the QEMU binary (default: qemu-system-x86_64 from PATH); QEMU= skips QEMU
+#   CHECK=1  exit 2 when ember misses a target (default: report only, exit 0)
+#
+# Startup: build/guests/hello.elf (prints a few lines, then resets the VM), timed from the
+# spawn of the VMM to the first byte on its stdout (the guest's UART), and to its exit.
+# Memory: build/bench/idle.elf (prints READY, then halts for good), measured from
+# /proc/PID/smaps once READY is out, then the VMM gets SIGTERM. See bench/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+RUNS=${RUNS:-20}
+CHECK=${CHECK:-0}
+MEM_MIB=128
+FIRST_BYTE_TARGET_MS=3
+OVERHEAD_TARGET_KIB=1024
+
+EMBER=$ROOT/build/ember
+FIRSTBYTE=$ROOT/build/bench/firstbyte
+HELLO=$ROOT/build/guests/hello.elf
+IDLE=$ROOT/build/bench/idle.elf
+
+if ! [[ $RUNS =~ ^[0-9]+$ ]] || ((RUNS < 1 || RUNS > 10000)); then
+	echo "bench: RUNS=$RUNS: expected a number of runs from 1 to 10000" >&2
+	exit 2
+fi
+for f in "$EMBER" "$FIRSTBYTE" "$HELLO" "$IDLE"; do
+	if [ ! -f "$f" ]; then
+		echo "bench: $f is missing: run 'make bench' (it builds ember, the guests and the" \
+			"bench tools)" >&2
+		exit 2
+	fi
+done
+if [ ! -e /dev/kvm ]; then
+	echo "bench: /dev/kvm is missing: no KVM on this host, nothing to measure (skipped)"
+	exit 0
+fi
+if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+	echo "bench: /dev/kvm is not readable and writable by $(id -un): cannot run VMs" >&2
+	exit 2
+fi
+QEMU=${QEMU-$(command -v qemu-system-x86_64 || true)}
+if [ -n "$QEMU" ] && ! command -v "$QEMU" >/dev/null; then
+	echo "bench: QEMU=$QEMU: no such program" >&2
+	exit 2
+fi
+
+TMP=$(mktemp -d /tmp/ember-bench.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+vm_config() { # KERNEL -> prints the path of an ember config that boots it
+	local cfg
+	cfg=$TMP/$(basename "$1" .elf).json
+	cat >"$cfg" <<JSON
+{
+  "boot-source": { "kernel_image_path": "$1", "boot_args": "console=ttyS0" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": $MEM_MIB }
+}
+JSON
+	echo "$cfg"
+}
+HELLO_CFG=$(vm_config "$HELLO")
+IDLE_CFG=$(vm_config "$IDLE")
+
+# QEMU microvm on the same payload (PVH entry; its 8250 is COM1). microvm has no i8042:
+# isa-debug-exit on port 0x64 turns the payload's reset write (0xfe) into exit status
+# (0xfe << 1) | 1 = 253.
+qemu_cmd() { # KERNEL -> the command's words, one a line
+	printf '%s\n' "$QEMU" -M microvm -enable-kvm -cpu qemu64 -m "$MEM_MIB" -nodefaults \
+		-no-user-config -nographic -serial stdio -kernel "$1" -append console=ttyS0 \
+		-no-reboot -device isa-debug-exit,iobase=0x64,iosize=1
+}
+
+# measure NAME FIRSTBYTE-ARGS... : results in $TMP/NAME.out; on failure, says why.
+measure() {
+	local name=$1
+	shift
+	if "$FIRSTBYTE" -2 "$TMP/$name.stderr" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err"; then
+		return 0
+	fi
+	echo "bench: the $name measurement failed:" >&2
+	sed 's/^/  /' "$TMP/$name.err" >&2
+	if [ -s "$TMP/$name.stderr" ]; then
+		echo "  the VMM's stderr (that run):" >&2
+		tail -n 15 "$TMP/$name.stderr" | sed 's/^/  | /' >&2
+	fi
+	rm -f "$TMP/$name.out"
+	echo >&2
+	return 1
+}
+
+# stat NAME METRIC FIELD: FIELD 2 = min, 3 = median, 4 = max; empty when not measured.
+stat() {
+	[ -f "$TMP/$1.out" ] || return 0
+	awk -v m="$2" -v f="$3" '$1 == m { print $f }' "$TMP/$1.out"
+}
+
+start_ns=$(date +%s%N)
+qemu_version=
+if [ -n "$QEMU" ]; then
+	qemu_version=$("$QEMU" --version 2>/dev/null | head -n 1 || true)
+fi
+pvm=
+if [ -d /sys/module/kvm_pvm ]; then
+	pvm=", kvm_pvm (nested)"
+fi
+echo "ember bench: $RUNS runs per measurement (+1 warm-up), 1 vCPU, $MEM_MIB MiB guest RAM"
+echo "  startup payload: ${HELLO#"$ROOT"/} (prints, then resets: ember exits 0, QEMU 253)"
+echo "  memory payload:  ${IDLE#"$ROOT"/} (prints READY, then cli; hlt until SIGTERM)"
+echo "  ember: ${EMBER#"$ROOT"/}"
+echo "  QEMU:  ${QEMU:-not found}${qemu_version:+ ($qemu_version)}"
+echo "  host:  Linux $(uname -r), $(nproc) CPUs$pvm"
+echo
+
+status=0
+measure ember-start -n "$RUNS" -l ember -x 0 -- "$EMBER" --no-api --config-file "$HELLO_CFG" ||
+	exit 1
+measure ember-mem -n "$RUNS" -l ember -x 0 -m READY -r "$MEM_MIB" -b 10 -- \
+	"$EMBER" --no-api --config-file "$IDLE_CFG" || exit 1
+measure floor -n "$RUNS" -l /bin/echo -x 0 -- /bin/echo x || true
+if [ -z "$QEMU" ]; then
+	qemu_state="skipped (no qemu-system-x86_64, or QEMU= given): ember's figures only"
+else
+	mapfile -t qemu_hello < <(qemu_cmd "$HELLO")
+	mapfile -t qemu_idle < <(qemu_cmd "$IDLE")
+	qemu_state="same payloads, same runs; QEMU exits 253 on the reset, 0 on SIGTERM"
+	if ! measure qemu-start -n "$RUNS" -l qemu -x 253 -- "${qemu_hello[@]}" ||
+		! measure qemu-mem -n "$RUNS" -l qemu -x 0 -m READY -r "$MEM_MIB" -- "${qemu_idle[@]}"; then
+		qemu_state="failed (see above): ember's figures only"
+		rm -f "$TMP/qemu-start.out" "$TMP/qemu-mem.out"
+		status=1
+	fi
+fi
+
+# row LABEL NAME METRIC DECIMALS [TARGET UNIT]: one table line; ember's median gets PASS or
+# MISS against TARGET.
+row() {
+	local label=$1 name=$2 metric=$3 dec=$4 target=${5:-} unit=${6:-}
+	awk -v label="$label" -v dec="$dec" -v target="$target" -v unit="$unit" \
+		-v e1="$(stat "ember-$name" "$metric" 2)" -v e2="$(stat "ember-$name" "$metric" 3)" \
+		-v e3="$(stat "ember-$name" "$metric" 4)" -v q1="$(stat "qemu-$name" "$metric" 2)" \
+		-v q2="$(stat "qemu-$name" "$metric" 3)" -v q3="$(stat "qemu-$name" "$metric" 4)" '
+	function trio(a, b, c) {
+		if (a == "")
+			return sprintf("%26s", "-")
+		return sprintf("%8." dec "f %8." dec "f %8." dec "f", a, b, c)
+	}
+	BEGIN {
+		ratio = (q2 != "" && e2 + 0 > 0) ? sprintf("%7.1fx", q2 / e2) : sprintf("%8s", "-")
+		verdict = ""
+		if (target != "")
+			verdict = sprintf("<= %s %s: %s", target, unit, (e2 + 0 <= target + 0) ? "PASS" : "MISS")
+		line = sprintf("%-27s %s | %s | %s  %s", label, trio(e1, e2, e3), trio(q1, q2, q3), ratio, verdict)
+		sub(/ +$/, "", line)
+		print line
+	}'
+}
+rule() {
+	printf '%.0s-' {1..118}
+	echo
+}
+
+printf "%-27s %-26s | %-26s | %8s  %s\n" "" "   ember" "   QEMU microvm" "ratio" "target"
+printf "%-27s %8s %8s %8s | %8s %8s %8s | %8s  %s\n" "metric" min median max min median max \
+	"QEMU/emb" "(ember median)"
+rule
+row "first UART byte (ms)" start first-byte-ms 2 "$FIRST_BYTE_TARGET_MS" ms
+row "run to exit, hello (ms)" start total-ms 2
+row "CPU time per run (ms)" start cpu-ms 2
+row "overhead RSS (KiB)" mem overhead-rss-kib 0 "$OVERHEAD_TARGET_KIB" KiB
+row "  anonymous (KiB)" mem overhead-anon-kib 0
+row "  file-backed (KiB)" mem overhead-file-kib 0
+row "overhead PSS (KiB)" mem overhead-pss-kib 0
+row "guest-touched RSS (KiB)" mem guest-rss-kib 0
+row "first byte, idle.elf (ms)" mem first-byte-ms 2
+rule
+echo "first byte: from spawning the VMM to its first stdout byte. overhead: total Rss"
+echo "(smaps_rollup) minus the Rss of the ${MEM_MIB} MiB anonymous guest RAM mapping, once the"
+echo "guest idles. ratio: QEMU median / ember median. PASS/MISS: ember's median vs the target."
+echo "QEMU: $qemu_state."
+floor=$(stat floor first-byte-ms 3)
+if [ -n "$floor" ]; then
+	echo "spawn + exec floor: /bin/echo's first byte comes after $floor ms (median)."
+fi
+
+if grep -q '^#  ' "$TMP/ember-mem.out"; then
+	echo
+	echo "ember's resident memory by mapping (last memory run, KiB, guest RAM excluded):"
+	grep '^#  ' "$TMP/ember-mem.out" | sed 's/^#//'
+fi
+
+missed=$(awk -v f="$(stat ember-start first-byte-ms 3)" -v o="$(stat ember-mem overhead-rss-kib 3)" \
+	-v tf="$FIRST_BYTE_TARGET_MS" -v to="$OVERHEAD_TARGET_KIB" 'BEGIN { print (f > tf) + (o > to) }')
+echo
+echo "bench done in $((($(date +%s%N) - start_ns) / 1000000)) ms; ember missed $missed of 2 targets."
+if [ "$CHECK" = 1 ] && [ "$missed" != 0 ] && [ "$status" = 0 ]; then
+	status=2
+fi
+exit "$status"
