@@ -5,6 +5,7 @@
 #   make test       the whole suite (tests/run.sh), last line "N passed, N failed"
 #   make demo       the main job
 #   make format     clang-format in place; make format-check: CI's check
+#   make guest      build/guest/: the Linux guest (vmlinux, initramfs.cpio, rootfs.ext4)
 #   V=1             show the commands
 
 CC      ?= gcc
@@ -26,7 +27,9 @@ LIB_SRCS := $(filter-out $(MAIN_SRC),$(SRCS))
 OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all guests unit test demo format format-check bench clean
+.PHONY: all guests unit test demo format format-check bench clean guest
+# Keep every object: ASan, unit-test and guest objects are intermediates of pattern rules.
+.SECONDARY:
 all: $(BUILD)/ember
 
 # ember itself is a static PIE: no dynamic loader at start-up and no shared-library
@@ -118,8 +121,6 @@ $(BUILD)/guests/%.elf: tests/guests/%.S
 	$(Q)ld -m elf_x86_64 -nostdlib -static -Ttext=0x200000 -e _start -o $@ $(BUILD)/obj/guests/$*.S64.o
 
 guests: $(GUEST_ELFS) $(GUEST64_ELFS)
-# keep the objects (make would delete them as intermediates of the pattern chain)
-.SECONDARY: $(GUEST_LIB_OBJS) $(GUEST_SRCS:tests/guests/%.c=$(BUILD)/obj/guests/%.o)
 
 # --- suite, main job, benches ---
 test: $(BUILD)/ember unit guests
@@ -148,6 +149,14 @@ $(BUILD)/bench/idle.elf: bench/idle.S bench/idle.ld
 bench: $(BUILD)/ember guests $(BENCH_TOOLS)
 	$(Q)bash bench/run.sh
 # --- end bench ---
+
+# --- guest: the Linux guest (guest/README.md) ---
+#   build/guest/vmlinux         kernel, PVH ELF (guest/kernel/build.sh, cached in ~/.cache/ember)
+#   build/guest/initramfs.cpio  busybox + guest/rootfs/init, uncompressed newc
+#   build/guest/rootfs.ext4     the same tree as an ext4 image
+guest:
+	$(Q)bash guest/kernel/build.sh && bash guest/rootfs/build.sh
+# --- end guest ---
 
 FORMAT_FILES = $(shell find src tests bench -name '*.[ch]' 2>/dev/null)
 format:
