@@ -158,7 +158,8 @@ guest:
 	$(Q)bash guest/kernel/build.sh && bash guest/rootfs/build.sh
 # --- end guest ---
 
-FORMAT_FILES = $(shell find src tests bench -name '*.[ch]' 2>/dev/null)
+# What git tracks (a clone has nothing else); find where there is no git.
+FORMAT_FILES = $(shell git ls-files '*.[ch]' 2>/dev/null || find src tests bench -name '*.[ch]')
 format:
 	$(Q)clang-format -i $(FORMAT_FILES)
 format-check:

@@ -22,6 +22,13 @@ _start:
 	je	bad_e820
 	cmpl	$1, 0x2d0 + 16(%r15)	/* first e820 entry is RAM */
 	jne	bad_e820
+	movq	0x70(%r15), %rax	/* acpi_rsdp_addr -> "RSD PTR " */
+	testq	%rax, %rax
+	jz	bad_rsdp
+	cmpl	$0x20445352, (%rax)
+	jne	bad_rsdp
+	cmpl	$0x20525450, 4(%rax)
+	jne	bad_rsdp
 
 	leaq	msg_cmdline(%rip), %rdi
 	call	puts
@@ -88,6 +95,9 @@ bad_e820:
 bad_bp:
 	leaq	msg_bad_bp(%rip), %rdi
 	jmp	fail
+bad_rsdp:
+	leaq	msg_bad_rsdp(%rip), %rdi
+	jmp	fail
 
 	.section .rodata
 msg_hello:	.asciz "linux64: entered in 64-bit mode\n"
@@ -97,6 +107,7 @@ msg_success:	.asciz "int3 returned through iretq\nSUCCESS\n"
 msg_bad_magic:	.asciz "FAIL: zero page has no HdrS magic\n"
 msg_bad_loader:	.asciz "FAIL: zero page type_of_loader is not 0xff\n"
 msg_bad_e820:	.asciz "FAIL: zero page e820 table is empty or does not start with RAM\n"
+msg_bad_rsdp:	.asciz "FAIL: zero page acpi_rsdp_addr does not point at an RSDP\n"
 msg_bad_bp:	.asciz "FAIL: #BP handler did not run once with the rip after int3\n"
 
 	.section .data

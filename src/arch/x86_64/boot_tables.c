@@ -5,6 +5,7 @@
  * layouts are guest-visible ABI (Xen's arch-x86/hvm/start_info.h and Linux's
  * Documentation/arch/x86/zero-page.rst); they are written field by field.
  */
+#include "arch/x86_64/acpi.h"
 #include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
 #include "util/log.h"
@@ -75,7 +76,8 @@ struct __attribute__((packed)) hvm_memmap_entry {
 	uint32_t reserved;
 };
 
-static int write_pvh_info(struct vm *vm, const struct e820_entry *e820, unsigned int n)
+static int write_pvh_info(struct vm *vm, const struct e820_entry *e820, unsigned int n,
+			  uint64_t rsdp)
 {
 	struct hvm_start_info info = {
 	    .magic = HVM_START_MAGIC,
@@ -83,6 +85,7 @@ static int write_pvh_info(struct vm *vm, const struct e820_entry *e820, unsigned
 	    .cmdline_paddr = LAYOUT_CMDLINE_START,
 	    .memmap_paddr = LAYOUT_PVH_MEMMAP_START,
 	    .memmap_entries = n,
+	    .rsdp_paddr = rsdp,
 	};
 	int ret = 0;
 
@@ -104,6 +107,7 @@ static int write_pvh_info(struct vm *vm, const struct e820_entry *e820, unsigned
 }
 
 /* Offsets into struct boot_params (the zero page). */
+#define BP_ACPI_RSDP_ADDR   0x070
 #define BP_E820_ENTRIES	    0x1e8
 #define BP_HDR		    0x1f1
 #define BP_BOOT_FLAG	    0x1fe
@@ -123,7 +127,8 @@ static void put32(uint8_t *p, size_t off, uint32_t v)
 	memcpy(p + off, &v, sizeof(v));
 }
 
-static int write_zero_page(struct vm *vm, const struct e820_entry *e820, unsigned int n)
+static int write_zero_page(struct vm *vm, const struct e820_entry *e820, unsigned int n,
+			   uint64_t rsdp)
 {
 	uint8_t *zp = gm_ptr(&vm->mem, LAYOUT_ZERO_PAGE_START, 4096);
 
@@ -134,9 +139,10 @@ static int write_zero_page(struct vm *vm, const struct e820_entry *e820, unsigne
 	memcpy(zp + BP_HDR, vm->boot.setup_hdr, vm->boot.setup_hdr_len);
 	zp[BP_BOOT_FLAG] = 0x55;
 	zp[BP_BOOT_FLAG + 1] = 0xaa;
-	put32(zp, BP_HEADER, 0x53726448); /* "HdrS" */
-	zp[BP_TYPE_OF_LOADER] = 0xff;	  /* "undefined" boot loader */
-	zp[BP_LOADFLAGS] |= 0x01;	  /* LOADED_HIGH: the kernel is at 1 MiB */
+	put32(zp, BP_HEADER, 0x53726448);		     /* "HdrS" */
+	memcpy(zp + BP_ACPI_RSDP_ADDR, &rsdp, sizeof(rsdp)); /* boot protocol 2.14+ */
+	zp[BP_TYPE_OF_LOADER] = 0xff;			     /* "undefined" boot loader */
+	zp[BP_LOADFLAGS] |= 0x01; /* LOADED_HIGH: the kernel is at 1 MiB */
 	put32(zp, BP_CMD_LINE_PTR, (uint32_t)LAYOUT_CMDLINE_START);
 	put32(zp, BP_CMDLINE_SIZE, (uint32_t)vm->cmdline.len);
 	if (!vm->boot.setup_hdr_len)
@@ -160,7 +166,9 @@ static int write_zero_page(struct vm *vm, const struct e820_entry *e820, unsigne
 
 int arch_boot_tables(struct vm *vm)
 {
+	struct acpi_mmio_dev devs[VM_MAX_VIRTIO];
 	struct e820_entry e820[E820_MAX];
+	uint64_t rsdp;
 	int n, ret;
 
 	ret = gm_write(&vm->mem, LAYOUT_CMDLINE_START, vm->cmdline.buf, vm->cmdline.len + 1);
@@ -171,13 +179,23 @@ int arch_boot_tables(struct vm *vm)
 		ret = n;
 		goto err;
 	}
+	/* Both: the MP table for guests without ACPI, ACPI (with the DSDT's devices) for the rest.
+	 */
 	ret = mptable_write(&vm->mem, vm->cfg.machine.vcpu_count);
 	if (ret)
 		goto err;
+	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
+		const struct virtio_dev *d = vm->virtio[i].dev;
+
+		devs[i] = (struct acpi_mmio_dev){d->mmio_base, VIRTIO_MMIO_WINDOW, d->gsi};
+	}
+	ret = acpi_write(&vm->mem, vm->cfg.machine.vcpu_count, devs, vm->nr_virtio, &rsdp);
+	if (ret)
+		goto err;
 	if (vm->boot.proto == BOOT_PVH)
-		ret = write_pvh_info(vm, e820, (unsigned int)n);
+		ret = write_pvh_info(vm, e820, (unsigned int)n, rsdp);
 	else
-		ret = write_zero_page(vm, e820, (unsigned int)n);
+		ret = write_zero_page(vm, e820, (unsigned int)n, rsdp);
 	if (ret)
 		goto err;
 	return 0;
