@@ -280,12 +280,72 @@ static int parse_logger(json_t *o, struct vm_config *cfg, char *err)
 	return 0;
 }
 
+static int parse_token_bucket(json_t *o, const char *p, struct token_bucket_config *tb, char *err)
+{
+	static const char *const keys[] = {"size", "one_time_burst", "refill_time", NULL};
+	int ret;
+
+	memset(tb, 0, sizeof(*tb));
+	if ((ret = want_object(o, p, err)) || (ret = check_keys(o, p, keys, err)) ||
+	    (ret = get_uint(o, p, "size", true, 0, INT64_MAX, &tb->size, err)) ||
+	    (ret =
+		 get_uint(o, p, "one_time_burst", false, 0, INT64_MAX, &tb->one_time_burst, err)) ||
+	    (ret = get_uint(o, p, "refill_time", true, 0, INT64_MAX, &tb->refill_time_ms, err)))
+		return ret;
+	return 0;
+}
+
+/* A RateLimiter at @p ("entropy.rate_limiter"); null or absent: no limit. */
+static int parse_rate_limiter(json_t *o, const char *p, struct rate_limiter_config *rl, char *err)
+{
+	static const char *const keys[] = {"bandwidth", "ops", NULL};
+	char path[96];
+	json_t *v;
+	int ret;
+
+	memset(rl, 0, sizeof(*rl));
+	if (!o || json_is_null(o))
+		return 0;
+	if ((ret = want_object(o, p, err)) || (ret = check_keys(o, p, keys, err)))
+		return ret;
+	v = json_object_get(o, "bandwidth");
+	if (v && !json_is_null(v)) {
+		snprintf(path, sizeof(path), "%s.bandwidth", p);
+		ret = parse_token_bucket(v, path, &rl->bandwidth, err);
+		if (ret)
+			return ret;
+		rl->has_bandwidth = true;
+	}
+	v = json_object_get(o, "ops");
+	if (v && !json_is_null(v)) {
+		snprintf(path, sizeof(path), "%s.ops", p);
+		ret = parse_token_bucket(v, path, &rl->ops, err);
+		if (ret)
+			return ret;
+		rl->has_ops = true;
+	}
+	return 0;
+}
+
+static int parse_entropy(json_t *o, struct vm_config *cfg, char *err)
+{
+	static const char *const keys[] = {"rate_limiter", NULL};
+	const char *p = "entropy";
+	int ret;
+
+	if ((ret = want_object(o, p, err)) || (ret = check_keys(o, p, keys, err)) ||
+	    (ret = parse_rate_limiter(json_object_get(o, "rate_limiter"), "entropy.rate_limiter",
+				      &cfg->entropy.rate_limiter, err)))
+		return ret;
+	cfg->entropy.present = true;
+	return 0;
+}
+
 static int parse_document(json_t *root, struct vm_config *cfg, char *err)
 {
 	/* Keys of FullVmConfiguration that ember does not serve yet. */
-	static const char *const later[] = {"balloon",	      "cpu-config",  "metrics",
-					    "memory-hotplug", "mmds-config", "vsock",
-					    "entropy",	      NULL};
+	static const char *const later[] = {
+	    "balloon", "cpu-config", "metrics", "memory-hotplug", "mmds-config", "vsock", NULL};
 	/* Device lists: an empty one configures nothing and is accepted. */
 	static const char *const lists[] = {"drives", "network-interfaces", "pmem", NULL};
 	const char *key;
@@ -305,6 +365,8 @@ static int parse_document(json_t *root, struct vm_config *cfg, char *err)
 			ret = parse_machine_config(v, cfg, err);
 		} else if (!strcmp(key, "logger")) {
 			ret = json_is_null(v) ? 0 : parse_logger(v, cfg, err);
+		} else if (!strcmp(key, "entropy")) {
+			ret = json_is_null(v) ? 0 : parse_entropy(v, cfg, err);
 		} else {
 			for (const char *const *l = lists; *l && !known; l++) {
 				if (strcmp(*l, key))

@@ -9,6 +9,7 @@
 #define EMBER_VMM_CONFIG_H
 
 #include "util/log.h"
+#include "util/rate_limiter.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -44,12 +45,26 @@ struct logger_config {
 	bool show_log_origin;
 };
 
+/* RateLimiter: optional bandwidth (bytes) and ops token buckets. */
+struct rate_limiter_config {
+	bool has_bandwidth;
+	bool has_ops;
+	struct token_bucket_config bandwidth;
+	struct token_bucket_config ops;
+};
+
+struct entropy_config {
+	bool present;
+	struct rate_limiter_config rate_limiter;
+};
+
 struct vm_config {
 	bool has_boot_source;
 	struct boot_source_config boot;
 	bool has_machine_config;
 	struct machine_config machine;
 	struct logger_config logger;
+	struct entropy_config entropy;
 };
 
 /* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT, no huge pages. */

@@ -77,6 +77,11 @@ static int vm_init_devices(struct vm *vm)
 {
 	int ret;
 
+	if (vm->cfg.entropy.present) {
+		log_error("entropy: the virtio-rng device is not wired into the VM yet");
+		return -EINVAL;
+	}
+
 	uart8250_init(&vm->uart, vm->serial_out_fd, &uart_ops, vm);
 	i8042_init(&vm->i8042, &i8042_ops, vm);
 	vm->devices_ready = true;
@@ -287,24 +292,24 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 	return 0;
 }
 
-int vm_run(struct vm *vm)
+int vm_start(struct vm *vm)
 {
-	int ret;
-
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		ret = vcpu_start(&vm->vcpus[i]);
+		int ret = vcpu_start(&vm->vcpus[i]);
+
 		if (ret) {
 			vm_request_exit(vm, VM_EXIT_ERROR);
-			break;
+			return ret;
 		}
 	}
-	ret = ev_run(vm->loop);
-	if (ret) {
-		log_error("event loop: %s", strerror(-ret));
-		vm_request_exit(vm, VM_EXIT_ERROR);
-	}
+	return 0;
+}
 
-	/* Stop every vCPU: kick each out of KVM_RUN, then join. */
+int vm_stop(struct vm *vm)
+{
+	int code;
+
+	/* Kick every vCPU out of KVM_RUN, then join. */
 	atomic_store(&vm->stopping, true);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
@@ -314,8 +319,22 @@ int vm_run(struct vm *vm)
 			vm->vcpus[i].started = false;
 		}
 	}
-	ret = atomic_load(&vm->exit_code);
-	return ret < 0 ? VM_EXIT_ERROR : ret;
+	code = atomic_load(&vm->exit_code);
+	return code < 0 ? VM_EXIT_OK : code;
+}
+
+int vm_run(struct vm *vm)
+{
+	int ret = vm_start(vm);
+
+	if (!ret) {
+		ret = ev_run(vm->loop);
+		if (ret) {
+			log_error("event loop: %s", strerror(-ret));
+			vm_request_exit(vm, VM_EXIT_ERROR);
+		}
+	}
+	return vm_stop(vm);
 }
 
 static void vm_log_stats(const struct vm *vm)

@@ -12,6 +12,7 @@
 #include "devices/legacy/boot_timer.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/uart8250.h"
+#include "devices/virtio/virtio_mmio.h"
 #include "vmm/bus.h"
 #include "vmm/config.h"
 #include "vmm/event_loop.h"
@@ -54,6 +55,21 @@ struct vcpu {
 	struct vcpu_stats stats;
 };
 
+/* A virtio device's place in the VM: its irqfd and one ioeventfd per queue. */
+#define VM_MAX_VIRTIO 16
+struct virtio_slot;
+struct virtio_notify {
+	struct ev_handler h; /* the queue's ioeventfd on the event loop */
+	struct virtio_slot *slot;
+	unsigned int queue;
+	bool registered, watched;
+};
+struct virtio_slot {
+	struct virtio_dev *dev;
+	int irqfd;
+	struct virtio_notify notify[VIRTIO_MAX_QUEUES];
+};
+
 struct vm {
 	struct vm_config cfg;
 	bool boot_timer_enabled;
@@ -80,6 +96,8 @@ struct vm {
 	struct uart8250 uart;
 	struct i8042 i8042;
 	struct boot_timer boot_timer;
+	struct virtio_slot virtio[VM_MAX_VIRTIO];
+	unsigned int nr_virtio;
 	bool devices_ready; /* the device models are initialized (teardown) */
 	bool bad_input;	    /* vm_create failed on the configuration or its files */
 
@@ -105,7 +123,16 @@ struct vm {
  */
 int vm_create(struct vm *vm, struct vm_config *cfg);
 
-/* Starts the vCPUs and runs vm->loop until the VM ends; returns its exit code. */
+/* Starts the vCPU threads; the caller runs vm->loop. */
+int vm_start(struct vm *vm);
+
+/*
+ * Stops and joins the vCPU threads; returns the exit code the VM ended with
+ * (VM_EXIT_OK if nothing asked it to end: the VMM stopped it).
+ */
+int vm_stop(struct vm *vm);
+
+/* vm_start(), run vm->loop until the VM ends, vm_stop(): the --no-api path. */
 int vm_run(struct vm *vm);
 
 /* Stops and joins every thread and closes every fd. Safe on a partly built VM. */
@@ -113,6 +140,17 @@ void vm_destroy(struct vm *vm);
 
 /* Asks the VM to end with @code (first request wins). Any thread. */
 void vm_request_exit(struct vm *vm, int code);
+
+/*
+ * virtio_devices.c: vm_virtio_place() gives a device the next MMIO window and
+ * GSI and puts it on the kernel command line (before the boot tables are
+ * written); vm_virtio_connect() wires its irqfd and queue ioeventfds once the
+ * KVM VM exists; vm_virtio_disconnect() undoes that.
+ */
+int vm_virtio_place(struct vm *vm, struct virtio_dev *d);
+int vm_virtio_connect(struct vm *vm);
+void vm_virtio_disconnect(struct vm *vm);
+const struct virtio_host_ops *vm_virtio_host_ops(void);
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id);

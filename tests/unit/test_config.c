@@ -189,7 +189,33 @@ TEST(file_errors_name_the_file)
 	config_free(&cfg);
 }
 
-TEST_MAIN(TEST_ENTRY(full_document), TEST_ENTRY(defaults),
+TEST(entropy_and_rate_limiter)
+{
+	struct vm_config cfg;
+
+	CHECK_EQ(parse(&cfg, "{\"entropy\": {}}"), 0);
+	CHECK(cfg.entropy.present);
+	CHECK(!cfg.entropy.rate_limiter.has_bandwidth);
+	config_free(&cfg);
+	CHECK_EQ(parse(&cfg, "{\"entropy\": {\"rate_limiter\": {\"bandwidth\": {\"size\": 1000, "
+			     "\"refill_time\": 100, \"one_time_burst\": 50}, \"ops\": null}}}"),
+		 0);
+	CHECK(cfg.entropy.rate_limiter.has_bandwidth);
+	CHECK(!cfg.entropy.rate_limiter.has_ops);
+	CHECK_EQ(cfg.entropy.rate_limiter.bandwidth.size, 1000);
+	CHECK_EQ(cfg.entropy.rate_limiter.bandwidth.refill_time_ms, 100);
+	CHECK_EQ(cfg.entropy.rate_limiter.bandwidth.one_time_burst, 50);
+	config_free(&cfg);
+	REFUSED("{\"entropy\": {\"rate_limiter\": {\"bandwidth\": {\"size\": 10}}}}",
+		"entropy.rate_limiter.bandwidth: missing required key \"refill_time\"");
+	REFUSED("{\"entropy\": {\"rate_limiter\": {\"ops\": {\"size\": -1, \"refill_time\": 1}}}}",
+		"entropy.rate_limiter.ops.size: -1 is out of range");
+	REFUSED("{\"entropy\": {\"rate_limiter\": {\"iops\": {}}}}",
+		"entropy.rate_limiter: unknown key \"iops\"");
+	REFUSED("{\"entropy\": {\"rate\": 1}}", "entropy: unknown key \"rate\"");
+}
+
+TEST_MAIN(TEST_ENTRY(full_document), TEST_ENTRY(entropy_and_rate_limiter), TEST_ENTRY(defaults),
 	  TEST_ENTRY(empty_device_lists_and_nulls_accepted), TEST_ENTRY(unknown_keys_refused),
 	  TEST_ENTRY(types_refused_with_value), TEST_ENTRY(ranges_refused_with_value),
 	  TEST_ENTRY(required_keys), TEST_ENTRY(not_yet_supported_said_so),
