@@ -49,12 +49,13 @@ elif [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	KVM_OK=0 KVM_WHY="/dev/kvm is not readable and writable by $(id -un)"
 fi
 
-# write_config FILE KERNEL VCPUS [BOOT_ARGS] [MEM_MIB]
+# write_config FILE KERNEL VCPUS [BOOT_ARGS] [MEM_MIB] [EXTRA_JSON]
 write_config() {
 	cat >"$1" <<EOF
 {
   "boot-source": { "kernel_image_path": "$2", "boot_args": "${4:-console=ttyS0}" },
-  "machine-config": { "vcpu_count": $3, "mem_size_mib": ${5:-128} }
+  "machine-config": { "vcpu_count": $3, "mem_size_mib": ${5:-128} }${6:+,
+  $6}
 }
 EOF
 }
@@ -86,8 +87,15 @@ if [ -f tests/guests/cases.tsv ]; then
 			continue
 		fi
 		cfg=$TMP/$name-$vcpus.json out=$TMP/$name-$vcpus.out
-		write_config "$cfg" "$ROOT/build/guests/$name.elf" "$vcpus"
-		[ "$extra" = - ] && extra=
+		# @key in the extra column adds a device key to the config ("@entropy": "entropy": {}).
+		devices=
+		for word in $extra; do
+			case "$word" in
+			@*) devices="${devices:+$devices, }\"${word#@}\": {}" ;;
+			esac
+		done
+		extra=$(printf '%s\n' $extra | grep -v -e '^@' -e '^-$' | tr '\n' ' ')
+		write_config "$cfg" "$ROOT/build/guests/$name.elf" "$vcpus" "" "" "$devices"
 		if [ "$stdin" = - ]; then
 			# shellcheck disable=SC2086
 			timeout 60 "$EMBER" --no-api --config-file "$cfg" $extra </dev/null >"$out" 2>&1

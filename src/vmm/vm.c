@@ -77,11 +77,6 @@ static int vm_init_devices(struct vm *vm)
 {
 	int ret;
 
-	if (vm->cfg.entropy.present) {
-		log_error("entropy: the virtio-rng device is not wired into the VM yet");
-		return -EINVAL;
-	}
-
 	uart8250_init(&vm->uart, vm->serial_out_fd, &uart_ops, vm);
 	i8042_init(&vm->i8042, &i8042_ops, vm);
 	vm->devices_ready = true;
@@ -97,8 +92,12 @@ static int vm_init_devices(struct vm *vm)
 		ret = bus_register(&vm->mmio, LAYOUT_BOOT_TIMER_ADDR, BOOT_TIMER_LEN, boot_timer_io,
 				   &vm->boot_timer, "boot-timer");
 	}
-	if (ret)
+	if (ret) {
 		log_error("registering the legacy devices: %s", strerror(-ret));
+		return ret;
+	}
+	if (vm->cfg.entropy.present)
+		ret = vm_add_rng(vm);
 	return ret;
 }
 
@@ -218,6 +217,8 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 	vm->kvm_fd = vm->vm_fd = vm->uart_evt = -1;
 	vm->supported_cpuid = NULL;
 	vm->nr_vcpus = 0;
+	vm->nr_virtio = 0;
+	vm->has_rng = false;
 	vm->devices_ready = false;
 	atomic_init(&vm->exit_code, -1);
 	atomic_init(&vm->stopping, false);
@@ -279,6 +280,9 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 			  vm->cfg.machine.vcpu_count, prep.max_vcpus);
 		return -EINVAL;
 	}
+	ret = vm_virtio_connect(vm);
+	if (ret)
+		return ret;
 
 	for (unsigned int i = 0; i < vm->cfg.machine.vcpu_count; i++) {
 		ret = vcpu_create(vm, &vm->vcpus[i], i);
@@ -362,6 +366,13 @@ void vm_destroy(struct vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	vm->nr_vcpus = 0;
+	/* The eventfds go before the devices they signal for. */
+	vm_virtio_disconnect(vm);
+	if (vm->has_rng) {
+		virtio_rng_destroy(&vm->rng);
+		vm->has_rng = false;
+	}
+	vm->nr_virtio = 0;
 	if (vm->devices_ready) {
 		uart8250_destroy(&vm->uart);
 		i8042_destroy(&vm->i8042);

@@ -12,6 +12,7 @@
 #include "devices/legacy/boot_timer.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/uart8250.h"
+#include "devices/virtio/rng.h"
 #include "devices/virtio/virtio_mmio.h"
 #include "vmm/bus.h"
 #include "vmm/config.h"
@@ -68,6 +69,9 @@ struct virtio_slot {
 	struct virtio_dev *dev;
 	int irqfd;
 	struct virtio_notify notify[VIRTIO_MAX_QUEUES];
+	struct rate_limiter rl;	   /* the device's limiter (inactive: no limit) */
+	struct ev_handler timer_h; /* timerfd: retry once the limiter has tokens */
+	bool timer_armed;
 };
 
 struct vm {
@@ -98,6 +102,8 @@ struct vm {
 	struct boot_timer boot_timer;
 	struct virtio_slot virtio[VM_MAX_VIRTIO];
 	unsigned int nr_virtio;
+	struct virtio_rng rng;
+	bool has_rng;
 	bool devices_ready; /* the device models are initialized (teardown) */
 	bool bad_input;	    /* vm_create failed on the configuration or its files */
 
@@ -151,6 +157,8 @@ int vm_virtio_place(struct vm *vm, struct virtio_dev *d);
 int vm_virtio_connect(struct vm *vm);
 void vm_virtio_disconnect(struct vm *vm);
 const struct virtio_host_ops *vm_virtio_host_ops(void);
+/* The entropy device (virtio-rng), with its rate limiter, from cfg.entropy. */
+int vm_add_rng(struct vm *vm);
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned int id);

@@ -7,7 +7,35 @@
  *
  * Threads: register accesses arrive on vCPU threads; queue work (queue_notify)
  * runs on the event loop. dev->lock serializes the two: the transport takes it
- * for every register access, the VM glue takes it around queue_notify.
+ * for every register access, virtio_dev_notify() (the VM glue's ioeventfd
+ * path) takes it around queue_notify. The lock is recursive: the helpers below
+ * (signal_used, signal_config, needs_reset) take it themselves, so a device may
+ * call them from queue_notify (lock held) or from a thread of its own.
+ *
+ * Decisions:
+ *  - VendorID is "EMBR" read as a little-endian 32-bit word (0x52424d45).
+ *  - QueueNum must be a non-zero power of two <= QueueNumMax (split rings are
+ *    power-of-two sized; Linux only uses such sizes). Another value is
+ *    remembered as "no size": DRIVER_OK then fails with DEVICE_NEEDS_RESET.
+ *    QueueNum starts at QueueNumMax after a reset.
+ *  - Status: 0 resets. Otherwise the driver may only add bits, each after its
+ *    predecessor (ACKNOWLEDGE -> DRIVER -> FEATURES_OK -> DRIVER_OK); FAILED may
+ *    be added at any time; DEVICE_NEEDS_RESET is the device's and ignored in
+ *    writes. Any other write (clearing bits, skipping a step, unknown bits) is
+ *    ignored as a whole, with a warning and cfg_fails++ (Firecracker ignores
+ *    invalid transitions too); the device does not set FAILED, which is the
+ *    driver's bit.
+ *  - FEATURES_OK is refused (does not stick) if the driver accepted a bit that
+ *    was not offered or did not accept VERSION_1.
+ *  - Queue registers are writable while the queue is not ready and DRIVER_OK is
+ *    not set; QueueReady = 0 is accepted at any time (Linux writes it when it
+ *    deletes its queues and warns if it does not read back 0).
+ *  - DRIVER_OK: each ready queue gets event_idx / indirect from the negotiated
+ *    features and must pass vq_validate(); then ops->activate. A failure sets
+ *    DEVICE_NEEDS_RESET (with a config interrupt) and counts activate_fails.
+ *  - Registers below 0x100 are 4 bytes wide and aligned; another width reads 0
+ *    or drops the write, and counts cfg_fails (as does an unknown register).
+ *    The configuration space at 0x100 takes any width.
  */
 #ifndef EMBER_DEVICES_VIRTIO_VIRTIO_MMIO_H
 #define EMBER_DEVICES_VIRTIO_VIRTIO_MMIO_H
@@ -46,6 +74,41 @@
 #define VIRTIO_INT_USED_RING 1
 #define VIRTIO_INT_CONFIG    2
 
+/* The virtio-mmio version 2 register map (offsets in the window). */
+#define VIRTIO_MMIO_MAGIC_VALUE		0x000 /* R: "virt" */
+#define VIRTIO_MMIO_VERSION		0x004 /* R: 2 */
+#define VIRTIO_MMIO_DEVICE_ID		0x008 /* R */
+#define VIRTIO_MMIO_VENDOR_ID		0x00c /* R */
+#define VIRTIO_MMIO_DEVICE_FEATURES	0x010
+#define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
+#define VIRTIO_MMIO_DRIVER_FEATURES	0x020
+#define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024
+#define VIRTIO_MMIO_QUEUE_SEL		0x030
+#define VIRTIO_MMIO_QUEUE_NUM_MAX	0x034
+#define VIRTIO_MMIO_QUEUE_NUM		0x038
+#define VIRTIO_MMIO_QUEUE_READY		0x044
+#define VIRTIO_MMIO_QUEUE_NOTIFY	0x050 /* W: the queue index (the VM's ioeventfd) */
+#define VIRTIO_MMIO_INTERRUPT_STATUS	0x060
+#define VIRTIO_MMIO_INTERRUPT_ACK	0x064
+#define VIRTIO_MMIO_STATUS		0x070
+#define VIRTIO_MMIO_QUEUE_DESC_LOW	0x080
+#define VIRTIO_MMIO_QUEUE_DESC_HIGH	0x084
+#define VIRTIO_MMIO_QUEUE_DRIVER_LOW	0x090 /* the avail ring */
+#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH	0x094
+#define VIRTIO_MMIO_QUEUE_DEVICE_LOW	0x0a0 /* the used ring */
+#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH	0x0a4
+#define VIRTIO_MMIO_SHM_SEL		0x0ac /* shared memory: none (lengths read all-ones) */
+#define VIRTIO_MMIO_SHM_LEN_LOW		0x0b0
+#define VIRTIO_MMIO_SHM_LEN_HIGH	0x0b4
+#define VIRTIO_MMIO_SHM_BASE_LOW	0x0b8
+#define VIRTIO_MMIO_SHM_BASE_HIGH	0x0bc
+#define VIRTIO_MMIO_QUEUE_RESET		0x0c0 /* VIRTIO_F_RING_RESET: not offered, reads 0 */
+#define VIRTIO_MMIO_CONFIG_GENERATION	0x0fc
+#define VIRTIO_MMIO_CONFIG		0x100
+
+#define VIRTIO_MMIO_MAGIC  0x74726976 /* "virt" */
+#define VIRTIO_MMIO_VENDOR 0x52424d45 /* "EMBR" */
+
 struct virtio_dev;
 
 struct virtio_dev_ops {
@@ -54,13 +117,19 @@ struct virtio_dev_ops {
 	unsigned int nr_queues; /* <= VIRTIO_MAX_QUEUES */
 	uint16_t queue_max;	/* QueueNumMax, a power of two <= VQ_MAX_SIZE */
 	uint64_t features;	/* device-specific feature bits offered */
-	/* Device configuration space (offset from 0x100); reads past its end read 0. */
+	/*
+	 * Device configuration space (offset from 0x100); reads past its end read 0.
+	 * Optional: without it the space reads as zeros.
+	 */
 	void (*config_read)(struct virtio_dev *d, uint64_t off, uint8_t *data, uint32_t len);
 	void (*config_write)(struct virtio_dev *d, uint64_t off, const uint8_t *data,
 			     uint32_t len); /* optional */
 	/* DRIVER_OK with every used queue ready; the features are final. Optional. */
 	int (*activate)(struct virtio_dev *d);
-	/* The guest notified queue @q (event loop, dev->lock held). */
+	/*
+	 * The guest notified queue @q (event loop, dev->lock held); only called
+	 * while the device is activated, not in DEVICE_NEEDS_RESET, and @q ready.
+	 */
 	void (*queue_notify)(struct virtio_dev *d, unsigned int q);
 	/* The driver reset the device (status 0); queues are already reset. Optional. */
 	void (*reset)(struct virtio_dev *d);
@@ -78,7 +147,7 @@ struct virtio_dev {
 	void *host_data; /* the host glue's own (the VM: the device's slot) */
 	void *opaque;	 /* the device's own state */
 	const struct guest_mem *mem;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* recursive */
 
 	/* Transport registers. */
 	uint32_t status;
@@ -97,18 +166,27 @@ struct virtio_dev {
 
 	/* Counters (Firecracker's metric names where they exist). */
 	uint64_t activate_fails;
-	uint64_t cfg_fails;
-	uint64_t event_fails; /* malformed chains */
-	uint64_t queue_notifies;
+	uint64_t cfg_fails;	 /* refused register accesses: width, unknown register, status */
+	uint64_t event_fails;	 /* malformed chains (counted by the device) */
+	uint64_t queue_notifies; /* notifications passed to ops->queue_notify */
 	uint64_t interrupts;
 };
 
+/* Zeroes @d (host_data, mmio_base and gsi too: place the device after this) and resets it. */
 void virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops,
 		     const struct virtio_host_ops *host, void *opaque, const struct guest_mem *mem);
 void virtio_dev_destroy(struct virtio_dev *d);
 
 /* The bus handler for the device's 4 KiB window; opaque = struct virtio_dev *. */
 void virtio_mmio_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+
+/*
+ * The guest notified queue @q: the VM glue calls this from the queue's
+ * ioeventfd handler (the value the guest wrote to QueueNotify, i.e. the queue
+ * index). Takes dev->lock; calls ops->queue_notify only if the device is
+ * activated, not in DEVICE_NEEDS_RESET, and @q is a ready queue.
+ */
+void virtio_dev_notify(struct virtio_dev *d, unsigned int q);
 
 /* The features the device offers in total: ops->features plus the transport's. */
 uint64_t virtio_dev_features(const struct virtio_dev *d);

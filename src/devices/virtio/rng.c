@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+/* virtio-rng: requests filled from the host's getrandom(). See rng.h. */
+#include "devices/virtio/rng.h"
+
+#include "util/log.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+
+static struct virtio_rng *to_rng(struct virtio_dev *d)
+{
+	return d->opaque;
+}
+
+/* Fills up to @want bytes of @c's writable buffers; returns how many were written. */
+static uint32_t fill(struct virtio_rng *r, const struct vq_chain *c, uint32_t want)
+{
+	uint32_t done = 0;
+
+	for (unsigned int i = 0; i < c->nr_in && done < want; i++) {
+		uint8_t *p = c->in[i].iov_base;
+		size_t left = c->in[i].iov_len;
+
+		if (left > want - done)
+			left = want - done;
+		while (left) {
+			/* rate limiter: the tokens for these bytes were taken in serve() */
+			ssize_t n = getrandom(p, left, 0);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				log_warn("virtio-rng: getrandom: %s",
+					 n < 0 ? strerror(errno) : "EOF");
+				r->host_rng_fails++;
+				return done;
+			}
+			/* Short reads happen (large requests, signals): go on from there. */
+			p += n;
+			left -= (size_t)n;
+			done += (uint32_t)n;
+		}
+	}
+	return done;
+}
+
+/* One popped request. Returns false when the rate limiter deferred it (stop). */
+static bool serve(struct virtio_rng *r, struct virtqueue *vq, const struct vq_chain *c)
+{
+	uint64_t want = c->in_len;
+	uint32_t n;
+
+	if (c->nr_out || !c->in_len) {
+		log_debug("virtio-rng: request %u has %s: failed", c->head,
+			  c->nr_out ? "a device-readable buffer" : "no writable byte");
+		r->dev.event_fails++;
+		vq_push(vq, c->head, 0);
+		return true;
+	}
+	if (want > VIRTIO_RNG_MAX_REQUEST) {
+		want = VIRTIO_RNG_MAX_REQUEST; /* the guest gets less: the spec allows it */
+		r->capped++;
+	}
+	/* rate limiter: consume tokens here (one op, @want bytes), before producing any */
+	if (r->rate_limit && !r->rate_limit(r, want)) {
+		vq_undo_pop(vq);
+		r->entropy_rate_limiter_throttled++;
+		return false;
+	}
+	n = fill(r, c, (uint32_t)want);
+	r->entropy_bytes += n;
+	if (n)
+		r->requests++;
+	vq_push(vq, c->head, n);
+	return true;
+}
+
+void virtio_rng_process(struct virtio_rng *r)
+{
+	struct virtio_dev *d = &r->dev;
+	struct virtqueue *vq = &d->vqs[0];
+	bool pushed = false;
+
+	if (!d->activated || (d->status & VIRTIO_STATUS_NEEDS_RESET))
+		return;
+	for (;;) {
+		int ret = vq_pop(vq, &r->chain);
+
+		if (ret == 0) {
+			/* Empty: re-arm notifications, then look again for a racing request. */
+			if (!vq_enable_notify(vq))
+				break;
+			continue;
+		}
+		if (ret == -EIO) {
+			d->event_fails++;
+			virtio_dev_needs_reset(d);
+			break;
+		}
+		if (ret < 0) {
+			d->event_fails++; /* malformed: already given back with len 0 */
+			pushed = true;
+			continue;
+		}
+		if (!serve(r, vq, &r->chain))
+			break;
+		pushed = true;
+	}
+	if (pushed)
+		virtio_dev_signal_used(d, 0);
+}
+
+static void rng_queue_notify(struct virtio_dev *d, unsigned int q)
+{
+	struct virtio_rng *r = to_rng(d);
+
+	(void)q; /* one queue */
+	r->entropy_event_count++;
+	virtio_rng_process(r);
+}
+
+static int rng_activate(struct virtio_dev *d)
+{
+	if (!d->vqs[0].ready) {
+		log_warn("virtio-rng: DRIVER_OK without the request queue ready");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct virtio_dev_ops rng_ops = {
+    .name = "rng",
+    .device_id = VIRTIO_ID_RNG,
+    .nr_queues = 1,
+    .queue_max = VIRTIO_RNG_QUEUE_SIZE,
+    .features = 0,
+    .config_read = NULL, /* no configuration space: reads 0 */
+    .activate = rng_activate,
+    .queue_notify = rng_queue_notify,
+};
+
+int virtio_rng_init(struct virtio_rng *r, const struct virtio_host_ops *host,
+		    const struct guest_mem *mem)
+{
+	memset(r, 0, sizeof(*r));
+	virtio_dev_init(&r->dev, &rng_ops, host, r, mem);
+	return 0;
+}
+
+void virtio_rng_destroy(struct virtio_rng *r)
+{
+	virtio_dev_destroy(&r->dev);
+}
