@@ -4,6 +4,7 @@
 #   make unit       unit-test binaries (and build/asan/: the same under ASan + UBSan)
 #   make test       the whole suite (tests/run.sh), last line "N passed, N failed"
 #   make demo       the main job
+#   make fuzz       build/fuzz/fuzz_api (libFuzzer, clang) and run it FUZZ_TIME seconds (60)
 #   make format     clang-format in place; make format-check: CI's check
 #   make guest      build/guest/: the Linux guest (vmlinux, initramfs.cpio, rootfs.ext4)
 #   V=1             show the commands
@@ -19,7 +20,7 @@ HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -Isrc -MMD -MP
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
-LDLIBS  := -ljansson -lpthread
+LDLIBS  := -ljansson -lhttp_parser -lpthread
 
 SRCS     := $(sort $(shell find src -name '*.c'))
 MAIN_SRC := src/vmm/main.c
@@ -27,7 +28,7 @@ LIB_SRCS := $(filter-out $(MAIN_SRC),$(SRCS))
 OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all guests unit test demo format format-check bench clean guest
+.PHONY: all guests unit test demo format format-check bench clean guest fuzz
 # Keep every object: ASan, unit-test and guest objects are intermediates of pattern rules.
 .SECONDARY:
 all: $(BUILD)/ember
@@ -77,6 +78,33 @@ $(BUILD)/asan/obj/%.o: %.c
 	$(Q)$(CC) $(SAN_CFLAGS) -c -o $@ $<
 
 unit: $(UNIT_BINS) $(ASAN_BINS)
+
+# --- fuzz: libFuzzer over the API (router and HTTP connection core), built with clang.
+# Only what the API needs is linked: the controller's VM is a fake (tests/fuzz/fuzz_api.c).
+FUZZ_CC     ?= clang
+FUZZ_TIME   ?= 60
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+               -Isrc -MMD -MP
+FUZZ_SRCS   := src/api/api.c src/api/http.c src/vmm/vmm.c src/vmm/config.c src/vmm/event_loop.c \
+               src/util/log.c tests/fuzz/fuzz_api.c
+FUZZ_OBJS   := $(FUZZ_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+
+$(BUILD)/fuzz/fuzz_api: $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@ (libFuzzer)"
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -ljansson -lhttp_parser
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (fuzz)"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+# New inputs go to build/fuzz/corpus; tests/fuzz/corpus holds the seeds.
+fuzz: $(BUILD)/fuzz/fuzz_api
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/fuzz_api -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
+		$(BUILD)/fuzz/corpus tests/fuzz/corpus
 
 # --- payload guests: freestanding 32-bit PVH ELFs, one per tests/guests/<name>.c ---
 GUEST_LIB_SRCS := $(wildcard tests/guests/lib/*.c tests/guests/lib/*.S)

@@ -5,7 +5,12 @@ set -euo pipefail
 PACKAGES=(
 	build-essential  # gcc, make, binutils (ld, objcopy for the payload guests)
 	pkg-config
-	libjansson-dev   # JSON: the configuration file and, later, the API
+	libjansson-dev   # JSON: the configuration file and the API's bodies
+	libhttp-parser-dev # the API's HTTP/1.1 parser (static libhttp_parser.a; MHD's needs gnutls)
+	curl             # tests/api.sh: requests on the API socket (--unix-socket)
+	socat            # tests/api.sh: raw and malformed HTTP on the API socket
+	clang            # make fuzz, tests/api.sh: the API's libFuzzer target
+	libclang-rt-14-dev # make fuzz: clang's libFuzzer and sanitizer runtimes
 	clang-format     # make format-check
 	qemu-system-x86  # bench/: the same payload under QEMU microvm, side by side
 	procps           # bench/: ps for resident memory

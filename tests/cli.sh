@@ -51,7 +51,7 @@ expect_ok version '^ember v[0-9]' --version
 expect_ok help 'usage: ember' --help
 expect_refusal unknown-flag 153 'bogus' --bogus
 expect_refusal flag-missing-value 153 'config-file' --no-api --config-file
-expect_refusal no-api-needed 153 'API server is not available' --config-file /dev/null
+expect_refusal api-with-bad-config 152 'configuration: /dev/null: invalid JSON' --api-sock "$TMP/cli-api.sock" --config-file /dev/null
 expect_refusal config-needed 153 'needs --config-file' --no-api
 expect_refusal bad-level 153 'Loud' --no-api --level Loud --config-file /dev/null
 expect_refusal bad-id 153 '"a b" is not a valid id' --no-api --id 'a b' --config-file /dev/null

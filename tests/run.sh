@@ -111,6 +111,10 @@ fi
 # shellcheck source=tests/cli.sh
 source tests/cli.sh
 
+# --- the REST API on its Unix socket, end to end; the API fuzzer for a bounded time ---
+# shellcheck source=tests/api.sh
+source tests/api.sh
+
 echo
 if [ $FAILED -ne 0 ]; then
 	echo "failed tests:"

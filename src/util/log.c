@@ -17,6 +17,11 @@ static const char *const level_names[] = {
  */
 static struct logger *current;
 
+/* log_capture_start()/end(): this thread's first Error message meanwhile. */
+static _Thread_local bool capturing;
+static _Thread_local bool captured;
+static _Thread_local char capture_buf[512];
+
 int log_level_parse(const char *name, enum log_level *out)
 {
 	static const struct {
@@ -56,6 +61,12 @@ void log_write(enum log_level lvl, const char *file, int line, const char *fmt, 
 	struct tm tm;
 	va_list ap;
 
+	if (lvl == LOG_ERROR && capturing && !captured) {
+		va_start(ap, fmt);
+		vsnprintf(capture_buf, sizeof(capture_buf), fmt, ap);
+		va_end(ap);
+		captured = true;
+	}
 	if (lvl == LOG_OFF || lvl > max)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -78,4 +89,17 @@ void log_write(enum log_level lvl, const char *file, int line, const char *fmt, 
 	fputc('\n', out);
 	fflush(out);
 	funlockfile(out);
+}
+
+void log_capture_start(void)
+{
+	capturing = true;
+	captured = false;
+	capture_buf[0] = '\0';
+}
+
+const char *log_capture_end(void)
+{
+	capturing = false;
+	return captured ? capture_buf : "";
 }

@@ -39,6 +39,15 @@ struct logger *log_get(void);
 void log_write(enum log_level lvl, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/*
+ * Error capture, per thread: between log_capture_start() and log_capture_end()
+ * the first Error-level message the calling thread logs is kept (even when the
+ * logger's level hides it), so a caller can hand it on, e.g. as an API fault
+ * message. log_capture_end() returns it, or "" if nothing failed.
+ */
+void log_capture_start(void);
+const char *log_capture_end(void);
+
 #define log_error(...) log_write(LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
 #define log_warn(...)  log_write(LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
 #define log_info(...)  log_write(LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)

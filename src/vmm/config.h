@@ -81,5 +81,40 @@ int config_parse_file(struct vm_config *cfg, const char *path, char err[CONFIG_E
 
 /* Cross-field checks before boot (a kernel is set, SMT with an even count, ...). */
 int config_validate(const struct vm_config *cfg, char err[CONFIG_ERR_MAX]);
+/* The machine-config section's own cross-field checks (SMT with an even count). */
+int config_validate_machine(const struct machine_config *mc, char err[CONFIG_ERR_MAX]);
+
+/* The sections the API's PUT and PATCH bodies update. */
+enum config_section {
+	CONFIG_BOOT_SOURCE, /* PUT /boot-source: BootSource */
+	CONFIG_MACHINE,	    /* PUT, PATCH /machine-config: MachineConfiguration */
+	CONFIG_LOGGER,	    /* PUT /logger: Logger */
+	CONFIG_ENTROPY,	    /* PUT /entropy: EntropyDevice */
+};
+
+/*
+ * Parses @json (@len bytes, one JSON object) as @section with the same parser,
+ * rules and messages as the configuration file, and applies it to @cfg, all or
+ * nothing. Without @patch the object replaces the section: its required keys
+ * must be there and absent optional keys take their defaults (PUT). With
+ * @patch only the keys given change and none is required, but the object must
+ * set at least one (PATCH /machine-config). The logger section always works
+ * like a patch, as Firecracker's logger does. The section's cross-field rules
+ * are checked too (config_validate_machine). -EINVAL with one line in @err.
+ */
+int config_update(struct vm_config *cfg, enum config_section section, const char *json, size_t len,
+		  bool patch, char err[CONFIG_ERR_MAX]);
+
+/* A deep copy (strings duplicated); 0 or -ENOMEM. Free both with config_free(). */
+int config_copy(struct vm_config *dst, const struct vm_config *src);
+
+/*
+ * FullVmConfiguration (GET /vm/config) as compact JSON, which
+ * config_parse_string() reads back to the same configuration; NULL when out of
+ * memory. config_machine_to_json: MachineConfiguration (GET /machine-config).
+ * free() the result.
+ */
+char *config_to_json(const struct vm_config *cfg);
+char *config_machine_to_json(const struct machine_config *mc);
 
 #endif

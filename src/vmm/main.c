@@ -3,9 +3,12 @@
  * ember's entry point: parse Firecracker's command line, read the
  * configuration, build the VM, run it, tear it down.
  */
+#include "api/api.h"
+#include "api/http.h"
 #include "util/log.h"
 #include "vmm/config.h"
 #include "vmm/vm.h"
+#include "vmm/vmm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,14 +16,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <string.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
-#define EMBER_VERSION "0.1.0"
+#define DEFAULT_API_SOCK "/run/firecracker.socket"
 
 struct cli {
 	const char *api_sock;
@@ -91,12 +92,14 @@ static void usage(FILE *out)
 	fputs(
 	    "ember " EMBER_VERSION ": a microVM monitor on KVM, with Firecracker's interface\n"
 	    "\n"
-	    "usage: ember --no-api --config-file vm.json [options]\n"
+	    "usage: ember [--api-sock PATH] [--config-file vm.json] [options]\n"
+	    "       ember --no-api --config-file vm.json [options]\n"
 	    "\n"
+	    "  --api-sock PATH        serve Firecracker's REST API on the Unix socket PATH\n"
+	    "                         (default " DEFAULT_API_SOCK ")\n"
 	    "  --config-file PATH     boot the VM described by PATH (Firecracker's\n"
-	    "                         FullVmConfiguration JSON)\n"
+	    "                         FullVmConfiguration JSON) at once\n"
 	    "  --no-api               do not serve the REST API (requires --config-file)\n"
-	    "  --api-sock PATH        the API's Unix socket (default /run/firecracker.socket)\n"
 	    "  --id ID                the microVM's id in log lines (default anonymous-instance)\n"
 	    "  --log-path PATH        write the log to PATH instead of stderr\n"
 	    "  --level LEVEL          Error, Warning, Info (default), Debug, Trace or Off\n"
@@ -241,6 +244,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 static int setup_logger(struct logger *lg, const struct cli *cli, const struct logger_config *lc)
 {
 	const char *path = lc->present && lc->log_path ? lc->log_path : cli->log_path;
+	char err[VMM_ERR_MAX];
 
 	if (lc->present) {
 		lg->level = lc->level;
@@ -251,45 +255,12 @@ static int setup_logger(struct logger *lg, const struct cli *cli, const struct l
 		log_level_parse(cli->level, &lg->level); /* checked by parse_cli */
 	lg->show_level |= cli->show_level;
 	lg->show_origin |= cli->show_log_origin;
-	if (path) {
-		/* A file or a named pipe, as Firecracker's logger takes. */
-		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
-
-		if (fd < 0 || !(lg->out = fdopen(fd, "a"))) {
-			log_error("log path %s: %s", path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return -errno;
-		}
+	/* A file or a named pipe, as Firecracker's logger takes. */
+	if (path && vmm_open_log(lg, path, err)) {
+		log_error("%s", err);
+		return -EINVAL;
 	}
 	return 0;
-}
-
-/* SIGTERM and SIGINT end the VM cleanly (exit status 0), as Firecracker does. */
-static void signal_ready(struct ev_handler *h, uint32_t events)
-{
-	struct signalfd_siginfo si;
-
-	(void)events;
-	if (read(h->fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	log_info("received signal %u: stopping the VM", si.ssi_signo);
-	vm_request_exit(h->opaque, VM_EXIT_OK);
-}
-
-static int setup_signals(struct event_loop *loop, struct ev_handler *h, struct vm *vm)
-{
-	sigset_t sigs;
-
-	/* Blocked in every thread (threads inherit the mask); delivered through the loop. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	*h = (struct ev_handler){signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK), signal_ready, vm};
-	if (h->fd < 0)
-		return -errno;
-	return ev_add(loop, h, EPOLLIN);
 }
 
 static void us_to_ts(long long us, struct timespec *ts)
@@ -307,16 +278,17 @@ int main(int argc, char **argv)
 	char err[CONFIG_ERR_MAX];
 	struct vm_config cfg;
 	struct timespec start_mono, start_cpu;
-	struct event_loop loop;
-	struct ev_handler sig_h = {.fd = -1};
-	struct vm *vm;
+	struct event_loop loop = {.epfd = -1, .wake_fd = -1};
+	struct http_server api;
+	struct vmm vmm;
+	long ready_us = 0;
 	int ret;
 
 	/* First thing: the reference for the boot timer. */
 	clock_gettime(CLOCK_MONOTONIC, &start_mono);
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &start_cpu);
 	log_set(&lg);
-	/* A console reader that goes away must not kill the VMM. */
+	/* A console reader or API client that goes away must not kill the VMM. */
 	signal(SIGPIPE, SIG_IGN);
 
 	ret = parse_cli(argc, argv, &cli);
@@ -324,28 +296,42 @@ int main(int argc, char **argv)
 		return ret > 0 ? 0 : VM_EXIT_ARG_PARSING;
 	if (cli.id)
 		snprintf(lg.id, sizeof(lg.id), "%s", cli.id);
-	if (!cli.no_api) {
-		log_error("the REST API server is not available yet in ember; run with --no-api "
-			  "--config-file FILE");
-		return VM_EXIT_ARG_PARSING;
-	}
-	if (!cli.config_file) {
+	if (cli.no_api && !cli.config_file) {
 		log_error("--no-api needs --config-file: without the API the VM is described by a "
 			  "configuration file");
 		return VM_EXIT_ARG_PARSING;
 	}
 
+	/* The API socket before anything slow: clients may connect right away. */
+	http_server_init(&api, (size_t)cli.http_max_payload, api_http_handler, &vmm);
+	if (!cli.no_api && http_server_listen(&api, cli.api_sock ? cli.api_sock : DEFAULT_API_SOCK,
+					      err, sizeof(err))) {
+		log_error("%s", err);
+		return VM_EXIT_ERROR;
+	}
+	if (!cli.no_api) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ready_us = (now.tv_sec - start_mono.tv_sec) * 1000000 +
+			   (now.tv_nsec - start_mono.tv_nsec) / 1000;
+	}
+
 	config_init(&cfg);
-	ret = config_parse_file(&cfg, cli.config_file, err);
-	if (!ret)
-		ret = config_validate(&cfg, err);
-	if (ret) {
-		log_error("configuration: %s", err);
-		config_free(&cfg);
-		return VM_EXIT_BAD_CONFIG;
+	if (cli.config_file) {
+		ret = config_parse_file(&cfg, cli.config_file, err);
+		if (!ret)
+			ret = config_validate(&cfg, err);
+		if (ret) {
+			log_error("configuration: %s", err);
+			config_free(&cfg);
+			http_server_close(&api);
+			return VM_EXIT_BAD_CONFIG;
+		}
 	}
 	if (setup_logger(&lg, &cli, &cfg.logger)) {
 		config_free(&cfg);
+		http_server_close(&api);
 		return VM_EXIT_BAD_CONFIG;
 	}
 	if (cli.start_time_us)
@@ -353,47 +339,49 @@ int main(int argc, char **argv)
 	if (cli.start_time_cpu_us)
 		us_to_ts(cli.start_time_cpu_us, &start_cpu);
 
-	vm = calloc(1, sizeof(*vm));
-	if (!vm) {
-		log_error("out of memory");
-		config_free(&cfg);
-		return VM_EXIT_ERROR;
-	}
-	vm->boot_timer_enabled = cli.boot_timer;
-	vm->start_mono = start_mono;
-	vm->start_cpu = start_cpu;
-	vm->serial_out_fd = STDOUT_FILENO;
-	vm->serial_in_fd = fcntl(STDIN_FILENO, F_GETFD) < 0 ? -1 : STDIN_FILENO;
-	if (vm->serial_in_fd >= 0 && isatty(vm->serial_in_fd) &&
-	    !tcgetattr(vm->serial_in_fd, &saved_tio)) {
+	vmm_init(&vmm, &loop, &lg, &vmm_kvm_ops);
+	config_free(&vmm.cfg);
+	vmm.cfg = cfg; /* the controller owns the configuration now */
+	vmm.boot_timer = cli.boot_timer;
+	vmm.start_mono = start_mono;
+	vmm.start_cpu = start_cpu;
+	vmm.serial_out_fd = STDOUT_FILENO;
+	vmm.serial_in_fd = fcntl(STDIN_FILENO, F_GETFD) < 0 ? -1 : STDIN_FILENO;
+	if (vmm.serial_in_fd >= 0 && isatty(vmm.serial_in_fd) &&
+	    !tcgetattr(vmm.serial_in_fd, &saved_tio)) {
 		/* Keys go to the guest as typed; Ctrl-C still stops ember (ISIG stays). */
 		struct termios raw = saved_tio;
 
 		raw.c_lflag &= (tcflag_t) ~(ICANON | ECHO);
-		tio_saved = !tcsetattr(vm->serial_in_fd, TCSANOW, &raw);
+		tio_saved = !tcsetattr(vmm.serial_in_fd, TCSANOW, &raw);
 	}
 
 	ret = ev_init(&loop);
 	if (!ret)
-		ret = setup_signals(&loop, &sig_h, vm);
+		ret = vmm_watch_signals(&vmm);
+	if (!ret && !cli.no_api)
+		ret = http_server_start(&api, &loop);
 	if (ret) {
 		log_error("event loop: %s", strerror(-ret));
 		ret = VM_EXIT_ERROR;
 		goto out;
 	}
-	vm->loop = &loop;
-	ret = vm_create(vm, &cfg);
-	if (ret)
-		ret = vm->bad_input ? VM_EXIT_BAD_CONFIG : VM_EXIT_ERROR;
-	else
-		ret = vm_run(vm);
-	vm_destroy(vm);
+	if (cli.config_file) {
+		/* Boot at once, as Firecracker does; vm_create has logged why it failed. */
+		ret = vmm_start(&vmm, err);
+		if (ret) {
+			ret = vmm.start_bad_input ? VM_EXIT_BAD_CONFIG : VM_EXIT_ERROR;
+			goto out;
+		}
+	}
+	if (!cli.no_api)
+		log_info("API server listening on %s (accepting %ld us after start)", api.path,
+			 ready_us);
+	ret = vmm_run(&vmm);
 out:
-	if (sig_h.fd >= 0)
-		close(sig_h.fd);
+	http_server_close(&api);
+	vmm_destroy(&vmm);
 	ev_destroy(&loop);
-	free(vm);
-	config_free(&cfg);
 	if (tio_saved)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
 	log_debug("exiting with status %d", ret);

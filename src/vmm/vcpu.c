@@ -181,9 +181,11 @@ static void *vcpu_thread(void *arg)
 
 	while (!atomic_load(&vm->stopping)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
-			/* A kick (or immediate_exit): re-check `stopping`. */
-			if (errno == EINTR || errno == EAGAIN)
+			/* A kick (or immediate_exit): park if paused, re-check `stopping`. */
+			if (errno == EINTR || errno == EAGAIN) {
+				vm_vcpu_kicked(vcpu);
 				continue;
+			}
 			log_error("vcpu %u: KVM_RUN: %s", vcpu->id, strerror(errno));
 			vm_request_exit(vm, VM_EXIT_ERROR);
 			break;
@@ -192,6 +194,7 @@ static void *vcpu_thread(void *arg)
 		if (!handle_exit(vcpu))
 			break;
 	}
+	vm_vcpu_exiting(vcpu);
 	return NULL;
 }
 

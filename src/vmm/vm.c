@@ -187,7 +187,7 @@ static void uart_space_ready(struct ev_handler *h, uint32_t events)
 	(void)events;
 	while (read(h->fd, &v, sizeof(v)) == sizeof(v))
 		;
-	if (!vm->stdin_watched && vm->serial_in_fd >= 0)
+	if (!vm->stdin_watched && vm->serial_in_fd >= 0 && !vm->paused)
 		vm->stdin_watched = !ev_add(vm->loop, &vm->stdin_h, EPOLLIN);
 }
 
@@ -222,6 +222,7 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 	vm->devices_ready = false;
 	atomic_init(&vm->exit_code, -1);
 	atomic_init(&vm->stopping, false);
+	vm_pause_init(vm);
 	vm->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg)); /* the VM owns the strings now */
 	memset(&vm->mem, 0, sizeof(vm->mem));
@@ -315,6 +316,7 @@ int vm_stop(struct vm *vm)
 
 	/* Kick every vCPU out of KVM_RUN, then join. */
 	atomic_store(&vm->stopping, true);
+	vm_pause_wake_all(vm);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
@@ -395,5 +397,6 @@ void vm_destroy(struct vm *vm)
 	}
 	vm->stdin_watched = false;
 	vm->vm_fd = vm->kvm_fd = vm->uart_evt = -1;
+	vm_pause_destroy(vm);
 	config_free(&vm->cfg);
 }

@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The REST API's router (see api.h): Firecracker's swagger file is the contract. */
+#include "api/api.h"
+
+#include "util/log.h"
+#include "vmm/config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	M_GET = 1,
+	M_PUT = 2,
+	M_PATCH = 4,
+};
+
+/* Firecracker's messages for the state rules, word for word (clients match them). */
+#define NOT_AFTER_BOOT	"The requested operation is not supported after starting the microVM."
+#define NOT_BEFORE_BOOT "The requested operation is not supported before starting the microVM."
+
+struct req {
+	struct vmm *vmm;
+	unsigned int method;
+	const char *method_name;
+	const char *path;
+	const char *id; /* the {id} segment of the path, for routes that have one */
+	const char *body;
+	size_t body_len;
+	struct http_response *resp;
+};
+
+struct route {
+	const char *path; /* for routes with an id: the part before "/{id}" */
+	bool with_id;
+	unsigned int methods;
+	void (*fn)(struct req *r); /* NULL: a feature ember does not have yet */
+	const char *not_yet;	   /* ... and what it is */
+	const char *id_key;	   /* the body key that must equal the path's id */
+};
+
+__attribute__((format(printf, 2, 3))) static void fault(struct req *r, const char *fmt, ...)
+{
+	char msg[VMM_ERR_MAX + 128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_info("API: %s %s: 400: %s", r->method_name, r->path, msg);
+	r->resp->status = 400;
+	r->resp->body = http_fault_json("%s", msg);
+}
+
+static void no_content(struct req *r)
+{
+	r->resp->status = 204;
+	r->resp->body = NULL;
+}
+
+/* 200 with @json (malloc'd, may be NULL: out of memory). */
+static void ok_json(struct req *r, char *json)
+{
+	if (!json) {
+		r->resp->status = 500;
+		r->resp->body = http_fault_json("Out of memory building the response.");
+		return;
+	}
+	r->resp->status = 200;
+	r->resp->body = json;
+}
+
+static bool pre_boot_only(struct req *r)
+{
+	if (r->vmm->state == VMM_NOT_STARTED)
+		return true;
+	fault(r, NOT_AFTER_BOOT);
+	return false;
+}
+
+/* --- small JSON bodies: one object, a known set of keys --- */
+
+static void show(const json_t *v, char *buf, size_t len)
+{
+	char *dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+	if (!dump)
+		snprintf(buf, len, "(value)");
+	else if (strlen(dump) > 40)
+		snprintf(buf, len, "%.37s...", dump);
+	else
+		snprintf(buf, len, "%s", dump);
+	free(dump);
+}
+
+static const char *type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number with a fraction";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	case JSON_NULL:
+		return "null";
+	}
+	return "a value";
+}
+
+/* The body as a JSON object, or NULL after answering why not. */
+static json_t *body_object(struct req *r, const char *what)
+{
+	json_error_t jerr;
+	json_t *o =
+	    json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+
+	if (!o) {
+		fault(r, "%s: invalid JSON at line %d, column %d: %s", what, jerr.line, jerr.column,
+		      jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		fault(r, "%s: expected an object, got %s", what, type_name(o));
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * A body whose only key is @key, a string among @names (NULL-terminated):
+ * InstanceActionInfo, Vm. Returns the index, or -1 after answering why not.
+ */
+static int enum_body(struct req *r, const char *what, const char *key, const char *const *names)
+{
+	json_t *o = body_object(r, what);
+	const char *k;
+	json_t *v;
+	char val[64], list[160] = "";
+	int found = -1;
+
+	if (!o)
+		return -1;
+	json_object_foreach(o, k, v)
+	{
+		if (strcmp(k, key)) {
+			fault(r, "%s: unknown key \"%s\"", what, k);
+			json_decref(o);
+			return -1;
+		}
+	}
+	v = json_object_get(o, key);
+	if (!v) {
+		fault(r, "%s: missing required key \"%s\"", what, key);
+		json_decref(o);
+		return -1;
+	}
+	for (int i = 0; names[i] && json_is_string(v); i++)
+		if (!strcmp(names[i], json_string_value(v)))
+			found = i;
+	if (found < 0) {
+		for (int i = 0; names[i]; i++) {
+			size_t used = strlen(list);
+
+			snprintf(list + used, sizeof(list) - used, "%s\"%s\"", i ? ", " : "",
+				 names[i]);
+		}
+		show(v, val, sizeof(val));
+		fault(r, "%s.%s: %s is not one of %s", what, key, val, list);
+	}
+	json_decref(o);
+	return found;
+}
+
+/* --- endpoints --- */
+
+static void get_instance_info(struct req *r)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", vmm_id(r->vmm), "state",
+			      vmm_state_name(r->vmm->state), "vmm_version", EMBER_VERSION,
+			      "app_name", EMBER_APP_NAME);
+
+	ok_json(r, o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL);
+	json_decref(o);
+}
+
+static void get_version(struct req *r)
+{
+	json_t *o = json_pack("{s:s}", "firecracker_version", EMBER_VERSION);
+
+	ok_json(r, o ? json_dumps(o, JSON_COMPACT) : NULL);
+	json_decref(o);
+}
+
+static void put_actions(struct req *r)
+{
+	enum { FLUSH_METRICS, INSTANCE_START, SEND_CTRL_ALT_DEL };
+	static const char *const actions[] = {"FlushMetrics", "InstanceStart", "SendCtrlAltDel",
+					      NULL};
+	char err[VMM_ERR_MAX];
+
+	switch (enum_body(r, "actions", "action_type", actions)) {
+	case FLUSH_METRICS:
+		fault(r, "FlushMetrics: metrics not configured (ember has no metrics system yet)");
+		return;
+	case INSTANCE_START:
+		if (!pre_boot_only(r))
+			return;
+		if (vmm_start(r->vmm, err)) {
+			fault(r, "InstanceStart failed: %s", err);
+			return;
+		}
+		no_content(r);
+		return;
+	case SEND_CTRL_ALT_DEL:
+		if (r->vmm->state == VMM_NOT_STARTED) {
+			fault(r, NOT_BEFORE_BOOT);
+			return;
+		}
+		if (vmm_send_ctrl_alt_del(r->vmm, err)) {
+			fault(r, "%s", err);
+			return;
+		}
+		no_content(r);
+		return;
+	default:
+		return; /* answered */
+	}
+}
+
+static void update_config(struct req *r, enum config_section section, bool patch)
+{
+	char err[CONFIG_ERR_MAX];
+
+	if (!pre_boot_only(r))
+		return;
+	if (config_update(&r->vmm->cfg, section, r->body, r->body_len, patch, err)) {
+		fault(r, "%s", err);
+		return;
+	}
+	no_content(r);
+}
+
+static void put_boot_source(struct req *r)
+{
+	update_config(r, CONFIG_BOOT_SOURCE, false);
+}
+
+static void machine_config(struct req *r)
+{
+	if (r->method == M_GET)
+		ok_json(r, config_machine_to_json(&r->vmm->cfg.machine));
+	else
+		update_config(r, CONFIG_MACHINE, r->method == M_PATCH);
+}
+
+static void put_entropy(struct req *r)
+{
+	update_config(r, CONFIG_ENTROPY, false);
+}
+
+static void put_logger(struct req *r)
+{
+	char err[VMM_ERR_MAX];
+
+	if (vmm_update_logger(r->vmm, r->body, r->body_len, err)) {
+		fault(r, "%s", err);
+		return;
+	}
+	no_content(r);
+}
+
+static void get_vm_config(struct req *r)
+{
+	ok_json(r, config_to_json(&r->vmm->cfg));
+}
+
+static void patch_vm(struct req *r)
+{
+	static const char *const states[] = {"Paused", "Resumed", NULL};
+	char err[VMM_ERR_MAX];
+	int state = enum_body(r, "vm", "state", states);
+
+	if (state < 0)
+		return;
+	if (r->vmm->state == VMM_NOT_STARTED) {
+		fault(r, NOT_BEFORE_BOOT);
+		return;
+	}
+	if (state == 0 ? vmm_pause(r->vmm, err) : vmm_resume(r->vmm, err)) {
+		fault(r, "%s", err);
+		return;
+	}
+	no_content(r);
+}
+
+/* clang-format off */
+static const struct route routes[] = {
+	{"/", false, M_GET, get_instance_info, NULL, NULL},
+	{"/version", false, M_GET, get_version, NULL, NULL},
+	{"/actions", false, M_PUT, put_actions, NULL, NULL},
+	{"/boot-source", false, M_PUT, put_boot_source, NULL, NULL},
+	{"/machine-config", false, M_GET | M_PUT | M_PATCH, machine_config, NULL, NULL},
+	{"/logger", false, M_PUT, put_logger, NULL, NULL},
+	{"/vm/config", false, M_GET, get_vm_config, NULL, NULL},
+	{"/vm", false, M_PATCH, patch_vm, NULL, NULL},
+	{"/entropy", false, M_PUT, put_entropy, NULL, NULL},
+
+	{"/drives", true, M_PUT | M_PATCH, NULL, "block devices (virtio-block)", "drive_id"},
+	{"/network-interfaces", true, M_PUT | M_PATCH, NULL, "network interfaces (virtio-net)",
+	 "iface_id"},
+	{"/pmem", true, M_PUT | M_PATCH, NULL, "pmem devices (virtio-pmem)", "id"},
+	{"/vsock", false, M_PUT, NULL, "vsock devices (virtio-vsock)", NULL},
+	{"/balloon", false, M_GET | M_PUT | M_PATCH, NULL, "the balloon device", NULL},
+	{"/balloon/statistics", false, M_GET | M_PATCH, NULL, "the balloon device", NULL},
+	{"/balloon/hinting/start", false, M_PATCH, NULL, "the balloon device", NULL},
+	{"/balloon/hinting/status", false, M_GET, NULL, "the balloon device", NULL},
+	{"/balloon/hinting/stop", false, M_PATCH, NULL, "the balloon device", NULL},
+	{"/metrics", false, M_PUT, NULL, "the metrics system", NULL},
+	{"/mmds", false, M_GET | M_PUT | M_PATCH, NULL, "MMDS (the microVM metadata service)",
+	 NULL},
+	{"/mmds/config", false, M_PUT, NULL, "MMDS (the microVM metadata service)", NULL},
+	{"/snapshot/create", false, M_PUT, NULL, "snapshots", NULL},
+	{"/snapshot/load", false, M_PUT, NULL, "snapshots", NULL},
+	{"/cpu-config", false, M_PUT, NULL, "custom CPU templates", NULL},
+	{"/serial", false, M_PUT, NULL, "serial console configuration", NULL},
+	{"/hotplug/memory", false, M_GET | M_PUT | M_PATCH, NULL,
+	 "memory hot-plugging (virtio-mem)", NULL},
+};
+/* clang-format on */
+
+static unsigned int method_bit(const char *m)
+{
+	if (!strcmp(m, "GET"))
+		return M_GET;
+	if (!strcmp(m, "PUT"))
+		return M_PUT;
+	if (!strcmp(m, "PATCH"))
+		return M_PATCH;
+	return 0;
+}
+
+/* The route for @path (its id in *id), or NULL. */
+static const struct route *find_route(const char *path, const char **id)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct route *rt = &routes[i];
+		size_t n = strlen(rt->path);
+
+		if (!rt->with_id) {
+			if (!strcmp(path, rt->path))
+				return rt;
+			continue;
+		}
+		if (!strncmp(path, rt->path, n) && (path[n] == '/' || !path[n])) {
+			*id = path[n] ? path + n + 1 : "";
+			return rt;
+		}
+	}
+	return NULL;
+}
+
+/* Firecracker's rule for resource ids in paths: alphanumerics and underscores. */
+static bool check_id(struct req *r, const struct route *rt)
+{
+	if (!r->id[0]) {
+		fault(r, "%s: the path needs an id (%s/{%s}).", rt->path, rt->path, rt->id_key);
+		return false;
+	}
+	for (const char *c = r->id; *c; c++) {
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '_')) {
+			fault(r,
+			      "%s/%s: API resource ids can only contain alphanumeric characters "
+			      "and underscores.",
+			      rt->path, r->id);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Where the swagger file has an id in both the path and the body, they must agree. */
+static bool check_body_id(struct req *r, const struct route *rt)
+{
+	json_t *o, *v;
+	bool ok = true;
+
+	if (!r->body)
+		return true;
+	o = body_object(r, rt->path + 1);
+	if (!o)
+		return false;
+	v = json_object_get(o, rt->id_key);
+	if (v && (!json_is_string(v) || strcmp(json_string_value(v), r->id))) {
+		char val[64];
+
+		show(v, val, sizeof(val));
+		fault(r, "%s/%s: the body's %s %s does not match the id in the path (\"%s\").",
+		      rt->path, r->id, rt->id_key, val, r->id);
+		ok = false;
+	}
+	json_decref(o);
+	return ok;
+}
+
+void api_handle(struct vmm *vmm, const struct http_request *hreq, struct http_response *resp)
+{
+	char path[HTTP_MAX_TARGET + 1];
+	const struct route *rt;
+	struct req r = {
+	    .vmm = vmm,
+	    .method = method_bit(hreq->method),
+	    .method_name = hreq->method,
+	    .path = path,
+	    .id = "",
+	    .body = hreq->body_len ? hreq->body : NULL,
+	    .body_len = hreq->body_len,
+	    .resp = resp,
+	};
+	size_t n = strlen(hreq->path);
+
+	resp->status = 0;
+	resp->body = NULL;
+	/* One trailing slash is ignored ("/machine-config/"), as Firecracker does. */
+	if (n >= sizeof(path))
+		n = sizeof(path) - 1;
+	memcpy(path, hreq->path, n);
+	path[n] = '\0';
+	if (n > 1 && path[n - 1] == '/')
+		path[n - 1] = '\0';
+	log_debug("API: %s %s (%zu-byte body)", r.method_name, path, r.body_len);
+
+	rt = find_route(path, &r.id);
+	if (!rt || !(rt->methods & r.method)) {
+		fault(&r, "Invalid request method and/or path: %s %s.", r.method_name, path);
+		return;
+	}
+	if (rt->with_id && !check_id(&r, rt))
+		return;
+	if (!rt->fn) {
+		if (rt->id_key && rt->with_id && !check_body_id(&r, rt))
+			return;
+		fault(&r, "%s: not supported yet by ember (%s).", path, rt->not_yet);
+		return;
+	}
+	if (r.method == M_GET && r.body) {
+		fault(&r, "GET request cannot have a body.");
+		return;
+	}
+	if (r.method != M_GET && !r.body) {
+		fault(&r, "Empty %s request.", r.method_name);
+		return;
+	}
+	rt->fn(&r);
+}
+
+void api_http_handler(void *opaque, const struct http_request *req, struct http_response *resp)
+{
+	api_handle(opaque, req, resp);
+}

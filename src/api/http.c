@@ -1,0 +1,696 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The API's HTTP/1.1 server on the event loop (see http.h). */
+#include "api/http.h"
+
+#include "util/log.h"
+
+#include <errno.h>
+#include <http_parser.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* Reading stops while this much output waits for the client (pipelined floods). */
+#define OUT_HIGH_WATER	(256 * 1024)
+#define READ_CHUNK	16384
+#define READS_PER_EVENT 4
+
+struct http_conn {
+	struct http_server *srv;
+	struct http_conn *next, **pprev;
+	struct ev_handler h;
+	uint32_t events; /* what the fd is registered for; 0 before registration */
+	unsigned long id;
+	http_parser parser;
+
+	/* The request being read. */
+	char target[HTTP_MAX_TARGET + 1];
+	size_t target_len;
+	bool target_too_long;
+	char *body;
+	size_t body_len, body_cap;
+	char hdr_name[32]; /* the current header's name, lowercase, truncated */
+	size_t hdr_name_len;
+	char hdr_value[32]; /* ... and the start of its value */
+	size_t hdr_value_len;
+	bool in_value;
+	bool expect_continue;
+	bool answered;	 /* this request already has its (error) answer */
+	bool in_request; /* between a request's first byte and its end */
+
+	/* Output not yet written. */
+	char *out;
+	size_t out_len, out_off, out_cap;
+	bool closing; /* no more requests: close once the output is written */
+};
+
+static int on_message_begin(http_parser *p);
+static int on_url(http_parser *p, const char *at, size_t len);
+static int on_header_field(http_parser *p, const char *at, size_t len);
+static int on_header_value(http_parser *p, const char *at, size_t len);
+static int on_headers_complete(http_parser *p);
+static int on_body(http_parser *p, const char *at, size_t len);
+static int on_message_complete(http_parser *p);
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+char *http_fault_json(const char *fmt, ...)
+{
+	char msg[1024];
+	json_t *o;
+	char *s;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* jansson escapes the text; bytes that are not UTF-8 would make it refuse. */
+	o = json_pack("{s:s}", "fault_message", msg);
+	if (!o) {
+		for (char *c = msg; *c; c++)
+			if ((unsigned char)*c >= 0x80)
+				*c = '?';
+		o = json_pack("{s:s}", "fault_message", msg);
+	}
+	if (!o)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 100:
+		return "Continue";
+	case 200:
+		return "OK";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 413:
+		return "Payload Too Large";
+	case 500:
+		return "Internal Server Error";
+	default:
+		return "";
+	}
+}
+
+static bool out_append(struct http_conn *c, const char *data, size_t len)
+{
+	if (c->out_len + len > c->out_cap && c->out_off) {
+		/* Written bytes make room first, so a slow reader cannot grow the buffer forever.
+		 */
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 1024;
+		char *n;
+
+		while (cap < c->out_len + len)
+			cap *= 2;
+		n = realloc(c->out, cap);
+		if (!n)
+			return false;
+		c->out = n;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
+	return true;
+}
+
+/*
+ * Queues one response; takes @body (malloc'd JSON or NULL). A HEAD request's
+ * answer has the headers only (a client reads no body after it).
+ */
+static void respond(struct http_conn *c, int status, char *body, bool keep_alive, bool head_only)
+{
+	char head[256];
+	size_t blen = body ? strlen(body) : 0;
+	int n;
+
+	if (status == 204 || !body)
+		n = snprintf(head, sizeof(head),
+			     "HTTP/1.1 %d %s\r\nServer: ember\r\nConnection: %s\r\n%s\r\n", status,
+			     reason(status), keep_alive ? "keep-alive" : "close",
+			     status == 204 ? "" : "Content-Length: 0\r\n");
+	else
+		n = snprintf(head, sizeof(head),
+			     "HTTP/1.1 %d %s\r\nServer: ember\r\nConnection: %s\r\n"
+			     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+			     status, reason(status), keep_alive ? "keep-alive" : "close", blen);
+	if (!out_append(c, head, (size_t)n) ||
+	    (status != 204 && !head_only && !out_append(c, body ? body : "", blen)))
+		c->closing = true; /* out of memory: give up on this client */
+	free(body);
+}
+
+/* An error that ends the connection: answered, then closed. */
+__attribute__((format(printf, 3, 4))) static void fail_conn(struct http_conn *c, int status,
+							    const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_debug("API connection %lu: %d: %s", c->id, status, msg);
+	respond(c, status, http_fault_json("%s", msg), false, false);
+	c->answered = true;
+	c->closing = true;
+}
+
+/* --- parser callbacks --- */
+
+static int on_message_begin(http_parser *p)
+{
+	struct http_conn *c = p->data;
+
+	c->target_len = 0;
+	c->target_too_long = false;
+	c->body_len = 0;
+	c->hdr_name_len = c->hdr_value_len = 0;
+	c->in_value = false;
+	c->expect_continue = false;
+	c->answered = false;
+	c->in_request = true;
+	return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn *c = p->data;
+
+	if (c->target_too_long || c->target_len + len > HTTP_MAX_TARGET) {
+		c->target_too_long = true;
+		return 0;
+	}
+	memcpy(c->target + c->target_len, at, len);
+	c->target_len += len;
+	return 0;
+}
+
+/* The header just read (name and value) is complete. */
+static void header_done(struct http_conn *c)
+{
+	static const char want[] = "100-continue";
+
+	if (c->hdr_name_len == 6 && !memcmp(c->hdr_name, "expect", 6) &&
+	    c->hdr_value_len == sizeof(want) - 1 &&
+	    !strncasecmp(c->hdr_value, want, sizeof(want) - 1))
+		c->expect_continue = true;
+	c->hdr_name_len = c->hdr_value_len = 0;
+	c->in_value = false;
+}
+
+static void keep_start(char *buf, size_t cap, size_t *used, const char *at, size_t len, bool lower)
+{
+	for (size_t i = 0; i < len && *used < cap; i++) {
+		char ch = at[i];
+
+		if (lower && ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		buf[(*used)++] = ch;
+	}
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn *c = p->data;
+
+	if (c->in_value)
+		header_done(c);
+	keep_start(c->hdr_name, sizeof(c->hdr_name), &c->hdr_name_len, at, len, true);
+	return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn *c = p->data;
+
+	c->in_value = true;
+	keep_start(c->hdr_value, sizeof(c->hdr_value), &c->hdr_value_len, at, len, false);
+	return 0;
+}
+
+static void too_large(struct http_conn *c, unsigned long long size)
+{
+	/* Firecracker's message for the same case. */
+	fail_conn(c, 400,
+		  "Request payload with size %llu is larger than the limit of %zu allowed by "
+		  "server.",
+		  size, c->srv->max_body);
+}
+
+static int on_headers_complete(http_parser *p)
+{
+	struct http_conn *c = p->data;
+
+	if (c->in_value)
+		header_done(c);
+	if (p->http_major != 1) {
+		fail_conn(c, 400, "Malformed HTTP request: HTTP/%u.%u is not supported (HTTP/1.x).",
+			  p->http_major, p->http_minor);
+		return -1;
+	}
+	if (c->target_too_long) {
+		fail_conn(c, 400, "The request target is longer than %d bytes.", HTTP_MAX_TARGET);
+		return -1;
+	}
+	if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->srv->max_body) {
+		too_large(c, (unsigned long long)p->content_length);
+		return -1;
+	}
+	/* curl and others wait for this before sending a body. */
+	if (c->expect_continue && !out_append(c, "HTTP/1.1 100 Continue\r\n\r\n", 25))
+		c->closing = true;
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+	struct http_conn *c = p->data;
+
+	if (c->body_len + len > c->srv->max_body) {
+		too_large(c, (unsigned long long)(c->body_len + len));
+		return -1;
+	}
+	if (c->body_len + len + 1 > c->body_cap) {
+		size_t cap = c->body_cap ? c->body_cap : 1024;
+		char *n;
+
+		while (cap < c->body_len + len + 1)
+			cap *= 2;
+		n = realloc(c->body, cap);
+		if (!n) {
+			fail_conn(c, 500, "Out of memory reading the request body.");
+			return -1;
+		}
+		c->body = n;
+		c->body_cap = cap;
+	}
+	memcpy(c->body + c->body_len, at, len);
+	c->body_len += len;
+	c->body[c->body_len] = '\0';
+	return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	struct http_conn *c = p->data;
+	struct http_parser_url u;
+	struct http_response resp = {0};
+	struct http_request req;
+	char path[HTTP_MAX_TARGET + 1];
+	bool keep_alive = http_should_keep_alive(p);
+
+	c->in_request = false;
+	/* Origin form ("/path?query") or absolute form ("http://host/path"). */
+	http_parser_url_init(&u);
+	if (http_parser_parse_url(c->target, c->target_len, 0, &u)) {
+		fail_conn(c, 400, "The request target is not a valid URL.");
+		return -1;
+	}
+	if (u.field_set & (1 << UF_PATH)) {
+		memcpy(path, c->target + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+		path[u.field_data[UF_PATH].len] = '\0';
+	} else {
+		strcpy(path, "/");
+	}
+	req.method = http_method_str((enum http_method)p->method);
+	req.path = path;
+	req.body = c->body_len ? c->body : NULL;
+	req.body_len = c->body_len;
+	c->srv->handler(c->srv->opaque, &req, &resp);
+	if (resp.status < 200 || resp.status > 599) {
+		free(resp.body);
+		resp.status = 500;
+		resp.body = http_fault_json("The server produced no answer to this request.");
+	}
+	respond(c, resp.status, resp.body, keep_alive, p->method == HTTP_HEAD);
+	/* Keep memory flat between requests. */
+	if (c->body_cap > 65536) {
+		free(c->body);
+		c->body = NULL;
+		c->body_cap = 0;
+	}
+	c->body_len = 0;
+	if (!keep_alive) {
+		/* The last request on this connection: stop parsing what follows it. */
+		c->closing = true;
+		http_parser_pause(p, 1);
+	}
+	return 0;
+}
+
+/* --- the connection core --- */
+
+struct http_conn *http_conn_new(struct http_server *srv, int fd)
+{
+	struct http_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->srv = srv;
+	c->h.fd = fd;
+	c->id = ++srv->next_id;
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	return c;
+}
+
+void http_conn_free(struct http_conn *c)
+{
+	if (!c)
+		return;
+	free(c->body);
+	free(c->out);
+	free(c);
+}
+
+bool http_conn_input(struct http_conn *c, const char *data, size_t len)
+{
+	enum http_errno e;
+
+	if (c->closing)
+		return false;
+	http_parser_execute(&c->parser, &settings, data, len);
+	e = HTTP_PARSER_ERRNO(&c->parser);
+	if (e == HPE_PAUSED) {
+		c->closing = true; /* paused after a "Connection: close" request */
+	} else if (e != HPE_OK) {
+		if (!c->answered)
+			fail_conn(c, 400, "Malformed HTTP request: %s.", http_errno_description(e));
+		c->closing = true;
+	} else if (c->parser.upgrade) {
+		fail_conn(c, 400, "Protocol upgrades are not supported.");
+	}
+	return !c->closing;
+}
+
+const char *http_conn_output(const struct http_conn *c, size_t *len)
+{
+	*len = c->out_len - c->out_off;
+	return c->out ? c->out + c->out_off : "";
+}
+
+void http_conn_consume(struct http_conn *c, size_t n)
+{
+	c->out_off += n;
+	if (c->out_off >= c->out_len)
+		c->out_off = c->out_len = 0;
+}
+
+/* --- connections on the event loop --- */
+
+static void conn_close(struct http_conn *c)
+{
+	struct http_server *srv = c->srv;
+
+	log_debug("API connection %lu closed", c->id);
+	if (c->events)
+		ev_del(srv->loop, &c->h);
+	close(c->h.fd);
+	*c->pprev = c->next;
+	if (c->next)
+		c->next->pprev = c->pprev;
+	srv->nr_conns--;
+	http_conn_free(c);
+}
+
+/* Writes what it can; false if the connection broke. */
+static bool conn_flush(struct http_conn *c)
+{
+	size_t len;
+	const char *buf;
+
+	while ((buf = http_conn_output(c, &len)), len) {
+		ssize_t n = send(c->h.fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			http_conn_consume(c, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+	}
+	return true;
+}
+
+static void conn_event(struct ev_handler *h, uint32_t events)
+{
+	struct http_conn *c = h->opaque;
+	size_t pending;
+	uint32_t want;
+
+	if (events & EPOLLERR) {
+		conn_close(c);
+		return;
+	}
+	for (int i = 0; i < READS_PER_EVENT && !c->closing; i++) {
+		char buf[READ_CHUNK];
+		ssize_t n;
+
+		http_conn_output(c, &pending);
+		if (pending > OUT_HIGH_WATER)
+			break;
+		n = recv(c->h.fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0) {
+			http_conn_input(c, buf, (size_t)n);
+			continue;
+		}
+		if (n == 0) {
+			/* The client is done sending; what it asked for is still answered. */
+			if (c->in_request)
+				log_debug("API connection %lu: client left mid-request", c->id);
+			c->closing = true;
+			break;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			conn_close(c);
+			return;
+		}
+		break;
+	}
+	if (!conn_flush(c)) {
+		conn_close(c);
+		return;
+	}
+	http_conn_output(c, &pending);
+	if (c->closing && !pending) {
+		conn_close(c);
+		return;
+	}
+	want = (c->closing || pending > OUT_HIGH_WATER ? 0 : EPOLLIN) | (pending ? EPOLLOUT : 0);
+	if (want != c->events) {
+		if (ev_mod(c->srv->loop, &c->h, want) < 0) {
+			conn_close(c);
+			return;
+		}
+		c->events = want;
+	}
+}
+
+static void accept_ready(struct ev_handler *h, uint32_t events)
+{
+	struct http_server *srv = h->opaque;
+
+	(void)events;
+	for (int i = 0; i < 16; i++) {
+		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct http_conn *c;
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("API socket %s: accept: %s", srv->path, strerror(errno));
+			return;
+		}
+		if (srv->nr_conns >= HTTP_MAX_CONNS) {
+			if (!srv->refused_logged)
+				log_warn("API socket %s: %d connections open; closing new ones",
+					 srv->path, HTTP_MAX_CONNS);
+			srv->refused_logged = true;
+			close(fd);
+			continue;
+		}
+		srv->refused_logged = false;
+		c = http_conn_new(srv, fd);
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->h.fn = conn_event;
+		c->h.opaque = c;
+		if (ev_add(srv->loop, &c->h, EPOLLIN) < 0) {
+			http_conn_free(c);
+			close(fd);
+			continue;
+		}
+		c->events = EPOLLIN;
+		c->next = srv->conns;
+		if (c->next)
+			c->next->pprev = &c->next;
+		c->pprev = &srv->conns;
+		srv->conns = c;
+		srv->nr_conns++;
+		log_debug("API connection %lu opened", c->id);
+	}
+}
+
+/* --- the server --- */
+
+void http_server_init(struct http_server *srv, size_t max_body, http_handler fn, void *opaque)
+{
+	memset(srv, 0, sizeof(*srv));
+	srv->listen_fd = -1;
+	srv->max_body = max_body ? max_body : HTTP_DEFAULT_MAX_BODY;
+	srv->handler = fn;
+	srv->opaque = opaque;
+	http_parser_set_max_header_size(HTTP_MAX_HEADER);
+}
+
+/* 1 if something accepts connections on @addr, 0 if nothing does, -errno if unknown. */
+static int socket_alive(const struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	if (!connect(fd, (const struct sockaddr *)addr, sizeof(*addr)))
+		ret = 1;
+	else if (errno == EAGAIN || errno == EINPROGRESS)
+		ret = 1; /* a full backlog: alive, just busy */
+	else if (errno == ECONNREFUSED || errno == ENOENT)
+		ret = 0;
+	else
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int http_server_listen(struct http_server *srv, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd, ret;
+
+	if (!path[0] || strlen(path) >= sizeof(addr.sun_path)) {
+		snprintf(err, errlen, "API socket \"%s\": the path must be 1 to %zu bytes long",
+			 path, sizeof(addr.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	if (!lstat(path, &st)) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen,
+				 "API socket %s: the path exists and is not a socket; remove it "
+				 "or choose another --api-sock",
+				 path);
+			return -EEXIST;
+		}
+		ret = socket_alive(&addr);
+		if (ret > 0) {
+			snprintf(err, errlen,
+				 "API socket %s: another process is serving it; stop it or choose "
+				 "another --api-sock",
+				 path);
+			return -EADDRINUSE;
+		}
+		if (ret < 0) {
+			snprintf(err, errlen, "API socket %s: %s", path, strerror(-ret));
+			return ret;
+		}
+		/* Stale: left by a process that is gone. */
+		if (unlink(path) && errno != ENOENT) {
+			ret = -errno;
+			snprintf(err, errlen, "API socket %s: removing the stale socket: %s", path,
+				 strerror(errno));
+			return ret;
+		}
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "API socket %s: socket: %s", path, strerror(errno));
+		return ret;
+	}
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || listen(fd, 128) ||
+	    lstat(path, &st)) {
+		ret = -errno;
+		snprintf(err, errlen, "API socket %s: %s", path, strerror(errno));
+		close(fd);
+		return ret;
+	}
+	srv->path = strdup(path);
+	if (!srv->path) {
+		snprintf(err, errlen, "API socket %s: out of memory", path);
+		unlink(path);
+		close(fd);
+		return -ENOMEM;
+	}
+	srv->dev = st.st_dev;
+	srv->ino = st.st_ino;
+	srv->listen_fd = fd;
+	return 0;
+}
+
+int http_server_start(struct http_server *srv, struct event_loop *loop)
+{
+	srv->loop = loop;
+	srv->listen_h = (struct ev_handler){srv->listen_fd, accept_ready, srv};
+	return ev_add(loop, &srv->listen_h, EPOLLIN);
+}
+
+void http_server_close(struct http_server *srv)
+{
+	struct stat st;
+
+	while (srv->conns) {
+		/* A last try for answers already queued (InstanceStart's, ...). */
+		conn_flush(srv->conns);
+		conn_close(srv->conns);
+	}
+	if (srv->listen_fd >= 0) {
+		if (srv->loop)
+			ev_del(srv->loop, &srv->listen_h);
+		close(srv->listen_fd);
+		/* Remove the file only if it is still the socket this server made. */
+		if (srv->path && !lstat(srv->path, &st) && st.st_dev == srv->dev &&
+		    st.st_ino == srv->ino)
+			unlink(srv->path);
+	}
+	srv->listen_fd = -1;
+	free(srv->path);
+	srv->path = NULL;
+}

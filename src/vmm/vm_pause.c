@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Pause and resume (PATCH /vm). Every vCPU stops at a consistent point: out of
+ * KVM_RUN, between two exits, with the exit it was handling finished. The
+ * event loop's thread asks (vm_pause), kicks each vCPU with vcpu_kick()
+ * (immediate_exit + signal, vcpu.c) and waits until all are parked; the vCPU
+ * threads park in vm_vcpu_kicked() on a condition variable until vm_resume().
+ * A kick sets immediate_exit for good; the vCPU clears it here before its next
+ * KVM_RUN unless the VM is stopping, whose kick must stay in force.
+ */
+#include "util/log.h"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <sys/epoll.h>
+
+void vm_pause_init(struct vm *vm)
+{
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->resume_cv, NULL);
+	pthread_cond_init(&vm->parked_cv, NULL);
+	vm->pause_requested = false;
+	vm->nr_parked = vm->nr_exited = 0;
+	vm->paused = false;
+	vm->pause_ready = true;
+}
+
+void vm_pause_wake_all(struct vm *vm)
+{
+	if (!vm->pause_ready)
+		return;
+	/* `stopping` is already set: parked vCPUs wake, see it and leave. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->resume_cv);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_pause_destroy(struct vm *vm)
+{
+	if (!vm->pause_ready)
+		return;
+	pthread_cond_destroy(&vm->parked_cv);
+	pthread_cond_destroy(&vm->resume_cv);
+	pthread_mutex_destroy(&vm->pause_lock);
+	vm->pause_ready = false;
+}
+
+void vm_vcpu_kicked(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	if (vm->pause_requested && !atomic_load(&vm->stopping)) {
+		vm->nr_parked++;
+		pthread_cond_broadcast(&vm->parked_cv);
+		while (vm->pause_requested && !atomic_load(&vm->stopping))
+			pthread_cond_wait(&vm->resume_cv, &vm->pause_lock);
+		vm->nr_parked--;
+	}
+	/*
+	 * Re-arm KVM_RUN. Under the lock, so a pause requested after this point
+	 * kicks again (its immediate_exit store comes after ours); a stop sets
+	 * `stopping` before its kick, so the loop's next check sees it.
+	 */
+	if (!atomic_load(&vm->stopping))
+		__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_vcpu_exiting(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_exited++;
+	pthread_cond_broadcast(&vm->parked_cv);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+/*
+ * The device work the event loop does for the VM: host console input, virtio
+ * queue notifications (ioeventfds) and rate-limiter retries (timerfds). Held
+ * while paused; what arrived meanwhile waits in its fd and is served on resume.
+ */
+static void loop_work_hold(struct vm *vm)
+{
+	if (vm->stdin_watched) {
+		ev_del(vm->loop, &vm->stdin_h);
+		vm->stdin_watched = false;
+	}
+	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
+		struct virtio_slot *s = &vm->virtio[i];
+
+		for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+			if (s->notify[q].watched) {
+				ev_del(vm->loop, &s->notify[q].h);
+				s->notify[q].watched = false;
+			}
+		}
+		if (s->timer_h.fd >= 0)
+			ev_del(vm->loop, &s->timer_h);
+	}
+}
+
+static void loop_work_release(struct vm *vm)
+{
+	if (vm->serial_in_fd >= 0 && !vm->stdin_watched)
+		vm->stdin_watched = !ev_add(vm->loop, &vm->stdin_h, EPOLLIN);
+	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
+		struct virtio_slot *s = &vm->virtio[i];
+
+		for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+			struct virtio_notify *n = &s->notify[q];
+
+			if (n->registered && !n->watched && n->h.fd >= 0)
+				n->watched = !ev_add(vm->loop, &n->h, EPOLLIN);
+		}
+		if (s->timer_h.fd >= 0 && ev_add(vm->loop, &s->timer_h, EPOLLIN))
+			log_error("virtio %s: resuming its rate-limiter timer failed",
+				  s->dev->ops->name);
+	}
+}
+
+static unsigned int started_vcpus(const struct vm *vm)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		n += vm->vcpus[i].started;
+	return n;
+}
+
+int vm_pause(struct vm *vm)
+{
+	unsigned int n = started_vcpus(vm);
+
+	if (vm->paused)
+		return 0;
+	if (atomic_load(&vm->stopping))
+		return -ESHUTDOWN;
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->pause_requested = true;
+	pthread_mutex_unlock(&vm->pause_lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->nr_parked + vm->nr_exited < n && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->parked_cv, &vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause_lock);
+	if (atomic_load(&vm->stopping))
+		return -ESHUTDOWN;
+
+	vm->paused = true;
+	loop_work_hold(vm);
+	log_info("VM paused (%u vCPUs parked)", n);
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	if (!vm->paused)
+		return 0;
+	vm->paused = false;
+	loop_work_release(vm);
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->pause_requested = false;
+	pthread_cond_broadcast(&vm->resume_cv);
+	pthread_mutex_unlock(&vm->pause_lock);
+	log_info("VM resumed");
+	return 0;
+}

@@ -1,0 +1,445 @@
+#!/usr/bin/env bash
+# Sourced by tests/run.sh: the REST API end to end, with curl and socat on the
+# Unix socket. Uses run.sh's pass/fail/skip/want helpers, $EMBER, $TMP, $ROOT
+# and $KVM_OK. Guests print to ember's stdout, its log goes to stderr.
+
+# api_start NAME [EMBER ARGS...]: ember serving $TMP/NAME.sock in the background,
+# its console input a FIFO held open (silent until written to: >&$API_IN).
+# Sets API_SOCK, API_PID, API_IN, API_OUT (stdout) and API_ERR (stderr).
+api_start() {
+	local name=$1
+	shift
+	API_SOCK=$TMP/$name.sock API_OUT=$TMP/$name.out API_ERR=$TMP/$name.err
+	rm -f "$TMP/$name.in"
+	mkfifo "$TMP/$name.in"
+	exec {API_IN}<>"$TMP/$name.in"
+	"$EMBER" --api-sock "$API_SOCK" "$@" <"$TMP/$name.in" >"$API_OUT" 2>"$API_ERR" &
+	API_PID=$!
+	for _ in $(seq 200); do
+		[ -S "$API_SOCK" ] && return 0
+		kill -0 $API_PID 2>/dev/null || break
+		sleep 0.01
+	done
+	return 1
+}
+
+# wait_exit PID SECONDS: waits for PID; RC is its status (124 and killed on time-out).
+wait_exit() {
+	local pid=$1 n=$(($2 * 20))
+	while kill -0 "$pid" 2>/dev/null && [ $n -gt 0 ]; do
+		sleep 0.05
+		n=$((n - 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		RC=124
+		return
+	fi
+	wait "$pid"
+	RC=$?
+}
+
+# api_stop: SIGTERM, then the status in RC; closes the console FIFO.
+api_stop() {
+	kill -TERM "$API_PID" 2>/dev/null
+	wait_exit "$API_PID" 10
+	exec {API_IN}>&-
+}
+
+# api_req METHOD PATH [BODY]: one request on $API_SOCK; sets CODE and RESP.
+api_req() {
+	local args=(-s --max-time 10 -o "$TMP/api.resp" -w '%{http_code}' --unix-socket "$API_SOCK"
+		-X "$1")
+	[ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
+	rm -f "$TMP/api.resp"
+	CODE=$(curl "${args[@]}" "http://localhost$2")
+	RESP=$(cat "$TMP/api.resp" 2>/dev/null)
+}
+
+# expect_api NAME METHOD PATH BODY|- STATUS REGEX: one request, its status and body checked.
+expect_api() {
+	local name=$1 method=$2 path=$3 body=$4 status=$5 regex=$6
+	if [ "$body" = - ]; then api_req "$method" "$path"; else api_req "$method" "$path" "$body"; fi
+	if [ "$CODE" != "$status" ]; then
+		fail "$name" "$method $path: status $CODE, expected $status: $RESP"
+		return 1
+	elif ! grep -Eq -- "$regex" <<<"$RESP"; then
+		fail "$name" "$method $path: body does not match /$regex/: $RESP"
+		return 1
+	fi
+	return 0
+}
+
+# want_group PREFIX: whether any test named PREFIX... can be wanted by FILTER.
+want_group() { [ -z "$FILTER" ] || [[ "$1" == *"$FILTER"* ]] || [[ "$FILTER" == "$1"* ]]; }
+
+# raw_http: stdin's bytes on one connection to $API_SOCK; prints what comes back.
+raw_http() {
+	timeout 10 socat -t 2 - "UNIX-CONNECT:$API_SOCK" 2>/dev/null
+}
+
+API_TOOLS=1
+for tool in curl socat; do
+	command -v $tool >/dev/null || { API_TOOLS=0 API_WHY="$tool is not installed (scripts/install-deps.sh)"; }
+done
+
+# --- the server alone (no VM: these run without /dev/kvm too) ---
+if want_group api: && [ $API_TOOLS = 0 ]; then
+	skip api: "$API_WHY"
+elif want_group api:server; then
+	if ! api_start server; then
+		fail api:server-start "no socket: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+	else
+		want api:server-instance-info &&
+			expect_api api:server-instance-info GET / - 200 \
+				'^\{"id":"anonymous-instance","state":"Not started","vmm_version":"[0-9.]+","app_name":"ember"\}$' &&
+			pass api:server-instance-info
+		want api:server-version &&
+			expect_api api:server-version GET /version - 200 '^\{"firecracker_version":"[0-9.]+"\}$' &&
+			pass api:server-version
+		want api:server-unknown-path &&
+			expect_api api:server-unknown-path GET /nope - 400 \
+				'^\{"fault_message":"Invalid request method and/or path: GET /nope."\}$' &&
+			expect_api api:server-unknown-path DELETE / - 400 'Invalid request method and/or path: DELETE /' &&
+			pass api:server-unknown-path
+		want api:server-not-yet &&
+			expect_api api:server-not-yet PUT /drives/rootfs '{"drive_id": "rootfs", "is_root_device": true}' 400 \
+				'/drives/rootfs: not supported yet by ember' &&
+			expect_api api:server-not-yet PUT /snapshot/create '{"mem_file_path": "m", "snapshot_path": "s"}' 400 \
+				'not supported yet by ember' &&
+			pass api:server-not-yet
+		want api:server-bad-body &&
+			expect_api api:server-bad-body PUT /machine-config '{"vcpu_count": 64, "mem_size_mib": 128}' 400 \
+				'machine-config.vcpu_count: 64 is out of range \(1 to 32\)' &&
+			expect_api api:server-bad-body PUT /boot-source '{"kernel_image_path": "/k", "x": 1}' 400 \
+				'boot-source: unknown key \\"x\\"' &&
+			expect_api api:server-bad-body PUT /actions - 400 'Empty PUT request.' &&
+			pass api:server-bad-body
+
+		# Several requests on one keep-alive connection (curl reuses it), answered in order.
+		if want api:server-keep-alive; then
+			out=$(curl -sv --max-time 10 --unix-socket "$API_SOCK" http://localhost/ \
+				http://localhost/version http://localhost/machine-config 2>&1)
+			conns=$(grep -c '^\* .*Connected to' <<<"$out")
+			order=$(grep -o '"state"\|"firecracker_version"\|"vcpu_count"' <<<"$out" | tr '\n' ' ')
+			if [ "$conns" != 1 ] || ! grep -q 'Re-using existing connection' <<<"$out"; then
+				fail api:server-keep-alive "expected one connection, reused: $(grep '^\*' <<<"$out" | tr '\n' ' ')"
+			elif [ "$order" != '"state" "firecracker_version" "vcpu_count" ' ]; then
+				fail api:server-keep-alive "answers out of order: $order"
+			else
+				pass api:server-keep-alive
+			fi
+		fi
+
+		# Pipelined: three requests in one write, the answers in order, then closed.
+		if want api:server-pipelining; then
+			out=$(printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\nPATCH /machine-config HTTP/1.1\r\nContent-Length: 18\r\n\r\n{"vcpu_count": 2}\nGET /machine-config HTTP/1.1\r\nConnection: close\r\n\r\n' | raw_http | tr -d '\r')
+			order=$(grep -o 'HTTP/1.1 [0-9]*\|"state"\|"vcpu_count":[0-9]' <<<"$out" | tr '\n' ' ')
+			if [ "$order" != 'HTTP/1.1 200 "state" HTTP/1.1 204 HTTP/1.1 200 "vcpu_count":2 ' ]; then
+				fail api:server-pipelining "got: $order"
+			else
+				pass api:server-pipelining
+			fi
+			api_req PATCH /machine-config '{"vcpu_count": 1}'
+		fi
+
+		# A body over --http-api-max-payload-size (51200 by default): 400, Firecracker's words.
+		if want api:server-oversize-body; then
+			big=$(head -c 51201 /dev/zero | tr '\0' ' ')
+			expect_api api:server-oversize-body PUT /boot-source "$big" 400 \
+				'^\{"fault_message":"Request payload with size 51201 is larger than the limit of 51200 allowed by server."\}$' &&
+				expect_api api:server-oversize-body PUT /boot-source "${big:0:51100}{}" 400 \
+					'boot-source: missing required key' &&
+				pass api:server-oversize-body
+		fi
+
+		# Malformed HTTP: an error status, the connection closed (socat returns), the server goes on.
+		if want api:server-malformed; then
+			ok=1
+			for junk in 'GARBAGE\r\n\r\n' 'GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n' \
+				'GET / HTTP/7.0\r\n\r\n' 'PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n'; do
+				start=$SECONDS
+				# shellcheck disable=SC2059 # the escapes in $junk are meant
+				out=$(printf "$junk" | raw_http)
+				if ! grep -q '^HTTP/1.1 400 Bad Request' <<<"$out" || ! grep -q 'Connection: close' <<<"$out" ||
+					! grep -q '"fault_message":"Malformed HTTP request' <<<"$out"; then
+					fail api:server-malformed "for $junk: $(tr '\r\n' '  ' <<<"$out")"
+					ok=0
+					break
+				elif [ $((SECONDS - start)) -gt 1 ]; then
+					fail api:server-malformed "for $junk: the connection was not closed"
+					ok=0
+					break
+				fi
+			done
+			head -c 4096 /dev/urandom | raw_http >/dev/null
+			[ $ok = 1 ] && expect_api api:server-malformed GET / - 200 'Not started' && pass api:server-malformed
+		fi
+
+		# Clients that leave mid-request, or connect and say nothing: the server goes on.
+		if want api:server-client-leaves; then
+			printf 'PUT /boot-source HTTP/1.1\r\nContent-Length: 100\r\n\r\n{"kern' | timeout 5 socat -t 0.2 - "UNIX-CONNECT:$API_SOCK" >/dev/null 2>&1
+			printf 'GET /ver' | timeout 5 socat -t 0.2 - "UNIX-CONNECT:$API_SOCK" >/dev/null 2>&1
+			timeout 5 socat -u /dev/null "UNIX-CONNECT:$API_SOCK" 2>/dev/null
+			expect_api api:server-client-leaves GET / - 200 'Not started' &&
+				expect_api api:server-client-leaves GET /vm/config - 200 '"boot-source":null' &&
+				pass api:server-client-leaves
+		fi
+
+		# A second ember on the same socket is refused with one line; the first one goes on.
+		if want api:server-second-refused; then
+			"$EMBER" --api-sock "$API_SOCK" </dev/null >"$TMP/second.out" 2>&1
+			rc=$?
+			if [ $rc -eq 0 ] || [ "$(grep -c . "$TMP/second.out")" -ne 1 ] ||
+				! grep -q "API socket $API_SOCK: another process is serving it" "$TMP/second.out"; then
+				fail api:server-second-refused "exit $rc: $(tr '\n' '|' <"$TMP/second.out")"
+			else
+				expect_api api:server-second-refused GET / - 200 'Not started' && pass api:server-second-refused
+			fi
+		fi
+
+		# SIGTERM before any VM: exit 0, the socket file removed.
+		api_stop
+		if want api:server-sigterm; then
+			if [ $RC -ne 0 ]; then
+				fail api:server-sigterm "exit $RC: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+			elif [ -e "$API_SOCK" ]; then
+				fail api:server-sigterm "the socket file $API_SOCK is still there"
+			else
+				pass api:server-sigterm
+			fi
+		fi
+	fi
+fi
+
+# --- a stale socket (its process killed) is reused; an existing non-socket file is refused ---
+if want api:stale-socket && [ $API_TOOLS = 1 ]; then
+	api_start stale
+	kill -KILL $API_PID
+	wait $API_PID 2>/dev/null
+	exec {API_IN}>&-
+	if [ ! -S "$API_SOCK" ]; then
+		fail api:stale-socket "no socket file left behind to test with"
+	elif ! api_start stale; then
+		fail api:stale-socket "not reused: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+	else
+		expect_api api:stale-socket GET / - 200 'Not started' && pass api:stale-socket
+		api_stop
+	fi
+fi
+if want api:not-a-socket; then
+	: >"$TMP/plain-file"
+	"$EMBER" --api-sock "$TMP/plain-file" </dev/null >"$TMP/plain.out" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ] || ! grep -q "API socket $TMP/plain-file: the path exists and is not a socket" "$TMP/plain.out" ||
+		[ ! -f "$TMP/plain-file" ]; then
+		fail api:not-a-socket "exit $rc: $(tr '\n' '|' <"$TMP/plain.out")"
+	else
+		pass api:not-a-socket
+	fi
+fi
+
+# --- the socket accepts connections right after the process starts ---
+if want api:socket-ready && command -v python3 >/dev/null; then
+	ms=$(python3 - "$EMBER" "$TMP/ready.sock" <<'EOF'
+import os, socket, subprocess, sys, time
+ember, path = sys.argv[1], sys.argv[2]
+best = None
+for _ in range(5):
+    t0 = time.monotonic()
+    p = subprocess.Popen([ember, "--api-sock", path], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(path)
+            break
+        except OSError:
+            if time.monotonic() - t0 > 5:
+                p.kill()
+                print("timeout")
+                sys.exit(0)
+        finally:
+            s.close()
+    t = (time.monotonic() - t0) * 1000
+    best = t if best is None else min(best, t)
+    p.terminate()
+    p.wait()
+print("%.2f" % best)
+EOF
+)
+	# Measured from before fork+exec (Python's): a generous bound that still catches slow set-up.
+	if [ "$ms" = timeout ] || ! awk -v ms="$ms" 'BEGIN { exit !(ms < 20) }'; then
+		fail api:socket-ready "first connection after $ms ms (from spawn)"
+	else
+		pass "api:socket-ready (${ms} ms from spawn to first accepted connection)"
+	fi
+fi
+
+# --- guests driven through the API ---
+HELLO=$ROOT/build/guests/hello.elf UART_RX=$ROOT/build/guests/uart_rx.elf
+if want_group api:guest && [ $API_TOOLS = 1 ] && [ "$KVM_OK" = 0 ]; then
+	skip api:guest "$KVM_WHY"
+elif want_group api:guest && [ $API_TOOLS = 1 ]; then
+	# Configure, InstanceStart, the payload prints SUCCESS and resets: exit 0. GET /vm/config
+	# taken before the start boots the same VM from a file.
+	if want api:guest-hello; then
+		api_start hello
+		if expect_api api:guest-hello PUT /boot-source "{\"kernel_image_path\": \"$HELLO\", \"boot_args\": \"console=ttyS0\"}" 204 '^$' &&
+			expect_api api:guest-hello PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 64}' 204 '^$' &&
+			expect_api api:guest-hello GET /vm/config - 200 '"vcpu_count":2' &&
+			cp "$TMP/api.resp" "$TMP/hello-vmconfig.json" &&
+			expect_api api:guest-hello PUT /actions '{"action_type": "InstanceStart"}' 204 '^$'; then
+			wait_exit $API_PID 30
+			exec {API_IN}>&-
+			if [ $RC -ne 0 ]; then
+				fail api:guest-hello "exit $RC: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+			elif ! grep -q '^SUCCESS$' "$API_OUT"; then
+				fail api:guest-hello "no SUCCESS on stdout: $(tail -n 3 "$API_OUT" | tr '\n' ' ')"
+			elif [ -e "$API_SOCK" ]; then
+				fail api:guest-hello "the socket file is still there"
+			else
+				timeout 30 "$EMBER" --no-api --config-file "$TMP/hello-vmconfig.json" </dev/null >"$TMP/hello2.out" 2>&1
+				rc=$?
+				if [ $rc -ne 0 ] || ! grep -q '^SUCCESS$' "$TMP/hello2.out"; then
+					fail api:guest-hello "GET /vm/config as --config-file: exit $rc: $(tail -n 3 "$TMP/hello2.out" | tr '\n' ' ')"
+				else
+					pass api:guest-hello
+				fi
+			fi
+		else
+			api_stop
+		fi
+	fi
+
+	# PUT /entropy: the virtio-rng device, with a rate limiter, gives the payload random bytes.
+	if want api:guest-entropy && [ -f "$ROOT/build/guests/virtio_rng.elf" ]; then
+		api_start entropy
+		if expect_api api:guest-entropy PUT /boot-source "{\"kernel_image_path\": \"$ROOT/build/guests/virtio_rng.elf\"}" 204 '^$' &&
+			expect_api api:guest-entropy PUT /entropy '{"rate_limiter": {"bandwidth": {"size": 4096, "refill_time": 100}}}' 204 '^$' &&
+			expect_api api:guest-entropy GET /vm/config - 200 '"entropy":\{"rate_limiter":\{"bandwidth":\{"size":4096' &&
+			expect_api api:guest-entropy PUT /actions '{"action_type": "InstanceStart"}' 204 '^$'; then
+			wait_exit $API_PID 30
+			exec {API_IN}>&-
+			if [ $RC -ne 0 ] || ! grep -q '^SUCCESS$' "$API_OUT"; then
+				fail api:guest-entropy "exit $RC: $(tail -n 3 "$API_OUT" "$API_ERR" | tr '\n' ' ')"
+			else
+				pass api:guest-entropy
+			fi
+		else
+			api_stop
+		fi
+	fi
+
+	# InstanceStart failing (no such kernel): 400 with the reason; fixed, the next start works.
+	if want api:guest-start-failure; then
+		api_start startfail
+		if expect_api api:guest-start-failure PUT /boot-source "{\"kernel_image_path\": \"$TMP/no-vmlinux\"}" 204 '^$' &&
+			expect_api api:guest-start-failure PUT /actions '{"action_type": "InstanceStart"}' 400 \
+				"InstanceStart failed: kernel: $TMP/no-vmlinux: .*No such file" &&
+			expect_api api:guest-start-failure GET / - 200 '"state":"Not started"' &&
+			expect_api api:guest-start-failure PUT /boot-source "{\"kernel_image_path\": \"$HELLO\"}" 204 '^$' &&
+			expect_api api:guest-start-failure PUT /actions '{"action_type": "InstanceStart"}' 204 '^$'; then
+			wait_exit $API_PID 30
+			exec {API_IN}>&-
+			if [ $RC -ne 0 ] || ! grep -q '^SUCCESS$' "$API_OUT"; then
+				fail api:guest-start-failure "exit $RC: $(tail -n 3 "$API_OUT" "$API_ERR" | tr '\n' ' ')"
+			else
+				pass api:guest-start-failure
+			fi
+		else
+			api_stop
+		fi
+	fi
+
+	# uart_rx waits 10 s for console input: SendCtrlAltDel (400 before boot, 204 after),
+	# pause and resume with GET / showing the state, then SIGTERM: exit 0.
+	if want api:guest-actions; then
+		api_start actions
+		if expect_api api:guest-actions PUT /actions '{"action_type": "SendCtrlAltDel"}' 400 \
+			'not supported before starting the microVM' &&
+			expect_api api:guest-actions PATCH /vm '{"state": "Paused"}' 400 'not supported before starting' &&
+			expect_api api:guest-actions PUT /boot-source "{\"kernel_image_path\": \"$UART_RX\"}" 204 '^$' &&
+			expect_api api:guest-actions PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 64}' 204 '^$' &&
+			expect_api api:guest-actions PUT /actions '{"action_type": "InstanceStart"}' 204 '^$' &&
+			expect_api api:guest-actions GET / - 200 '"state":"Running"' &&
+			expect_api api:guest-actions PUT /actions '{"action_type": "InstanceStart"}' 400 \
+				'not supported after starting the microVM' &&
+			expect_api api:guest-actions PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}' 400 \
+				'not supported after starting the microVM' &&
+			expect_api api:guest-actions PUT /actions '{"action_type": "SendCtrlAltDel"}' 204 '^$' &&
+			expect_api api:guest-actions PATCH /vm '{"state": "Paused"}' 204 '^$' &&
+			expect_api api:guest-actions GET / - 200 '"state":"Paused"' &&
+			expect_api api:guest-actions PATCH /vm '{"state": "Resumed"}' 204 '^$' &&
+			expect_api api:guest-actions GET / - 200 '"state":"Running"' &&
+			expect_api api:guest-actions PATCH /vm '{"state": "Paused"}' 204 '^$'; then
+			# SIGTERM while paused: the parked vCPUs leave too.
+			api_stop
+			if [ $RC -ne 0 ]; then
+				fail api:guest-actions "exit $RC after SIGTERM: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+			elif ! grep -q 'received signal 15' "$API_ERR" || [ -e "$API_SOCK" ]; then
+				fail api:guest-actions "no clean stop: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+			else
+				pass api:guest-actions
+			fi
+		else
+			api_stop
+		fi
+	fi
+
+	# While paused nothing runs: console input waits until the resume, then the guest gets it.
+	if want api:guest-pause-holds-input; then
+		# Booted from --config-file, with the API served too (as Firecracker does).
+		printf '{"boot-source": {"kernel_image_path": "%s"}}\n' "$UART_RX" >"$TMP/pausein.json"
+		api_start pausein --config-file "$TMP/pausein.json"
+		for _ in $(seq 100); do
+			grep -q 'waiting for a line' "$API_OUT" && break
+			sleep 0.05
+		done
+		if expect_api api:guest-pause-holds-input GET / - 200 '"state":"Running"' &&
+			expect_api api:guest-pause-holds-input PATCH /vm '{"state": "Paused"}' 204 '^$'; then
+			printf 'ping\n' >&$API_IN
+			sleep 0.5
+			if grep -q SUCCESS "$API_OUT"; then
+				fail api:guest-pause-holds-input "the guest ran while paused: $(tail -n 2 "$API_OUT" | tr '\n' ' ')"
+				api_stop
+			elif expect_api api:guest-pause-holds-input PATCH /vm '{"state": "Resumed"}' 204 '^$'; then
+				wait_exit $API_PID 15
+				exec {API_IN}>&-
+				if [ $RC -ne 0 ] || ! grep -q '^SUCCESS: ping$' "$API_OUT"; then
+					fail api:guest-pause-holds-input "exit $RC: $(tail -n 2 "$API_OUT" | tr '\n' ' ')"
+				else
+					pass api:guest-pause-holds-input
+				fi
+			else
+				api_stop
+			fi
+		else
+			api_stop
+		fi
+	fi
+fi
+
+# --- the router under libFuzzer for a bounded time (make fuzz runs it longer) ---
+if want api:fuzz; then
+	if ! command -v clang >/dev/null; then
+		skip api:fuzz "clang is not installed (scripts/install-deps.sh)"
+	elif ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' |
+		clang -fsanitize=fuzzer -x c - -o "$TMP/fuzzcheck" 2>/dev/null; then
+		skip api:fuzz "clang's libFuzzer runtime is missing (libclang-rt-14-dev)"
+	elif ! make -s build/fuzz/fuzz_api >"$TMP/fuzz-build.out" 2>&1; then
+		fail api:fuzz "build: $(tail -n 5 "$TMP/fuzz-build.out" | tr '\n' ' ')"
+	else
+		mkdir -p "$TMP/fuzz-corpus"
+		timeout 120 build/fuzz/fuzz_api -max_total_time="${FUZZ_TEST_TIME:-30}" \
+			-artifact_prefix="$TMP/" "$TMP/fuzz-corpus" tests/fuzz/corpus >"$TMP/fuzz.out" 2>&1
+		rc=$?
+		runs=$(grep -o 'Done [0-9]* runs' "$TMP/fuzz.out")
+		if [ $rc -ne 0 ]; then
+			fail api:fuzz "exit $rc: $(grep -m1 -A3 'ERROR\|runtime error\|deadly' "$TMP/fuzz.out" | tr '\n' ' ')"
+		else
+			pass "api:fuzz ($runs)"
+		fi
+	fi
+fi

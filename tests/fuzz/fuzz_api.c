@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * libFuzzer target over the REST API: the router and the HTTP connection core,
+ * against a controller whose VM is a fake (no KVM, no files: set_log_path and
+ * start only record). Each input gets a fresh controller.
+ *
+ * Input: the first byte picks the mode.
+ *   bit 0 clear: the rest is raw bytes on one HTTP connection (parsing,
+ *                pipelining, limits, then the router for each request);
+ *   bit 0 set:   one routed request: byte 1 picks the method, then the path up
+ *                to the first '\n', then the body (any bytes);
+ *   bit 1 set:   the VM is started first (the after-boot rules).
+ * Every answer must keep the API's shape, or the target aborts.
+ */
+#include "api/api.h"
+#include "api/http.h"
+#include "vmm/vmm.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int fake_start(struct vmm *vmm, char err[VMM_ERR_MAX])
+{
+	/* A kernel path starting with "/fail" fails to build, like a missing file. */
+	if (!strncmp(vmm->cfg.boot.kernel_image_path, "/fail", 5)) {
+		snprintf(err, VMM_ERR_MAX, "kernel: %s: No such file or directory",
+			 vmm->cfg.boot.kernel_image_path);
+		return -2;
+	}
+	return 0;
+}
+
+static int fake_stop(struct vmm *vmm)
+{
+	(void)vmm;
+	return 0;
+}
+
+static void fake_request_exit(struct vmm *vmm, int code)
+{
+	(void)vmm;
+	(void)code;
+}
+
+static int fake_ok(struct vmm *vmm, char err[VMM_ERR_MAX])
+{
+	(void)vmm;
+	(void)err;
+	return 0;
+}
+
+static int fake_set_log_path(struct vmm *vmm, const char *path, char err[VMM_ERR_MAX])
+{
+	(void)vmm;
+	if (!strncmp(path, "/fail", 5)) {
+		snprintf(err, VMM_ERR_MAX, "log path %s: Permission denied", path);
+		return -13;
+	}
+	return 0;
+}
+
+static const struct vmm_ops fake_ops = {
+    .start = fake_start,
+    .stop = fake_stop,
+    .request_exit = fake_request_exit,
+    .pause = fake_ok,
+    .resume = fake_ok,
+    .ctrl_alt_del = fake_ok,
+    .set_log_path = fake_set_log_path,
+};
+
+/* The API's promise: 204 without a body, 200 with JSON, 400 with {"fault_message": text}. */
+static void check_answer(const struct http_response *r)
+{
+	json_t *j;
+
+	if (r->status == 204) {
+		if (r->body)
+			abort();
+		return;
+	}
+	if (r->status != 200 && r->status != 400)
+		abort();
+	if (!r->body)
+		abort();
+	j = json_loads(r->body, 0, NULL);
+	if (!j)
+		abort();
+	if (r->status == 400 &&
+	    (json_object_size(j) != 1 || !json_is_string(json_object_get(j, "fault_message"))))
+		abort();
+	json_decref(j);
+}
+
+static void checked_handler(void *opaque, const struct http_request *req,
+			    struct http_response *resp)
+{
+	api_handle(opaque, req, resp);
+	check_answer(resp);
+}
+
+static void boot(struct vmm *vmm)
+{
+	static const char bs[] = "{\"kernel_image_path\": \"/k\"}";
+	static const char start[] = "{\"action_type\": \"InstanceStart\"}";
+	struct http_request a = {"PUT", "/boot-source", bs, sizeof(bs) - 1};
+	struct http_request b = {"PUT", "/actions", start, sizeof(start) - 1};
+	struct http_response r;
+
+	api_handle(vmm, &a, &r);
+	free(r.body);
+	api_handle(vmm, &b, &r);
+	free(r.body);
+	if (vmm->state != VMM_RUNNING)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const methods[] = {"GET", "PUT", "PATCH", "DELETE", "POST", "HEAD"};
+	static struct logger lg = {.level = LOG_OFF};
+	struct vmm vmm;
+	uint8_t mode;
+
+	if (!size)
+		return 0;
+	log_set(&lg);
+	lg.level = LOG_OFF;
+	mode = data[0];
+	data++;
+	size--;
+	vmm_init(&vmm, NULL, &lg, &fake_ops);
+	if (mode & 2)
+		boot(&vmm);
+
+	if (!(mode & 1)) {
+		struct http_server srv;
+		struct http_conn *c;
+		size_t len, half = size / 2;
+		const char *out;
+
+		http_server_init(&srv, 512, checked_handler, &vmm);
+		c = http_conn_new(&srv, -1);
+		if (c) {
+			/* In two pieces: requests split across reads. */
+			http_conn_input(c, (const char *)data, half);
+			http_conn_input(c, (const char *)data + half, size - half);
+			out = http_conn_output(c, &len);
+			if (len && (len < 9 || memcmp(out, "HTTP/1.1 ", 9)))
+				abort();
+			http_conn_free(c);
+		}
+	} else if (size) {
+		const char *method = methods[data[0] % (sizeof(methods) / sizeof(methods[0]))];
+		const uint8_t *nl;
+		char path[HTTP_MAX_TARGET + 1];
+		size_t plen;
+		struct http_request req;
+		struct http_response resp;
+
+		data++;
+		size--;
+		nl = memchr(data, '\n', size);
+		plen = nl ? (size_t)(nl - data) : size;
+		if (plen > HTTP_MAX_TARGET)
+			plen = HTTP_MAX_TARGET;
+		memcpy(path, data, plen);
+		path[plen] = '\0';
+		req.method = method;
+		req.path = path;
+		req.body = nl ? (const char *)nl + 1 : NULL;
+		req.body_len = nl ? size - plen - 1 : 0;
+		api_handle(&vmm, &req, &resp);
+		check_answer(&resp);
+		free(resp.body);
+	}
+	vmm_destroy(&vmm);
+	return 0;
+}
