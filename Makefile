@@ -20,7 +20,7 @@ HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -Isrc -MMD -MP
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
-LDLIBS  := -ljansson -lhttp_parser -lpthread
+LDLIBS  := -ljansson -lhttp_parser -luring -lpthread
 
 SRCS     := $(sort $(shell find src -name '*.c'))
 MAIN_SRC := src/vmm/main.c
@@ -86,7 +86,8 @@ FUZZ_TIME   ?= 60
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
                -Isrc -MMD -MP
-FUZZ_SRCS   := src/api/api.c src/api/http.c src/vmm/vmm.c src/vmm/config.c src/vmm/event_loop.c \
+FUZZ_SRCS   := src/api/api.c src/api/http.c src/vmm/vmm.c src/vmm/metrics.c src/vmm/config.c \
+               src/vmm/event_loop.c \
                src/util/log.c tests/fuzz/fuzz_api.c
 FUZZ_OBJS   := $(FUZZ_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 

@@ -114,6 +114,8 @@ source tests/cli.sh
 # --- the REST API on its Unix socket, end to end; the API fuzzer for a bounded time ---
 # shellcheck source=tests/api.sh
 source tests/api.sh
+# shellcheck source=tests/metrics.sh
+source tests/metrics.sh
 
 echo
 if [ $FAILED -ne 0 ]; then

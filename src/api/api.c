@@ -212,7 +212,11 @@ static void put_actions(struct req *r)
 
 	switch (enum_body(r, "actions", "action_type", actions)) {
 	case FLUSH_METRICS:
-		fault(r, "FlushMetrics: metrics not configured (ember has no metrics system yet)");
+		if (vmm_flush_metrics(r->vmm, err)) {
+			fault(r, "%s", err);
+			return;
+		}
+		no_content(r);
 		return;
 	case INSTANCE_START:
 		if (!pre_boot_only(r))
@@ -268,6 +272,26 @@ static void machine_config(struct req *r)
 static void put_entropy(struct req *r)
 {
 	update_config(r, CONFIG_ENTROPY, false);
+}
+
+/* Pre-boot, once: the metrics file or pipe opens now and a line goes out every 60 s. */
+static void put_metrics(struct req *r)
+{
+	char err[VMM_ERR_MAX];
+
+	if (!pre_boot_only(r))
+		return;
+	if (r->vmm->metrics.active) {
+		fault(r, "metrics: already configured; they can be set once");
+		return;
+	}
+	if (config_update(&r->vmm->cfg, CONFIG_METRICS, r->body, r->body_len, false, err) ||
+	    vmm_configure_metrics(r->vmm, err)) {
+		r->vmm->cfg.metrics.present = r->vmm->metrics.active;
+		fault(r, "%s", err);
+		return;
+	}
+	no_content(r);
 }
 
 static void put_logger(struct req *r)
@@ -327,7 +351,7 @@ static const struct route routes[] = {
 	{"/balloon/hinting/start", false, M_PATCH, NULL, "the balloon device", NULL},
 	{"/balloon/hinting/status", false, M_GET, NULL, "the balloon device", NULL},
 	{"/balloon/hinting/stop", false, M_PATCH, NULL, "the balloon device", NULL},
-	{"/metrics", false, M_PUT, NULL, "the metrics system", NULL},
+	{"/metrics", false, M_PUT, put_metrics, NULL, NULL},
 	{"/mmds", false, M_GET | M_PUT | M_PATCH, NULL, "MMDS (the microVM metadata service)",
 	 NULL},
 	{"/mmds/config", false, M_PUT, NULL, "MMDS (the microVM metadata service)", NULL},
@@ -415,7 +439,7 @@ static bool check_body_id(struct req *r, const struct route *rt)
 	return ok;
 }
 
-void api_handle(struct vmm *vmm, const struct http_request *hreq, struct http_response *resp)
+static void api_route(struct vmm *vmm, const struct http_request *hreq, struct http_response *resp)
 {
 	char path[HTTP_MAX_TARGET + 1];
 	const struct route *rt;
@@ -464,6 +488,15 @@ void api_handle(struct vmm *vmm, const struct http_request *hreq, struct http_re
 		return;
 	}
 	rt->fn(&r);
+}
+
+void api_handle(struct vmm *vmm, const struct http_request *hreq, struct http_response *resp)
+{
+	api_route(vmm, hreq, resp);
+	/* Counted for the api_server metrics group. */
+	vmm->api_requests++;
+	if (resp->status >= 400)
+		vmm->api_faults++;
 }
 
 void api_http_handler(void *opaque, const struct http_request *req, struct http_response *resp)

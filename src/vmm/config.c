@@ -26,6 +26,8 @@ void config_free(struct vm_config *cfg)
 	free(cfg->boot.initrd_path);
 	free(cfg->boot.boot_args);
 	free(cfg->logger.log_path);
+	free(cfg->metrics.metrics_path);
+	free(cfg->metrics.properties_json);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -361,6 +363,46 @@ static int parse_entropy(json_t *o, struct entropy_config *ec, char *err)
 	return 0;
 }
 
+/* Metrics into a zeroed @mc: metrics_path required, properties an object of strings. */
+static int parse_metrics(json_t *o, struct metrics_config *mc, char *err)
+{
+	static const char *const keys[] = {"metrics_path", "emit_id", "properties", NULL};
+	const char *p = "metrics", *key;
+	json_t *props, *v;
+	int ret;
+
+	if ((ret = want_object(o, p, err)) || (ret = check_keys(o, p, keys, err)) ||
+	    (ret = get_string(o, p, "metrics_path", true, &mc->metrics_path, err)) ||
+	    (ret = get_bool(o, p, "emit_id", &mc->emit_id, err)))
+		return ret;
+	if (!mc->metrics_path[0])
+		return fail(err, "%s.metrics_path: the path is empty", p);
+	props = json_object_get(o, "properties");
+	if (props && !json_is_null(props)) {
+		if (!json_is_object(props))
+			return fail(err, "%s.properties: expected an object, got %s", p,
+				    type_name(props));
+		json_object_foreach(props, key, v)
+		{
+			if (!json_is_string(v))
+				return fail(err, "%s.properties.%s: expected a string, got %s", p,
+					    key, type_name(v));
+		}
+		mc->properties_json = json_dumps(props, JSON_COMPACT);
+		if (!mc->properties_json)
+			return -ENOMEM;
+	}
+	mc->present = true;
+	return 0;
+}
+
+static void metrics_config_free(struct metrics_config *mc)
+{
+	free(mc->metrics_path);
+	free(mc->properties_json);
+	memset(mc, 0, sizeof(*mc));
+}
+
 static void boot_source_free(struct boot_source_config *bs)
 {
 	free(bs->kernel_image_path);
@@ -435,6 +477,18 @@ static int apply_section(struct vm_config *cfg, enum config_section section, jso
 		cfg->entropy = ec;
 		return 0;
 	}
+	case CONFIG_METRICS: {
+		struct metrics_config mc = {0};
+
+		ret = parse_metrics(o, &mc, err);
+		if (ret) {
+			metrics_config_free(&mc);
+			return ret;
+		}
+		metrics_config_free(&cfg->metrics);
+		cfg->metrics = mc;
+		return 0;
+	}
 	}
 	return fail(err, "unknown configuration section %d", (int)section);
 }
@@ -442,8 +496,8 @@ static int apply_section(struct vm_config *cfg, enum config_section section, jso
 static int parse_document(json_t *root, struct vm_config *cfg, char *err)
 {
 	/* Keys of FullVmConfiguration that ember does not serve yet. */
-	static const char *const later[] = {
-	    "balloon", "cpu-config", "metrics", "memory-hotplug", "mmds-config", "vsock", NULL};
+	static const char *const later[] = {"balloon",	   "cpu-config", "memory-hotplug",
+					    "mmds-config", "vsock",	 NULL};
 	/* Device lists: an empty one configures nothing and is accepted. */
 	static const char *const lists[] = {"drives", "network-interfaces", "pmem", NULL};
 	const char *key;
@@ -472,6 +526,10 @@ static int parse_document(json_t *root, struct vm_config *cfg, char *err)
 			ret = json_is_null(v)
 				  ? 0
 				  : apply_section(cfg, CONFIG_ENTROPY, v, false, false, err);
+		} else if (!strcmp(key, "metrics")) {
+			ret = json_is_null(v)
+				  ? 0
+				  : apply_section(cfg, CONFIG_METRICS, v, false, false, err);
 		} else {
 			for (const char *const *l = lists; *l && !known; l++) {
 				if (strcmp(*l, key))
@@ -560,10 +618,9 @@ int config_validate(const struct vm_config *cfg, char err[CONFIG_ERR_MAX])
 }
 
 static const char *const section_names[] = {
-    [CONFIG_BOOT_SOURCE] = "boot-source",
-    [CONFIG_MACHINE] = "machine-config",
-    [CONFIG_LOGGER] = "logger",
-    [CONFIG_ENTROPY] = "entropy",
+    [CONFIG_BOOT_SOURCE] = "boot-source", [CONFIG_MACHINE] = "machine-config",
+    [CONFIG_LOGGER] = "logger",		  [CONFIG_ENTROPY] = "entropy",
+    [CONFIG_METRICS] = "metrics",
 };
 
 int config_update(struct vm_config *cfg, enum config_section section, const char *json, size_t len,
@@ -605,6 +662,8 @@ int config_copy(struct vm_config *dst, const struct vm_config *src)
 	dst->boot.initrd_path = dup_or_null(src->boot.initrd_path, &oom);
 	dst->boot.boot_args = dup_or_null(src->boot.boot_args, &oom);
 	dst->logger.log_path = dup_or_null(src->logger.log_path, &oom);
+	dst->metrics.metrics_path = dup_or_null(src->metrics.metrics_path, &oom);
+	dst->metrics.properties_json = dup_or_null(src->metrics.properties_json, &oom);
 	if (oom) {
 		config_free(dst);
 		return -ENOMEM;
@@ -737,7 +796,20 @@ char *config_to_json(const struct vm_config *cfg)
 	put(root, "network-interfaces", json_array(), &bad);
 	put(root, "balloon", json_null(), &bad);
 	put(root, "vsock", json_null(), &bad);
-	put(root, "metrics", json_null(), &bad);
+	if (cfg->metrics.present) {
+		json_t *me = json_object();
+
+		if (me) {
+			put(me, "metrics_path", json_string(cfg->metrics.metrics_path), &bad);
+			put(me, "emit_id", json_boolean(cfg->metrics.emit_id), &bad);
+			if (cfg->metrics.properties_json)
+				put(me, "properties",
+				    json_loads(cfg->metrics.properties_json, 0, NULL), &bad);
+		}
+		put(root, "metrics", me, &bad);
+	} else {
+		put(root, "metrics", json_null(), &bad);
+	}
 	put(root, "mmds-config", json_null(), &bad);
 	return dump(root, bad);
 }

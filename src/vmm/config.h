@@ -58,6 +58,14 @@ struct entropy_config {
 	struct rate_limiter_config rate_limiter;
 };
 
+/* Metrics: where the lines go, whether they carry the instance id, extra properties. */
+struct metrics_config {
+	bool present;
+	char *metrics_path;
+	bool emit_id;
+	char *properties_json; /* an object of strings, compact JSON; NULL: none */
+};
+
 struct vm_config {
 	bool has_boot_source;
 	struct boot_source_config boot;
@@ -65,6 +73,7 @@ struct vm_config {
 	struct machine_config machine;
 	struct logger_config logger;
 	struct entropy_config entropy;
+	struct metrics_config metrics;
 };
 
 /* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT, no huge pages. */
@@ -90,6 +99,7 @@ enum config_section {
 	CONFIG_MACHINE,	    /* PUT, PATCH /machine-config: MachineConfiguration */
 	CONFIG_LOGGER,	    /* PUT /logger: Logger */
 	CONFIG_ENTROPY,	    /* PUT /entropy: EntropyDevice */
+	CONFIG_METRICS,	    /* PUT /metrics: Metrics */
 };
 
 /*

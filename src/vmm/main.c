@@ -26,6 +26,7 @@
 struct cli {
 	const char *api_sock;
 	const char *config_file;
+	const char *metrics_path;
 	const char *id;
 	const char *log_path;
 	const char *level;
@@ -57,6 +58,7 @@ enum {
 	OPT_PARENT_CPU_TIME_US,
 	OPT_HTTP_MAX_PAYLOAD,
 	/* Firecracker flags for features that have not landed in ember yet. */
+	OPT_METRICS_PATH,
 	OPT_NOT_YET,
 };
 
@@ -78,7 +80,7 @@ static const struct option options[] = {
     {"parent-cpu-time-us", required_argument, NULL, OPT_PARENT_CPU_TIME_US},
     {"http-api-max-payload-size", required_argument, NULL, OPT_HTTP_MAX_PAYLOAD},
     {"metadata", required_argument, NULL, OPT_NOT_YET},
-    {"metrics-path", required_argument, NULL, OPT_NOT_YET},
+    {"metrics-path", required_argument, NULL, OPT_METRICS_PATH},
     {"mmds-size-limit", required_argument, NULL, OPT_NOT_YET},
     {"module", required_argument, NULL, OPT_NOT_YET},
     {"seccomp-filter", required_argument, NULL, OPT_NOT_YET},
@@ -102,6 +104,7 @@ static void usage(FILE *out)
 	    "  --no-api               do not serve the REST API (requires --config-file)\n"
 	    "  --id ID                the microVM's id in log lines (default anonymous-instance)\n"
 	    "  --log-path PATH        write the log to PATH instead of stderr\n"
+	    "  --metrics-path PATH    write metrics (one JSON line per flush, every 60 s) to PATH\n"
 	    "  --level LEVEL          Error, Warning, Info (default), Debug, Trace or Off\n"
 	    "  --show-level           put the level in each log line\n"
 	    "  --show-log-origin      put the source file and line in each log line\n"
@@ -224,6 +227,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 				     &cli->http_max_payload))
 				return -EINVAL;
 			break;
+		case OPT_METRICS_PATH:
+			cli->metrics_path = optarg;
+			break;
 		case OPT_NOT_YET:
 			log_error("--%s: not supported yet by ember", options[idx].name);
 			return -EINVAL;
@@ -334,6 +340,11 @@ int main(int argc, char **argv)
 		http_server_close(&api);
 		return VM_EXIT_BAD_CONFIG;
 	}
+	/* --metrics-path is the flag form of the metrics section; the file's wins. */
+	if (cli.metrics_path && !cfg.metrics.present) {
+		cfg.metrics.metrics_path = strdup(cli.metrics_path);
+		cfg.metrics.present = cfg.metrics.metrics_path != NULL;
+	}
 	if (cli.start_time_us)
 		us_to_ts(cli.start_time_us, &start_mono);
 	if (cli.start_time_cpu_us)
@@ -364,6 +375,11 @@ int main(int argc, char **argv)
 	if (ret) {
 		log_error("event loop: %s", strerror(-ret));
 		ret = VM_EXIT_ERROR;
+		goto out;
+	}
+	if (vmm_configure_metrics(&vmm, err)) {
+		log_error("metrics: %s", err);
+		ret = VM_EXIT_BAD_CONFIG;
 		goto out;
 	}
 	if (cli.config_file) {

@@ -66,6 +66,10 @@ static void handle_io(struct vcpu *vcpu)
 
 	vcpu->stats.exit_io++;
 	/* A string instruction (rep outsb, ...) hands over `count` items at once. */
+	if (is_write)
+		vcpu->stats.exit_io_out += run->io.count;
+	else
+		vcpu->stats.exit_io_in += run->io.count;
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		if (!bus_access(&vcpu->vm->pio, run->io.port, data, run->io.size, is_write)) {
 			vcpu->stats.io_unhandled++;
@@ -81,6 +85,10 @@ static void handle_mmio(struct vcpu *vcpu)
 	uint32_t len = run->mmio.len;
 
 	vcpu->stats.exit_mmio++;
+	if (run->mmio.is_write)
+		vcpu->stats.exit_mmio_write++;
+	else
+		vcpu->stats.exit_mmio_read++;
 	if (len > sizeof(run->mmio.data))
 		len = sizeof(run->mmio.data);
 	if (!bus_access(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len,

@@ -34,11 +34,17 @@ enum vm_exit_code {
 	VM_EXIT_ARG_PARSING = 153, /* bad command line */
 };
 
-/* Per-vCPU counters; each written only by its vCPU thread, read after join. */
+/*
+ * Per-vCPU counters; each written only by its vCPU thread. The metrics read
+ * them from the event loop while the vCPU runs: aligned 64-bit loads cannot
+ * tear on x86-64, and a count a few exits old is all a metric needs.
+ */
 struct vcpu_stats {
 	uint64_t exits;
 	uint64_t exit_io;
+	uint64_t exit_io_in, exit_io_out; /* items: a rep string instruction counts each */
 	uint64_t exit_mmio;
+	uint64_t exit_mmio_read, exit_mmio_write;
 	uint64_t io_unhandled;
 	uint64_t mmio_unhandled;
 	uint64_t failures;

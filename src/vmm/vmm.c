@@ -48,6 +48,65 @@ int vmm_open_log(struct logger *lg, const char *path, char err[VMM_ERR_MAX])
 	return 0;
 }
 
+static long long ts_us(const struct timespec *t)
+{
+	return (long long)t->tv_sec * 1000000 + t->tv_nsec / 1000;
+}
+
+/* The cumulative document: the API's group, then the VM's. */
+static void vmm_collect(void *opaque, json_t *root)
+{
+	struct vmm *vmm = opaque;
+	json_t *api = json_object();
+
+	if (api) {
+		json_object_set_new(api, "process_startup_time_us", json_integer(vmm->startup_us));
+		json_object_set_new(api, "process_startup_time_cpu_us",
+				    json_integer(vmm->startup_cpu_us));
+		json_object_set_new(api, "requests", json_integer((json_int_t)vmm->api_requests));
+		json_object_set_new(api, "request_fails",
+				    json_integer((json_int_t)vmm->api_faults));
+		json_object_set_new(root, "api_server", api);
+	}
+	if (vmm->state != VMM_NOT_STARTED && vmm->ops->collect_metrics)
+		vmm->ops->collect_metrics(vmm, root);
+}
+
+int vmm_configure_metrics(struct vmm *vmm, char err[VMM_ERR_MAX])
+{
+	const struct metrics_config *mc = &vmm->cfg.metrics;
+	struct timespec now, cpu;
+
+	if (!mc->present)
+		return 0;
+	if (vmm->metrics.active) {
+		snprintf(err, VMM_ERR_MAX, "metrics: already configured (%s)",
+			 "metrics can be set once");
+		return -EEXIST;
+	}
+	/* Start-up times (Firecracker's api_server group): from process start until now. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+	vmm->startup_us = ts_us(&now) - ts_us(&vmm->start_mono);
+	vmm->startup_cpu_us = ts_us(&cpu) - ts_us(&vmm->start_cpu);
+	return metrics_open(&vmm->metrics, vmm->loop, mc->metrics_path, mc->emit_id, vmm_id(vmm),
+			    mc->properties_json, err, VMM_ERR_MAX);
+}
+
+int vmm_flush_metrics(struct vmm *vmm, char err[VMM_ERR_MAX])
+{
+	int ret = metrics_flush(&vmm->metrics);
+
+	if (ret == -ENODEV)
+		snprintf(err, VMM_ERR_MAX,
+			 "FlushMetrics: metrics not configured "
+			 "(PUT /metrics first)");
+	else if (ret)
+		snprintf(err, VMM_ERR_MAX, "FlushMetrics: writing %s: %s",
+			 vmm->cfg.metrics.metrics_path, strerror(-ret));
+	return ret;
+}
+
 void vmm_init(struct vmm *vmm, struct event_loop *loop, struct logger *lg,
 	      const struct vmm_ops *ops)
 {
@@ -61,6 +120,7 @@ void vmm_init(struct vmm *vmm, struct event_loop *loop, struct logger *lg,
 	vmm->serial_out_fd = STDOUT_FILENO;
 	vmm->exit_code = 0;
 	vmm->sig_h.fd = -1;
+	metrics_init(&vmm->metrics, vmm_collect, vmm);
 }
 
 void vmm_destroy(struct vmm *vmm)
@@ -69,6 +129,7 @@ void vmm_destroy(struct vmm *vmm)
 		vmm->ops->stop(vmm);
 		vmm->state = VMM_NOT_STARTED;
 	}
+	metrics_close(&vmm->metrics);
 	config_free(&vmm->cfg);
 	if (vmm->sig_h.fd >= 0) {
 		ev_del(vmm->loop, &vmm->sig_h);

@@ -16,6 +16,7 @@
 #include "util/log.h"
 #include "vmm/config.h"
 #include "vmm/event_loop.h"
+#include "vmm/metrics.h"
 
 #include <stdbool.h>
 #include <time.h>
@@ -44,6 +45,8 @@ struct vmm_ops {
 	int (*pause)(struct vmm *vmm, char err[VMM_ERR_MAX]);
 	int (*resume)(struct vmm *vmm, char err[VMM_ERR_MAX]);
 	int (*ctrl_alt_del)(struct vmm *vmm, char err[VMM_ERR_MAX]);
+	/* Adds the VM's metric groups (vcpu, uart, i8042, devices) to @root. Optional. */
+	void (*collect_metrics)(struct vmm *vmm, json_t *root);
 	/* Sends the log to the file or named pipe @path from now on. */
 	int (*set_log_path)(struct vmm *vmm, const char *path, char err[VMM_ERR_MAX]);
 };
@@ -64,6 +67,11 @@ struct vmm {
 	bool boot_timer;
 	struct timespec start_mono, start_cpu;
 	int serial_in_fd, serial_out_fd;
+
+	struct metrics metrics;
+	unsigned long long api_requests;      /* API requests answered */
+	unsigned long long api_faults;	      /* of which with an error status */
+	long long startup_us, startup_cpu_us; /* process start to metrics configuration */
 
 	bool start_bad_input; /* the last start failed on the configuration or its files */
 	int exit_code;	      /* what the process exits with when no VM says otherwise */
@@ -90,6 +98,11 @@ int vmm_send_ctrl_alt_del(struct vmm *vmm, char err[VMM_ERR_MAX]);
  * given; a new log_path takes effect at once) and records it in the
  * configuration.
  */
+/* Opens the metrics from cfg.metrics (config file or PUT /metrics). */
+int vmm_configure_metrics(struct vmm *vmm, char err[VMM_ERR_MAX]);
+/* FlushMetrics: one line now. */
+int vmm_flush_metrics(struct vmm *vmm, char err[VMM_ERR_MAX]);
+
 int vmm_update_logger(struct vmm *vmm, const char *json, size_t len, char err[VMM_ERR_MAX]);
 
 /* Runs the event loop until the VM ends or a signal arrives; returns the exit code. */

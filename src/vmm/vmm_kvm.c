@@ -4,6 +4,7 @@
  * vmm.c so that the router's fuzzer links the controller without KVM.
  */
 #include "vmm/vm.h"
+#include "arch/x86_64/arch.h"
 #include "vmm/vmm.h"
 
 #include <errno.h>
@@ -59,6 +60,8 @@ static int kvm_stop(struct vmm *vmm)
 {
 	int code = vm_stop(vmm->vm);
 
+	/* The last metrics line, with the vCPUs stopped and the devices still there. */
+	metrics_close(&vmm->metrics);
 	vm_destroy(vmm->vm);
 	free(vmm->vm);
 	vmm->vm = NULL;
@@ -104,6 +107,83 @@ static int kvm_set_log_path(struct vmm *vmm, const char *path, char err[VMM_ERR_
 	return vmm_open_log(vmm->log, path, err);
 }
 
+static void set_u64(json_t *o, const char *key, uint64_t v)
+{
+	json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+static void kvm_collect_metrics(struct vmm *vmm, json_t *root)
+{
+	struct vm *vm = vmm->vm;
+	struct vcpu_stats t = {0};
+	struct uart8250_metrics um;
+	struct i8042_metrics km;
+	json_t *g;
+
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		const struct vcpu_stats *s = &vm->vcpus[i].stats;
+
+		t.exit_io_in += s->exit_io_in;
+		t.exit_io_out += s->exit_io_out;
+		t.exit_mmio_read += s->exit_mmio_read;
+		t.exit_mmio_write += s->exit_mmio_write;
+		t.failures += s->failures;
+		t.io_unhandled += s->io_unhandled;
+		t.mmio_unhandled += s->mmio_unhandled;
+		for (unsigned int j = 0; j < pvm_completion_count(); j++)
+			t.pvm_completions[j] += s->pvm_completions[j];
+	}
+	if ((g = json_object())) {
+		set_u64(g, "exit_io_in", t.exit_io_in);
+		set_u64(g, "exit_io_out", t.exit_io_out);
+		set_u64(g, "exit_mmio_read", t.exit_mmio_read);
+		set_u64(g, "exit_mmio_write", t.exit_mmio_write);
+		set_u64(g, "failures", t.failures);
+		set_u64(g, "io_unhandled", t.io_unhandled);
+		set_u64(g, "mmio_unhandled", t.mmio_unhandled);
+		/* kvm_pvm only: the instructions ember completed for KVM's emulator. */
+		for (unsigned int j = 0; j < pvm_completion_count(); j++) {
+			char key[48];
+
+			snprintf(key, sizeof(key), "pvm_completed_%s", pvm_completion_name(j));
+			set_u64(g, key, t.pvm_completions[j]);
+		}
+		json_object_set_new(root, "vcpu", g);
+	}
+	uart8250_get_metrics(&vm->uart, &um);
+	if ((g = json_object())) {
+		set_u64(g, "error_count", um.error_count);
+		set_u64(g, "flush_count", um.flush_count);
+		set_u64(g, "missed_read_count", um.missed_read_count);
+		set_u64(g, "missed_write_count", um.missed_write_count);
+		set_u64(g, "read_count", um.read_count);
+		set_u64(g, "write_count", um.write_count);
+		json_object_set_new(root, "uart", g);
+	}
+	i8042_get_metrics(&vm->i8042, &km);
+	if ((g = json_object())) {
+		set_u64(g, "error_count", km.error_count);
+		set_u64(g, "missed_read_count", km.missed_read_count);
+		set_u64(g, "missed_write_count", km.missed_write_count);
+		set_u64(g, "read_count", km.read_count);
+		set_u64(g, "reset_count", km.reset_count);
+		set_u64(g, "write_count", km.write_count);
+		json_object_set_new(root, "i8042", g);
+	}
+	if (vm->has_rng && (g = json_object())) {
+		struct virtio_rng *r = &vm->rng;
+
+		/* The device's counters move under its lock on the event loop: this thread. */
+		set_u64(g, "activate_fails", r->dev.activate_fails);
+		set_u64(g, "entropy_event_fails", r->dev.event_fails);
+		set_u64(g, "entropy_event_count", r->entropy_event_count);
+		set_u64(g, "entropy_bytes", r->entropy_bytes);
+		set_u64(g, "host_rng_fails", r->host_rng_fails);
+		set_u64(g, "entropy_rate_limiter_throttled", r->entropy_rate_limiter_throttled);
+		json_object_set_new(root, "entropy", g);
+	}
+}
+
 const struct vmm_ops vmm_kvm_ops = {
     .start = kvm_start,
     .stop = kvm_stop,
@@ -112,4 +192,5 @@ const struct vmm_ops vmm_kvm_ops = {
     .resume = kvm_resume,
     .ctrl_alt_del = kvm_ctrl_alt_del,
     .set_log_path = kvm_set_log_path,
+    .collect_metrics = kvm_collect_metrics,
 };

@@ -451,7 +451,6 @@ TEST(not_supported_yet_never_204)
 	    {"PATCH", "/balloon/hinting/start", NULL},
 	    {"GET", "/balloon/hinting/status", NULL},
 	    {"PATCH", "/balloon/hinting/stop", NULL},
-	    {"PUT", "/metrics", "{\"metrics_path\": \"/m\"}"},
 	    {"GET", "/mmds", NULL},
 	    {"PUT", "/mmds", "{}"},
 	    {"PATCH", "/mmds", "{}"},
@@ -474,6 +473,29 @@ TEST(not_supported_yet_never_204)
 	}
 	BAD("DELETE", "/drives/rootfs", NULL, "Invalid request method and/or path");
 	BAD("GET", "/drives/rootfs", NULL, "Invalid request method and/or path");
+}
+
+TEST(metrics)
+{
+	char path[] = "/tmp/ember-api-metrics-XXXXXX", req[128];
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	setup();
+	BAD("PUT", "/metrics", "{\"metrics_path\": 1}", "metrics.metrics_path: expected a string");
+	BAD("PUT", "/metrics", "{}", "metrics: missing required key \"metrics_path\"");
+	BAD("PUT", "/metrics", "{\"metrics_path\": \"/nonexistent/d/m\"}",
+	    "metrics_path /nonexistent/d/m: No such file");
+	snprintf(req, sizeof(req), "{\"metrics_path\": \"%s\", \"emit_id\": true}", path);
+	OK204("PUT", "/metrics", req);
+	BAD("PUT", "/metrics", req, "already configured");
+	OK204("PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}");
+	CHECK(lseek(fd, 0, SEEK_END) > 0);
+	close(fd);
+	unlink(path);
+	setup();
+	boot();
+	BAD("PUT", "/metrics", "{\"metrics_path\": \"/m\"}", "after starting");
 }
 
 TEST(path_ids)
@@ -608,6 +630,6 @@ TEST(signals_and_run_without_vm)
 TEST_MAIN(TEST_ENTRY(instance_info_and_version), TEST_ENTRY(unknown_paths_and_methods),
 	  TEST_ENTRY(body_rules), TEST_ENTRY(boot_source), TEST_ENTRY(machine_config),
 	  TEST_ENTRY(logger), TEST_ENTRY(entropy), TEST_ENTRY(actions), TEST_ENTRY(pause_resume),
-	  TEST_ENTRY(not_supported_yet_never_204), TEST_ENTRY(path_ids),
+	  TEST_ENTRY(not_supported_yet_never_204), TEST_ENTRY(metrics), TEST_ENTRY(path_ids),
 	  TEST_ENTRY(vm_config_round_trip), TEST_ENTRY(vm_config_as_config_file),
 	  TEST_ENTRY(signals_and_run_without_vm))
