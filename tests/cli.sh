@@ -155,3 +155,25 @@ if want cli:sigterm && [ $KVM_OK = 1 ] && [ -f "$ROOT/build/guests/uart_rx.elf" 
 		pass cli:sigterm
 	fi
 fi
+
+# --- the kvm_pvm guest profile on the kernel command line (the hello payload prints it) ---
+if want cli:pvm-profile && [ $KVM_OK = 1 ] && [ -f "$HELLO" ]; then
+	config profile "{ \"boot-source\": { \"kernel_image_path\": \"$HELLO\", \"boot_args\": \"console=ttyS0 clearcpuid=pcid -- init-arg\" }, $MC }"
+	"$EMBER" --no-api --config-file "$TMP/profile.json" </dev/null >"$TMP/profile.out" 2>&1
+	line=$(grep '^cmdline:' "$TMP/profile.out")
+	"$EMBER" --no-api --no-pvm-profile --config-file "$TMP/profile.json" </dev/null >"$TMP/profile2.out" 2>&1
+	line2=$(grep '^cmdline:' "$TMP/profile2.out")
+	if [ -e /sys/module/kvm_pvm ]; then
+		# Added before "--", the user's clearcpuid kept as given.
+		want_line='cmdline: console=ttyS0 clearcpuid=pcid nopv noxsave -- init-arg'
+	else
+		want_line='cmdline: console=ttyS0 clearcpuid=pcid -- init-arg'
+	fi
+	if [ "$line" != "$want_line" ]; then
+		fail cli:pvm-profile "got '$line', expected '$want_line'"
+	elif [ "$line2" != 'cmdline: console=ttyS0 clearcpuid=pcid -- init-arg' ]; then
+		fail cli:pvm-profile "--no-pvm-profile: got '$line2'"
+	else
+		pass cli:pvm-profile
+	fi
+fi

@@ -21,8 +21,10 @@ struct cmdline {
 int cmdline_init(struct cmdline *cl, const char *base);
 
 /*
- * Appends " @arg" (no leading space on an empty line). -E2BIG if the result,
- * with its NUL, would exceed LAYOUT_CMDLINE_MAX; the line is then unchanged.
+ * Adds the kernel parameter @arg: at the end, or before a bare "--" (what
+ * follows it is init's arguments). -E2BIG if the result, with its NUL and a
+ * separating space, would exceed LAYOUT_CMDLINE_MAX; the line is then
+ * unchanged.
  */
 int cmdline_append(struct cmdline *cl, const char *arg);
 

@@ -32,6 +32,7 @@ struct cli {
 	const char *level;
 	bool no_api;
 	bool boot_timer;
+	bool no_pvm_profile;
 	bool show_level;
 	bool show_log_origin;
 	bool no_seccomp;
@@ -59,6 +60,7 @@ enum {
 	OPT_HTTP_MAX_PAYLOAD,
 	/* Firecracker flags for features that have not landed in ember yet. */
 	OPT_METRICS_PATH,
+	OPT_NO_PVM_PROFILE,
 	OPT_NOT_YET,
 };
 
@@ -81,6 +83,7 @@ static const struct option options[] = {
     {"http-api-max-payload-size", required_argument, NULL, OPT_HTTP_MAX_PAYLOAD},
     {"metadata", required_argument, NULL, OPT_NOT_YET},
     {"metrics-path", required_argument, NULL, OPT_METRICS_PATH},
+    {"no-pvm-profile", no_argument, NULL, OPT_NO_PVM_PROFILE},
     {"mmds-size-limit", required_argument, NULL, OPT_NOT_YET},
     {"module", required_argument, NULL, OPT_NOT_YET},
     {"seccomp-filter", required_argument, NULL, OPT_NOT_YET},
@@ -105,6 +108,8 @@ static void usage(FILE *out)
 	    "  --id ID                the microVM's id in log lines (default anonymous-instance)\n"
 	    "  --log-path PATH        write the log to PATH instead of stderr\n"
 	    "  --metrics-path PATH    write metrics (one JSON line per flush, every 60 s) to PATH\n"
+	    "  --no-pvm-profile       on a kvm_pvm host, do not add nopv noxsave clearcpuid=...\n"
+	    "                         to the guest kernel command line\n"
 	    "  --level LEVEL          Error, Warning, Info (default), Debug, Trace or Off\n"
 	    "  --show-level           put the level in each log line\n"
 	    "  --show-log-origin      put the source file and line in each log line\n"
@@ -226,6 +231,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			if (parse_ll("http-api-max-payload-size", optarg, 1,
 				     &cli->http_max_payload))
 				return -EINVAL;
+			break;
+		case OPT_NO_PVM_PROFILE:
+			cli->no_pvm_profile = true;
 			break;
 		case OPT_METRICS_PATH:
 			cli->metrics_path = optarg;
@@ -354,6 +362,7 @@ int main(int argc, char **argv)
 	config_free(&vmm.cfg);
 	vmm.cfg = cfg; /* the controller owns the configuration now */
 	vmm.boot_timer = cli.boot_timer;
+	vmm.no_pvm_profile = cli.no_pvm_profile;
 	vmm.start_mono = start_mono;
 	vmm.start_cpu = start_cpu;
 	vmm.serial_out_fd = STDOUT_FILENO;

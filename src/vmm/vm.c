@@ -145,6 +145,17 @@ static int vm_load_boot(struct vm *vm)
 			  strlen(bs->boot_args), LAYOUT_CMDLINE_MAX - 1);
 		return ret;
 	}
+	/* Phase 1 runs before the KVM thread reports back: ask sysfs directly. */
+	if (!vm->no_pvm_profile && kvm_host_is_pvm()) {
+		ret = pvm_profile_apply(&vm->cmdline);
+		if (ret) {
+			log_error("boot-source.boot_args: no room for the kvm_pvm guest profile "
+				  "(nopv noxsave clearcpuid=...) within %llu bytes; shorten the "
+				  "line or run with --no-pvm-profile",
+				  LAYOUT_CMDLINE_MAX - 1);
+			return ret;
+		}
+	}
 	return 0;
 }
 

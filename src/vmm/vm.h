@@ -83,8 +83,9 @@ struct virtio_slot {
 struct vm {
 	struct vm_config cfg;
 	bool boot_timer_enabled;
-	int serial_out_fd; /* where the guest's console goes (stdout by default) */
-	int serial_in_fd;  /* host input for the guest's console, -1 for none */
+	bool no_pvm_profile; /* --no-pvm-profile: add nothing to a kvm_pvm guest's command line */
+	int serial_out_fd;   /* where the guest's console goes (stdout by default) */
+	int serial_in_fd;    /* host input for the guest's console, -1 for none */
 
 	int kvm_fd;
 	int vm_fd;

@@ -65,6 +65,7 @@ struct vmm {
 
 	/* The VM's settings from the command line. */
 	bool boot_timer;
+	bool no_pvm_profile;
 	struct timespec start_mono, start_cpu;
 	int serial_in_fd, serial_out_fd;
 

@@ -26,6 +26,7 @@ static int kvm_start(struct vmm *vmm, char err[VMM_ERR_MAX])
 		return -ENOMEM;
 	}
 	vm->boot_timer_enabled = vmm->boot_timer;
+	vm->no_pvm_profile = vmm->no_pvm_profile;
 	vm->start_mono = vmm->start_mono;
 	vm->start_cpu = vmm->start_cpu;
 	vm->serial_out_fd = vmm->serial_out_fd;

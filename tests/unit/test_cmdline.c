@@ -141,6 +141,27 @@ TEST(has_quotes_and_init_args)
 	CHECK(cmdline_has(&cl, "nopv"));
 }
 
-TEST_MAIN(TEST_ENTRY(default_line), TEST_ENTRY(custom_base), TEST_ENTRY(append),
-	  TEST_ENTRY(init_capacity), TEST_ENTRY(append_capacity), TEST_ENTRY(has_whole_words),
+TEST(append_goes_before_init_args)
+{
+	CHECK_EQ(cmdline_init(&cl, "console=ttyS0 -- uname -a"), 0);
+	CHECK_EQ(cmdline_append(&cl, "virtio_mmio.device=4K@0xc0001000:5"), 0);
+	CHECK_STR(cl.buf, "console=ttyS0 virtio_mmio.device=4K@0xc0001000:5 -- uname -a");
+	CHECK_EQ(cl.len, strlen(cl.buf));
+	CHECK(cmdline_has(&cl, "virtio_mmio.device"));
+	CHECK_EQ(cmdline_init(&cl, "-- sh"), 0);
+	CHECK_EQ(cmdline_append(&cl, "nopv"), 0);
+	CHECK_STR(cl.buf, "nopv -- sh");
+	/* A quoted "--" is a value, not the separator. */
+	CHECK_EQ(cmdline_init(&cl, "a=\"x -- y\""), 0);
+	CHECK_EQ(cmdline_append(&cl, "b"), 0);
+	CHECK_STR(cl.buf, "a=\"x -- y\" b");
+	/* "--x" is a word, not the separator. */
+	CHECK_EQ(cmdline_init(&cl, "--x -- init"), 0);
+	CHECK_EQ(cmdline_append(&cl, "k"), 0);
+	CHECK_STR(cl.buf, "--x k -- init");
+}
+
+TEST_MAIN(TEST_ENTRY(append_goes_before_init_args), TEST_ENTRY(default_line),
+	  TEST_ENTRY(custom_base), TEST_ENTRY(append), TEST_ENTRY(init_capacity),
+	  TEST_ENTRY(append_capacity), TEST_ENTRY(has_whole_words),
 	  TEST_ENTRY(has_quotes_and_init_args))

@@ -7,6 +7,7 @@
 #ifndef EMBER_ARCH_X86_64_ARCH_H
 #define EMBER_ARCH_X86_64_ARCH_H
 
+#include "boot/cmdline.h"
 #include "vmm/guest_mem.h"
 
 #include <linux/kvm.h>
@@ -64,6 +65,12 @@ void cpuid_host_brand(char brand[48]);
  * prints rip, the instruction bytes and the vCPU state and returns -ENOTSUP.
  */
 int pvm_complete(struct vcpu *vcpu);
+
+/*
+ * kvm_pvm: adds the PVM guest profile (nopv, noxsave, clearcpuid=...) to the
+ * kernel command line, skipping what the user set. -E2BIG if it does not fit.
+ */
+int pvm_profile_apply(struct cmdline *cl);
 
 /* The completion table's names, for statistics. */
 unsigned int pvm_completion_count(void);
