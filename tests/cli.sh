@@ -177,3 +177,15 @@ if want cli:pvm-profile && [ $KVM_OK = 1 ] && [ -f "$HELLO" ]; then
 		pass cli:pvm-profile
 	fi
 fi
+
+# --- a virtio device's virtio_mmio.device= reaches the kernel, before init's "--" ---
+if want cli:virtio-cmdline && [ $KVM_OK = 1 ] && [ -f "$HELLO" ]; then
+	config vcl "{ \"boot-source\": { \"kernel_image_path\": \"$HELLO\", \"boot_args\": \"console=ttyS0 -- init-arg\" }, $MC, \"entropy\": {} }"
+	"$EMBER" --no-api --no-pvm-profile --config-file "$TMP/vcl.json" </dev/null >"$TMP/vcl.out" 2>&1
+	line=$(grep '^cmdline:' "$TMP/vcl.out")
+	if [ "$line" != 'cmdline: console=ttyS0 virtio_mmio.device=4K@0xc0001000:5 -- init-arg' ]; then
+		fail cli:virtio-cmdline "got '$line'"
+	else
+		pass cli:virtio-cmdline
+	fi
+fi

@@ -258,11 +258,12 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 		return ret;
 	}
 	kvm_prep_start(&prep, &vm->mem, vm->cfg.machine.track_dirty_pages);
-	ret = vm_init_devices(vm);
+	/* The command line first: placing a device adds its virtio_mmio.device= to it. */
+	ret = vm_load_boot(vm);
+	if (!ret)
+		ret = vm_init_devices(vm);
 	if (!ret)
 		ret = vm_init_console_input(vm);
-	if (!ret)
-		ret = vm_load_boot(vm);
 	if (!ret)
 		ret = arch_boot_tables(vm);
 	if (ret) {
