@@ -147,6 +147,7 @@ static int vm_load_boot(struct vm *vm)
 	}
 	/* Phase 1 runs before the KVM thread reports back: ask sysfs directly. */
 	if (!vm->no_pvm_profile && kvm_host_is_pvm()) {
+		vm->pvm_profile = true;
 		ret = pvm_profile_apply(&vm->cmdline);
 		if (ret) {
 			log_error("boot-source.boot_args: no room for the kvm_pvm guest profile "
@@ -306,7 +307,8 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 		if (ret)
 			return ret;
 	}
-	return 0;
+	/* The profile's last parameter needs a vCPU to ask KVM for the TSC rate. */
+	return vm->pvm_profile ? pvm_profile_finish(vm) : 0;
 }
 
 int vm_start(struct vm *vm)

@@ -84,6 +84,7 @@ struct vm {
 	struct vm_config cfg;
 	bool boot_timer_enabled;
 	bool no_pvm_profile; /* --no-pvm-profile: add nothing to a kvm_pvm guest's command line */
+	bool pvm_profile;    /* the kvm_pvm guest profile was added (pvm_profile.c) */
 	int serial_out_fd;   /* where the guest's console goes (stdout by default) */
 	int serial_in_fd;    /* host input for the guest's console, -1 for none */
 

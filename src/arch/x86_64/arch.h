@@ -72,6 +72,15 @@ int pvm_complete(struct vcpu *vcpu);
  */
 int pvm_profile_apply(struct cmdline *cl);
 
+/*
+ * The part of the profile that needs a vCPU: tsc_early_khz from
+ * KVM_GET_TSC_KHZ, written into the guest's command line (arch_update_cmdline).
+ */
+int pvm_profile_finish(struct vm *vm);
+
+/* Rewrites the command line in guest memory (and its length in the zero page). */
+int arch_update_cmdline(struct vm *vm);
+
 /* The completion table's names, for statistics. */
 unsigned int pvm_completion_count(void);
 const char *pvm_completion_name(unsigned int i);

@@ -164,6 +164,20 @@ static int write_zero_page(struct vm *vm, const struct e820_entry *e820, unsigne
 	return 0;
 }
 
+int arch_update_cmdline(struct vm *vm)
+{
+	uint32_t len = (uint32_t)vm->cmdline.len;
+	int ret = gm_write(&vm->mem, LAYOUT_CMDLINE_START, vm->cmdline.buf, vm->cmdline.len + 1);
+
+	/* PVH's start info points at the NUL-terminated line; the zero page also has its size. */
+	if (!ret && vm->boot.proto == BOOT_LINUX64)
+		ret =
+		    gm_write(&vm->mem, LAYOUT_ZERO_PAGE_START + BP_CMDLINE_SIZE, &len, sizeof(len));
+	if (ret)
+		log_error("rewriting the kernel command line in guest memory: %s", strerror(-ret));
+	return ret;
+}
+
 int arch_boot_tables(struct vm *vm)
 {
 	struct acpi_mmio_dev devs[VM_MAX_VIRTIO];

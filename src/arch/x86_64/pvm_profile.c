@@ -8,12 +8,22 @@
  *   clearcpuid  CPUID cannot be masked on this host (KVM_SET_CPUID2 is
  *               accepted but the guest sees the host's values): the guest is
  *               told not to use what the emulator cannot run.
+ *   percpu_alloc=page  per-CPU areas from 4 KiB pages, not a 2 MiB unit the
+ *               interpreted kernel spends a second setting up.
+ *   tsc_early_khz  the TSC rate (KVM_GET_TSC_KHZ, once vCPU 0 exists): an
+ *               interpreted guest cannot calibrate its TSC against the PIT,
+ *               marks it unstable and stalls calibrating its delay loop.
  * On hardware KVM none of this is added. A parameter the user already set is
  * left as the user set it; --no-pvm-profile turns the profile off.
  */
 #include "arch/x86_64/arch.h"
+#include "util/log.h"
+#include "vmm/vm.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
 
 /*
  * Instructions the emulator fails on, by the feature that gates them: found by
@@ -30,6 +40,7 @@ static const struct {
     {"nopv", "nopv"},
     {"noxsave", "noxsave"},
     {"clearcpuid", PVM_CLEARCPUID},
+    {"percpu_alloc", "percpu_alloc=page"},
 };
 
 int pvm_profile_apply(struct cmdline *cl)
@@ -44,4 +55,30 @@ int pvm_profile_apply(struct cmdline *cl)
 			return ret;
 	}
 	return 0;
+}
+
+int pvm_profile_finish(struct vm *vm)
+{
+	char param[48];
+	int khz, ret;
+
+	if (cmdline_has(&vm->cmdline, "tsc_early_khz") || !vm->nr_vcpus)
+		return 0;
+	khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+	if (khz <= 0) {
+		log_warn("kvm_pvm guest profile: KVM_GET_TSC_KHZ failed (%s): the guest will "
+			 "calibrate its TSC itself",
+			 khz < 0 ? strerror(errno) : "no rate");
+		return 0;
+	}
+	snprintf(param, sizeof(param), "tsc_early_khz=%d", khz);
+	ret = cmdline_append(&vm->cmdline, param);
+	if (ret) {
+		log_error(
+		    "boot-source.boot_args: no room for \"%s\" (kvm_pvm guest profile) within "
+		    "%llu bytes; shorten the line or run with --no-pvm-profile",
+		    param, LAYOUT_CMDLINE_MAX - 1);
+		return ret;
+	}
+	return arch_update_cmdline(vm);
 }
