@@ -16,6 +16,15 @@ PACKAGES=(
 	qemu-system-x86  # bench/: the same payload under QEMU microvm, side by side
 	procps           # bench/: ps for resident memory
 	python3          # bench/: statistics
+	linux-source-6.1 # make guest: the guest kernel's source (guest/kernel/build.sh)
+	bc               # make guest: kernel build
+	flex             # make guest: kernel build (kconfig)
+	bison            # make guest: kernel build (kconfig)
+	libelf-dev       # make guest: kernel build (objtool)
+	libssl-dev       # make guest: kernel build (scripts/)
+	xz-utils         # make guest: unpacks linux-source-6.1.tar.xz
+	cpio             # make guest: initramfs.cpio
+	e2fsprogs        # make guest: rootfs.ext4 (mkfs.ext4 -d, debugfs)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
