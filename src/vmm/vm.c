@@ -61,7 +61,10 @@ static void i8042_reset(void *opaque)
 	vm_request_exit(opaque, VM_EXIT_OK);
 }
 
-/* Port 0x80 (POST codes / Linux's io_delay): accepted and ignored, not an error. */
+/*
+ * Port 0x80 (POST codes / Linux's io_delay), and the boot-timer address without
+ * --boot-timer: accepted and ignored, not an error.
+ */
 static void debug_port_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
 {
 	(void)opaque;
@@ -91,6 +94,10 @@ static int vm_init_devices(struct vm *vm)
 		boot_timer_init(&vm->boot_timer, &vm->start_mono, &vm->start_cpu);
 		ret = bus_register(&vm->mmio, LAYOUT_BOOT_TIMER_ADDR, BOOT_TIMER_LEN, boot_timer_io,
 				   &vm->boot_timer, "boot-timer");
+	} else if (!ret) {
+		/* Guests signal boot at every start: without --boot-timer that is not an error. */
+		ret = bus_register(&vm->mmio, LAYOUT_BOOT_TIMER_ADDR, BOOT_TIMER_LEN, debug_port_io,
+				   NULL, "boot-timer (off)");
 	}
 	if (ret) {
 		log_error("registering the legacy devices: %s", strerror(-ret));
