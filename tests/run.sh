@@ -117,6 +117,10 @@ source tests/api.sh
 # shellcheck source=tests/metrics.sh
 source tests/metrics.sh
 
+# --- Linux guests (build/guest/): few slow boots, several checks each ---
+# shellcheck source=tests/linux.sh
+source tests/linux.sh
+
 echo
 if [ $FAILED -ne 0 ]; then
 	echo "failed tests:"
