@@ -104,8 +104,8 @@ elif want_group api:server; then
 			expect_api api:server-unknown-path DELETE / - 400 'Invalid request method and/or path: DELETE /' &&
 			pass api:server-unknown-path
 		want api:server-not-yet &&
-			expect_api api:server-not-yet PUT /drives/rootfs '{"drive_id": "rootfs", "is_root_device": true}' 400 \
-				'/drives/rootfs: not supported yet by ember' &&
+			expect_api api:server-not-yet PUT /pmem/p0 '{"id": "p0", "path_on_host": "/p"}' 400 \
+				'/pmem/p0: not supported yet by ember' &&
 			expect_api api:server-not-yet PUT /snapshot/create '{"mem_file_path": "m", "snapshot_path": "s"}' 400 \
 				'not supported yet by ember' &&
 			pass api:server-not-yet
@@ -329,6 +329,285 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 			fi
 		else
 			api_stop
+		fi
+	fi
+
+	# The balloon through the API: PUT /balloon (with statistics), InstanceStart; the
+	# payload touches 4 MiB, then inflates by the target once it reads a byte. Then
+	# GET /balloon/statistics shows what the driver says it holds, PATCH /balloon
+	# moves the target, and the metrics line has the balloon group.
+	if want api:guest-balloon && [ -f "$ROOT/build/guests/virtio_balloon.elf" ]; then
+		bm=$TMP/balloon-metrics.json
+		rm -f "$bm"
+		api_start balloonapi
+		if expect_api api:guest-balloon GET /balloon - 400 'not configured' &&
+			expect_api api:guest-balloon PUT /boot-source "{\"kernel_image_path\": \"$ROOT/build/guests/virtio_balloon.elf\"}" 204 '^$' &&
+			expect_api api:guest-balloon PUT /balloon '{"amount_mib": 200, "deflate_on_oom": true}' 400 \
+				'balloon.amount_mib: Amount of pages requested is too large' &&
+			expect_api api:guest-balloon PUT /balloon '{"amount_mib": 2, "deflate_on_oom": false, "stats_polling_interval_s": 1}' 204 '^$' &&
+			expect_api api:guest-balloon PATCH /balloon '{"amount_mib": 4}' 204 '^$' &&
+			expect_api api:guest-balloon GET /balloon - 200 \
+				'^\{"amount_mib":4,"deflate_on_oom":false,"stats_polling_interval_s":1,"free_page_hinting":false,"free_page_reporting":false\}$' &&
+			expect_api api:guest-balloon GET /balloon/statistics - 400 'not supported before starting' &&
+			expect_api api:guest-balloon PUT /metrics "{\"metrics_path\": \"$bm\"}" 204 '^$' &&
+			expect_api api:guest-balloon GET /vm/config - 200 '"balloon":\{"amount_mib":4,' &&
+			expect_api api:guest-balloon PUT /actions '{"action_type": "InstanceStart"}' 204 '^$'; then
+			for _ in $(seq 600); do
+				grep -q '^TOUCHED' "$API_OUT" && break
+				kill -0 "$API_PID" 2>/dev/null || break
+				sleep 0.1
+			done
+			printf 'x' >&$API_IN
+			for _ in $(seq 300); do
+				grep -q '^INFLATED' "$API_OUT" && break
+				kill -0 "$API_PID" 2>/dev/null || break
+				sleep 0.1
+			done
+			if ! grep -q '^INFLATED' "$API_OUT"; then
+				fail api:guest-balloon "no INFLATED: $(tail -n 3 "$API_OUT" "$API_ERR" | tr '\n' ' ')"
+				api_stop
+			elif expect_api api:guest-balloon GET /balloon/statistics - 200 \
+				'^\{"target_pages":1024,"actual_pages":1024,"target_mib":4,"actual_mib":4' &&
+				expect_api api:guest-balloon PUT /balloon '{"amount_mib": 1, "deflate_on_oom": true}' 400 \
+					'not supported after starting' &&
+				expect_api api:guest-balloon PATCH /balloon '{"amount_mib": 1000}' 400 'amount_mib' &&
+				expect_api api:guest-balloon PATCH /balloon '{"amount_mib": 2}' 204 '^$' &&
+				expect_api api:guest-balloon GET /balloon - 200 '"amount_mib":2,' &&
+				expect_api api:guest-balloon GET /balloon/statistics - 200 '"target_pages":512,.*"target_mib":2,' &&
+				expect_api api:guest-balloon PATCH /balloon/statistics '{"stats_polling_interval_s": 0}' 400 \
+					'statistics cannot be turned off' &&
+				expect_api api:guest-balloon PATCH /balloon/statistics '{"stats_polling_interval_s": 3}' 204 '^$' &&
+				expect_api api:guest-balloon PATCH /balloon/hinting/start - 400 'not supported yet' &&
+				expect_api api:guest-balloon GET /vm/config - 200 '"balloon":\{"amount_mib":2,"deflate_on_oom":false,"stats_polling_interval_s":3' &&
+				expect_api api:guest-balloon PUT /actions '{"action_type": "FlushMetrics"}' 204 '^$'; then
+				api_stop
+				inflates=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["balloon"]["inflate_count"])' "$bm" 2>/dev/null)
+				if [ $RC -ne 0 ]; then
+					fail api:guest-balloon "exit $RC after SIGTERM: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+				elif [ -z "$inflates" ] || [ "$inflates" -lt 1 ]; then
+					fail api:guest-balloon "metrics: balloon.inflate_count '$inflates': $(head -c 300 "$bm")"
+				else
+					pass api:guest-balloon
+				fi
+			else
+				api_stop
+			fi
+		else
+			api_stop
+		fi
+	fi
+
+	# Drives through the API: PUT /drives (a second PUT with the same id replaces the
+	# first), InstanceStart; the virtio_block payload reads and writes the image and
+	# resets. The image then holds what it wrote.
+	if want api:guest-drive && [ -f "$ROOT/build/guests/virtio_block.elf" ]; then
+		img=$TMP/api-drive.img
+		drive_image_create "$img"
+		api_start driveapi
+		if expect_api api:guest-drive PUT /boot-source "{\"kernel_image_path\": \"$ROOT/build/guests/virtio_block.elf\"}" 204 '^$' &&
+			expect_api api:guest-drive PUT /drives/testdrive '{"drive_id": "testdrive", "path_on_host": "/nonexistent", "is_root_device": false}' 204 '^$' &&
+			expect_api api:guest-drive PUT /drives/testdrive "{\"drive_id\": \"testdrive\", \"path_on_host\": \"$img\", \"is_root_device\": false, \"cache_type\": \"Writeback\"}" 204 '^$' &&
+			expect_api api:guest-drive PUT /drives/other '{"drive_id": "testdrive", "path_on_host": "/x", "is_root_device": false}' 400 \
+				'does not match the id in the path' &&
+			expect_api api:guest-drive PATCH /drives/testdrive '{"drive_id": "testdrive", "path_on_host": "/y"}' 400 \
+				'not supported before starting' &&
+			expect_api api:guest-drive GET /vm/config - 200 "\"drives\":\\[\\{\"drive_id\":\"testdrive\",\"partuuid\":null,\"is_root_device\":false,\"cache_type\":\"Writeback\",\"is_read_only\":false,\"path_on_host\":\"$img\"" &&
+			expect_api api:guest-drive PUT /actions '{"action_type": "InstanceStart"}' 204 '^$'; then
+			wait_exit $API_PID 30
+			exec {API_IN}>&-
+			if [ $RC -ne 0 ] || ! grep -q '^SUCCESS$' "$API_OUT"; then
+				fail api:guest-drive "exit $RC: $(tail -n 3 "$API_OUT" "$API_ERR" | tr '\n' ' ')"
+			else
+				drive_image_check api:guest-drive "$img"
+			fi
+		else
+			api_stop
+		fi
+	fi
+
+	# PATCH /drives after boot (uart_rx runs 10 s and ignores the drive): a new backing
+	# file, a missing one (400, the old one stays), a rate limiter; the metrics count it.
+	if want api:guest-drive-patch; then
+		img=$TMP/api-patch-a.img img2=$TMP/api-patch-b.img dm=$TMP/drive-metrics.json
+		drive_image_create "$img"
+		drive_image_create "$img2"
+		rm -f "$dm"
+		api_start drivepatch
+		if expect_api api:guest-drive-patch PUT /boot-source "{\"kernel_image_path\": \"$UART_RX\"}" 204 '^$' &&
+			expect_api api:guest-drive-patch PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$img\", \"is_root_device\": false, \"io_engine\": \"Async\"}" 204 '^$' &&
+			expect_api api:guest-drive-patch PUT /metrics "{\"metrics_path\": \"$dm\"}" 204 '^$' &&
+			expect_api api:guest-drive-patch PUT /actions '{"action_type": "InstanceStart"}' 204 '^$' &&
+			expect_api api:guest-drive-patch PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$img\", \"is_root_device\": false}" 400 \
+				'not supported after starting' &&
+			expect_api api:guest-drive-patch PATCH /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$img2\"}" 204 '^$' &&
+			expect_api api:guest-drive-patch PATCH /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/no-such.img\"}" 400 \
+				'no-such.img' &&
+			expect_api api:guest-drive-patch PATCH /drives/data '{"drive_id": "data", "rate_limiter": {"ops": {"size": 100, "refill_time": 1000}}}' 204 '^$' &&
+			expect_api api:guest-drive-patch PATCH /drives/nope '{"drive_id": "nope", "path_on_host": "/x"}' 400 'no such drive' &&
+			expect_api api:guest-drive-patch GET /vm/config - 200 "\"path_on_host\":\"$img2\",\"rate_limiter\":\\{\"ops\":\\{\"size\":100" &&
+			expect_api api:guest-drive-patch PUT /actions '{"action_type": "FlushMetrics"}' 204 '^$'; then
+			api_stop
+			updates=$(python3 -c 'import json,sys; l=json.loads(open(sys.argv[1]).readline()); print(l["block_data"]["update_count"], l["block_data"]["update_fails"], l["block"]["update_count"])' "$dm" 2>/dev/null)
+			if [ $RC -ne 0 ]; then
+				fail api:guest-drive-patch "exit $RC: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+			elif [ "$updates" != "1 1 1" ]; then
+				fail api:guest-drive-patch "metrics block_data.update_count/update_fails, block.update_count: '$updates': $(head -c 300 "$dm")"
+			else
+				pass api:guest-drive-patch
+			fi
+		else
+			api_stop
+		fi
+	fi
+
+	# vsock through the API (tests/vsock.sh's host side): PUT /vsock, the payload
+	# listens on port 52; the host connects while the VM is paused (nothing may reach
+	# the guest), then resumes: ping -> pong, SUCCESS. The metrics line ember writes at
+	# exit has the vsock group.
+	if want api:guest-vsock && [ -f "$ROOT/build/guests/virtio_vsock.elf" ] && [ -n "${VSOCK_CLIENT:-}" ]; then
+		uds=$TMP/api-vsock.sock vm=$TMP/vsock-metrics.json
+		rm -f "$vm"
+		api_start vsockapi
+		if expect_api api:guest-vsock PUT /boot-source "{\"kernel_image_path\": \"$ROOT/build/guests/virtio_vsock.elf\", \"boot_args\": \"console=ttyS0 vsock=listen\"}" 204 '^$' &&
+			expect_api api:guest-vsock PUT /vsock '{"guest_cid": 1, "uds_path": "/x"}' 400 'vsock.guest_cid: 1 is out of range' &&
+			expect_api api:guest-vsock PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/api-vsock-old.sock\"}" 204 '^$' &&
+			expect_api api:guest-vsock PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$uds\"}" 204 '^$' &&
+			expect_api api:guest-vsock GET /vm/config - 200 "\"vsock\":\\{\"guest_cid\":3,\"uds_path\":\"$uds\"\\}" &&
+			expect_api api:guest-vsock PUT /metrics "{\"metrics_path\": \"$vm\"}" 204 '^$' &&
+			expect_api api:guest-vsock PUT /actions '{"action_type": "InstanceStart"}' 204 '^$' &&
+			expect_api api:guest-vsock PUT /vsock "{\"guest_cid\": 4, \"uds_path\": \"$uds\"}" 400 'not supported after starting'; then
+			for _ in $(seq 600); do
+				grep -q 'vsock: listening on port 52' "$API_OUT" && break
+				kill -0 "$API_PID" 2>/dev/null || break
+				sleep 0.05
+			done
+			if ! grep -q 'vsock: listening on port 52' "$API_OUT"; then
+				fail api:guest-vsock "the guest never listened: $(tail -n 3 "$API_OUT" "$API_ERR" | tr '\n' ' ')"
+				api_stop
+			elif expect_api api:guest-vsock PATCH /vm '{"state": "Paused"}' 204 '^$'; then
+				timeout 30 python3 -c "$VSOCK_CLIENT" "$uds" >"$TMP/api-vsock-client.out" 2>&1 &
+				cpid=$!
+				sleep 0.5
+				if grep -q 'got ping' "$API_OUT"; then
+					fail api:guest-vsock "the guest got data while paused"
+					api_stop
+				elif expect_api api:guest-vsock PATCH /vm '{"state": "Resumed"}' 204 '^$'; then
+					wait $cpid
+					crc=$?
+					wait_exit $API_PID 30
+					exec {API_IN}>&-
+					conns=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["vsock"]["conns_added"])' "$vm" 2>/dev/null)
+					if [ $crc -ne 0 ]; then
+						fail api:guest-vsock "host side: $(cat "$TMP/api-vsock-client.out" | tr '\n' ' ')"
+					elif [ $RC -ne 0 ] || ! grep -q '^SUCCESS$' "$API_OUT"; then
+						fail api:guest-vsock "exit $RC: $(tail -n 3 "$API_OUT" "$API_ERR" | tr '\n' ' ')"
+					elif [ "$conns" != 1 ]; then
+						fail api:guest-vsock "metrics vsock.conns_added '$conns': $(tail -c 400 "$vm")"
+					elif [ -e "$uds" ]; then
+						fail api:guest-vsock "$uds was not removed at exit"
+					else
+						pass api:guest-vsock
+					fi
+				else
+					api_stop
+				fi
+			else
+				api_stop
+			fi
+		else
+			api_stop
+		fi
+	fi
+
+	# Network interfaces through the API, in tests/net.sh's namespace and TAP (root
+	# only): the virtio_net payload's frame reaches the host side and the answer comes
+	# back; then, with uart_rx running 10 s, PATCH /network-interfaces changes the rate
+	# limiters and the metrics have the net_<iface_id> group.
+	if want_group api:guest-net && [ -n "$(declare -F net_setup)" ]; then
+		why=$(net_unavailable)
+		if [ -z "$why" ] && ! why=$(net_setup); then
+			net_cleanup
+		fi
+		if [ -n "$why" ]; then
+			want api:guest-net && skip api:guest-net "$why"
+			want api:guest-net-patch && skip api:guest-net-patch "$why"
+		else
+			if want api:guest-net; then
+				py=$TMP/api-net-helper.py hout=$TMP/api-net-helper.out
+				net_write_helper "$py"
+				ip netns exec "$NET_NS" "$(command -v python3)" "$py" "$NET_TAP" "$NET_MAC" 40 >"$hout" 2>&1 &
+				hpid=$!
+				for _ in $(seq 100); do
+					grep -q READY "$hout" 2>/dev/null && break
+					sleep 0.05
+				done
+				API_SOCK=$TMP/netapi.sock API_OUT=$TMP/netapi.out API_ERR=$TMP/netapi.err
+				ip netns exec "$NET_NS" "$EMBER" --api-sock "$API_SOCK" </dev/null >"$API_OUT" 2>"$API_ERR" &
+				API_PID=$!
+				exec {API_IN}</dev/null
+				for _ in $(seq 200); do
+					[ -S "$API_SOCK" ] && break
+					sleep 0.01
+				done
+				if expect_api api:guest-net PUT /boot-source "{\"kernel_image_path\": \"$ROOT/build/guests/virtio_net.elf\"}" 204 '^$' &&
+					expect_api api:guest-net PUT /network-interfaces/eth0 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"$NET_TAP\", \"guest_mac\": \"$NET_MAC\", \"rx_rate_limiter\": {\"bandwidth\": {\"size\": 1000000, \"refill_time\": 100}}}" 204 '^$' &&
+					expect_api api:guest-net PUT /network-interfaces/eth1 "{\"iface_id\": \"eth1\", \"host_dev_name\": \"$NET_TAP\"}" 400 'is in use by interface \\"eth0\\"' &&
+					expect_api api:guest-net PUT /network-interfaces/eth1 "{\"iface_id\": \"eth1\", \"host_dev_name\": \"x\", \"guest_mac\": \"nope\"}" 400 'guest_mac: \\"nope\\" is not a MAC address' &&
+					expect_api api:guest-net GET /vm/config - 200 "\"network-interfaces\":\\[\\{\"iface_id\":\"eth0\",\"host_dev_name\":\"$NET_TAP\",\"guest_mac\":\"$NET_MAC\"" &&
+					expect_api api:guest-net PUT /actions '{"action_type": "InstanceStart"}' 204 '^$'; then
+					wait_exit $API_PID 60
+					exec {API_IN}>&-
+					wait $hpid
+					hrc=$?
+					if [ $RC -ne 0 ] || ! grep -q '^SUCCESS$' "$API_OUT"; then
+						fail api:guest-net "exit $RC: $(tail -n 3 "$API_OUT" "$API_ERR" | tr '\n' ' ') helper: $(tail -n 2 "$hout" | tr '\n' ' ')"
+					elif [ $hrc -ne 0 ]; then
+						fail api:guest-net "host side: $(tail -n 2 "$hout" | tr '\n' ' ')"
+					else
+						pass api:guest-net
+					fi
+				else
+					api_stop
+					kill $hpid 2>/dev/null
+					wait $hpid 2>/dev/null
+				fi
+			fi
+			if want api:guest-net-patch; then
+				nm=$TMP/net-metrics.json
+				rm -f "$nm"
+				API_SOCK=$TMP/netpatch.sock API_OUT=$TMP/netpatch.out API_ERR=$TMP/netpatch.err
+				ip netns exec "$NET_NS" "$EMBER" --api-sock "$API_SOCK" </dev/null >"$API_OUT" 2>"$API_ERR" &
+				API_PID=$!
+				exec {API_IN}</dev/null
+				for _ in $(seq 200); do
+					[ -S "$API_SOCK" ] && break
+					sleep 0.01
+				done
+				if expect_api api:guest-net-patch PUT /boot-source "{\"kernel_image_path\": \"$UART_RX\"}" 204 '^$' &&
+					expect_api api:guest-net-patch PUT /network-interfaces/eth0 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"$NET_TAP\"}" 204 '^$' &&
+					expect_api api:guest-net-patch PUT /metrics "{\"metrics_path\": \"$nm\"}" 204 '^$' &&
+					expect_api api:guest-net-patch PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "rx_rate_limiter": {"ops": {"size": 10, "refill_time": 100}}}' 400 'not supported before starting' &&
+					expect_api api:guest-net-patch PUT /actions '{"action_type": "InstanceStart"}' 204 '^$' &&
+					expect_api api:guest-net-patch PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "rx_rate_limiter": {"ops": {"size": 10, "refill_time": 100}}}' 204 '^$' &&
+					expect_api api:guest-net-patch PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "tx_rate_limiter": {"bandwidth": {"size": 0, "refill_time": 0}}}' 204 '^$' &&
+					expect_api api:guest-net-patch PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "mtu": 1000}' 400 'unknown key \\"mtu\\"' &&
+					expect_api api:guest-net-patch PATCH /network-interfaces/eth7 '{"iface_id": "eth7", "rx_rate_limiter": null}' 400 'no such interface' &&
+					expect_api api:guest-net-patch GET /vm/config - 200 '"rx_rate_limiter":\{"ops":\{"size":10,"one_time_burst":0,"refill_time":100\}\}' &&
+					expect_api api:guest-net-patch PUT /actions '{"action_type": "FlushMetrics"}' 204 '^$'; then
+					api_stop
+					group=$(python3 -c 'import json,sys; l=json.loads(open(sys.argv[1]).readline()); print("net_eth0" in l and "net" in l and "tx_packets_count" in l["net_eth0"])' "$nm" 2>/dev/null)
+					if [ $RC -ne 0 ]; then
+						fail api:guest-net-patch "exit $RC: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+					elif [ "$group" != True ]; then
+						fail api:guest-net-patch "no net_eth0 metrics group: $(head -c 300 "$nm")"
+					else
+						pass api:guest-net-patch
+					fi
+				else
+					api_stop
+				fi
+			fi
+			net_cleanup
 		fi
 	fi
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Sourced by tests/run.sh: Linux guests (make guest: build/guest/) under ember.
 # A boot takes one to three minutes on a kvm_pvm host (the guest kernel is
-# interpreted), so the boots are few, each with several checks:
+# interpreted), so there are two boots, each with several checks:
 #   A  initramfs, 2 vCPUs, virtio-rng: uname, both CPUs run user processes,
 #      entropy before init, the boot timer, reboot -f ends ember with status 0.
+#   B  ext4 root on a virtio-blk drive, read-write: the guest writes a file,
+#      then init dies: the kernel panics (panic=-1 reboot=k), resets through the
+#      i8042 and ember exits 0; the file is on the host's image afterwards.
 # Uses run.sh's pass/fail/skip/want helpers, $EMBER, $ROOT, $TMP and $KVM_OK.
 
 LINUX_TIMEOUT=${LINUX_TIMEOUT:-900}
@@ -68,5 +71,32 @@ if want linux:initramfs && linux_ready initramfs; then
 		pass linux:initramfs:entropy-before-init
 	else
 		fail linux:initramfs:entropy-before-init "crng init done at line '${crng:-none}', init at line '${init:-none}'"
+	fi
+fi
+
+if want linux:rootfs && linux_ready rootfs; then
+	img=$TMP/rootfs.ext4
+	cp "$ROOTFS" "$img"
+	cmd='echo ember-wrote-this >/hello.txt; sync; echo ember-rootfs-written; exec /bin/false'
+	linux_boot rootfs "{
+  \"boot-source\": { \"kernel_image_path\": \"$VMLINUX\",
+    \"boot_args\": \"console=ttyS0 reboot=k panic=-1 pci=off -- ${cmd//\"/\\\"}\" },
+  \"machine-config\": { \"vcpu_count\": 1, \"mem_size_mib\": 256 },
+  \"drives\": [ { \"drive_id\": \"rootfs\", \"path_on_host\": \"$img\", \"is_root_device\": true,
+                \"is_read_only\": false } ]
+}"
+	if [ "$RC" -ne 0 ]; then
+		fail linux:rootfs:panic-exit-0 "ember exited $RC, expected 0 (panic=-1 reboot=k): $(tail -n 4 "$TMP/rootfs.out" | tr '\n' '|')"
+	else
+		pass linux:rootfs:panic-exit-0
+	fi
+	linux_check rootfs 'EXT4-fs \(vda\): mounted filesystem' ext4-root-mounted
+	linux_check rootfs '^ember-rootfs-written$' guest-wrote
+	linux_check rootfs 'Kernel panic - not syncing: Attempted to kill init' panic
+	got=$(debugfs -R 'cat /hello.txt' "$img" 2>/dev/null)
+	if [ "$got" = ember-wrote-this ]; then
+		pass linux:rootfs:file-on-host
+	else
+		fail linux:rootfs:file-on-host "debugfs cat /hello.txt: '$got'"
 	fi
 fi

@@ -77,20 +77,36 @@ check_result() {
 }
 
 # --- payload guests: tests/guests/cases.tsv ---
+# shellcheck source=tests/devices.sh
+source tests/devices.sh
 if [ -f tests/guests/cases.tsv ]; then
 	while IFS=$'\t' read -r name vcpus stdin want_rc regex extra; do
 		[ -z "$name" ] || [[ "$name" == \#* ]] && continue
 		tname="guest:$name:${vcpus}cpu"
+		for word in $extra; do # a drive's engine names the row: ...:sync, ...:async
+			case "$word" in
+			@drive) tname="$tname:sync" ;;
+			@drive=*) word=${word#@drive=} && tname="$tname:${word,,}" ;;
+			esac
+		done
 		want "$tname" || continue
 		if [ $KVM_OK = 0 ]; then
 			skip "$tname" "$KVM_WHY"
 			continue
 		fi
 		cfg=$TMP/$name-$vcpus.json out=$TMP/$name-$vcpus.out
-		# @key in the extra column adds a device key to the config ("@entropy": "entropy": {}).
-		devices=
+		# Pseudo-flags in the extra column add devices to the config: @drive[=ENGINE] a
+		# drive image (tests/devices.sh) checked after the run; any other @key adds
+		# "key": {} ("@entropy": "entropy": {}).
+		devices= img=
 		for word in $extra; do
 			case "$word" in
+			@drive | @drive=*)
+				img=$TMP/$name-$vcpus-${word#@drive=}.img engine=Sync
+				[ "$word" = @drive ] || engine=${word#@drive=}
+				drive_image_create "$img"
+				devices="${devices:+$devices, }$(drive_config_json "$img" "$engine")"
+				;;
 			@*) devices="${devices:+$devices, }\"${word#@}\": {}" ;;
 			esac
 		done
@@ -104,8 +120,17 @@ if [ -f tests/guests/cases.tsv ]; then
 			printf "$stdin" | timeout 60 "$EMBER" --no-api --config-file "$cfg" $extra >"$out" 2>&1
 		fi
 		check_result "$tname" "$want_rc" "$regex" $? "$out"
+		[ -z "$img" ] || drive_image_check "$tname:host-file" "$img"
 	done <tests/guests/cases.tsv
 fi
+
+# --- devices end to end: each device engineer's script ---
+# shellcheck source=tests/balloon.sh
+source tests/balloon.sh
+# shellcheck source=tests/vsock.sh
+source tests/vsock.sh
+# shellcheck source=tests/net.sh
+source tests/net.sh
 
 # --- command line, configuration and malformed inputs ---
 # shellcheck source=tests/cli.sh

@@ -329,6 +329,217 @@ static void patch_vm(struct req *r)
 	no_content(r);
 }
 
+/* --- devices --- */
+
+static bool check_body_id(struct req *r, const struct route *rt);
+static const struct route *route_of(const char *path);
+
+/*
+ * An after-boot device update the VM cannot do (its op is missing): 400
+ * saying so.
+ */
+static bool have_op(struct req *r, const void *op, const char *what)
+{
+	if (op)
+		return true;
+	fault(r, "%s: not supported by ember on a running microVM.", what);
+	return false;
+}
+
+/* PUT /drives/{id} before boot: adds the drive, or replaces the one with its id. */
+static void drives(struct req *r)
+{
+	char err[VMM_ERR_MAX];
+	struct drive_update u;
+	struct rate_limiter_config rl;
+	const struct drive_config *d;
+
+	if (!check_body_id(r, route_of("/drives")))
+		return;
+	if (r->method == M_PUT) {
+		update_config(r, CONFIG_DRIVE, false);
+		return;
+	}
+	if (r->vmm->state == VMM_NOT_STARTED) {
+		fault(r, NOT_BEFORE_BOOT);
+		return;
+	}
+	if (config_parse_drive_update(r->body, r->body_len, &u, err)) {
+		fault(r, "%s", err);
+		return;
+	}
+	d = config_find_drive(&r->vmm->cfg, u.drive_id);
+	if (!d) {
+		fault(r, "drive %s: no such drive.", u.drive_id);
+	} else if (have_op(r, (const void *)r->vmm->ops->drive_update, "PATCH /drives")) {
+		config_drive_update_limiter(d, &u, &rl);
+		if (r->vmm->ops->drive_update(r->vmm, u.drive_id, u.path_on_host,
+					      u.has_rate_limiter ? &rl : NULL, err))
+			fault(r, "%s", err);
+		else if (config_apply_drive_update(&r->vmm->cfg, &u))
+			fault(r, "drive %s: out of memory recording the update.", u.drive_id);
+		else
+			no_content(r);
+	}
+	config_drive_update_free(&u);
+}
+
+/* PUT /network-interfaces/{id} before boot; PATCH (rate limiters) after. */
+static void network_interfaces(struct req *r)
+{
+	char err[VMM_ERR_MAX];
+	struct net_update u;
+	struct rate_limiter_config rx, tx;
+	const struct net_config *n;
+
+	if (!check_body_id(r, route_of("/network-interfaces")))
+		return;
+	if (r->method == M_PUT) {
+		update_config(r, CONFIG_NET, false);
+		return;
+	}
+	if (r->vmm->state == VMM_NOT_STARTED) {
+		fault(r, NOT_BEFORE_BOOT);
+		return;
+	}
+	if (config_parse_net_update(r->body, r->body_len, &u, err)) {
+		fault(r, "%s", err);
+		return;
+	}
+	n = config_find_net(&r->vmm->cfg, u.iface_id);
+	if (!n) {
+		fault(r, "network interface %s: no such interface.", u.iface_id);
+	} else if (have_op(r, (const void *)r->vmm->ops->net_update, "PATCH /network-interfaces")) {
+		config_net_update_limiters(n, &u, &rx, &tx);
+		if (r->vmm->ops->net_update(r->vmm, u.iface_id, &rx, &tx, err))
+			fault(r, "%s", err);
+		else if (config_apply_net_update(&r->vmm->cfg, &u))
+			fault(r, "network interface %s: recording the update failed.", u.iface_id);
+		else
+			no_content(r);
+	}
+	config_net_update_free(&u);
+}
+
+static void put_vsock(struct req *r)
+{
+	update_config(r, CONFIG_VSOCK, false);
+}
+
+static bool balloon_configured(struct req *r)
+{
+	if (r->vmm->cfg.has_balloon)
+		return true;
+	fault(r, "balloon: the balloon device is not configured (PUT /balloon first).");
+	return false;
+}
+
+/* GET (the configuration, with the current target), PUT before boot, PATCH any time. */
+static void balloon(struct req *r)
+{
+	char err[VMM_ERR_MAX];
+	uint32_t mib;
+
+	if (r->method == M_PUT) {
+		update_config(r, CONFIG_BALLOON, false);
+		return;
+	}
+	if (!balloon_configured(r))
+		return;
+	if (r->method == M_GET) {
+		ok_json(r, config_balloon_to_json(&r->vmm->cfg.balloon));
+		return;
+	}
+	if (r->vmm->state == VMM_NOT_STARTED) {
+		update_config(r, CONFIG_BALLOON_UPDATE, true);
+		return;
+	}
+	if (config_parse_balloon_update(r->body, r->body_len, &mib, err)) {
+		fault(r, "%s", err);
+		return;
+	}
+	if (!have_op(r, (const void *)r->vmm->ops->balloon_set_target, "PATCH /balloon"))
+		return;
+	if (r->vmm->ops->balloon_set_target(r->vmm, mib, err)) {
+		fault(r, "%s", err);
+		return;
+	}
+	r->vmm->cfg.balloon.amount_mib = mib;
+	no_content(r);
+}
+
+/* BalloonStats: the sizes, then the statistics the guest gave, by the swagger's names. */
+static char *balloon_stats_json(const struct balloon_stats *st)
+{
+	json_t *o = json_object();
+	char *s;
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "target_pages", json_integer(st->target_pages));
+	json_object_set_new(o, "actual_pages", json_integer(st->actual_pages));
+	json_object_set_new(o, "target_mib", json_integer(st->target_mib));
+	json_object_set_new(o, "actual_mib", json_integer(st->actual_mib));
+	for (unsigned int tag = 0; tag < VIRTIO_BALLOON_S_NR; tag++) {
+		const char *name = balloon_stat_name(tag);
+
+		if (name && (st->present & (1u << tag)))
+			json_object_set_new(o, name, json_integer((json_int_t)st->val[tag]));
+	}
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+/* GET after boot (if statistics were enabled); PATCH the interval any time. */
+static void balloon_statistics(struct req *r)
+{
+	char err[VMM_ERR_MAX];
+	struct balloon_stats st;
+	uint32_t secs;
+
+	if (!balloon_configured(r))
+		return;
+	if (r->method == M_PATCH && r->vmm->state == VMM_NOT_STARTED) {
+		update_config(r, CONFIG_BALLOON_STATS, true);
+		return;
+	}
+	if (r->method == M_GET && !r->vmm->cfg.balloon.stats_polling_interval_s) {
+		fault(r, "balloon: statistics are not enabled (stats_polling_interval_s is 0 "
+			 "when the device was configured).");
+		return;
+	}
+	if (r->vmm->state == VMM_NOT_STARTED) {
+		fault(r, NOT_BEFORE_BOOT);
+		return;
+	}
+	if (r->method == M_GET) {
+		if (!have_op(r, (const void *)r->vmm->ops->balloon_stats,
+			     "GET /balloon/statistics"))
+			return;
+		memset(&st, 0, sizeof(st));
+		if (r->vmm->ops->balloon_stats(r->vmm, &st, err)) {
+			fault(r, "%s", err);
+			return;
+		}
+		ok_json(r, balloon_stats_json(&st));
+		return;
+	}
+	if (config_parse_balloon_stats_update(r->body, r->body_len, &secs, err)) {
+		fault(r, "%s", err);
+		return;
+	}
+	if (!have_op(r, (const void *)r->vmm->ops->balloon_set_stats_interval,
+		     "PATCH /balloon/statistics"))
+		return;
+	if (r->vmm->ops->balloon_set_stats_interval(r->vmm, secs, err)) {
+		fault(r, "%s", err);
+		return;
+	}
+	r->vmm->cfg.balloon.stats_polling_interval_s = secs;
+	no_content(r);
+}
+
 /* clang-format off */
 static const struct route routes[] = {
 	{"/", false, M_GET, get_instance_info, NULL, NULL},
@@ -341,16 +552,15 @@ static const struct route routes[] = {
 	{"/vm", false, M_PATCH, patch_vm, NULL, NULL},
 	{"/entropy", false, M_PUT, put_entropy, NULL, NULL},
 
-	{"/drives", true, M_PUT | M_PATCH, NULL, "block devices (virtio-block)", "drive_id"},
-	{"/network-interfaces", true, M_PUT | M_PATCH, NULL, "network interfaces (virtio-net)",
-	 "iface_id"},
+	{"/drives", true, M_PUT | M_PATCH, drives, NULL, "drive_id"},
+	{"/network-interfaces", true, M_PUT | M_PATCH, network_interfaces, NULL, "iface_id"},
 	{"/pmem", true, M_PUT | M_PATCH, NULL, "pmem devices (virtio-pmem)", "id"},
-	{"/vsock", false, M_PUT, NULL, "vsock devices (virtio-vsock)", NULL},
-	{"/balloon", false, M_GET | M_PUT | M_PATCH, NULL, "the balloon device", NULL},
-	{"/balloon/statistics", false, M_GET | M_PATCH, NULL, "the balloon device", NULL},
-	{"/balloon/hinting/start", false, M_PATCH, NULL, "the balloon device", NULL},
-	{"/balloon/hinting/status", false, M_GET, NULL, "the balloon device", NULL},
-	{"/balloon/hinting/stop", false, M_PATCH, NULL, "the balloon device", NULL},
+	{"/vsock", false, M_PUT, put_vsock, NULL, NULL},
+	{"/balloon", false, M_GET | M_PUT | M_PATCH, balloon, NULL, NULL},
+	{"/balloon/statistics", false, M_GET | M_PATCH, balloon_statistics, NULL, NULL},
+	{"/balloon/hinting/start", false, M_PATCH, NULL, "balloon free page hinting", NULL},
+	{"/balloon/hinting/status", false, M_GET, NULL, "balloon free page hinting", NULL},
+	{"/balloon/hinting/stop", false, M_PATCH, NULL, "balloon free page hinting", NULL},
 	{"/metrics", false, M_PUT, put_metrics, NULL, NULL},
 	{"/mmds", false, M_GET | M_PUT | M_PATCH, NULL, "MMDS (the microVM metadata service)",
 	 NULL},
@@ -363,6 +573,14 @@ static const struct route routes[] = {
 	 "memory hot-plugging (virtio-mem)", NULL},
 };
 /* clang-format on */
+
+static const struct route *route_of(const char *path)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (!strcmp(routes[i].path, path))
+			return &routes[i];
+	return NULL;
+}
 
 static unsigned int method_bit(const char *m)
 {

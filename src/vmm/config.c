@@ -20,8 +20,37 @@ void config_init(struct vm_config *cfg)
 	cfg->logger.level = LOG_INFO;
 }
 
+static void drive_config_free(struct drive_config *d)
+{
+	free(d->drive_id);
+	free(d->path_on_host);
+	free(d->partuuid);
+	memset(d, 0, sizeof(*d));
+}
+
+static void net_config_free(struct net_config *n)
+{
+	free(n->iface_id);
+	free(n->host_dev_name);
+	memset(n, 0, sizeof(*n));
+}
+
+static void vsock_config_free(struct vsock_config *v)
+{
+	free(v->uds_path);
+	free(v->vsock_id);
+	memset(v, 0, sizeof(*v));
+}
+
 void config_free(struct vm_config *cfg)
 {
+	for (unsigned int i = 0; i < cfg->nr_drives; i++)
+		drive_config_free(&cfg->drives[i]);
+	free(cfg->drives);
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		net_config_free(&cfg->nets[i]);
+	free(cfg->nets);
+	vsock_config_free(&cfg->vsock);
 	free(cfg->boot.kernel_image_path);
 	free(cfg->boot.initrd_path);
 	free(cfg->boot.boot_args);
@@ -411,6 +440,336 @@ static void boot_source_free(struct boot_source_config *bs)
 	memset(bs, 0, sizeof(*bs));
 }
 
+/* A resource id (drive_id, iface_id): Firecracker's [A-Za-z0-9_], 1 to 64 characters. */
+static int get_id(const json_t *obj, const char *path, const char *key, char **out, char *err)
+{
+	int ret = get_string(obj, path, key, true, out, err);
+	size_t n;
+
+	if (ret)
+		return ret;
+	n = strlen(*out);
+	if (!n || n > CONFIG_ID_MAX)
+		return fail(err, "%s.%s: \"%.80s\" must be 1 to %d characters", path, key, *out,
+			    CONFIG_ID_MAX);
+	for (const char *c = *out; *c; c++) {
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '_'))
+			return fail(err,
+				    "%s.%s: \"%.80s\" may contain only alphanumeric characters "
+				    "and underscores",
+				    path, key, *out);
+	}
+	return 0;
+}
+
+/* A boolean the schema requires. */
+static int get_bool_required(const json_t *obj, const char *path, const char *key, bool *out,
+			     char *err)
+{
+	if (!json_object_get(obj, key))
+		return fail(err, "%s: missing required key \"%s\"", path, key);
+	return get_bool(obj, path, key, out, err);
+}
+
+/* A key ember does not implement: refused unless absent or null. */
+static int refuse_key(const json_t *obj, const char *path, const char *key, const char *why,
+		      char *err)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (v && !json_is_null(v))
+		return fail(err, "%s.%s: %s", path, key, why);
+	return 0;
+}
+
+static const char *const cache_names[] = {"Unsafe", "Writeback", NULL};
+static const char *const engine_names[] = {"Sync", "Async", NULL};
+
+/* Drive into a zeroed @d; @p names it in messages ("drives[0]", "drive"). */
+static int parse_drive(json_t *o, const char *p, struct drive_config *d, char *err)
+{
+	static const char *const keys[] = {
+	    "drive_id",	    "partuuid",	    "is_root_device", "cache_type", "is_read_only",
+	    "path_on_host", "rate_limiter", "io_engine",      "socket",	    NULL};
+	char path[64];
+	int cache = 0, engine = 0;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s.rate_limiter", p);
+	if ((ret = want_object(o, p, err)) || (ret = check_keys(o, p, keys, err)) ||
+	    (ret = get_id(o, p, "drive_id", &d->drive_id, err)) ||
+	    (ret = refuse_key(o, p, "socket",
+			      "vhost-user block devices are not supported yet by ember", err)) ||
+	    (ret = get_bool_required(o, p, "is_root_device", &d->is_root_device, err)) ||
+	    (ret = get_string(o, p, "path_on_host", true, &d->path_on_host, err)) ||
+	    (ret = get_string(o, p, "partuuid", false, &d->partuuid, err)) ||
+	    (ret = get_bool(o, p, "is_read_only", &d->is_read_only, err)) ||
+	    (ret = get_enum(o, p, "cache_type", cache_names, &cache, err)) ||
+	    (ret = get_enum(o, p, "io_engine", engine_names, &engine, err)) ||
+	    (ret = parse_rate_limiter(json_object_get(o, "rate_limiter"), path, &d->rate_limiter,
+				      err)))
+		return ret;
+	if (!d->path_on_host[0])
+		return fail(err, "%s.path_on_host: the path is empty", p);
+	d->cache_type = (enum block_cache_type)cache;
+	d->io_engine = (enum block_io_engine)engine;
+	return 0;
+}
+
+/* NetworkInterface into a zeroed @n. */
+static int parse_net(json_t *o, const char *p, struct net_config *n, char *err)
+{
+	static const char *const keys[] = {"iface_id",	      "host_dev_name",	 "guest_mac", "mtu",
+					   "rx_rate_limiter", "tx_rate_limiter", NULL};
+	char rx[64], tx[64];
+	char *mac = NULL;
+	uint64_t mtu = 0;
+	int ret;
+
+	snprintf(rx, sizeof(rx), "%s.rx_rate_limiter", p);
+	snprintf(tx, sizeof(tx), "%s.tx_rate_limiter", p);
+	if ((ret = want_object(o, p, err)) || (ret = check_keys(o, p, keys, err)) ||
+	    (ret = get_id(o, p, "iface_id", &n->iface_id, err)) ||
+	    (ret = get_string(o, p, "host_dev_name", true, &n->host_dev_name, err)) ||
+	    (ret = get_string(o, p, "guest_mac", false, &mac, err)) ||
+	    (ret = parse_rate_limiter(json_object_get(o, "rx_rate_limiter"), rx,
+				      &n->rx_rate_limiter, err)) ||
+	    (ret = parse_rate_limiter(json_object_get(o, "tx_rate_limiter"), tx,
+				      &n->tx_rate_limiter, err)))
+		goto out;
+	if (json_object_get(o, "mtu") && !json_is_null(json_object_get(o, "mtu"))) {
+		ret =
+		    get_uint(o, p, "mtu", false, VIRTIO_NET_MTU_MIN, VIRTIO_NET_MTU_MAX, &mtu, err);
+		if (ret)
+			goto out;
+		n->has_mtu = true;
+		n->mtu = (uint16_t)mtu;
+	}
+	/* A TAP's name: IFNAMSIZ (16) bytes with the NUL. */
+	if (!n->host_dev_name[0] || strlen(n->host_dev_name) > 15) {
+		ret =
+		    fail(err, "%s.host_dev_name: \"%.80s\" is not a TAP name (1 to 15 characters)",
+			 p, n->host_dev_name);
+		goto out;
+	}
+	if (mac) {
+		if (net_mac_parse(mac, n->guest_mac)) {
+			ret = fail(err,
+				   "%s.guest_mac: \"%.40s\" is not a MAC address "
+				   "(\"aa:bb:cc:dd:ee:ff\")",
+				   p, mac);
+			goto out;
+		}
+		if (n->guest_mac[0] & 1) {
+			ret = fail(err, "%s.guest_mac: \"%s\" is a multicast address", p, mac);
+			goto out;
+		}
+		n->has_guest_mac = true;
+	}
+out:
+	free(mac);
+	return ret;
+}
+
+/* Vsock into a zeroed @v. */
+static int parse_vsock(json_t *o, struct vsock_config *v, char *err)
+{
+	static const char *const keys[] = {"guest_cid", "uds_path", "vsock_id", NULL};
+	const char *p = "vsock";
+	uint64_t cid = 0;
+	int ret;
+
+	if ((ret = want_object(o, p, err)) || (ret = check_keys(o, p, keys, err)) ||
+	    (ret = get_uint(o, p, "guest_cid", true, 3, 0xfffffffeULL, &cid, err)) ||
+	    (ret = get_string(o, p, "uds_path", true, &v->uds_path, err)) ||
+	    (ret = get_string(o, p, "vsock_id", false, &v->vsock_id, err)))
+		return ret;
+	if (!v->uds_path[0])
+		return fail(err, "%s.uds_path: the path is empty", p);
+	/* sockaddr_un's sun_path: 108 bytes with the NUL. */
+	if (strlen(v->uds_path) > 107)
+		return fail(err,
+			    "%s.uds_path: %zu bytes, longer than a Unix socket path may be (107)",
+			    p, strlen(v->uds_path));
+	v->guest_cid = (uint32_t)cid;
+	v->present = true;
+	return 0;
+}
+
+/* Balloon into a zeroed @b. */
+static int parse_balloon(json_t *o, struct balloon_config *b, char *err)
+{
+	static const char *const keys[] = {
+	    "amount_mib",	 "deflate_on_oom",	"stats_polling_interval_s",
+	    "free_page_hinting", "free_page_reporting", NULL};
+	const char *p = "balloon";
+	uint64_t amount = 0, interval = 0;
+	int ret;
+
+	if ((ret = want_object(o, p, err)) || (ret = check_keys(o, p, keys, err)) ||
+	    (ret = get_uint(o, p, "amount_mib", true, 0, UINT32_MAX / VIRTIO_BALLOON_PAGES_PER_MIB,
+			    &amount, err)) ||
+	    (ret = get_bool_required(o, p, "deflate_on_oom", &b->deflate_on_oom, err)) ||
+	    (ret = get_uint(o, p, "stats_polling_interval_s", false, 0,
+			    VIRTIO_BALLOON_MAX_STATS_INTERVAL, &interval, err)) ||
+	    (ret = get_bool(o, p, "free_page_hinting", &b->free_page_hinting, err)) ||
+	    (ret = get_bool(o, p, "free_page_reporting", &b->free_page_reporting, err)))
+		return ret;
+	if (b->free_page_hinting)
+		return fail(err,
+			    "%s.free_page_hinting: free page hinting is not supported yet by "
+			    "ember",
+			    p);
+	b->amount_mib = (uint32_t)amount;
+	b->stats_polling_interval_s = (uint32_t)interval;
+	return 0;
+}
+
+/* The balloon against the guest's memory: the device's own rule. */
+static int check_balloon(const struct balloon_config *b, uint64_t mem_size_mib, char *err)
+{
+	const char *why = virtio_balloon_config_error(b, mem_size_mib);
+
+	if (why)
+		return fail(err, "balloon.%s (amount_mib %u, mem_size_mib %llu)", why,
+			    b->amount_mib, (unsigned long long)mem_size_mib);
+	return 0;
+}
+
+/*
+ * Adds @d (taking its strings) in Firecracker's order, or replaces the drive
+ * with the same drive_id if @replace (else that is an error). At most one
+ * root device, and it goes first.
+ */
+static int drive_insert(struct vm_config *cfg, struct drive_config *d, bool replace, char *err)
+{
+	int at = -1, root = -1;
+	struct drive_config *arr;
+
+	for (unsigned int i = 0; i < cfg->nr_drives; i++) {
+		if (!strcmp(cfg->drives[i].drive_id, d->drive_id))
+			at = (int)i;
+		if (cfg->drives[i].is_root_device)
+			root = (int)i;
+	}
+	if (at >= 0 && !replace)
+		return fail(err, "drives: drive_id \"%s\" is used twice", d->drive_id);
+	if (d->is_root_device && root >= 0 && root != at)
+		return fail(err,
+			    "drives.%s: a root block device already exists (\"%s\"); a VM has at "
+			    "most one",
+			    d->drive_id, cfg->drives[root].drive_id);
+	if (at < 0 && cfg->nr_drives == CONFIG_MAX_DRIVES)
+		return fail(err, "drives.%s: at most %d drives", d->drive_id, CONFIG_MAX_DRIVES);
+	if (at >= 0) {
+		drive_config_free(&cfg->drives[at]);
+		memmove(&cfg->drives[at], &cfg->drives[at + 1],
+			(cfg->nr_drives - (unsigned int)at - 1) * sizeof(*d));
+		cfg->nr_drives--;
+		/* Put back where it was, unless it is (now) the root device. */
+	} else {
+		arr = realloc(cfg->drives, (cfg->nr_drives + 1) * sizeof(*arr));
+		if (!arr)
+			return -ENOMEM;
+		cfg->drives = arr;
+		at = (int)cfg->nr_drives;
+	}
+	if (d->is_root_device)
+		at = 0;
+	memmove(&cfg->drives[at + 1], &cfg->drives[at],
+		(cfg->nr_drives - (unsigned int)at) * sizeof(*d));
+	cfg->drives[at] = *d;
+	cfg->nr_drives++;
+	memset(d, 0, sizeof(*d));
+	return 0;
+}
+
+/*
+ * Adds @n (taking its strings) or replaces the interface with its iface_id if
+ * @replace. Two interfaces may not share a TAP or a guest MAC.
+ */
+static int net_insert(struct vm_config *cfg, struct net_config *n, bool replace, char *err)
+{
+	int at = -1;
+
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		const struct net_config *o = &cfg->nets[i];
+
+		if (!strcmp(o->iface_id, n->iface_id)) {
+			at = (int)i;
+			continue;
+		}
+		if (!strcmp(o->host_dev_name, n->host_dev_name))
+			return fail(err,
+				    "network-interfaces.%s.host_dev_name: \"%s\" is in use by "
+				    "interface \"%s\"",
+				    n->iface_id, n->host_dev_name, o->iface_id);
+		if (n->has_guest_mac && o->has_guest_mac &&
+		    !memcmp(o->guest_mac, n->guest_mac, sizeof(n->guest_mac)))
+			return fail(err,
+				    "network-interfaces.%s.guest_mac: the MAC address is in use by "
+				    "interface \"%s\"",
+				    n->iface_id, o->iface_id);
+	}
+	if (at >= 0 && !replace)
+		return fail(err, "network-interfaces: iface_id \"%s\" is used twice", n->iface_id);
+	if (at >= 0) {
+		net_config_free(&cfg->nets[at]);
+	} else {
+		struct net_config *arr;
+
+		if (cfg->nr_nets == CONFIG_MAX_NETS)
+			return fail(err, "network-interfaces.%s: at most %d interfaces",
+				    n->iface_id, CONFIG_MAX_NETS);
+		arr = realloc(cfg->nets, (cfg->nr_nets + 1) * sizeof(*arr));
+		if (!arr)
+			return -ENOMEM;
+		cfg->nets = arr;
+		at = (int)cfg->nr_nets++;
+	}
+	cfg->nets[at] = *n;
+	memset(n, 0, sizeof(*n));
+	return 0;
+}
+
+/* A "drives" or "network-interfaces" array of the configuration file. */
+static int parse_device_list(struct vm_config *cfg, const char *key, json_t *v, char *err)
+{
+	size_t i;
+	json_t *e;
+
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return fail(err, "%s: expected an array, got %s", key, type_name(v));
+	json_array_foreach(v, i, e)
+	{
+		char p[48];
+		int ret;
+
+		snprintf(p, sizeof(p), "%s[%zu]", key, i);
+		if (!strcmp(key, "drives")) {
+			struct drive_config d = {0};
+
+			ret = parse_drive(e, p, &d, err);
+			if (!ret)
+				ret = drive_insert(cfg, &d, false, err);
+			drive_config_free(&d);
+		} else {
+			struct net_config n = {0};
+
+			ret = parse_net(e, p, &n, err);
+			if (!ret)
+				ret = net_insert(cfg, &n, false, err);
+			net_config_free(&n);
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* Parses @o as @section and commits it to @cfg only if it is valid. */
 static int apply_section(struct vm_config *cfg, enum config_section section, json_t *o, bool patch,
 			 bool validate, char *err)
@@ -489,6 +848,75 @@ static int apply_section(struct vm_config *cfg, enum config_section section, jso
 		cfg->metrics = mc;
 		return 0;
 	}
+	case CONFIG_DRIVE: {
+		struct drive_config d = {0};
+
+		ret = parse_drive(o, "drive", &d, err);
+		if (!ret)
+			ret = drive_insert(cfg, &d, true, err);
+		drive_config_free(&d);
+		return ret;
+	}
+	case CONFIG_NET: {
+		struct net_config n = {0};
+
+		ret = parse_net(o, "network-interface", &n, err);
+		if (!ret)
+			ret = net_insert(cfg, &n, true, err);
+		net_config_free(&n);
+		return ret;
+	}
+	case CONFIG_VSOCK: {
+		struct vsock_config v = {0};
+
+		ret = parse_vsock(o, &v, err);
+		if (ret) {
+			vsock_config_free(&v);
+			return ret;
+		}
+		vsock_config_free(&cfg->vsock);
+		cfg->vsock = v;
+		return 0;
+	}
+	case CONFIG_BALLOON: {
+		struct balloon_config b = {0};
+
+		ret = parse_balloon(o, &b, err);
+		if (!ret && validate)
+			ret = check_balloon(&b, cfg->machine.mem_size_mib, err);
+		if (ret)
+			return ret;
+		cfg->balloon = b;
+		cfg->has_balloon = true;
+		return 0;
+	}
+	case CONFIG_BALLOON_UPDATE:
+	case CONFIG_BALLOON_STATS: {
+		struct balloon_config b = cfg->balloon;
+		uint64_t v = 0;
+		const char *key =
+		    section == CONFIG_BALLOON_UPDATE ? "amount_mib" : "stats_polling_interval_s";
+		const char *p = section == CONFIG_BALLOON_UPDATE ? "balloon" : "balloon.statistics";
+		const char *const keys[] = {key, NULL};
+
+		if ((ret = want_object(o, p, err)) || (ret = check_keys(o, p, keys, err)) ||
+		    (ret = get_uint(o, p, key, true, 0,
+				    section == CONFIG_BALLOON_UPDATE
+					? UINT32_MAX / VIRTIO_BALLOON_PAGES_PER_MIB
+					: VIRTIO_BALLOON_MAX_STATS_INTERVAL,
+				    &v, err)))
+			return ret;
+		if (!cfg->has_balloon)
+			return fail(err, "balloon: not configured (PUT /balloon first)");
+		if (section == CONFIG_BALLOON_UPDATE)
+			b.amount_mib = (uint32_t)v;
+		else
+			b.stats_polling_interval_s = (uint32_t)v;
+		if (validate && (ret = check_balloon(&b, cfg->machine.mem_size_mib, err)))
+			return ret;
+		cfg->balloon = b;
+		return 0;
+	}
 	}
 	return fail(err, "unknown configuration section %d", (int)section);
 }
@@ -496,10 +924,9 @@ static int apply_section(struct vm_config *cfg, enum config_section section, jso
 static int parse_document(json_t *root, struct vm_config *cfg, char *err)
 {
 	/* Keys of FullVmConfiguration that ember does not serve yet. */
-	static const char *const later[] = {"balloon",	   "cpu-config", "memory-hotplug",
-					    "mmds-config", "vsock",	 NULL};
+	static const char *const later[] = {"cpu-config", "memory-hotplug", "mmds-config", NULL};
 	/* Device lists: an empty one configures nothing and is accepted. */
-	static const char *const lists[] = {"drives", "network-interfaces", "pmem", NULL};
+	static const char *const lists[] = {"pmem", NULL};
 	const char *key;
 	json_t *v;
 	int ret;
@@ -530,6 +957,16 @@ static int parse_document(json_t *root, struct vm_config *cfg, char *err)
 			ret = json_is_null(v)
 				  ? 0
 				  : apply_section(cfg, CONFIG_METRICS, v, false, false, err);
+		} else if (!strcmp(key, "vsock")) {
+			ret = json_is_null(v)
+				  ? 0
+				  : apply_section(cfg, CONFIG_VSOCK, v, false, false, err);
+		} else if (!strcmp(key, "balloon")) {
+			ret = json_is_null(v)
+				  ? 0
+				  : apply_section(cfg, CONFIG_BALLOON, v, false, false, err);
+		} else if (!strcmp(key, "drives") || !strcmp(key, "network-interfaces")) {
+			ret = parse_device_list(cfg, key, v, err);
 		} else {
 			for (const char *const *l = lists; *l && !known; l++) {
 				if (strcmp(*l, key))
@@ -612,15 +1049,39 @@ int config_validate_machine(const struct machine_config *mc, char err[CONFIG_ERR
 
 int config_validate(const struct vm_config *cfg, char err[CONFIG_ERR_MAX])
 {
+	unsigned int devices;
+	int ret;
+
 	if (!cfg->has_boot_source)
 		return fail(err, "boot-source: missing; the VM needs a kernel (kernel_image_path)");
-	return config_validate_machine(&cfg->machine, err);
+	ret = config_validate_machine(&cfg->machine, err);
+	if (!ret && cfg->has_balloon)
+		ret = check_balloon(&cfg->balloon, cfg->machine.mem_size_mib, err);
+	if (ret)
+		return ret;
+	/* Each virtio device takes one of the VM's virtio-mmio slots. */
+	devices = cfg->nr_drives + cfg->nr_nets + cfg->vsock.present + cfg->has_balloon +
+		  cfg->entropy.present;
+	if (devices > CONFIG_MAX_VIRTIO)
+		return fail(err,
+			    "%u virtio devices (drives, network interfaces, vsock, balloon, "
+			    "entropy): a VM has at most %d",
+			    devices, CONFIG_MAX_VIRTIO);
+	return 0;
 }
 
 static const char *const section_names[] = {
-    [CONFIG_BOOT_SOURCE] = "boot-source", [CONFIG_MACHINE] = "machine-config",
-    [CONFIG_LOGGER] = "logger",		  [CONFIG_ENTROPY] = "entropy",
+    [CONFIG_BOOT_SOURCE] = "boot-source",
+    [CONFIG_MACHINE] = "machine-config",
+    [CONFIG_LOGGER] = "logger",
+    [CONFIG_ENTROPY] = "entropy",
     [CONFIG_METRICS] = "metrics",
+    [CONFIG_DRIVE] = "drive",
+    [CONFIG_NET] = "network-interface",
+    [CONFIG_VSOCK] = "vsock",
+    [CONFIG_BALLOON] = "balloon",
+    [CONFIG_BALLOON_UPDATE] = "balloon",
+    [CONFIG_BALLOON_STATS] = "balloon.statistics",
 };
 
 int config_update(struct vm_config *cfg, enum config_section section, const char *json, size_t len,
@@ -664,11 +1125,252 @@ int config_copy(struct vm_config *dst, const struct vm_config *src)
 	dst->logger.log_path = dup_or_null(src->logger.log_path, &oom);
 	dst->metrics.metrics_path = dup_or_null(src->metrics.metrics_path, &oom);
 	dst->metrics.properties_json = dup_or_null(src->metrics.properties_json, &oom);
+	dst->vsock.uds_path = dup_or_null(src->vsock.uds_path, &oom);
+	dst->vsock.vsock_id = dup_or_null(src->vsock.vsock_id, &oom);
+	dst->drives = NULL;
+	dst->nr_drives = 0;
+	dst->nets = NULL;
+	dst->nr_nets = 0;
+	if (src->nr_drives) {
+		dst->drives = calloc(src->nr_drives, sizeof(*dst->drives));
+		if (!dst->drives)
+			oom = true;
+		for (unsigned int i = 0; dst->drives && i < src->nr_drives; i++) {
+			struct drive_config *d = &dst->drives[i];
+
+			*d = src->drives[i];
+			d->drive_id = dup_or_null(src->drives[i].drive_id, &oom);
+			d->path_on_host = dup_or_null(src->drives[i].path_on_host, &oom);
+			d->partuuid = dup_or_null(src->drives[i].partuuid, &oom);
+			dst->nr_drives++;
+		}
+	}
+	if (src->nr_nets) {
+		dst->nets = calloc(src->nr_nets, sizeof(*dst->nets));
+		if (!dst->nets)
+			oom = true;
+		for (unsigned int i = 0; dst->nets && i < src->nr_nets; i++) {
+			struct net_config *n = &dst->nets[i];
+
+			*n = src->nets[i];
+			n->iface_id = dup_or_null(src->nets[i].iface_id, &oom);
+			n->host_dev_name = dup_or_null(src->nets[i].host_dev_name, &oom);
+			dst->nr_nets++;
+		}
+	}
 	if (oom) {
 		config_free(dst);
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* --- after-boot updates: PartialDrive, PartialNetworkInterface, balloon --- */
+
+/* The body of an API update as one JSON object; NULL with @err set. */
+static json_t *load_body(const char *json, size_t len, const char *p, char *err)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+
+	if (!root) {
+		fail(err, "%s: invalid JSON at line %d, column %d: %s", p, jerr.line, jerr.column,
+		     jerr.text);
+		return NULL;
+	}
+	if (want_object(root, p, err)) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* A rate limiter update: which buckets the body gives (null: none). */
+static int parse_limiter_update(json_t *o, const char *key, const char *p, bool *has,
+				struct rate_limiter_config *rl, char *err)
+{
+	json_t *v = json_object_get(o, key);
+	char path[64];
+
+	snprintf(path, sizeof(path), "%s.%s", p, key);
+	*has = v != NULL;
+	return parse_rate_limiter(v, path, rl, err);
+}
+
+/* @cur with the buckets of @upd laid over it. */
+static void merge_limiter(const struct rate_limiter_config *cur,
+			  const struct rate_limiter_config *upd, struct rate_limiter_config *out)
+{
+	*out = *cur;
+	if (upd->has_bandwidth) {
+		out->has_bandwidth = true;
+		out->bandwidth = upd->bandwidth;
+	}
+	if (upd->has_ops) {
+		out->has_ops = true;
+		out->ops = upd->ops;
+	}
+}
+
+int config_parse_drive_update(const char *json, size_t len, struct drive_update *u,
+			      char err[CONFIG_ERR_MAX])
+{
+	static const char *const keys[] = {"drive_id", "path_on_host", "rate_limiter", NULL};
+	const char *p = "drive";
+	json_t *o = load_body(json, len, p, err);
+	int ret;
+
+	memset(u, 0, sizeof(*u));
+	if (!o)
+		return -EINVAL;
+	if ((ret = check_keys(o, p, keys, err)) ||
+	    (ret = get_id(o, p, "drive_id", &u->drive_id, err)) ||
+	    (ret = get_string(o, p, "path_on_host", false, &u->path_on_host, err)) ||
+	    (ret = parse_limiter_update(o, "rate_limiter", p, &u->has_rate_limiter,
+					&u->rate_limiter, err)))
+		goto out;
+	if (u->path_on_host && !u->path_on_host[0])
+		ret = fail(err, "%s.path_on_host: the path is empty", p);
+	else if (!u->path_on_host && !u->has_rate_limiter)
+		ret =
+		    fail(err, "%s: the PATCH body changes nothing (path_on_host, rate_limiter)", p);
+out:
+	json_decref(o);
+	if (ret)
+		config_drive_update_free(u);
+	return ret;
+}
+
+void config_drive_update_free(struct drive_update *u)
+{
+	free(u->drive_id);
+	free(u->path_on_host);
+	memset(u, 0, sizeof(*u));
+}
+
+void config_drive_update_limiter(const struct drive_config *d, const struct drive_update *u,
+				 struct rate_limiter_config *out)
+{
+	merge_limiter(&d->rate_limiter, &u->rate_limiter, out);
+}
+
+struct drive_config *config_find_drive(const struct vm_config *cfg, const char *drive_id)
+{
+	for (unsigned int i = 0; i < cfg->nr_drives; i++)
+		if (!strcmp(cfg->drives[i].drive_id, drive_id))
+			return &cfg->drives[i];
+	return NULL;
+}
+
+int config_apply_drive_update(struct vm_config *cfg, const struct drive_update *u)
+{
+	struct drive_config *d = config_find_drive(cfg, u->drive_id);
+
+	if (!d)
+		return -ENOENT;
+	if (u->path_on_host) {
+		char *s = strdup(u->path_on_host);
+
+		if (!s)
+			return -ENOMEM;
+		free(d->path_on_host);
+		d->path_on_host = s;
+	}
+	if (u->has_rate_limiter)
+		merge_limiter(&d->rate_limiter, &u->rate_limiter, &d->rate_limiter);
+	return 0;
+}
+
+int config_parse_net_update(const char *json, size_t len, struct net_update *u,
+			    char err[CONFIG_ERR_MAX])
+{
+	static const char *const keys[] = {"iface_id", "rx_rate_limiter", "tx_rate_limiter", NULL};
+	const char *p = "network-interface";
+	json_t *o = load_body(json, len, p, err);
+	int ret;
+
+	memset(u, 0, sizeof(*u));
+	if (!o)
+		return -EINVAL;
+	if ((ret = check_keys(o, p, keys, err)) ||
+	    (ret = get_id(o, p, "iface_id", &u->iface_id, err)) ||
+	    (ret = parse_limiter_update(o, "rx_rate_limiter", p, &u->has_rx, &u->rx, err)) ||
+	    (ret = parse_limiter_update(o, "tx_rate_limiter", p, &u->has_tx, &u->tx, err)))
+		goto out;
+	if (!u->has_rx && !u->has_tx)
+		ret = fail(err,
+			   "%s: the PATCH body changes nothing (rx_rate_limiter, tx_rate_limiter)",
+			   p);
+out:
+	json_decref(o);
+	if (ret)
+		config_net_update_free(u);
+	return ret;
+}
+
+void config_net_update_free(struct net_update *u)
+{
+	free(u->iface_id);
+	memset(u, 0, sizeof(*u));
+}
+
+void config_net_update_limiters(const struct net_config *n, const struct net_update *u,
+				struct rate_limiter_config *rx, struct rate_limiter_config *tx)
+{
+	merge_limiter(&n->rx_rate_limiter, &u->rx, rx);
+	merge_limiter(&n->tx_rate_limiter, &u->tx, tx);
+}
+
+struct net_config *config_find_net(const struct vm_config *cfg, const char *iface_id)
+{
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		if (!strcmp(cfg->nets[i].iface_id, iface_id))
+			return &cfg->nets[i];
+	return NULL;
+}
+
+int config_apply_net_update(struct vm_config *cfg, const struct net_update *u)
+{
+	struct net_config *n = config_find_net(cfg, u->iface_id);
+
+	if (!n)
+		return -ENOENT;
+	config_net_update_limiters(n, u, &n->rx_rate_limiter, &n->tx_rate_limiter);
+	return 0;
+}
+
+/* BalloonUpdate / BalloonStatsUpdate: one required integer key. */
+static int parse_one_uint(const char *json, size_t len, const char *p, const char *key,
+			  uint64_t max, uint32_t *out, char err[CONFIG_ERR_MAX])
+{
+	const char *const keys[] = {key, NULL};
+	json_t *o = load_body(json, len, p, err);
+	uint64_t v = 0;
+	int ret;
+
+	if (!o)
+		return -EINVAL;
+	ret = check_keys(o, p, keys, err);
+	if (!ret)
+		ret = get_uint(o, p, key, true, 0, max, &v, err);
+	json_decref(o);
+	if (!ret)
+		*out = (uint32_t)v;
+	return ret;
+}
+
+int config_parse_balloon_update(const char *json, size_t len, uint32_t *amount_mib,
+				char err[CONFIG_ERR_MAX])
+{
+	return parse_one_uint(json, len, "balloon", "amount_mib",
+			      UINT32_MAX / VIRTIO_BALLOON_PAGES_PER_MIB, amount_mib, err);
+}
+
+int config_parse_balloon_stats_update(const char *json, size_t len, uint32_t *interval_s,
+				      char err[CONFIG_ERR_MAX])
+{
+	return parse_one_uint(json, len, "balloon.statistics", "stats_polling_interval_s",
+			      VIRTIO_BALLOON_MAX_STATS_INTERVAL, interval_s, err);
 }
 
 /* --- FullVmConfiguration out: what config_parse_string() reads back --- */
@@ -738,6 +1440,82 @@ static char *dump(json_t *o, bool bad)
 	return s;
 }
 
+/* A rate limiter, or null when it has no bucket. */
+static json_t *limiter_or_null(const struct rate_limiter_config *rl, bool *bad)
+{
+	if (!rl->has_bandwidth && !rl->has_ops)
+		return json_null();
+	return rate_limiter_json(rl, bad);
+}
+
+static json_t *drive_json(const struct drive_config *d, bool *bad)
+{
+	json_t *o = json_object();
+
+	if (!o) {
+		*bad = true;
+		return NULL;
+	}
+	put(o, "drive_id", json_string(d->drive_id), bad);
+	put(o, "partuuid", string_or_null(d->partuuid), bad);
+	put(o, "is_root_device", json_boolean(d->is_root_device), bad);
+	put(o, "cache_type", json_string(cache_names[d->cache_type]), bad);
+	put(o, "is_read_only", json_boolean(d->is_read_only), bad);
+	put(o, "path_on_host", json_string(d->path_on_host), bad);
+	put(o, "rate_limiter", limiter_or_null(&d->rate_limiter, bad), bad);
+	put(o, "io_engine", json_string(engine_names[d->io_engine]), bad);
+	return o;
+}
+
+static json_t *net_json(const struct net_config *n, bool *bad)
+{
+	json_t *o = json_object();
+
+	if (!o) {
+		*bad = true;
+		return NULL;
+	}
+	put(o, "iface_id", json_string(n->iface_id), bad);
+	put(o, "host_dev_name", json_string(n->host_dev_name), bad);
+	if (n->has_guest_mac) {
+		char mac[18];
+
+		net_mac_format(n->guest_mac, mac);
+		put(o, "guest_mac", json_string(mac), bad);
+	} else {
+		put(o, "guest_mac", json_null(), bad);
+	}
+	if (n->has_mtu)
+		put(o, "mtu", json_integer(n->mtu), bad);
+	put(o, "rx_rate_limiter", limiter_or_null(&n->rx_rate_limiter, bad), bad);
+	put(o, "tx_rate_limiter", limiter_or_null(&n->tx_rate_limiter, bad), bad);
+	return o;
+}
+
+static json_t *balloon_json(const struct balloon_config *b, bool *bad)
+{
+	json_t *o = json_object();
+
+	if (!o) {
+		*bad = true;
+		return NULL;
+	}
+	put(o, "amount_mib", json_integer(b->amount_mib), bad);
+	put(o, "deflate_on_oom", json_boolean(b->deflate_on_oom), bad);
+	put(o, "stats_polling_interval_s", json_integer(b->stats_polling_interval_s), bad);
+	put(o, "free_page_hinting", json_boolean(b->free_page_hinting), bad);
+	put(o, "free_page_reporting", json_boolean(b->free_page_reporting), bad);
+	return o;
+}
+
+char *config_balloon_to_json(const struct balloon_config *bc)
+{
+	bool bad = false;
+	json_t *o = balloon_json(bc, &bad);
+
+	return o ? dump(o, bad) : NULL;
+}
+
 char *config_machine_to_json(const struct machine_config *mc)
 {
 	bool bad = false;
@@ -791,11 +1569,33 @@ char *config_to_json(const struct vm_config *cfg)
 	} else {
 		put(root, "entropy", json_null(), &bad);
 	}
-	/* What ember does not serve yet, as Firecracker shows it unconfigured. */
-	put(root, "drives", json_array(), &bad);
-	put(root, "network-interfaces", json_array(), &bad);
-	put(root, "balloon", json_null(), &bad);
-	put(root, "vsock", json_null(), &bad);
+	{
+		json_t *drives = json_array(), *nets = json_array();
+
+		for (unsigned int i = 0; drives && i < cfg->nr_drives; i++)
+			if (json_array_append_new(drives, drive_json(&cfg->drives[i], &bad)))
+				bad = true;
+		for (unsigned int i = 0; nets && i < cfg->nr_nets; i++)
+			if (json_array_append_new(nets, net_json(&cfg->nets[i], &bad)))
+				bad = true;
+		put(root, "drives", drives, &bad);
+		put(root, "network-interfaces", nets, &bad);
+	}
+	put(root, "balloon", cfg->has_balloon ? balloon_json(&cfg->balloon, &bad) : json_null(),
+	    &bad);
+	if (cfg->vsock.present) {
+		json_t *vs = json_object();
+
+		if (vs) {
+			put(vs, "guest_cid", json_integer(cfg->vsock.guest_cid), &bad);
+			put(vs, "uds_path", json_string(cfg->vsock.uds_path), &bad);
+			if (cfg->vsock.vsock_id)
+				put(vs, "vsock_id", json_string(cfg->vsock.vsock_id), &bad);
+		}
+		put(root, "vsock", vs, &bad);
+	} else {
+		put(root, "vsock", json_null(), &bad);
+	}
 	if (cfg->metrics.present) {
 		json_t *me = json_object();
 

@@ -14,8 +14,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CONFIG_ERR_MAX	 512
-#define CONFIG_MAX_VCPUS 32
+#define CONFIG_ERR_MAX	  512
+#define CONFIG_MAX_VCPUS  32
+#define CONFIG_MAX_VIRTIO 16 /* virtio-mmio slots per VM (vm.h) */
 
 enum huge_pages {
 	HUGE_PAGES_NONE,
@@ -53,6 +54,25 @@ struct rate_limiter_config {
 	struct token_bucket_config ops;
 };
 
+/*
+ * The virtio devices' configuration structures are theirs (Firecracker's
+ * Drive, NetworkInterface, Vsock and Balloon objects); block.h and net.h use
+ * struct rate_limiter_config, defined above, so they come in here. Whichever
+ * header is included first, struct vm_config only holds pointers to the
+ * drive and network structures, and balloon.h and vsock.h do not include this
+ * file.
+ */
+#include "devices/virtio/balloon.h"
+#include "devices/virtio/block.h"
+#include "devices/virtio/net.h"
+#include "devices/virtio/vsock.h"
+
+/* At most this many drives, and network interfaces (each takes a virtio slot). */
+#define CONFIG_MAX_DRIVES 16
+#define CONFIG_MAX_NETS	  16
+/* Resource ids (drive_id, iface_id): Firecracker's rule, [A-Za-z0-9_]{1,64}. */
+#define CONFIG_ID_MAX 64
+
 struct entropy_config {
 	bool present;
 	struct rate_limiter_config rate_limiter;
@@ -74,6 +94,17 @@ struct vm_config {
 	struct logger_config logger;
 	struct entropy_config entropy;
 	struct metrics_config metrics;
+	/*
+	 * Block devices in Firecracker's order: the root device (at most one)
+	 * first, then the others in the order they were added.
+	 */
+	struct drive_config *drives;
+	unsigned int nr_drives;
+	struct net_config *nets; /* in the order they were added */
+	unsigned int nr_nets;
+	struct vsock_config vsock; /* vsock.present */
+	bool has_balloon;
+	struct balloon_config balloon;
 };
 
 /* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT, no huge pages. */
@@ -95,11 +126,17 @@ int config_validate_machine(const struct machine_config *mc, char err[CONFIG_ERR
 
 /* The sections the API's PUT and PATCH bodies update. */
 enum config_section {
-	CONFIG_BOOT_SOURCE, /* PUT /boot-source: BootSource */
-	CONFIG_MACHINE,	    /* PUT, PATCH /machine-config: MachineConfiguration */
-	CONFIG_LOGGER,	    /* PUT /logger: Logger */
-	CONFIG_ENTROPY,	    /* PUT /entropy: EntropyDevice */
-	CONFIG_METRICS,	    /* PUT /metrics: Metrics */
+	CONFIG_BOOT_SOURCE,    /* PUT /boot-source: BootSource */
+	CONFIG_MACHINE,	       /* PUT, PATCH /machine-config: MachineConfiguration */
+	CONFIG_LOGGER,	       /* PUT /logger: Logger */
+	CONFIG_ENTROPY,	       /* PUT /entropy: EntropyDevice */
+	CONFIG_METRICS,	       /* PUT /metrics: Metrics */
+	CONFIG_DRIVE,	       /* PUT /drives/{id}: Drive, added or replacing the same drive_id */
+	CONFIG_NET,	       /* PUT /network-interfaces/{id}: NetworkInterface, likewise */
+	CONFIG_VSOCK,	       /* PUT /vsock: Vsock */
+	CONFIG_BALLOON,	       /* PUT /balloon: Balloon */
+	CONFIG_BALLOON_UPDATE, /* PATCH /balloon before boot: BalloonUpdate */
+	CONFIG_BALLOON_STATS,  /* PATCH /balloon/statistics before boot: BalloonStatsUpdate */
 };
 
 /*
@@ -114,6 +151,58 @@ enum config_section {
  */
 int config_update(struct vm_config *cfg, enum config_section section, const char *json, size_t len,
 		  bool patch, char err[CONFIG_ERR_MAX]);
+
+/*
+ * The bodies of the after-boot updates, parsed with the same rules: the
+ * router checks them, the device applies them, and only then does
+ * config_apply_*() record them in the configuration.
+ *
+ * PartialDrive: drive_id required; path_on_host and rate_limiter optional.
+ * A rate_limiter's buckets replace the drive's, bucket by bucket (a bucket
+ * that is absent stays as it was; size or refill_time 0 turns it off).
+ */
+struct drive_update {
+	char *drive_id;
+	char *path_on_host; /* NULL: unchanged */
+	bool has_rate_limiter;
+	struct rate_limiter_config rate_limiter; /* the buckets the body gave */
+};
+int config_parse_drive_update(const char *json, size_t len, struct drive_update *u,
+			      char err[CONFIG_ERR_MAX]);
+void config_drive_update_free(struct drive_update *u);
+/* The drive's rate limiter once @u is applied (its buckets over the configured ones). */
+void config_drive_update_limiter(const struct drive_config *d, const struct drive_update *u,
+				 struct rate_limiter_config *out);
+/* Records an applied update in @cfg (-ENOENT: no such drive, -ENOMEM). */
+int config_apply_drive_update(struct vm_config *cfg, const struct drive_update *u);
+struct drive_config *config_find_drive(const struct vm_config *cfg, const char *drive_id);
+
+/* PartialNetworkInterface: iface_id required; rx_rate_limiter, tx_rate_limiter optional. */
+struct net_update {
+	char *iface_id;
+	bool has_rx, has_tx;
+	struct rate_limiter_config rx, tx; /* the buckets the body gave */
+};
+int config_parse_net_update(const char *json, size_t len, struct net_update *u,
+			    char err[CONFIG_ERR_MAX]);
+void config_net_update_free(struct net_update *u);
+/* The interface's limiters once @u is applied. */
+void config_net_update_limiters(const struct net_config *n, const struct net_update *u,
+				struct rate_limiter_config *rx, struct rate_limiter_config *tx);
+int config_apply_net_update(struct vm_config *cfg, const struct net_update *u);
+struct net_config *config_find_net(const struct vm_config *cfg, const char *iface_id);
+
+/* BalloonUpdate (amount_mib) and BalloonStatsUpdate (stats_polling_interval_s). */
+int config_parse_balloon_update(const char *json, size_t len, uint32_t *amount_mib,
+				char err[CONFIG_ERR_MAX]);
+int config_parse_balloon_stats_update(const char *json, size_t len, uint32_t *interval_s,
+				      char err[CONFIG_ERR_MAX]);
+
+/*
+ * JSON for the API's GETs: Balloon (GET /balloon). free() the result; NULL
+ * when out of memory.
+ */
+char *config_balloon_to_json(const struct balloon_config *bc);
 
 /* A deep copy (strings duplicated); 0 or -ENOMEM. Free both with config_free(). */
 int config_copy(struct vm_config *dst, const struct vm_config *src);

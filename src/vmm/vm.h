@@ -63,7 +63,7 @@ struct vcpu {
 };
 
 /* A virtio device's place in the VM: its irqfd and one ioeventfd per queue. */
-#define VM_MAX_VIRTIO 16
+#define VM_MAX_VIRTIO CONFIG_MAX_VIRTIO
 struct virtio_slot;
 struct virtio_notify {
 	struct ev_handler h; /* the queue's ioeventfd on the event loop */

@@ -9,6 +9,7 @@
  * KVM_RUN unless the VM is stopping, whose kick must stay in force.
  */
 #include "util/log.h"
+#include "vmm/dev_vsock.h"
 #include "vmm/vm.h"
 
 #include <errno.h>
@@ -79,8 +80,12 @@ void vm_vcpu_exiting(struct vcpu *vcpu)
 
 /*
  * The device work the event loop does for the VM: host console input, virtio
- * queue notifications (ioeventfds) and rate-limiter retries (timerfds). Held
- * while paused; what arrived meanwhile waits in its fd and is served on resume.
+ * queue notifications (ioeventfds) and the devices' timers (each virtio slot's
+ * timer_h: rate-limiter retries, block and net continuations, the balloon's
+ * statistics). Held while paused; what arrived meanwhile waits in its fd and
+ * is served on resume. The devices' other fds look at vm->paused themselves
+ * and defer to their (held) slot timer: a drive's io_uring eventfd, a TAP.
+ * vsock has host sockets of its own, which it holds itself (vm_vsock_set_paused).
  */
 static void loop_work_hold(struct vm *vm)
 {
@@ -100,6 +105,7 @@ static void loop_work_hold(struct vm *vm)
 		if (s->timer_h.fd >= 0)
 			ev_del(vm->loop, &s->timer_h);
 	}
+	vm_vsock_set_paused(vm, true);
 }
 
 static void loop_work_release(struct vm *vm)
@@ -119,6 +125,7 @@ static void loop_work_release(struct vm *vm)
 			log_error("virtio %s: resuming its rate-limiter timer failed",
 				  s->dev->ops->name);
 	}
+	vm_vsock_set_paused(vm, false);
 }
 
 static unsigned int started_vcpus(const struct vm *vm)

@@ -207,10 +207,6 @@ int vmm_start(struct vmm *vmm, char err[VMM_ERR_MAX])
 	if (ret)
 		return ret;
 	vmm->state = VMM_RUNNING;
-	log_info("VM started: %u vCPU%s, %llu MiB, kernel %s", vmm->cfg.machine.vcpu_count,
-		 vmm->cfg.machine.vcpu_count == 1 ? "" : "s",
-		 (unsigned long long)vmm->cfg.machine.mem_size_mib,
-		 vmm->cfg.boot.kernel_image_path);
 	return 0;
 }
 

@@ -49,6 +49,25 @@ struct vmm_ops {
 	void (*collect_metrics)(struct vmm *vmm, json_t *root);
 	/* Sends the log to the file or named pipe @path from now on. */
 	int (*set_log_path)(struct vmm *vmm, const char *path, char err[VMM_ERR_MAX]);
+
+	/*
+	 * The devices of the started VM (the API's after-boot updates). Each is
+	 * optional: without it the router answers that ember cannot do it.
+	 * balloon_*: the VM's balloon (the router checks that one is configured).
+	 */
+	int (*balloon_set_target)(struct vmm *vmm, uint32_t amount_mib, char err[VMM_ERR_MAX]);
+	int (*balloon_set_stats_interval)(struct vmm *vmm, uint32_t seconds, char err[VMM_ERR_MAX]);
+	int (*balloon_stats)(struct vmm *vmm, struct balloon_stats *out, char err[VMM_ERR_MAX]);
+	/*
+	 * PATCH /drives/{id}: a new backing file (@path_on_host, NULL: unchanged)
+	 * and/or rate limiter (@rl, the drive's whole limiter; NULL: unchanged).
+	 */
+	int (*drive_update)(struct vmm *vmm, const char *drive_id, const char *path_on_host,
+			    const struct rate_limiter_config *rl, char err[VMM_ERR_MAX]);
+	/* PATCH /network-interfaces/{id}: the interface's whole rx and tx limiters. */
+	int (*net_update)(struct vmm *vmm, const char *iface_id,
+			  const struct rate_limiter_config *rx,
+			  const struct rate_limiter_config *tx, char err[VMM_ERR_MAX]);
 };
 
 extern const struct vmm_ops vmm_kvm_ops;

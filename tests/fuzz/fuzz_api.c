@@ -64,6 +64,47 @@ static int fake_set_log_path(struct vmm *vmm, const char *path, char err[VMM_ERR
 	return 0;
 }
 
+/* The devices' runtime operations: an odd value is refused, as a device may. */
+static int fake_dev(uint64_t v, char err[VMM_ERR_MAX])
+{
+	if (v & 1) {
+		snprintf(err, VMM_ERR_MAX, "the device refused %llu", (unsigned long long)v);
+		return -22;
+	}
+	return 0;
+}
+
+static int fake_balloon_target(struct vmm *vmm, uint32_t mib, char err[VMM_ERR_MAX])
+{
+	(void)vmm;
+	return fake_dev(mib, err);
+}
+
+static int fake_balloon_stats(struct vmm *vmm, struct balloon_stats *out, char err[VMM_ERR_MAX])
+{
+	out->target_mib = vmm->cfg.balloon.amount_mib;
+	out->target_pages = out->target_mib * 256;
+	out->present = 0xffff;
+	for (unsigned int i = 0; i < VIRTIO_BALLOON_S_NR; i++)
+		out->val[i] = i;
+	return fake_dev(vmm->cfg.balloon.stats_polling_interval_s, err);
+}
+
+static int fake_drive_update(struct vmm *vmm, const char *id, const char *path,
+			     const struct rate_limiter_config *rl, char err[VMM_ERR_MAX])
+{
+	(void)vmm;
+	(void)id;
+	return fake_dev((path ? strlen(path) : 0) + (rl ? rl->has_ops : 0), err);
+}
+
+static int fake_net_update(struct vmm *vmm, const char *id, const struct rate_limiter_config *rx,
+			   const struct rate_limiter_config *tx, char err[VMM_ERR_MAX])
+{
+	(void)vmm;
+	return fake_dev(strlen(id) + rx->has_ops + tx->has_ops, err);
+}
+
 static const struct vmm_ops fake_ops = {
     .start = fake_start,
     .stop = fake_stop,
@@ -72,6 +113,11 @@ static const struct vmm_ops fake_ops = {
     .resume = fake_ok,
     .ctrl_alt_del = fake_ok,
     .set_log_path = fake_set_log_path,
+    .balloon_set_target = fake_balloon_target,
+    .balloon_set_stats_interval = fake_balloon_target,
+    .balloon_stats = fake_balloon_stats,
+    .drive_update = fake_drive_update,
+    .net_update = fake_net_update,
 };
 
 /* The API's promise: 204 without a body, 200 with JSON, 400 with {"fault_message": text}. */

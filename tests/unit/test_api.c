@@ -22,6 +22,14 @@ struct fake_vm {
 	int log_ret;   /* what set_log_path returns */
 	char log_path[256];
 	unsigned int started_vcpus;
+	/* The devices' runtime operations: what they were asked, what they answer. */
+	int dev_ret; /* what the device ops return (0: done) */
+	int balloon_targets, balloon_intervals, balloon_stats_calls;
+	uint32_t balloon_target, balloon_interval;
+	int drive_updates, net_updates;
+	char drive_id[64], drive_path[256];
+	bool drive_rl_given;
+	struct rate_limiter_config drive_rl, net_rx, net_tx;
 };
 
 static struct fake_vm fake;
@@ -87,7 +95,85 @@ static int fake_set_log_path(struct vmm *vmm, const char *path, char err[VMM_ERR
 	return 0;
 }
 
+static int fake_dev_result(char err[VMM_ERR_MAX], const char *what)
+{
+	if (fake.dev_ret)
+		snprintf(err, VMM_ERR_MAX, "%s: the device refused", what);
+	return fake.dev_ret;
+}
+
+static int fake_balloon_set_target(struct vmm *vmm, uint32_t mib, char err[VMM_ERR_MAX])
+{
+	(void)vmm;
+	fake.balloon_targets++;
+	fake.balloon_target = mib;
+	return fake_dev_result(err, "balloon.amount_mib");
+}
+
+static int fake_balloon_set_interval(struct vmm *vmm, uint32_t s, char err[VMM_ERR_MAX])
+{
+	(void)vmm;
+	fake.balloon_intervals++;
+	fake.balloon_interval = s;
+	return fake_dev_result(err, "balloon.stats_polling_interval_s");
+}
+
+static int fake_balloon_stats(struct vmm *vmm, struct balloon_stats *out, char err[VMM_ERR_MAX])
+{
+	(void)vmm;
+	fake.balloon_stats_calls++;
+	out->target_pages = 1024;
+	out->target_mib = 4;
+	out->actual_pages = 512;
+	out->actual_mib = 2;
+	out->present = 1u << VIRTIO_BALLOON_S_MEMFREE | 1u << VIRTIO_BALLOON_S_SWAP_IN;
+	out->val[VIRTIO_BALLOON_S_MEMFREE] = 123456;
+	out->val[VIRTIO_BALLOON_S_SWAP_IN] = 7;
+	out->val[VIRTIO_BALLOON_S_MEMTOT] = 999; /* not present: not shown */
+	return fake_dev_result(err, "balloon statistics");
+}
+
+static int fake_drive_update(struct vmm *vmm, const char *id, const char *path,
+			     const struct rate_limiter_config *rl, char err[VMM_ERR_MAX])
+{
+	(void)vmm;
+	fake.drive_updates++;
+	snprintf(fake.drive_id, sizeof(fake.drive_id), "%s", id);
+	snprintf(fake.drive_path, sizeof(fake.drive_path), "%s", path ? path : "");
+	fake.drive_rl_given = rl != NULL;
+	if (rl)
+		fake.drive_rl = *rl;
+	return fake_dev_result(err, "drive");
+}
+
+static int fake_net_update(struct vmm *vmm, const char *id, const struct rate_limiter_config *rx,
+			   const struct rate_limiter_config *tx, char err[VMM_ERR_MAX])
+{
+	(void)vmm;
+	(void)id;
+	fake.net_updates++;
+	fake.net_rx = *rx;
+	fake.net_tx = *tx;
+	return fake_dev_result(err, "network interface");
+}
+
 static const struct vmm_ops fake_ops = {
+    .start = fake_start,
+    .stop = fake_stop,
+    .request_exit = fake_request_exit,
+    .pause = fake_pause,
+    .resume = fake_resume,
+    .ctrl_alt_del = fake_cad,
+    .set_log_path = fake_set_log_path,
+    .balloon_set_target = fake_balloon_set_target,
+    .balloon_set_stats_interval = fake_balloon_set_interval,
+    .balloon_stats = fake_balloon_stats,
+    .drive_update = fake_drive_update,
+    .net_update = fake_net_update,
+};
+
+/* A VM without the after-boot device operations. */
+static const struct vmm_ops fake_ops_no_devices = {
     .start = fake_start,
     .stop = fake_stop,
     .request_exit = fake_request_exit,
@@ -435,19 +521,8 @@ TEST(pause_resume)
 TEST(not_supported_yet_never_204)
 {
 	static const char *const reqs[][3] = {
-	    {"PUT", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"is_root_device\": true}"},
-	    {"PATCH", "/drives/rootfs", "{\"drive_id\": \"rootfs\"}"},
-	    {"PUT", "/network-interfaces/eth0",
-	     "{\"iface_id\": \"eth0\", \"host_dev_name\": \"t\"}"},
-	    {"PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\"}"},
 	    {"PUT", "/pmem/p0", "{\"id\": \"p0\", \"path_on_host\": \"/x\"}"},
 	    {"PATCH", "/pmem/p0", "{\"id\": \"p0\"}"},
-	    {"PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\"}"},
-	    {"GET", "/balloon", NULL},
-	    {"PUT", "/balloon", "{\"amount_mib\": 1, \"deflate_on_oom\": true}"},
-	    {"PATCH", "/balloon", "{\"amount_mib\": 1}"},
-	    {"GET", "/balloon/statistics", NULL},
-	    {"PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 1}"},
 	    {"PATCH", "/balloon/hinting/start", NULL},
 	    {"GET", "/balloon/hinting/status", NULL},
 	    {"PATCH", "/balloon/hinting/stop", NULL},
@@ -503,6 +578,8 @@ TEST(path_ids)
 	setup();
 	BAD("PUT", "/drives/rootfs", "{\"drive_id\": \"other\", \"is_root_device\": true}",
 	    "/drives/rootfs: the body's drive_id \"other\" does not match the id in the path");
+	BAD("PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth1\"}",
+	    "the body's iface_id \"eth1\" does not match");
 	BAD("PUT", "/network-interfaces/eth0", "{\"iface_id\": 7}",
 	    "the body's iface_id 7 does not match");
 	BAD("PATCH", "/pmem/p0", "{\"id\": \"p1\"}", "the body's id \"p1\" does not match");
@@ -511,7 +588,280 @@ TEST(path_ids)
 	BAD("PUT", "/drives/a/b", "{}", "can only contain alphanumeric characters");
 	BAD("PUT", "/drives", "{\"drive_id\": \"x\"}", "/drives: the path needs an id");
 	BAD("PUT", "/drives/ok_1", "{\"drive_id\": \"ok_1\"", "invalid JSON");
-	BAD("PUT", "/drives/ok_1", "{\"drive_id\": \"ok_1\"}", "not supported yet by ember");
+	BAD("PUT", "/drives/ok_1", "{\"drive_id\": \"ok_1\"}",
+	    "drive: missing required key \"is_root_device\"");
+}
+
+TEST(drives)
+{
+	setup();
+	OK204("PUT", "/drives/data",
+	      "{\"drive_id\": \"data\", \"path_on_host\": \"/d\", \"is_root_device\": false, "
+	      "\"is_read_only\": true, \"io_engine\": \"Async\"}");
+	OK204("PUT", "/drives/rootfs",
+	      "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r\", \"is_root_device\": true}");
+	CHECK_EQ(vmm.cfg.nr_drives, 2);
+	CHECK_STR(vmm.cfg.drives[0].drive_id, "rootfs");
+	/* PUT with an existing id replaces the drive. */
+	OK204("PUT", "/drives/data",
+	      "{\"drive_id\": \"data\", \"path_on_host\": \"/d2\", \"is_root_device\": false}");
+	CHECK_EQ(vmm.cfg.nr_drives, 2);
+	CHECK_STR(vmm.cfg.drives[1].path_on_host, "/d2");
+	CHECK(!vmm.cfg.drives[1].is_read_only);
+	BAD("PUT", "/drives/other",
+	    "{\"drive_id\": \"other\", \"path_on_host\": \"/o\", \"is_root_device\": true}",
+	    "a root block device already exists (\"rootfs\")");
+	BAD("PUT", "/drives/data",
+	    "{\"drive_id\": \"data\", \"path_on_host\": \"/d\", \"is_root_device\": false, "
+	    "\"cache_type\": \"Fast\"}",
+	    "drive.cache_type: \"Fast\" is not one of \"Unsafe\", \"Writeback\"");
+	BAD("PUT", "/drives/data", "{\"drive_id\": \"data\", \"is_root_device\": false}",
+	    "drive: missing required key \"path_on_host\"");
+	BAD("PUT", "/drives/data",
+	    "{\"path_on_host\": \"/d\", \"is_root_device\": false, \"drive_id\": \"data\", "
+	    "\"x\": 1}",
+	    "drive: unknown key \"x\"");
+	BAD("PUT", "/drives/v",
+	    "{\"drive_id\": \"v\", \"is_root_device\": false, \"socket\": \"/vhost.sock\"}",
+	    "vhost-user block devices are not supported yet");
+	CHECK_STR(vmm.cfg.drives[1].path_on_host, "/d2");
+	BAD("PATCH", "/drives/data", "{\"drive_id\": \"data\", \"path_on_host\": \"/d3\"}",
+	    before_boot);
+	EXPECT("GET", "/vm/config", NULL, 200, "\"drives\":[{\"drive_id\":\"rootfs\"");
+	CHECK_EQ(fake.drive_updates, 0);
+
+	boot();
+	BAD("PUT", "/drives/late",
+	    "{\"drive_id\": \"late\", \"path_on_host\": \"/l\", \"is_root_device\": false}",
+	    after_boot);
+	/* PATCH: a new backing file, a new rate limiter. */
+	OK204("PATCH", "/drives/data", "{\"drive_id\": \"data\", \"path_on_host\": \"/d3\"}");
+	CHECK_EQ(fake.drive_updates, 1);
+	CHECK_STR(fake.drive_id, "data");
+	CHECK_STR(fake.drive_path, "/d3");
+	CHECK(!fake.drive_rl_given);
+	CHECK_STR(vmm.cfg.drives[1].path_on_host, "/d3");
+	OK204("PATCH", "/drives/data",
+	      "{\"drive_id\": \"data\", \"rate_limiter\": {\"ops\": {\"size\": 100, "
+	      "\"refill_time\": 1000}}}");
+	CHECK(fake.drive_rl_given);
+	CHECK(fake.drive_rl.has_ops);
+	CHECK_EQ(fake.drive_rl.ops.size, 100);
+	CHECK_STR(fake.drive_path, "");
+	CHECK(vmm.cfg.drives[1].rate_limiter.has_ops);
+	/* A bucket given replaces that bucket only. */
+	OK204("PATCH", "/drives/data",
+	      "{\"drive_id\": \"data\", \"rate_limiter\": {\"bandwidth\": {\"size\": 5, "
+	      "\"refill_time\": 10}}}");
+	CHECK(fake.drive_rl.has_ops && fake.drive_rl.has_bandwidth);
+	EXPECT("GET", "/vm/config", NULL, 200,
+	       "\"rate_limiter\":{\"bandwidth\":{\"size\":5,\"one_time_burst\":0,"
+	       "\"refill_time\":10},\"ops\":{\"size\":100");
+	BAD("PATCH", "/drives/nope", "{\"drive_id\": \"nope\", \"path_on_host\": \"/n\"}",
+	    "drive nope: no such drive.");
+	BAD("PATCH", "/drives/data", "{\"drive_id\": \"data\"}", "the PATCH body changes nothing");
+	BAD("PATCH", "/drives/data", "{\"drive_id\": \"data\", \"is_read_only\": true}",
+	    "drive: unknown key \"is_read_only\"");
+	BAD("PATCH", "/drives/data", "{\"drive_id\": \"data\", \"path_on_host\": 3}",
+	    "drive.path_on_host: expected a string, got an integer 3");
+	BAD("PATCH", "/drives/data", "{\"drive_id\": \"other\", \"path_on_host\": \"/x\"}",
+	    "does not match the id in the path");
+	/* The device refuses: 400 with its reason, the configuration unchanged. */
+	fake.dev_ret = -ENOENT;
+	BAD("PATCH", "/drives/data", "{\"drive_id\": \"data\", \"path_on_host\": \"/gone\"}",
+	    "drive: the device refused");
+	CHECK_STR(vmm.cfg.drives[1].path_on_host, "/d3");
+	fake.dev_ret = 0;
+	CHECK_EQ(fake.drive_updates, 4);
+}
+
+TEST(network_interfaces)
+{
+	setup();
+	OK204("PUT", "/network-interfaces/eth0",
+	      "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": "
+	      "\"06:00:0a:00:02:02\", \"mtu\": 1500}");
+	OK204("PUT", "/network-interfaces/eth1",
+	      "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\"}");
+	OK204("PUT", "/network-interfaces/eth1",
+	      "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap2\"}");
+	CHECK_EQ(vmm.cfg.nr_nets, 2);
+	CHECK_STR(vmm.cfg.nets[1].host_dev_name, "tap2");
+	BAD("PUT", "/network-interfaces/eth2",
+	    "{\"iface_id\": \"eth2\", \"host_dev_name\": \"tap0\"}",
+	    "\"tap0\" is in use by interface \"eth0\"");
+	BAD("PUT", "/network-interfaces/eth2",
+	    "{\"iface_id\": \"eth2\", \"host_dev_name\": \"tap3\", \"guest_mac\": \"zz\"}",
+	    "network-interface.guest_mac: \"zz\" is not a MAC address");
+	BAD("PUT", "/network-interfaces/eth2", "{\"iface_id\": \"eth2\"}",
+	    "network-interface: missing required key \"host_dev_name\"");
+	BAD("PUT", "/network-interfaces/eth2",
+	    "{\"iface_id\": \"eth2\", \"host_dev_name\": \"tap3\", \"mtu\": 70000}",
+	    "network-interface.mtu: 70000 is out of range (68 to 65535)");
+	BAD("PATCH", "/network-interfaces/eth0",
+	    "{\"iface_id\": \"eth0\", \"rx_rate_limiter\": {\"ops\": {\"size\": 1, "
+	    "\"refill_time\": "
+	    "1}}}",
+	    before_boot);
+	EXPECT("GET", "/vm/config", NULL, 200,
+	       "\"network-interfaces\":[{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\","
+	       "\"guest_mac\":\"06:00:0a:00:02:02\",\"mtu\":1500");
+
+	boot();
+	BAD("PUT", "/network-interfaces/eth3",
+	    "{\"iface_id\": \"eth3\", \"host_dev_name\": \"tap3\"}", after_boot);
+	OK204("PATCH", "/network-interfaces/eth0",
+	      "{\"iface_id\": \"eth0\", \"rx_rate_limiter\": {\"ops\": {\"size\": 1, "
+	      "\"refill_time\": "
+	      "1}}}");
+	CHECK_EQ(fake.net_updates, 1);
+	CHECK(fake.net_rx.has_ops);
+	CHECK(!fake.net_tx.has_ops && !fake.net_tx.has_bandwidth);
+	CHECK(vmm.cfg.nets[0].rx_rate_limiter.has_ops);
+	OK204("PATCH", "/network-interfaces/eth0",
+	      "{\"iface_id\": \"eth0\", \"tx_rate_limiter\": {\"bandwidth\": {\"size\": 9, "
+	      "\"refill_time\": 9}}}");
+	/* The rx limiter set before stays. */
+	CHECK(fake.net_rx.has_ops);
+	CHECK(fake.net_tx.has_bandwidth);
+	BAD("PATCH", "/network-interfaces/eth9",
+	    "{\"iface_id\": \"eth9\", \"tx_rate_limiter\": {\"bandwidth\": {\"size\": 9, "
+	    "\"refill_time\": 9}}}",
+	    "network interface eth9: no such interface.");
+	BAD("PATCH", "/network-interfaces/eth0",
+	    "{\"iface_id\": \"eth0\", \"host_dev_name\": \"t\"}",
+	    "network-interface: unknown key \"host_dev_name\"");
+	BAD("PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\"}",
+	    "the PATCH body changes nothing");
+	fake.dev_ret = -EINVAL;
+	BAD("PATCH", "/network-interfaces/eth0",
+	    "{\"iface_id\": \"eth0\", \"tx_rate_limiter\": {\"ops\": {\"size\": 2, "
+	    "\"refill_time\": "
+	    "2}}}",
+	    "network interface: the device refused");
+	CHECK(!vmm.cfg.nets[0].tx_rate_limiter.has_ops);
+	fake.dev_ret = 0;
+}
+
+TEST(vsock)
+{
+	setup();
+	OK204("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}");
+	CHECK(vmm.cfg.vsock.present);
+	OK204("PUT", "/vsock",
+	      "{\"guest_cid\": 52, \"uds_path\": \"/tmp/w.sock\", \"vsock_id\": \"v\"}");
+	CHECK_EQ(vmm.cfg.vsock.guest_cid, 52);
+	CHECK_STR(vmm.cfg.vsock.uds_path, "/tmp/w.sock");
+	BAD("PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"/v\"}",
+	    "vsock.guest_cid: 2 is out of range (3 to 4294967294)");
+	BAD("PUT", "/vsock", "{\"guest_cid\": 3}", "vsock: missing required key \"uds_path\"");
+	BAD("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\", \"cid\": 3}",
+	    "vsock: unknown key \"cid\"");
+	CHECK_EQ(vmm.cfg.vsock.guest_cid, 52);
+	EXPECT("GET", "/vm/config", NULL, 200,
+	       "\"vsock\":{\"guest_cid\":52,\"uds_path\":\"/tmp/w.sock\",\"vsock_id\":\"v\"}");
+	boot();
+	BAD("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\"}", after_boot);
+	BAD("GET", "/vsock", NULL, "Invalid request method and/or path");
+}
+
+TEST(balloon)
+{
+	setup();
+	BAD("GET", "/balloon", NULL, "balloon: the balloon device is not configured");
+	BAD("PATCH", "/balloon", "{\"amount_mib\": 1}", "not configured");
+	BAD("GET", "/balloon/statistics", NULL, "not configured");
+	BAD("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 1}", "not configured");
+	BAD("PUT", "/balloon", "{\"amount_mib\": 1}",
+	    "balloon: missing required key \"deflate_on_oom\"");
+	BAD("PUT", "/balloon", "{\"amount_mib\": 200, \"deflate_on_oom\": true}",
+	    "balloon.amount_mib: Amount of pages requested is too large.");
+	BAD("PUT", "/balloon",
+	    "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"free_page_hinting\": true}",
+	    "free page hinting is not supported yet");
+	BAD("PUT", "/balloon",
+	    "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"stats_polling_interval_s\": -1}",
+	    "balloon.stats_polling_interval_s: -1 is out of range (0 to 65535)");
+	OK204("PUT", "/balloon", "{\"amount_mib\": 8, \"deflate_on_oom\": true}");
+	EXPECT("GET", "/balloon", NULL, 200,
+	       "{\"amount_mib\":8,\"deflate_on_oom\":true,\"stats_polling_interval_s\":0,"
+	       "\"free_page_hinting\":false,\"free_page_reporting\":false}");
+	/* Before boot PATCH updates the configuration (the swagger: before or after boot). */
+	OK204("PATCH", "/balloon", "{\"amount_mib\": 16}");
+	CHECK_EQ(vmm.cfg.balloon.amount_mib, 16);
+	BAD("PATCH", "/balloon", "{\"amount_mib\": 16, \"deflate_on_oom\": false}",
+	    "balloon: unknown key \"deflate_on_oom\"");
+	BAD("PATCH", "/balloon", "{\"amount_mib\": 129}", "Amount of pages requested is too large");
+	BAD("GET", "/balloon/statistics", NULL, "statistics are not enabled");
+	OK204("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 2}");
+	CHECK_EQ(vmm.cfg.balloon.stats_polling_interval_s, 2);
+	BAD("GET", "/balloon/statistics", NULL, before_boot);
+	BAD("PATCH", "/balloon/hinting/start", NULL, "not supported yet by ember");
+	BAD("GET", "/balloon/hinting/status", NULL, "not supported yet by ember");
+	EXPECT("GET", "/vm/config", NULL, 200,
+	       "\"balloon\":{\"amount_mib\":16,\"deflate_on_oom\":true,"
+	       "\"stats_polling_interval_s\":2");
+	CHECK_EQ(fake.balloon_targets, 0);
+
+	boot();
+	BAD("PUT", "/balloon", "{\"amount_mib\": 8, \"deflate_on_oom\": true}", after_boot);
+	OK204("PATCH", "/balloon", "{\"amount_mib\": 4}");
+	CHECK_EQ(fake.balloon_targets, 1);
+	CHECK_EQ(fake.balloon_target, 4);
+	EXPECT("GET", "/balloon", NULL, 200, "\"amount_mib\":4");
+	BAD("PATCH", "/balloon", "{\"amount_mib\": \"4\"}",
+	    "balloon.amount_mib: expected an integer");
+	BAD("PATCH", "/balloon", "{}", "balloon: missing required key \"amount_mib\"");
+	fake.dev_ret = -EINVAL;
+	BAD("PATCH", "/balloon", "{\"amount_mib\": 100}", "balloon.amount_mib: the device refused");
+	EXPECT("GET", "/balloon", NULL, 200, "\"amount_mib\":4");
+	fake.dev_ret = 0;
+	EXPECT("GET", "/balloon/statistics", NULL, 200,
+	       "{\"target_pages\":1024,\"actual_pages\":512,\"target_mib\":4,\"actual_mib\":2,"
+	       "\"swap_in\":7,\"free_memory\":123456}");
+	OK204("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 5}");
+	CHECK_EQ(fake.balloon_interval, 5);
+	CHECK_EQ(vmm.cfg.balloon.stats_polling_interval_s, 5);
+	BAD("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 70000}",
+	    "out of range (0 to 65535)");
+	BAD("PATCH", "/balloon/statistics", "{\"interval\": 1}",
+	    "balloon.statistics: unknown key \"interval\"");
+	fake.dev_ret = -EINVAL;
+	BAD("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 0}",
+	    "balloon.stats_polling_interval_s: the device refused");
+	CHECK_EQ(vmm.cfg.balloon.stats_polling_interval_s, 5);
+	fake.dev_ret = 0;
+	BAD("PATCH", "/balloon/hinting/stop", NULL, "not supported yet by ember");
+	BAD("DELETE", "/balloon", NULL, "Invalid request method and/or path");
+}
+
+TEST(balloon_stats_disabled_after_boot)
+{
+	setup();
+	OK204("PUT", "/balloon", "{\"amount_mib\": 0, \"deflate_on_oom\": false}");
+	boot();
+	BAD("GET", "/balloon/statistics", NULL, "statistics are not enabled");
+	CHECK_EQ(fake.balloon_stats_calls, 0);
+}
+
+TEST(device_ops_missing)
+{
+	setup();
+	vmm_destroy(&vmm);
+	vmm_init(&vmm, NULL, &lg, &fake_ops_no_devices);
+	OK204("PUT", "/balloon", "{\"amount_mib\": 0, \"deflate_on_oom\": false}");
+	OK204("PUT", "/drives/d",
+	      "{\"drive_id\": \"d\", \"path_on_host\": \"/d\", \"is_root_device\": false}");
+	OK204("PUT", "/network-interfaces/e", "{\"iface_id\": \"e\", \"host_dev_name\": \"t\"}");
+	boot();
+	BAD("PATCH", "/balloon", "{\"amount_mib\": 1}", "PATCH /balloon: not supported by ember");
+	BAD("PATCH", "/drives/d", "{\"drive_id\": \"d\", \"path_on_host\": \"/e\"}",
+	    "PATCH /drives: not supported by ember on a running microVM");
+	BAD("PATCH", "/network-interfaces/e",
+	    "{\"iface_id\": \"e\", \"rx_rate_limiter\": {\"ops\": {\"size\": 1, \"refill_time\": "
+	    "1}}}",
+	    "PATCH /network-interfaces: not supported");
+	CHECK_STR(vmm.cfg.drives[0].path_on_host, "/d");
 }
 
 /* Configures everything ember keeps through the API. */
@@ -528,6 +878,25 @@ static void configure_all(void)
 	OK204("PUT", "/entropy",
 	      "{\"rate_limiter\": {\"bandwidth\": {\"size\": 10, \"one_time_burst\": 5, "
 	      "\"refill_time\": 100}, \"ops\": {\"size\": 3, \"refill_time\": 7}}}");
+	OK204("PUT", "/drives/scratch",
+	      "{\"drive_id\": \"scratch\", \"path_on_host\": \"/s\", \"is_root_device\": false, "
+	      "\"cache_type\": \"Writeback\", \"rate_limiter\": {\"ops\": {\"size\": 1, "
+	      "\"refill_time\": 2}}}");
+	OK204("PUT", "/drives/root",
+	      "{\"drive_id\": \"root\", \"path_on_host\": \"/r\", "
+	      "\"is_root_device\": true, \"partuuid\": \"0eaa91a0-01\", "
+	      "\"is_read_only\": true, \"io_engine\": \"Async\"}");
+	OK204("PUT", "/network-interfaces/eth0",
+	      "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": "
+	      "\"AA:FC:00:00:00:01\", \"tx_rate_limiter\": {\"bandwidth\": {\"size\": 9, "
+	      "\"refill_time\": 8}}}");
+	OK204("PUT", "/network-interfaces/eth1",
+	      "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\", "
+	      "\"mtu\": 9000}");
+	OK204("PUT", "/vsock", "{\"guest_cid\": 7, \"uds_path\": \"/tmp/vs\"}");
+	OK204("PUT", "/balloon",
+	      "{\"amount_mib\": 32, \"deflate_on_oom\": true, \"stats_polling_interval_s\": 1, "
+	      "\"free_page_reporting\": true}");
 	lg.level = LOG_OFF; /* the test's output stays PASS/FAIL lines */
 }
 
@@ -565,6 +934,24 @@ TEST(vm_config_round_trip)
 	CHECK_EQ(back.entropy.rate_limiter.bandwidth.one_time_burst, 5);
 	CHECK(back.entropy.rate_limiter.has_ops);
 	CHECK_EQ(back.entropy.rate_limiter.ops.refill_time_ms, 7);
+	CHECK_EQ(back.nr_drives, 2);
+	CHECK_STR(back.drives[0].drive_id, "root");
+	CHECK_STR(back.drives[0].partuuid, "0eaa91a0-01");
+	CHECK(back.drives[0].is_read_only);
+	CHECK_EQ(back.drives[0].io_engine, BLOCK_ENGINE_ASYNC);
+	CHECK_EQ(back.drives[1].cache_type, BLOCK_CACHE_WRITEBACK);
+	CHECK_EQ(back.drives[1].rate_limiter.ops.refill_time_ms, 2);
+	CHECK_EQ(back.nr_nets, 2);
+	CHECK_EQ(back.nets[0].guest_mac[0], 0xaa);
+	CHECK_EQ(back.nets[0].tx_rate_limiter.bandwidth.size, 9);
+	CHECK_EQ(back.nets[1].mtu, 9000);
+	CHECK(back.vsock.present);
+	CHECK_EQ(back.vsock.guest_cid, 7);
+	CHECK_STR(back.vsock.uds_path, "/tmp/vs");
+	CHECK(back.has_balloon);
+	CHECK_EQ(back.balloon.amount_mib, 32);
+	CHECK(back.balloon.free_page_reporting);
+	CHECK_EQ(back.balloon.stats_polling_interval_s, 1);
 	/* ... and writes back the same text. */
 	again = config_to_json(&back);
 	CHECK(again != NULL);
@@ -631,5 +1018,7 @@ TEST_MAIN(TEST_ENTRY(instance_info_and_version), TEST_ENTRY(unknown_paths_and_me
 	  TEST_ENTRY(body_rules), TEST_ENTRY(boot_source), TEST_ENTRY(machine_config),
 	  TEST_ENTRY(logger), TEST_ENTRY(entropy), TEST_ENTRY(actions), TEST_ENTRY(pause_resume),
 	  TEST_ENTRY(not_supported_yet_never_204), TEST_ENTRY(metrics), TEST_ENTRY(path_ids),
-	  TEST_ENTRY(vm_config_round_trip), TEST_ENTRY(vm_config_as_config_file),
-	  TEST_ENTRY(signals_and_run_without_vm))
+	  TEST_ENTRY(drives), TEST_ENTRY(network_interfaces), TEST_ENTRY(vsock),
+	  TEST_ENTRY(balloon), TEST_ENTRY(balloon_stats_disabled_after_boot),
+	  TEST_ENTRY(device_ops_missing), TEST_ENTRY(vm_config_round_trip),
+	  TEST_ENTRY(vm_config_as_config_file), TEST_ENTRY(signals_and_run_without_vm))

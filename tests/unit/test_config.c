@@ -135,11 +135,14 @@ TEST(required_keys)
 
 TEST(not_yet_supported_said_so)
 {
-	REFUSED("{\"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/v\"}}",
-		"vsock: not supported yet");
-	REFUSED("{\"drives\": [{\"drive_id\": \"root\"}]}",
-		"drives: device type not supported yet");
-	REFUSED("{\"balloon\": {}}", "balloon: not supported yet");
+	REFUSED("{\"pmem\": [{\"id\": \"p\"}]}", "pmem: device type not supported yet");
+	REFUSED("{\"mmds-config\": {}}", "mmds-config: not supported yet");
+	REFUSED("{\"balloon\": {\"amount_mib\": 0, \"deflate_on_oom\": true, "
+		"\"free_page_hinting\": true}}",
+		"balloon.free_page_hinting: free page hinting is not supported yet");
+	REFUSED("{\"drives\": [{\"drive_id\": \"v\", \"is_root_device\": false, \"socket\": "
+		"\"/s\"}]}",
+		"drives[0].socket: vhost-user block devices are not supported yet");
 	REFUSED("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 8, \"cpu_template\": "
 		"\"C3\"}}",
 		"cpu_template: \"C3\" is not supported");
@@ -215,7 +218,441 @@ TEST(entropy_and_rate_limiter)
 	REFUSED("{\"entropy\": {\"rate\": 1}}", "entropy: unknown key \"rate\"");
 }
 
-TEST_MAIN(TEST_ENTRY(full_document), TEST_ENTRY(entropy_and_rate_limiter), TEST_ENTRY(defaults),
+#define UPDATE(section, json, patch) config_update(&cfg, section, json, strlen(json), patch, err)
+
+/* Parses @json, writes it out, parses that again and writes it: both texts must be equal. */
+static void round_trip(const char *json)
+{
+	struct vm_config a, b;
+	char *ja, *jb;
+
+	CHECK_EQ(parse(&a, json), 0);
+	ja = config_to_json(&a);
+	CHECK(ja != NULL);
+	CHECK_EQ(parse(&b, ja), 0);
+	jb = config_to_json(&b);
+	CHECK(jb != NULL);
+	CHECK_STR(ja, jb);
+	free(ja);
+	free(jb);
+	config_free(&a);
+	config_free(&b);
+}
+
+TEST(balloon)
+{
+	struct vm_config cfg, copy;
+
+	CHECK_EQ(parse(&cfg, "{\"balloon\": {\"amount_mib\": 16, \"deflate_on_oom\": true}}"), 0);
+	CHECK(cfg.has_balloon);
+	CHECK_EQ(cfg.balloon.amount_mib, 16);
+	CHECK(cfg.balloon.deflate_on_oom);
+	CHECK_EQ(cfg.balloon.stats_polling_interval_s, 0);
+	CHECK(!cfg.balloon.free_page_reporting);
+	config_free(&cfg);
+	CHECK_EQ(parse(&cfg, "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"balloon\": "
+			     "{\"amount_mib\": 0, \"deflate_on_oom\": false, "
+			     "\"stats_polling_interval_s\": 65535, \"free_page_hinting\": false, "
+			     "\"free_page_reporting\": true}}"),
+		 0);
+	CHECK_EQ(cfg.balloon.stats_polling_interval_s, 65535);
+	CHECK(cfg.balloon.free_page_reporting);
+	CHECK_EQ(config_validate(&cfg, err), 0);
+	CHECK_EQ(config_copy(&copy, &cfg), 0);
+	CHECK(copy.has_balloon);
+	CHECK_EQ(copy.balloon.stats_polling_interval_s, 65535);
+	config_free(&copy);
+	config_free(&cfg);
+	round_trip("{\"balloon\": {\"amount_mib\": 7, \"deflate_on_oom\": true, "
+		   "\"stats_polling_interval_s\": 2}}");
+
+	REFUSED("{\"balloon\": {\"deflate_on_oom\": true}}",
+		"balloon: missing required key \"amount_mib\"");
+	REFUSED("{\"balloon\": {\"amount_mib\": 1}}",
+		"balloon: missing required key \"deflate_on_oom\"");
+	REFUSED("{\"balloon\": {\"amount_mib\": -1, \"deflate_on_oom\": true}}",
+		"balloon.amount_mib: -1 is out of range");
+	REFUSED("{\"balloon\": {\"amount_mib\": \"1\", \"deflate_on_oom\": true}}",
+		"balloon.amount_mib: expected an integer, got a string \"1\"");
+	REFUSED("{\"balloon\": {\"amount_mib\": 1, \"deflate_on_oom\": 1}}",
+		"balloon.deflate_on_oom: expected a boolean, got an integer 1");
+	REFUSED("{\"balloon\": {\"amount_mib\": 1, \"deflate_on_oom\": true, "
+		"\"stats_polling_interval_s\": 65536}}",
+		"balloon.stats_polling_interval_s: 65536 is out of range (0 to 65535)");
+	REFUSED("{\"balloon\": {\"amount_mib\": 1, \"deflate_on_oom\": true, \"size\": 1}}",
+		"balloon: unknown key \"size\"");
+	REFUSED("{\"balloon\": []}", "balloon: expected an object, got an array");
+
+	/* More than the guest's memory: refused when the whole configuration is checked. */
+	CHECK_EQ(parse(&cfg, "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, "
+			     "\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64}, "
+			     "\"balloon\": {\"amount_mib\": 65, \"deflate_on_oom\": true}}"),
+		 0);
+	CHECK_EQ(config_validate(&cfg, err), -EINVAL);
+	CHECK_CONTAINS(err, "balloon.amount_mib: Amount of pages requested is too large.");
+	config_free(&cfg);
+}
+
+TEST(balloon_api_sections)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	/* PATCH before PUT: nothing to update. */
+	CHECK_EQ(UPDATE(CONFIG_BALLOON_UPDATE, "{\"amount_mib\": 1}", true), -EINVAL);
+	CHECK_CONTAINS(err, "balloon: not configured");
+	/* The API checks against the guest's memory at once (128 MiB by default). */
+	CHECK_EQ(UPDATE(CONFIG_BALLOON, "{\"amount_mib\": 129, \"deflate_on_oom\": 0}", false),
+		 -EINVAL);
+	CHECK_CONTAINS(err, "balloon.deflate_on_oom: expected a boolean");
+	CHECK_EQ(UPDATE(CONFIG_BALLOON, "{\"amount_mib\": 129, \"deflate_on_oom\": false}", false),
+		 -EINVAL);
+	CHECK_CONTAINS(err, "Amount of pages requested is too large");
+	CHECK(!cfg.has_balloon);
+	CHECK_EQ(UPDATE(CONFIG_BALLOON, "{\"amount_mib\": 128, \"deflate_on_oom\": true}", false),
+		 0);
+	CHECK_EQ(cfg.balloon.amount_mib, 128);
+	CHECK_EQ(UPDATE(CONFIG_BALLOON_UPDATE, "{\"amount_mib\": 3}", true), 0);
+	CHECK_EQ(cfg.balloon.amount_mib, 3);
+	CHECK(cfg.balloon.deflate_on_oom);
+	CHECK_EQ(UPDATE(CONFIG_BALLOON_UPDATE, "{\"amount_mib\": 300}", true), -EINVAL);
+	CHECK_EQ(UPDATE(CONFIG_BALLOON_UPDATE, "{\"deflate_on_oom\": true}", true), -EINVAL);
+	CHECK_CONTAINS(err, "balloon: unknown key \"deflate_on_oom\"");
+	CHECK_EQ(UPDATE(CONFIG_BALLOON_STATS, "{\"stats_polling_interval_s\": 5}", true), 0);
+	CHECK_EQ(cfg.balloon.stats_polling_interval_s, 5);
+	CHECK_EQ(cfg.balloon.amount_mib, 3);
+	CHECK_EQ(UPDATE(CONFIG_BALLOON_STATS, "{}", true), -EINVAL);
+	CHECK_CONTAINS(err,
+		       "balloon.statistics: missing required key \"stats_polling_interval_s\"");
+	config_free(&cfg);
+}
+
+TEST(balloon_updates)
+{
+	uint32_t v = 99;
+
+	CHECK_EQ(config_parse_balloon_update("{\"amount_mib\": 12}", strlen("{\"amount_mib\": 12}"),
+					     &v, err),
+		 0);
+	CHECK_EQ(v, 12);
+	CHECK_EQ(config_parse_balloon_update("{\"amount_mib\": true}",
+					     strlen("{\"amount_mib\": true}"), &v, err),
+		 -EINVAL);
+	CHECK_CONTAINS(err, "balloon.amount_mib: expected an integer");
+	CHECK_EQ(config_parse_balloon_update("[]", strlen("[]"), &v, err), -EINVAL);
+	CHECK_CONTAINS(err, "balloon: expected an object");
+	CHECK_EQ(config_parse_balloon_update("{", strlen("{"), &v, err), -EINVAL);
+	CHECK_CONTAINS(err, "balloon: invalid JSON");
+	CHECK_EQ(config_parse_balloon_stats_update("{\"stats_polling_interval_s\": 1}",
+						   strlen("{\"stats_polling_interval_s\": 1}"), &v,
+						   err),
+		 0);
+	CHECK_EQ(v, 1);
+	CHECK_EQ(config_parse_balloon_stats_update("{\"stats_polling_interval_s\": 70000}",
+						   strlen("{\"stats_polling_interval_s\": 70000}"),
+						   &v, err),
+		 -EINVAL);
+	CHECK_CONTAINS(err, "70000 is out of range (0 to 65535)");
+}
+
+TEST(drives)
+{
+	struct vm_config cfg, copy;
+
+	CHECK_EQ(parse(&cfg, "{\"drives\": [{\"drive_id\": \"data\", \"path_on_host\": \"/d\", "
+			     "\"is_root_device\": false, \"is_read_only\": true, \"cache_type\": "
+			     "\"Writeback\", \"io_engine\": \"Async\", \"rate_limiter\": {\"ops\": "
+			     "{\"size\": 10, \"refill_time\": 1000}}}, {\"drive_id\": \"rootfs\", "
+			     "\"path_on_host\": \"/r\", \"is_root_device\": true, \"partuuid\": "
+			     "\"abcd-01\"}, {\"drive_id\": \"x_2\", \"path_on_host\": \"/x\", "
+			     "\"is_root_device\": false}]}"),
+		 0);
+	CHECK_EQ(cfg.nr_drives, 3);
+	/* The root device goes first (it is /dev/vda); the others keep their order. */
+	CHECK_STR(cfg.drives[0].drive_id, "rootfs");
+	CHECK(cfg.drives[0].is_root_device);
+	CHECK_STR(cfg.drives[0].partuuid, "abcd-01");
+	CHECK(!cfg.drives[0].is_read_only);
+	CHECK_EQ(cfg.drives[0].cache_type, BLOCK_CACHE_UNSAFE);
+	CHECK_EQ(cfg.drives[0].io_engine, BLOCK_ENGINE_SYNC);
+	CHECK_STR(cfg.drives[1].drive_id, "data");
+	CHECK_STR(cfg.drives[1].path_on_host, "/d");
+	CHECK(cfg.drives[1].is_read_only);
+	CHECK_EQ(cfg.drives[1].cache_type, BLOCK_CACHE_WRITEBACK);
+	CHECK_EQ(cfg.drives[1].io_engine, BLOCK_ENGINE_ASYNC);
+	CHECK(cfg.drives[1].rate_limiter.has_ops);
+	CHECK(!cfg.drives[1].rate_limiter.has_bandwidth);
+	CHECK_EQ(cfg.drives[1].rate_limiter.ops.refill_time_ms, 1000);
+	CHECK_STR(cfg.drives[2].drive_id, "x_2");
+	CHECK(config_find_drive(&cfg, "data") == &cfg.drives[1]);
+	CHECK(config_find_drive(&cfg, "nope") == NULL);
+	CHECK_EQ(config_copy(&copy, &cfg), 0);
+	CHECK_EQ(copy.nr_drives, 3);
+	CHECK(copy.drives[1].drive_id != cfg.drives[1].drive_id);
+	CHECK_STR(copy.drives[1].path_on_host, "/d");
+	config_free(&copy);
+	config_free(&cfg);
+	round_trip("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/a\", "
+		   "\"is_root_device\": false, \"rate_limiter\": {\"bandwidth\": {\"size\": 1, "
+		   "\"refill_time\": 2}}}, {\"drive_id\": \"r\", \"path_on_host\": \"/r\", "
+		   "\"is_root_device\": true, \"is_read_only\": true}]}");
+
+	REFUSED("{\"drives\": [{\"path_on_host\": \"/a\", \"is_root_device\": false}]}",
+		"drives[0]: missing required key \"drive_id\"");
+	REFUSED("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/a\"}]}",
+		"drives[0]: missing required key \"is_root_device\"");
+	REFUSED("{\"drives\": [{\"drive_id\": \"a\", \"is_root_device\": false}]}",
+		"drives[0]: missing required key \"path_on_host\"");
+	REFUSED("{\"drives\": [{\"drive_id\": \"a-b\", \"path_on_host\": \"/a\", "
+		"\"is_root_device\": false}]}",
+		"drives[0].drive_id: \"a-b\" may contain only alphanumeric characters");
+	REFUSED("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/a\", "
+		"\"is_root_device\": false, \"cache_type\": \"None\"}]}",
+		"drives[0].cache_type: \"None\" is not one of \"Unsafe\", \"Writeback\"");
+	REFUSED("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/a\", "
+		"\"is_root_device\": false, \"io_engine\": \"Uring\"}]}",
+		"drives[0].io_engine: \"Uring\" is not one of \"Sync\", \"Async\"");
+	REFUSED("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"\", "
+		"\"is_root_device\": false}]}",
+		"drives[0].path_on_host: the path is empty");
+	REFUSED("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/a\", "
+		"\"is_root_device\": false, \"rate_limiter\": {\"ops\": {\"size\": 1}}}]}",
+		"drives[0].rate_limiter.ops: missing required key \"refill_time\"");
+	REFUSED("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/a\", "
+		"\"is_root_device\": false, \"readonly\": true}]}",
+		"drives[0]: unknown key \"readonly\"");
+	REFUSED("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/a\", "
+		"\"is_root_device\": true}, {\"drive_id\": \"b\", \"path_on_host\": \"/b\", "
+		"\"is_root_device\": true}]}",
+		"drives.b: a root block device already exists (\"a\")");
+	REFUSED("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"/a\", "
+		"\"is_root_device\": false}, {\"drive_id\": \"a\", \"path_on_host\": \"/b\", "
+		"\"is_root_device\": false}]}",
+		"drives: drive_id \"a\" is used twice");
+	REFUSED("{\"drives\": [7]}", "drives[0]: expected an object, got an integer");
+}
+
+TEST(drives_put_replaces)
+{
+	struct vm_config cfg;
+	struct drive_update u;
+	struct rate_limiter_config rl;
+
+#define PUT_DRIVE(json) config_update(&cfg, CONFIG_DRIVE, json, strlen(json), false, err)
+	config_init(&cfg);
+	CHECK_EQ(PUT_DRIVE("{\"drive_id\": \"a\", \"path_on_host\": \"/a\", \"is_root_device\": "
+			   "false}"),
+		 0);
+	CHECK_EQ(PUT_DRIVE("{\"drive_id\": \"b\", \"path_on_host\": \"/b\", \"is_root_device\": "
+			   "false}"),
+		 0);
+	/* The same id again replaces the drive, in its place. */
+	CHECK_EQ(PUT_DRIVE("{\"drive_id\": \"a\", \"path_on_host\": \"/a2\", \"is_root_device\": "
+			   "false}"),
+		 0);
+	CHECK_EQ(cfg.nr_drives, 2);
+	CHECK_STR(cfg.drives[0].path_on_host, "/a2");
+	/* ... and as the root device it moves first. */
+	CHECK_EQ(PUT_DRIVE("{\"drive_id\": \"b\", \"path_on_host\": \"/b\", \"is_root_device\": "
+			   "true}"),
+		 0);
+	CHECK_STR(cfg.drives[0].drive_id, "b");
+	CHECK_STR(cfg.drives[1].drive_id, "a");
+	CHECK_EQ(PUT_DRIVE("{\"drive_id\": \"c\", \"path_on_host\": \"/c\", \"is_root_device\": "
+			   "true}"),
+		 -EINVAL);
+	CHECK_CONTAINS(err, "a root block device already exists (\"b\")");
+	/* The root device itself may be replaced. */
+	CHECK_EQ(PUT_DRIVE("{\"drive_id\": \"b\", \"path_on_host\": \"/b2\", \"is_root_device\": "
+			   "true}"),
+		 0);
+	CHECK_EQ(PUT_DRIVE("{\"drive_id\": \"c\", \"path_on_host\": 1, \"is_root_device\": true}"),
+		 -EINVAL);
+	CHECK_CONTAINS(err, "drive.path_on_host: expected a string");
+	CHECK_EQ(cfg.nr_drives, 2);
+	CHECK_STR(cfg.drives[0].path_on_host, "/b2");
+
+	/* PATCH bodies (after boot). */
+	CHECK_EQ(
+	    config_parse_drive_update("{\"drive_id\": \"a\", \"path_on_host\": \"/new\", "
+				      "\"rate_limiter\": {\"bandwidth\": {\"size\": 5, "
+				      "\"refill_time\": 10}}}",
+				      strlen("{\"drive_id\": \"a\", \"path_on_host\": \"/new\", "
+					     "\"rate_limiter\": {\"bandwidth\": {\"size\": 5, "
+					     "\"refill_time\": 10}}}"),
+				      &u, err),
+	    0);
+	CHECK_STR(u.drive_id, "a");
+	CHECK_STR(u.path_on_host, "/new");
+	CHECK(u.has_rate_limiter);
+	config_drive_update_limiter(config_find_drive(&cfg, "a"), &u, &rl);
+	CHECK(rl.has_bandwidth);
+	CHECK(!rl.has_ops);
+	CHECK_EQ(config_apply_drive_update(&cfg, &u), 0);
+	CHECK_STR(config_find_drive(&cfg, "a")->path_on_host, "/new");
+	CHECK_EQ(config_find_drive(&cfg, "a")->rate_limiter.bandwidth.size, 5);
+	config_drive_update_free(&u);
+	CHECK_EQ(config_parse_drive_update("{\"drive_id\": \"a\"}", strlen("{\"drive_id\": \"a\"}"),
+					   &u, err),
+		 -EINVAL);
+	CHECK_CONTAINS(err, "drive: the PATCH body changes nothing");
+	CHECK_EQ(config_parse_drive_update("{\"drive_id\": \"a\", \"is_read_only\": true}",
+					   strlen("{\"drive_id\": \"a\", \"is_read_only\": true}"),
+					   &u, err),
+		 -EINVAL);
+	CHECK_CONTAINS(err, "drive: unknown key \"is_read_only\"");
+	CHECK_EQ(config_parse_drive_update("{\"path_on_host\": \"/x\"}",
+					   strlen("{\"path_on_host\": \"/x\"}"), &u, err),
+		 -EINVAL);
+	CHECK_CONTAINS(err, "drive: missing required key \"drive_id\"");
+	config_free(&cfg);
+#undef PUT_DRIVE
+}
+
+TEST(network_interfaces)
+{
+	struct vm_config cfg, copy;
+	struct net_update u;
+
+	CHECK_EQ(parse(&cfg,
+		       "{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": "
+		       "\"tap0\", \"guest_mac\": \"06:00:AC:10:00:02\", \"mtu\": 1400, "
+		       "\"rx_rate_limiter\": {\"bandwidth\": {\"size\": 100, \"refill_time\": "
+		       "10}}}, {\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\"}]}"),
+		 0);
+	CHECK_EQ(cfg.nr_nets, 2);
+	CHECK_STR(cfg.nets[0].iface_id, "eth0");
+	CHECK_STR(cfg.nets[0].host_dev_name, "tap0");
+	CHECK(cfg.nets[0].has_guest_mac);
+	CHECK_EQ(cfg.nets[0].guest_mac[2], 0xac);
+	CHECK(cfg.nets[0].has_mtu);
+	CHECK_EQ(cfg.nets[0].mtu, 1400);
+	CHECK(cfg.nets[0].rx_rate_limiter.has_bandwidth);
+	CHECK(!cfg.nets[0].tx_rate_limiter.has_bandwidth);
+	CHECK(!cfg.nets[1].has_guest_mac);
+	CHECK(!cfg.nets[1].has_mtu);
+	CHECK_EQ(config_copy(&copy, &cfg), 0);
+	CHECK_STR(copy.nets[1].host_dev_name, "tap1");
+	config_free(&copy);
+
+	/* PUT with an existing id replaces it; a TAP or MAC in use elsewhere is refused. */
+	CHECK_EQ(UPDATE(CONFIG_NET, "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap0\"}", false),
+		 -EINVAL);
+	CHECK_CONTAINS(err, "host_dev_name: \"tap0\" is in use by interface \"eth0\"");
+	CHECK_EQ(UPDATE(CONFIG_NET,
+			"{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap9\", \"guest_mac\": "
+			"\"06:00:ac:10:00:02\"}",
+			false),
+		 -EINVAL);
+	CHECK_CONTAINS(err, "guest_mac: the MAC address is in use by interface \"eth0\"");
+	CHECK_EQ(UPDATE(CONFIG_NET, "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap9\"}", false),
+		 0);
+	CHECK_EQ(cfg.nr_nets, 2);
+	CHECK_STR(cfg.nets[1].host_dev_name, "tap9");
+
+	/* PATCH bodies: rate limiters only. */
+	CHECK_EQ(config_parse_net_update(
+		     "{\"iface_id\": \"eth0\", \"tx_rate_limiter\": {\"ops\": "
+		     "{\"size\": 1, \"refill_time\": 1}}}",
+		     strlen("{\"iface_id\": \"eth0\", \"tx_rate_limiter\": {\"ops\": "
+			    "{\"size\": 1, \"refill_time\": 1}}}"),
+		     &u, err),
+		 0);
+	CHECK(u.has_tx && !u.has_rx);
+	CHECK_EQ(config_apply_net_update(&cfg, &u), 0);
+	CHECK(cfg.nets[0].tx_rate_limiter.has_ops);
+	CHECK(cfg.nets[0].rx_rate_limiter.has_bandwidth);
+	config_net_update_free(&u);
+	CHECK_EQ(config_parse_net_update("{\"iface_id\": \"eth0\", \"mtu\": 1}",
+					 strlen("{\"iface_id\": \"eth0\", \"mtu\": 1}"), &u, err),
+		 -EINVAL);
+	CHECK_CONTAINS(err, "network-interface: unknown key \"mtu\"");
+	CHECK_EQ(config_parse_net_update("{\"iface_id\": \"eth0\"}",
+					 strlen("{\"iface_id\": \"eth0\"}"), &u, err),
+		 -EINVAL);
+	CHECK_CONTAINS(err, "the PATCH body changes nothing");
+	config_free(&cfg);
+	round_trip("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\", "
+		   "\"guest_mac\": \"02:00:00:00:00:01\", \"mtu\": 9000, \"tx_rate_limiter\": "
+		   "{\"ops\": {\"size\": 3, \"refill_time\": 4, \"one_time_burst\": 5}}}]}");
+
+	REFUSED("{\"network-interfaces\": [{\"iface_id\": \"e\"}]}",
+		"network-interfaces[0]: missing required key \"host_dev_name\"");
+	REFUSED("{\"network-interfaces\": [{\"host_dev_name\": \"t\"}]}",
+		"network-interfaces[0]: missing required key \"iface_id\"");
+	REFUSED("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\", "
+		"\"guest_mac\": \"06:00:0a:00:02\"}]}",
+		"network-interfaces[0].guest_mac: \"06:00:0a:00:02\" is not a MAC address");
+	REFUSED("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\", "
+		"\"guest_mac\": \"01:00:0a:00:02:02\"}]}",
+		"is a multicast address");
+	REFUSED("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\", "
+		"\"mtu\": 67}]}",
+		"network-interfaces[0].mtu: 67 is out of range (68 to 65535)");
+	REFUSED("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": "
+		"\"a_name_that_is_too_long\"}]}",
+		"is not a TAP name (1 to 15 characters)");
+	REFUSED("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\", "
+		"\"allow_mmds_requests\": true}]}",
+		"network-interfaces[0]: unknown key \"allow_mmds_requests\"");
+	REFUSED("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\"}, "
+		"{\"iface_id\": \"e\", \"host_dev_name\": \"u\"}]}",
+		"network-interfaces: iface_id \"e\" is used twice");
+}
+
+TEST(vsock)
+{
+	struct vm_config cfg, copy;
+
+	CHECK_EQ(parse(&cfg, "{\"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}}"), 0);
+	CHECK(cfg.vsock.present);
+	CHECK_EQ(cfg.vsock.guest_cid, 3);
+	CHECK_STR(cfg.vsock.uds_path, "/tmp/v.sock");
+	CHECK(cfg.vsock.vsock_id == NULL);
+	CHECK_EQ(config_copy(&copy, &cfg), 0);
+	CHECK_STR(copy.vsock.uds_path, "/tmp/v.sock");
+	config_free(&copy);
+	config_free(&cfg);
+	round_trip("{\"vsock\": {\"guest_cid\": 4294967294, \"uds_path\": \"/v\", \"vsock_id\": "
+		   "\"old\"}}");
+	REFUSED("{\"vsock\": {\"guest_cid\": 2, \"uds_path\": \"/v\"}}",
+		"vsock.guest_cid: 2 is out of range (3 to 4294967294)");
+	REFUSED("{\"vsock\": {\"guest_cid\": 4294967295, \"uds_path\": \"/v\"}}",
+		"vsock.guest_cid: 4294967295 is out of range");
+	REFUSED("{\"vsock\": {\"guest_cid\": 3}}", "vsock: missing required key \"uds_path\"");
+	REFUSED("{\"vsock\": {\"uds_path\": \"/v\"}}", "vsock: missing required key \"guest_cid\"");
+	REFUSED("{\"vsock\": {\"guest_cid\": 3, \"uds_path\": \"\"}}",
+		"vsock.uds_path: the path is empty");
+	REFUSED("{\"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/v\", \"port\": 1}}",
+		"vsock: unknown key \"port\"");
+}
+
+TEST(virtio_device_count)
+{
+	struct vm_config cfg;
+	char json[4096] =
+	    "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"entropy\": {}, "
+	    "\"balloon\": {\"amount_mib\": 0, \"deflate_on_oom\": true}, \"drives\": [";
+
+	for (int i = 0; i < 15; i++) {
+		size_t n = strlen(json);
+
+		snprintf(json + n, sizeof(json) - n,
+			 "%s{\"drive_id\": \"d%d\", \"path_on_host\": \"/d\", "
+			 "\"is_root_device\": false}",
+			 i ? ", " : "", i);
+	}
+	strcat(json, "]}");
+	CHECK_EQ(parse(&cfg, json), 0);
+	CHECK_EQ(config_validate(&cfg, err), -EINVAL);
+	CHECK_CONTAINS(err, "17 virtio devices");
+	config_free(&cfg);
+}
+
+TEST_MAIN(TEST_ENTRY(balloon), TEST_ENTRY(balloon_api_sections), TEST_ENTRY(balloon_updates),
+	  TEST_ENTRY(drives), TEST_ENTRY(drives_put_replaces), TEST_ENTRY(network_interfaces),
+	  TEST_ENTRY(vsock), TEST_ENTRY(virtio_device_count), TEST_ENTRY(full_document),
+	  TEST_ENTRY(entropy_and_rate_limiter), TEST_ENTRY(defaults),
 	  TEST_ENTRY(empty_device_lists_and_nulls_accepted), TEST_ENTRY(unknown_keys_refused),
 	  TEST_ENTRY(types_refused_with_value), TEST_ENTRY(ranges_refused_with_value),
 	  TEST_ENTRY(required_keys), TEST_ENTRY(not_yet_supported_said_so),

@@ -1,0 +1,714 @@
+// SPDX-License-Identifier: Apache-2.0
+/* virtio-balloon: inflate, deflate, statistics, free page reporting. See balloon.h. */
+#include "devices/virtio/balloon.h"
+
+#include "util/log.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE_4K (1ULL << VIRTIO_BALLOON_PAGE_SHIFT)
+
+static struct virtio_balloon *to_balloon(struct virtio_dev *d)
+{
+	return d->opaque;
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static size_t host_page_size(void)
+{
+	static size_t size;
+
+	if (!size) {
+		long v = sysconf(_SC_PAGESIZE);
+
+		size = v > 0 ? (size_t)v : 4096;
+	}
+	return size;
+}
+
+/* Copies up to @len bytes of @c's device-readable buffers, from the start, into @dst. */
+static size_t gather(const struct vq_chain *c, void *dst, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned int i = 0; i < c->nr_out && done < len; i++) {
+		size_t n = c->out[i].iov_len;
+
+		if (n > len - done)
+			n = len - done;
+		memcpy((uint8_t *)dst + done, c->out[i].iov_base, n);
+		done += n;
+	}
+	return done;
+}
+
+/*
+ * Drops the host pages wholly inside [hva, hva + len): the guest gets zero-filled
+ * pages on its next touch. Returns the bytes dropped, or 0 if madvise failed.
+ */
+static uint64_t drop_range(struct virtio_balloon *b, uint8_t *hva, uint64_t len)
+{
+	uintptr_t mask = host_page_size() - 1;
+	uintptr_t start = ((uintptr_t)hva + mask) & ~mask;
+	uintptr_t end = ((uintptr_t)hva + len) & ~mask;
+
+	if (end <= start)
+		return 0;
+	b->madvise_calls++;
+	if (madvise((void *)start, end - start, MADV_DONTNEED) < 0) {
+		log_warn("virtio-balloon: madvise(MADV_DONTNEED) of %llu bytes: %s",
+			 (unsigned long long)(end - start), strerror(errno));
+		b->madvise_fails++;
+		return 0;
+	}
+	return end - start;
+}
+
+/* --- inflate and deflate --- */
+
+/* Device-readable only, whole u32 PFNs, not too many. Returns the PFN count or -1. */
+static int pfn_chain_count(const struct vq_chain *c)
+{
+	if (c->nr_in || c->out_len % 4 || c->out_len > VIRTIO_BALLOON_MAX_PFNS_PER_CHAIN * 4ULL)
+		return -1;
+	return (int)(c->out_len / 4);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Drops every page collected so far, coalescing runs contiguous in guest and
+ * host addresses, then gives back the chains that named them: the pages are
+ * gone before the driver sees its request acknowledged (it may re-use a page
+ * after a deflate, which it may only send after that acknowledgement).
+ */
+static void inflate_flush(struct virtio_balloon *b, struct virtqueue *vq, uint16_t *heads,
+			  unsigned int *nr_heads)
+{
+	unsigned int n = b->nr_pfns, i = 0;
+
+	qsort(b->pfns, n, sizeof(b->pfns[0]), cmp_u32);
+	while (i < n) {
+		uint32_t first = b->pfns[i];
+		uint8_t *start =
+		    gm_ptr(b->mem, (uint64_t)first << VIRTIO_BALLOON_PAGE_SHIFT, PAGE_4K);
+		uint64_t pages = 1;
+
+		/* Validated when collected: the page is guest RAM. */
+		for (i++; i < n; i++) {
+			uint32_t pfn = b->pfns[i];
+			uint8_t *hva;
+
+			if (pfn == first + pages - 1)
+				continue; /* the same PFN twice */
+			if ((uint64_t)pfn != first + pages)
+				break;
+			hva = gm_ptr(b->mem, (uint64_t)pfn << VIRTIO_BALLOON_PAGE_SHIFT, PAGE_4K);
+			if (hva != start + pages * PAGE_4K)
+				break; /* the next region: another host mapping */
+			pages++;
+		}
+		b->inflated_pages += pages;
+		drop_range(b, start, pages * PAGE_4K);
+	}
+	b->nr_pfns = 0;
+	for (i = 0; i < *nr_heads; i++)
+		vq_push(vq, heads[i], 0);
+	*nr_heads = 0;
+}
+
+/* Adds the PFNs of one inflate chain to the batch; those outside guest RAM are skipped. */
+static void inflate_collect(struct virtio_balloon *b, const struct vq_chain *c, unsigned int count)
+{
+	uint32_t raw[VIRTIO_BALLOON_MAX_PFNS_PER_CHAIN];
+
+	/* A copy first: the guest may change the array while we look at it. */
+	gather(c, raw, (size_t)count * 4);
+	for (unsigned int i = 0; i < count; i++) {
+		uint32_t pfn = le32toh(raw[i]);
+
+		if (!gm_ptr(b->mem, (uint64_t)pfn << VIRTIO_BALLOON_PAGE_SHIFT, PAGE_4K)) {
+			if (!b->inflate_bad_pfns)
+				log_warn("virtio-balloon: inflate of PFN 0x%x, outside guest RAM: "
+					 "skipped",
+					 pfn);
+			b->inflate_bad_pfns++;
+			continue;
+		}
+		b->pfns[b->nr_pfns++] = pfn;
+	}
+}
+
+/* The per-event bound: more work waits, serve it on a later event. */
+static void requeue(struct virtio_balloon *b, struct virtqueue *vq, unsigned int q)
+{
+	if (!vq_has_avail(vq))
+		return;
+	b->requeued++;
+	if (b->kick)
+		b->kick(b, q);
+}
+
+/*
+ * Pops the next chain into b->chain. 1: got one; 2: a malformed one, already
+ * given back with len 0 and counted; 0: empty; -1: the ring is corrupt (the
+ * device now needs a reset): stop.
+ */
+static int next_chain(struct virtio_balloon *b, struct virtqueue *vq, bool *pushed)
+{
+	for (;;) {
+		int ret = vq_pop(vq, &b->chain);
+
+		if (ret == 1)
+			return 1;
+		if (ret == 0) {
+			if (!vq_enable_notify(vq))
+				return 0;
+			continue;
+		}
+		b->dev.event_fails++;
+		if (ret == -EIO) {
+			log_warn("virtio-balloon: corrupt ring: %s",
+				 vq->error ? vq->error : "(no reason)");
+			virtio_dev_needs_reset(&b->dev);
+			return -1;
+		}
+		/* -EINVAL: malformed, already given back with len 0 */
+		log_debug("virtio-balloon: malformed chain: %s", vq->error ? vq->error : "");
+		*pushed = true;
+		return 2;
+	}
+}
+
+static void process_inflate(struct virtio_balloon *b)
+{
+	struct virtqueue *vq = &b->dev.vqs[0];
+	uint16_t heads[VIRTIO_BALLOON_CHAINS_PER_EVENT];
+	unsigned int nr_heads = 0, chains = 0;
+	bool pushed = false;
+
+	b->inflate_count++;
+	b->nr_pfns = 0;
+	for (;; chains++) {
+		int ret, count;
+
+		if (chains == VIRTIO_BALLOON_CHAINS_PER_EVENT) {
+			requeue(b, vq, 0);
+			break;
+		}
+		ret = next_chain(b, vq, &pushed);
+		if (ret <= 0)
+			break;
+		if (ret == 2)
+			continue;
+		count = pfn_chain_count(&b->chain);
+		if (count < 0) {
+			log_debug("virtio-balloon: inflate request %u: %llu readable and %llu "
+				  "writable bytes: refused",
+				  b->chain.head, (unsigned long long)b->chain.out_len,
+				  (unsigned long long)b->chain.in_len);
+			b->dev.event_fails++;
+			vq_push(vq, b->chain.head, 0);
+			pushed = true;
+			continue;
+		}
+		if (b->nr_pfns + (unsigned int)count > VIRTIO_BALLOON_PFN_BATCH)
+			inflate_flush(b, vq, heads, &nr_heads);
+		inflate_collect(b, &b->chain, (unsigned int)count);
+		heads[nr_heads++] = b->chain.head;
+		pushed = true;
+	}
+	inflate_flush(b, vq, heads, &nr_heads);
+	if (pushed)
+		virtio_dev_signal_used(&b->dev, 0);
+}
+
+static void process_deflate(struct virtio_balloon *b)
+{
+	struct virtqueue *vq = &b->dev.vqs[1];
+	unsigned int chains = 0;
+	bool pushed = false;
+
+	b->deflate_count++;
+	for (;; chains++) {
+		int ret, count;
+
+		if (chains == VIRTIO_BALLOON_CHAINS_PER_EVENT) {
+			requeue(b, vq, 1);
+			break;
+		}
+		ret = next_chain(b, vq, &pushed);
+		if (ret <= 0)
+			break;
+		if (ret == 2)
+			continue;
+		/* Nothing to do on the host: a page comes back when the guest touches it. */
+		count = pfn_chain_count(&b->chain);
+		if (count < 0)
+			b->dev.event_fails++;
+		else
+			b->deflated_pages += (unsigned int)count;
+		vq_push(vq, b->chain.head, 0);
+		pushed = true;
+	}
+	if (pushed)
+		virtio_dev_signal_used(&b->dev, 1);
+}
+
+/* --- free page reporting --- */
+
+static void report_range(struct virtio_balloon *b, const struct iovec *iov)
+{
+	uintptr_t base = (uintptr_t)iov->iov_base;
+
+	/* The virtqueue library checked the range is guest RAM (one region). */
+	if ((base | iov->iov_len) & (PAGE_4K - 1))
+		b->free_page_report_fails++; /* not whole pages: only those inside go */
+	b->free_page_report_freed += drop_range(b, iov->iov_base, iov->iov_len);
+}
+
+static void process_reporting(struct virtio_balloon *b, unsigned int q)
+{
+	struct virtqueue *vq = &b->dev.vqs[q];
+	unsigned int chains = 0;
+	bool pushed = false;
+
+	b->free_page_report_count++;
+	for (;; chains++) {
+		int ret;
+
+		if (chains == VIRTIO_BALLOON_CHAINS_PER_EVENT) {
+			requeue(b, vq, q);
+			break;
+		}
+		ret = next_chain(b, vq, &pushed);
+		if (ret <= 0)
+			break;
+		if (ret == 2) {
+			b->free_page_report_fails++;
+			continue;
+		}
+		/* Linux posts the ranges device-writable; accept readable ones too. */
+		for (unsigned int i = 0; i < b->chain.nr_in; i++)
+			report_range(b, &b->chain.in[i]);
+		for (unsigned int i = 0; i < b->chain.nr_out; i++)
+			report_range(b, &b->chain.out[i]);
+		vq_push(vq, b->chain.head, 0);
+		pushed = true;
+	}
+	if (pushed)
+		virtio_dev_signal_used(&b->dev, q);
+}
+
+/* --- statistics --- */
+
+static void stats_parse(struct virtio_balloon *b, const struct vq_chain *c)
+{
+	uint8_t buf[VIRTIO_BALLOON_MAX_STATS * VIRTIO_BALLOON_STAT_SIZE];
+	struct balloon_stats *s = &b->stats;
+	size_t len = c->out_len;
+
+	if (c->nr_in || len % VIRTIO_BALLOON_STAT_SIZE || len > sizeof(buf)) {
+		log_debug("virtio-balloon: stats buffer of %llu readable and %llu writable bytes: "
+			  "not parsed",
+			  (unsigned long long)c->out_len, (unsigned long long)c->in_len);
+		b->stats_update_fails++;
+		return;
+	}
+	gather(c, buf, len);
+	s->present = 0;
+	for (size_t off = 0; off < len; off += VIRTIO_BALLOON_STAT_SIZE) {
+		uint16_t tag;
+		uint64_t val;
+
+		memcpy(&tag, buf + off, 2);
+		memcpy(&val, buf + off + 2, 8);
+		tag = le16toh(tag);
+		if (tag >= VIRTIO_BALLOON_S_NR)
+			continue; /* unknown: ignored (spec) */
+		s->val[tag] = le64toh(val);
+		s->present |= 1u << tag;
+	}
+	s->updated_mono_ns = now_ns(CLOCK_MONOTONIC);
+	s->updated_real_ns = now_ns(CLOCK_REALTIME);
+	b->stats_updates_count++;
+}
+
+static void process_stats(struct virtio_balloon *b, unsigned int q)
+{
+	struct virtqueue *vq = &b->dev.vqs[q];
+	unsigned int chains = 0;
+	bool pushed = false;
+
+	for (;; chains++) {
+		int ret;
+
+		if (chains == VIRTIO_BALLOON_CHAINS_PER_EVENT) {
+			requeue(b, vq, q);
+			break;
+		}
+		ret = next_chain(b, vq, &pushed);
+		if (ret <= 0)
+			break;
+		if (ret == 2) {
+			b->stats_update_fails++;
+			continue;
+		}
+		if (b->stats_held) {
+			/* The driver may have one buffer out: give the older one back. */
+			log_debug("virtio-balloon: a second stats buffer: the first goes back");
+			vq_push(vq, b->stats_head, 0);
+			b->stats_extra_bufs++;
+			pushed = true;
+		}
+		stats_parse(b, &b->chain);
+		/* Held (even if malformed) until the next poll gives it back. */
+		b->stats_held = true;
+		b->stats_head = b->chain.head;
+	}
+	if (pushed)
+		virtio_dev_signal_used(&b->dev, q);
+}
+
+/* Lock held. Gives the held buffer back: the driver answers with fresh statistics. */
+static void stats_request(struct virtio_balloon *b)
+{
+	struct virtio_dev *d = &b->dev;
+
+	if (!d->activated || (d->status & VIRTIO_STATUS_NEEDS_RESET) ||
+	    b->stats_q == VIRTIO_BALLOON_NO_QUEUE || !b->stats_held)
+		return;
+	vq_push(&d->vqs[b->stats_q], b->stats_head, 0);
+	b->stats_held = false;
+	b->stats_requests++;
+	virtio_dev_signal_used(d, b->stats_q);
+}
+
+void virtio_balloon_stats_tick(struct virtio_balloon *b)
+{
+	pthread_mutex_lock(&b->dev.lock);
+	stats_request(b);
+	pthread_mutex_unlock(&b->dev.lock);
+}
+
+/* --- transport ops --- */
+
+static void balloon_queue_notify(struct virtio_dev *d, unsigned int q)
+{
+	struct virtio_balloon *b = to_balloon(d);
+
+	if (q == 0)
+		process_inflate(b);
+	else if (q == 1)
+		process_deflate(b);
+	else if (q == b->stats_q)
+		process_stats(b, q);
+	else if (q == b->reporting_q)
+		process_reporting(b, q);
+	else
+		log_debug("virtio-balloon: notification of queue %u, not in use: ignored", q);
+}
+
+/* Lock held. */
+static void arm_timer(struct virtio_balloon *b, uint32_t seconds)
+{
+	if (b->arm_timer)
+		b->arm_timer(b, seconds);
+}
+
+static int balloon_activate(struct virtio_dev *d)
+{
+	struct virtio_balloon *b = to_balloon(d);
+	unsigned int q = 2;
+
+	if (!d->vqs[0].ready || !d->vqs[1].ready) {
+		log_warn("virtio-balloon: DRIVER_OK without the inflate and deflate queues ready");
+		return -EINVAL;
+	}
+	/* Dense numbering over the queues the negotiated features bring (balloon.h). */
+	b->stats_q = b->reporting_q = VIRTIO_BALLOON_NO_QUEUE;
+	if (virtio_dev_has_feature(d, VIRTIO_BALLOON_F_STATS_VQ)) {
+		if (d->vqs[q].ready)
+			b->stats_q = q;
+		else
+			log_warn("virtio-balloon: statistics negotiated, queue %u not ready: none",
+				 q);
+		q++;
+	}
+	if (virtio_dev_has_feature(d, VIRTIO_BALLOON_F_REPORTING)) {
+		if (d->vqs[q].ready)
+			b->reporting_q = q;
+		else
+			log_warn("virtio-balloon: free page reporting negotiated, queue %u not "
+				 "ready: none",
+				 q);
+	}
+	b->stats_held = false;
+	if (b->stats_q != VIRTIO_BALLOON_NO_QUEUE) {
+		/*
+		 * Linux primes the stats queue and notifies before DRIVER_OK, when
+		 * the notification is dropped: take that buffer now.
+		 */
+		if (vq_has_avail(&d->vqs[b->stats_q]))
+			process_stats(b, b->stats_q);
+		if (b->stats_interval)
+			arm_timer(b, b->stats_interval);
+	}
+	return 0;
+}
+
+static void balloon_reset(struct virtio_dev *d)
+{
+	struct virtio_balloon *b = to_balloon(d);
+
+	if (b->stats_enabled)
+		arm_timer(b, 0);
+	b->stats_q = b->reporting_q = VIRTIO_BALLOON_NO_QUEUE;
+	b->stats_held = false;
+	b->actual = 0; /* the driver's balloon went with it */
+	b->nr_pfns = 0;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, 4);
+}
+
+static void balloon_config_read(struct virtio_dev *d, uint64_t off, uint8_t *data, uint32_t len)
+{
+	struct virtio_balloon *b = to_balloon(d);
+	uint8_t space[VIRTIO_BALLOON_CFG_SIZE] = {0};
+	uint64_t n;
+
+	if (off >= sizeof(space))
+		return; /* past the end: zeros (the transport cleared @data) */
+	put_le32(space + VIRTIO_BALLOON_CFG_NUM_PAGES, b->num_pages);
+	put_le32(space + VIRTIO_BALLOON_CFG_ACTUAL, b->actual);
+	/* free_page_hint_cmd_id and poison_val: 0, neither feature is offered */
+	n = sizeof(space) - off;
+	if (n > len)
+		n = len;
+	memcpy(data, space + off, n);
+}
+
+static void balloon_config_write(struct virtio_dev *d, uint64_t off, const uint8_t *data,
+				 uint32_t len)
+{
+	struct virtio_balloon *b = to_balloon(d);
+	uint8_t actual[4];
+	uint32_t v;
+
+	/* Only `actual` is the driver's to write, in whole or in part. */
+	if (off < VIRTIO_BALLOON_CFG_ACTUAL || off >= VIRTIO_BALLOON_CFG_ACTUAL + 4 || !len ||
+	    len > VIRTIO_BALLOON_CFG_ACTUAL + 4 - off) {
+		log_debug("virtio-balloon: %u-byte configuration write at %llu ignored (only "
+			  "`actual`, bytes 4 to 7, is writable)",
+			  len, (unsigned long long)off);
+		d->cfg_fails++;
+		return;
+	}
+	put_le32(actual, b->actual);
+	memcpy(actual + (off - VIRTIO_BALLOON_CFG_ACTUAL), data, len);
+	memcpy(&v, actual, 4);
+	b->actual = le32toh(v);
+}
+
+/* --- set-up and the runtime operations --- */
+
+const char *virtio_balloon_config_error(const struct balloon_config *cfg, uint64_t mem_size_mib)
+{
+	if (cfg->amount_mib > mem_size_mib ||
+	    cfg->amount_mib > UINT32_MAX / VIRTIO_BALLOON_PAGES_PER_MIB)
+		return "amount_mib: Amount of pages requested is too large.";
+	if (cfg->stats_polling_interval_s > VIRTIO_BALLOON_MAX_STATS_INTERVAL)
+		return "stats_polling_interval_s: out of range (0 to 65535)";
+	if (cfg->free_page_hinting)
+		return "free_page_hinting: free page hinting is not supported yet";
+	return NULL;
+}
+
+static uint64_t mem_mib(const struct guest_mem *mem)
+{
+	return mem->ram_size >> 20;
+}
+
+int virtio_balloon_init(struct virtio_balloon *b, const struct balloon_config *cfg,
+			const struct virtio_host_ops *host, const struct guest_mem *mem)
+{
+	const char *why = virtio_balloon_config_error(cfg, mem_mib(mem));
+
+	memset(b, 0, sizeof(*b));
+	if (why) {
+		log_error("balloon.%s", why);
+		return -EINVAL;
+	}
+	b->mem = mem;
+	b->num_pages = cfg->amount_mib * VIRTIO_BALLOON_PAGES_PER_MIB;
+	b->stats_enabled = cfg->stats_polling_interval_s > 0;
+	b->stats_interval = cfg->stats_polling_interval_s;
+	b->reporting_enabled = cfg->free_page_reporting;
+	b->stats_q = b->reporting_q = VIRTIO_BALLOON_NO_QUEUE;
+
+	b->ops = (struct virtio_dev_ops){
+	    .name = "balloon",
+	    .device_id = VIRTIO_ID_BALLOON,
+	    .nr_queues = 2 + b->stats_enabled + b->reporting_enabled,
+	    .queue_max = VIRTIO_BALLOON_QUEUE_SIZE,
+	    .config_read = balloon_config_read,
+	    .config_write = balloon_config_write,
+	    .activate = balloon_activate,
+	    .queue_notify = balloon_queue_notify,
+	    .reset = balloon_reset,
+	};
+	if (cfg->deflate_on_oom)
+		b->ops.features |= 1ULL << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
+	if (b->stats_enabled)
+		b->ops.features |= 1ULL << VIRTIO_BALLOON_F_STATS_VQ;
+	if (b->reporting_enabled)
+		b->ops.features |= 1ULL << VIRTIO_BALLOON_F_REPORTING;
+	virtio_dev_init(&b->dev, &b->ops, host, b, mem);
+	return 0;
+}
+
+void virtio_balloon_destroy(struct virtio_balloon *b)
+{
+	virtio_dev_destroy(&b->dev);
+}
+
+int balloon_set_target(struct virtio_balloon *b, uint32_t amount_mib)
+{
+	struct virtio_dev *d = &b->dev;
+
+	if (amount_mib > mem_mib(b->mem) ||
+	    amount_mib > UINT32_MAX / VIRTIO_BALLOON_PAGES_PER_MIB) {
+		log_error("balloon.amount_mib: Amount of pages requested is too large (%u MiB, "
+			  "the guest has %llu MiB).",
+			  amount_mib, (unsigned long long)mem_mib(b->mem));
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&d->lock);
+	b->num_pages = amount_mib * VIRTIO_BALLOON_PAGES_PER_MIB;
+	if (d->activated)
+		virtio_dev_signal_config(d); /* generation and interrupt */
+	else
+		d->config_generation++; /* the driver reads the target when it starts */
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+uint32_t balloon_target_mib(struct virtio_balloon *b)
+{
+	uint32_t v;
+
+	pthread_mutex_lock(&b->dev.lock);
+	v = b->num_pages / VIRTIO_BALLOON_PAGES_PER_MIB;
+	pthread_mutex_unlock(&b->dev.lock);
+	return v;
+}
+
+uint32_t balloon_actual_mib(struct virtio_balloon *b)
+{
+	uint32_t v;
+
+	pthread_mutex_lock(&b->dev.lock);
+	v = b->actual / VIRTIO_BALLOON_PAGES_PER_MIB;
+	pthread_mutex_unlock(&b->dev.lock);
+	return v;
+}
+
+int balloon_get_stats(struct virtio_balloon *b, struct balloon_stats *out)
+{
+	if (!b->stats_enabled) {
+		log_error("balloon: statistics are not enabled (stats_polling_interval_s was 0 "
+			  "when the device was configured)");
+		return -ENOTSUP;
+	}
+	pthread_mutex_lock(&b->dev.lock);
+	*out = b->stats;
+	out->target_pages = b->num_pages;
+	out->actual_pages = b->actual;
+	out->target_mib = b->num_pages / VIRTIO_BALLOON_PAGES_PER_MIB;
+	out->actual_mib = b->actual / VIRTIO_BALLOON_PAGES_PER_MIB;
+	pthread_mutex_unlock(&b->dev.lock);
+	return 0;
+}
+
+int balloon_set_stats_interval(struct virtio_balloon *b, uint32_t seconds)
+{
+	struct virtio_dev *d = &b->dev;
+
+	if (seconds > VIRTIO_BALLOON_MAX_STATS_INTERVAL) {
+		log_error("balloon.stats_polling_interval_s: %u is out of range (0 to 65535)",
+			  seconds);
+		return -EINVAL;
+	}
+	if (b->stats_enabled != (seconds > 0)) {
+		log_error("balloon: statistics cannot be turned %s after the device is "
+			  "configured",
+			  seconds ? "on" : "off");
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&d->lock);
+	if (seconds != b->stats_interval) {
+		b->stats_interval = seconds;
+		if (d->activated && b->stats_q != VIRTIO_BALLOON_NO_QUEUE) {
+			stats_request(b); /* the first update at once, then every @seconds */
+			arm_timer(b, seconds);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+uint32_t balloon_stats_interval(struct virtio_balloon *b)
+{
+	uint32_t v;
+
+	pthread_mutex_lock(&b->dev.lock);
+	v = b->stats_interval;
+	pthread_mutex_unlock(&b->dev.lock);
+	return v;
+}
+
+const char *balloon_stat_name(unsigned int tag)
+{
+	static const char *const names[VIRTIO_BALLOON_S_NR] = {
+	    [VIRTIO_BALLOON_S_SWAP_IN] = "swap_in",
+	    [VIRTIO_BALLOON_S_SWAP_OUT] = "swap_out",
+	    [VIRTIO_BALLOON_S_MAJFLT] = "major_faults",
+	    [VIRTIO_BALLOON_S_MINFLT] = "minor_faults",
+	    [VIRTIO_BALLOON_S_MEMFREE] = "free_memory",
+	    [VIRTIO_BALLOON_S_MEMTOT] = "total_memory",
+	    [VIRTIO_BALLOON_S_AVAIL] = "available_memory",
+	    [VIRTIO_BALLOON_S_CACHES] = "disk_caches",
+	    [VIRTIO_BALLOON_S_HTLB_PGALLOC] = "hugetlb_allocations",
+	    [VIRTIO_BALLOON_S_HTLB_PGFAIL] = "hugetlb_failures",
+	    [VIRTIO_BALLOON_S_OOM_KILL] = "oom_kill",
+	    [VIRTIO_BALLOON_S_ALLOC_STALL] = "alloc_stall",
+	    [VIRTIO_BALLOON_S_ASYNC_SCAN] = "async_scan",
+	    [VIRTIO_BALLOON_S_DIRECT_SCAN] = "direct_scan",
+	    [VIRTIO_BALLOON_S_ASYNC_RECLAIM] = "async_reclaim",
+	    [VIRTIO_BALLOON_S_DIRECT_RECLAIM] = "direct_reclaim",
+	};
+
+	return tag < VIRTIO_BALLOON_S_NR ? names[tag] : NULL;
+}

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * virtio-balloon (virtio 1.x, section 5.5, "traditional memory balloon"):
+ * device id 5, as Firecracker offers it. The host sets a target (num_pages, in
+ * 4 KiB pages); the guest driver gives pages to the balloon (inflate) and
+ * takes them back (deflate), and keeps `actual` up to date.
+ *
+ * Queues, numbered densely over those that exist (Linux's virtio_mmio
+ * vm_find_vqs skips absent queues without using an index, and Firecracker and
+ * other VMMs number them the same way; the spec lists inflateq 0, deflateq 1,
+ * statsq 2, free_page_vq 3, reporting_vq 4, each present only with its
+ * feature):
+ *	0	inflateq
+ *	1	deflateq
+ *	2	statsq		with VIRTIO_BALLOON_F_STATS_VQ
+ *	2 or 3	reporting_vq	with VIRTIO_BALLOON_F_REPORTING (3 when statsq exists)
+ * The indices follow the features the driver *negotiated*: a driver that
+ * declines STATS_VQ finds the reporting queue at 2. free_page_vq is never
+ * present (free page hinting is not offered).
+ *
+ * Features offered: DEFLATE_ON_OOM (config), STATS_VQ (stats_polling_interval_s
+ * > 0), REPORTING (free_page_reporting); VERSION_1, EVENT_IDX and INDIRECT_DESC
+ * come from the transport. Not offered: MUST_TELL_HOST (deflate needs nothing
+ * from the host: a page comes back on the guest's next touch), FREE_PAGE_HINT,
+ * PAGE_POISON.
+ *
+ * Configuration space (16 bytes, little-endian): num_pages (device-written),
+ * actual (the only field the driver may write: any width, inside bytes 4..7),
+ * free_page_hint_cmd_id and poison_val (read as 0: neither feature is offered).
+ * Any other write is ignored and counted in dev.cfg_fails.
+ *
+ * The guest is hostile:
+ *  - inflate: a chain is device-readable only, a multiple of 4 bytes and at
+ *    most VIRTIO_BALLOON_MAX_PFNS_PER_CHAIN PFNs; otherwise it is given back
+ *    untouched (len 0) and counted in dev.event_fails. Every PFN must name a
+ *    4 KiB page of guest RAM (gm_ptr); others are skipped and counted in
+ *    inflate_bad_pfns. Valid PFNs are sorted, de-duplicated and coalesced into
+ *    runs contiguous in both guest and host addresses: one madvise(MADV_DONTNEED)
+ *    per run.
+ *  - free page reporting: every buffer of a chain (Linux posts them
+ *    device-writable; readable ones are accepted too) is a free range of guest
+ *    RAM (checked by the virtqueue library) whose whole host pages are dropped.
+ *  - stats: a buffer that is not a whole number of 10-byte entries, is longer
+ *    than VIRTIO_BALLOON_MAX_STATS entries or has writable parts is not parsed
+ *    (stats_update_fails) but still held, so the protocol goes on; unknown tags
+ *    are ignored (spec). A second buffer while one is held gives the older one
+ *    back.
+ *  - work per event: at most VIRTIO_BALLOON_CHAINS_PER_EVENT chains per queue
+ *    notification; if more wait, the device asks the host glue to notify the
+ *    queue again (the kick hook), so the loop serves other handlers in between.
+ *  - a corrupt ring (vq_pop -EIO) sets DEVICE_NEEDS_RESET.
+ *
+ * Threads: queue work on the event loop (dev.lock held), register accesses on
+ * vCPU threads, the runtime operations below from the API (event loop): each
+ * takes dev.lock.
+ */
+#ifndef EMBER_DEVICES_VIRTIO_BALLOON_H
+#define EMBER_DEVICES_VIRTIO_BALLOON_H
+
+#include "devices/virtio/virtio_mmio.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Feature bits (virtio 1.x, 5.5.3). */
+#define VIRTIO_BALLOON_F_MUST_TELL_HOST 0
+#define VIRTIO_BALLOON_F_STATS_VQ	1
+#define VIRTIO_BALLOON_F_DEFLATE_ON_OOM 2
+#define VIRTIO_BALLOON_F_FREE_PAGE_HINT 3
+#define VIRTIO_BALLOON_F_PAGE_POISON	4
+#define VIRTIO_BALLOON_F_REPORTING	5
+
+/* Configuration space offsets. */
+#define VIRTIO_BALLOON_CFG_NUM_PAGES  0
+#define VIRTIO_BALLOON_CFG_ACTUAL     4
+#define VIRTIO_BALLOON_CFG_HINT_CMD   8
+#define VIRTIO_BALLOON_CFG_POISON_VAL 12
+#define VIRTIO_BALLOON_CFG_SIZE	      16
+
+/* Statistics tags (virtio 1.x 5.5.6.3, and Linux's later ones). */
+enum virtio_balloon_stat_tag {
+	VIRTIO_BALLOON_S_SWAP_IN = 0,
+	VIRTIO_BALLOON_S_SWAP_OUT = 1,
+	VIRTIO_BALLOON_S_MAJFLT = 2,
+	VIRTIO_BALLOON_S_MINFLT = 3,
+	VIRTIO_BALLOON_S_MEMFREE = 4,
+	VIRTIO_BALLOON_S_MEMTOT = 5,
+	VIRTIO_BALLOON_S_AVAIL = 6,
+	VIRTIO_BALLOON_S_CACHES = 7,
+	VIRTIO_BALLOON_S_HTLB_PGALLOC = 8,
+	VIRTIO_BALLOON_S_HTLB_PGFAIL = 9,
+	VIRTIO_BALLOON_S_OOM_KILL = 10,
+	VIRTIO_BALLOON_S_ALLOC_STALL = 11,
+	VIRTIO_BALLOON_S_ASYNC_SCAN = 12,
+	VIRTIO_BALLOON_S_DIRECT_SCAN = 13,
+	VIRTIO_BALLOON_S_ASYNC_RECLAIM = 14,
+	VIRTIO_BALLOON_S_DIRECT_RECLAIM = 15,
+	VIRTIO_BALLOON_S_NR = 16,
+};
+#define VIRTIO_BALLOON_STAT_SIZE 10 /* le16 tag + le64 value, packed */
+
+#define VIRTIO_BALLOON_PAGE_SHIFT	  12 /* PFNs are 4 KiB frames, whatever the guest's pages */
+#define VIRTIO_BALLOON_PAGES_PER_MIB	  256
+#define VIRTIO_BALLOON_QUEUE_SIZE	  256
+#define VIRTIO_BALLOON_MAX_PFNS_PER_CHAIN 256  /* Linux sends at most 256 per request */
+#define VIRTIO_BALLOON_PFN_BATCH	  2048 /* PFNs sorted and coalesced together */
+#define VIRTIO_BALLOON_CHAINS_PER_EVENT	  64
+#define VIRTIO_BALLOON_MAX_STATS	  64	/* entries per stats buffer (Linux sends 16) */
+#define VIRTIO_BALLOON_MAX_STATS_INTERVAL 65535 /* Firecracker's u16 */
+#define VIRTIO_BALLOON_NO_QUEUE		  0xffffffffu
+
+/* Firecracker's `Balloon` (swagger): the device's configuration. */
+struct balloon_config {
+	uint32_t amount_mib;		   /* target size (required) */
+	bool deflate_on_oom;		   /* required */
+	uint32_t stats_polling_interval_s; /* 0: no statistics (default) */
+	bool free_page_hinting;		   /* not supported yet: refused */
+	bool free_page_reporting;	   /* VIRTIO_BALLOON_F_REPORTING */
+};
+
+/* Firecracker's `BalloonStats`: the last statistics the driver gave. */
+struct balloon_stats {
+	uint32_t target_pages, actual_pages;
+	uint32_t target_mib, actual_mib;
+	uint32_t present; /* bit N: tag N was in the last well-formed buffer */
+	uint64_t val[VIRTIO_BALLOON_S_NR];
+	uint64_t updated_mono_ns; /* CLOCK_MONOTONIC of that buffer; 0: none yet */
+	uint64_t updated_real_ns; /* CLOCK_REALTIME of that buffer; 0: none yet */
+};
+
+struct virtio_balloon {
+	struct virtio_dev dev;	   /* first: dev.opaque points back here */
+	struct virtio_dev_ops ops; /* per device: features and queues follow the config */
+	const struct guest_mem *mem;
+
+	/* Configuration space. */
+	uint32_t num_pages; /* target, 4 KiB pages */
+	uint32_t actual;    /* what the driver says the balloon holds */
+
+	bool stats_enabled;	 /* STATS_VQ offered (interval > 0 at creation) */
+	uint32_t stats_interval; /* seconds */
+	bool reporting_enabled;	 /* REPORTING offered */
+
+	/* Negotiated at DRIVER_OK (VIRTIO_BALLOON_NO_QUEUE: absent). */
+	unsigned int stats_q;
+	unsigned int reporting_q;
+
+	/* The stats buffer the device holds until the next poll. */
+	bool stats_held;
+	uint16_t stats_head;
+	struct balloon_stats stats;
+
+	/*
+	 * Host glue hooks (unset: nothing happens), called with dev.lock held:
+	 * arm_timer(seconds): make virtio_balloon_stats_tick() run every
+	 * @seconds (0 stops it); kick(q): serve queue @q again soon (more work
+	 * than one event may do). hook_opaque is the glue's.
+	 */
+	void (*arm_timer)(struct virtio_balloon *b, uint32_t seconds);
+	void (*kick)(struct virtio_balloon *b, unsigned int q);
+	void *hook_opaque;
+
+	/* Scratch (too big for the stack). */
+	struct vq_chain chain;
+	uint32_t pfns[VIRTIO_BALLOON_PFN_BATCH];
+	unsigned int nr_pfns;
+
+	/* Counters: Firecracker's balloon metric names, then ember's own. */
+	uint64_t inflate_count;		 /* inflate queue events */
+	uint64_t deflate_count;		 /* deflate queue events */
+	uint64_t stats_updates_count;	 /* stats buffers parsed */
+	uint64_t stats_update_fails;	 /* stats buffers refused (malformed) */
+	uint64_t free_page_report_count; /* reporting queue events */
+	uint64_t free_page_report_freed; /* bytes dropped by free page reporting */
+	uint64_t free_page_report_fails; /* reporting chains or ranges refused */
+	/* activate_fails, cfg_fails and event_fails are dev's. */
+	uint64_t inflated_pages;   /* PFNs dropped (after de-duplication) */
+	uint64_t deflated_pages;   /* PFNs the driver took back */
+	uint64_t inflate_bad_pfns; /* PFNs outside guest RAM, skipped */
+	uint64_t madvise_calls;	   /* coalesced ranges given to madvise */
+	uint64_t madvise_fails;	   /* madvise errors */
+	uint64_t stats_requests;   /* held stats buffers given back to ask for more */
+	uint64_t stats_extra_bufs; /* stats buffers given back unused (driver sent two) */
+	uint64_t requeued;	   /* events that stopped at the per-event bound */
+};
+
+/*
+ * Checks @cfg against the guest's memory size (MiB), Firecracker's rules:
+ * amount_mib within guest memory, stats_polling_interval_s <= 65535, no free
+ * page hinting (not supported yet). NULL if fine, else why, e.g.
+ * "free_page_hinting: free page hinting is not supported yet"; the caller
+ * prefixes the key path ("balloon.").
+ */
+const char *virtio_balloon_config_error(const struct balloon_config *cfg, uint64_t mem_size_mib);
+
+/*
+ * Sets up the device in the reset state from @cfg (features, queues, target);
+ * the VM glue then places it. -EINVAL (logged) if virtio_balloon_config_error()
+ * refuses @cfg.
+ */
+int virtio_balloon_init(struct virtio_balloon *b, const struct balloon_config *cfg,
+			const struct virtio_host_ops *host, const struct guest_mem *mem);
+void virtio_balloon_destroy(struct virtio_balloon *b);
+
+/* The stats timer fired: give the held buffer back to ask for fresh statistics. */
+void virtio_balloon_stats_tick(struct virtio_balloon *b);
+
+/*
+ * Runtime operations (the API). Each takes dev.lock. On failure they log one
+ * error line (the API's fault message) and return a negative errno.
+ *
+ * balloon_set_target: new target; num_pages = amount_mib * 256, config
+ * generation bumped, and a configuration interrupt once the driver is up.
+ * -EINVAL if amount_mib is more than guest memory.
+ */
+int balloon_set_target(struct virtio_balloon *b, uint32_t amount_mib);
+uint32_t balloon_target_mib(struct virtio_balloon *b);
+/* What the driver says the balloon holds, in MiB (actual / 256). */
+uint32_t balloon_actual_mib(struct virtio_balloon *b);
+/*
+ * The last statistics with their timestamp, and the target and actual sizes.
+ * -ENOTSUP if statistics were not enabled at creation (Firecracker: 400).
+ */
+int balloon_get_stats(struct virtio_balloon *b, struct balloon_stats *out);
+/*
+ * New polling interval: the held buffer goes back at once (an immediate
+ * update, as Firecracker does) and the timer re-arms. Statistics cannot be
+ * turned on or off after creation (the swagger's rule): 0 when enabled, or
+ * non-zero when disabled, is -EINVAL; so is more than 65535.
+ */
+int balloon_set_stats_interval(struct virtio_balloon *b, uint32_t seconds);
+uint32_t balloon_stats_interval(struct virtio_balloon *b);
+
+/* The swagger's name for a statistics tag ("swap_in", ...), NULL if unknown. */
+const char *balloon_stat_name(unsigned int tag);
+
+#endif

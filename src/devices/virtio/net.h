@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * virtio-net (virtio 1.x, section 5.1): device id 1, one receive queue (0) and
+ * one transmit queue (1) of up to VIRTIO_NET_QUEUE_SIZE entries, backed by a
+ * TAP device opened with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR and a 12-byte vnet
+ * header (struct virtio_net_hdr_v1: the guest's header goes to the TAP as is,
+ * and the TAP's header lands in the guest's buffer as is).
+ *
+ * Features, as Firecracker offers them: CSUM, GUEST_CSUM, GUEST_TSO4/6,
+ * GUEST_UFO, HOST_TSO4/6, HOST_UFO, MRG_RXBUF; MAC when a guest MAC is
+ * configured; MTU when an MTU is configured; VERSION_1, EVENT_IDX and
+ * INDIRECT_DESC from the transport. The TAP's offloads (TUNSETOFFLOAD) follow
+ * the negotiated GUEST_* features, set at activation.
+ *
+ * Transmit: each chain is a vnet header and a frame in device-readable
+ * buffers, written to the TAP with one writev() straight from guest memory,
+ * then returned with length 0. A chain with a writable buffer, shorter than
+ * the header or longer than VIRTIO_NET_MAX_BUFFER is malformed: dropped and
+ * counted (tx_malformed_frames).
+ *
+ * Receive: one readv() per frame, into the first chain's writable buffers with
+ * the device's bounce buffer appended behind them, so a frame that fits (the
+ * usual case) lands in guest memory without a copy. With MRG_RXBUF, the part
+ * that overflowed into the bounce buffer is copied into as many further
+ * chains as needed and num_buffers says how many; without it, a frame larger
+ * than the chain is dropped (rx_fails) and the chain reused. With no receive
+ * buffer the device stops reading the backend (the frame waits in the TAP)
+ * until the guest notifies the receive queue; a frame already read waits in
+ * the buffers it got until the guest posts the rest. Nothing is dropped for
+ * lack of buffers.
+ *
+ * Rate limiters (Firecracker's, bytes + ops, one per direction): a tx chain
+ * that finds no tokens goes back on the ring (vq_undo_pop); a received frame
+ * that finds no tokens is held, unpublished, in its buffers and the backend is
+ * not read meanwhile. Either direction asks its host for a retry
+ * (hooks->retry) and resumes from virtio_net_retry().
+ *
+ * Work per call is bounded: VIRTIO_NET_TX_BUDGET chains and
+ * VIRTIO_NET_RX_BUDGET frames; leftover tx work asks for a retry (wait 0), and
+ * leftover rx work stays readable on the backend.
+ *
+ * Locking: every entry point below runs with dev.lock held (queue_notify
+ * already holds it; the host takes it around the others).
+ */
+#ifndef EMBER_DEVICES_VIRTIO_NET_H
+#define EMBER_DEVICES_VIRTIO_NET_H
+
+#include "devices/virtio/virtio_mmio.h"
+#include "util/rate_limiter.h"
+#include "vmm/config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+/* Feature bits (virtio 1.x, 5.1.3). */
+#define VIRTIO_NET_F_CSUM	0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MTU	3
+#define VIRTIO_NET_F_MAC	5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_GUEST_UFO	10
+#define VIRTIO_NET_F_HOST_TSO4	11
+#define VIRTIO_NET_F_HOST_TSO6	12
+#define VIRTIO_NET_F_HOST_UFO	14
+#define VIRTIO_NET_F_MRG_RXBUF	15
+#define VIRTIO_NET_F_STATUS	16
+
+/* struct virtio_net_hdr_v1 (12 bytes): flags, gso_type, hdr_len, gso_size, csum_*, num_buffers. */
+#define VIRTIO_NET_HDR_LEN	    12
+#define VIRTIO_NET_HDR_FLAGS_OFF    0
+#define VIRTIO_NET_HDR_NUM_BUFS_OFF 10
+#define VIRTIO_NET_HDR_F_DATA_VALID 2
+
+/* The configuration space (struct virtio_net_config, the fields up to mtu). */
+#define VIRTIO_NET_CFG_MAC	 0  /* u8[6] */
+#define VIRTIO_NET_CFG_STATUS	 6  /* le16: VIRTIO_NET_S_LINK_UP */
+#define VIRTIO_NET_CFG_MAX_PAIRS 8  /* le16 */
+#define VIRTIO_NET_CFG_MTU	 10 /* le16 */
+#define VIRTIO_NET_CFG_SIZE	 12
+#define VIRTIO_NET_S_LINK_UP	 1
+
+#define VIRTIO_NET_RXQ	      0
+#define VIRTIO_NET_TXQ	      1
+#define VIRTIO_NET_QUEUE_SIZE 256
+/* Header + the largest frame (the receive buffer size the spec asks of a GUEST_TSO driver). */
+#define VIRTIO_NET_MAX_BUFFER 65562
+/* The bounce buffer behind each receive: more than any frame a TAP delivers (64 KiB + headers). */
+#define VIRTIO_NET_RX_BOUNCE (65536 + 1024)
+#define VIRTIO_NET_TX_BUDGET 256 /* chains per call */
+#define VIRTIO_NET_RX_BUDGET 128 /* frames per call */
+#define VIRTIO_NET_MTU_MIN   68
+#define VIRTIO_NET_MTU_MAX   65535
+#define VIRTIO_NET_ETH_ALEN  6
+
+/*
+ * Firecracker's NetworkInterface (swagger): iface_id and host_dev_name are
+ * required; guest_mac ("aa:bb:cc:dd:ee:ff", see net_mac_parse) and mtu
+ * (68..65535) optional: without them VIRTIO_NET_F_MAC / VIRTIO_NET_F_MTU are
+ * not offered. Strings belong to the configuration; the device copies what it
+ * keeps.
+ */
+struct net_config {
+	char *iface_id;
+	char *host_dev_name; /* the TAP's name (fewer than IFNAMSIZ bytes); ember does not create it
+			      */
+	bool has_guest_mac;
+	uint8_t guest_mac[VIRTIO_NET_ETH_ALEN];
+	bool has_mtu;
+	uint16_t mtu;
+	struct rate_limiter_config rx_rate_limiter;
+	struct rate_limiter_config tx_rate_limiter;
+};
+
+/* Counters: Firecracker's net metric names (activate_fails, cfg_fails, event_fails: dev). */
+struct net_metrics {
+	uint64_t rx_queue_event_count;	      /* receive queue notifications */
+	uint64_t rx_tap_event_count;	      /* backend readable events (the host counts them) */
+	uint64_t rx_event_rate_limiter_count; /* retries run while rx was throttled */
+	uint64_t rx_bytes_count;	      /* frame bytes given to the guest (without header) */
+	uint64_t rx_packets_count;	      /* frames given to the guest */
+	uint64_t rx_count;		      /* successful backend reads */
+	uint64_t rx_fails; /* frames dropped: too big for the guest's buffers, ... */
+	uint64_t rx_rate_limiter_throttled;   /* frames held back by the rx limiter */
+	uint64_t no_rx_avail_buffer;	      /* rx stopped: no (or not enough) receive buffers */
+	uint64_t tap_read_fails;	      /* backend read errors */
+	uint64_t tx_queue_event_count;	      /* transmit queue notifications */
+	uint64_t tx_rate_limiter_event_count; /* retries run while tx was throttled */
+	uint64_t tx_bytes_count;	      /* frame bytes sent (without header) */
+	uint64_t tx_packets_count;	      /* frames sent */
+	uint64_t tx_count;		      /* successful backend writes */
+	uint64_t tx_fails;		      /* frames dropped: backend write errors */
+	uint64_t tx_malformed_frames;	      /* chains refused: writable buffer, size */
+	uint64_t tx_rate_limiter_throttled;   /* chains put back by the tx limiter */
+	uint64_t tap_write_fails;	      /* backend write errors */
+	uint64_t tx_remaining_reqs_count;     /* tx calls that hit the budget with work left */
+};
+
+struct virtio_net;
+
+/* What the device asks of its host (the VM glue, or a unit test). dev.lock held. */
+struct virtio_net_hooks {
+	/* Whether the device wants to read the backend now (EPOLLIN on the TAP fd). */
+	void (*rx_interest)(struct virtio_net *n, bool on);
+	/* Call virtio_net_retry() in @wait_ns nanoseconds (0: soon, from the event loop). */
+	void (*retry)(struct virtio_net *n, uint64_t wait_ns);
+};
+
+/* A received frame read from the backend but not yet given to the guest. */
+struct net_rx_frame {
+	bool active;
+	bool charged;	      /* the rx limiter took its tokens */
+	uint32_t len;	      /* header + frame */
+	uint32_t placed;      /* bytes already in guest buffers */
+	uint32_t bounce_off;  /* where byte @placed sits in the bounce buffer */
+	uint8_t *num_bufs[2]; /* the two bytes of the header's num_buffers (first chain) */
+	unsigned int nr;      /* chains holding the frame, in order */
+	struct {
+		uint16_t head;
+		uint32_t len;
+	} used[VIRTIO_NET_QUEUE_SIZE];
+};
+
+struct virtio_net {
+	struct virtio_dev dev;	   /* first: dev.opaque points back here */
+	struct virtio_dev_ops ops; /* per device: the offered features depend on the config */
+	char iface_id[64];	   /* logs */
+	int fd;			   /* the backend (TAP), nonblocking; owned */
+	bool fd_is_tap;		   /* TUNSETOFFLOAD applies (false: a test's socket) */
+	uint8_t config[VIRTIO_NET_CFG_SIZE];
+	unsigned int tap_offloads; /* TUN_F_* set at the last activation */
+
+	const struct virtio_net_hooks *hooks;
+	void *hooks_opaque;
+	uint64_t (*now_ns)(void); /* the limiters' clock (rl_now_ns; tests replace it) */
+	struct rate_limiter rx_rl, tx_rl;
+
+	bool rx_want;	   /* what the device last told rx_interest */
+	bool rx_throttled; /* waiting for virtio_net_retry (rx limiter or backend error) */
+	bool tx_throttled; /* waiting for virtio_net_retry (tx limiter) */
+	struct net_rx_frame rx;
+	uint8_t *bounce; /* VIRTIO_NET_RX_BOUNCE bytes */
+	struct iovec rx_iov[VQ_MAX_SEGS + 1];
+	struct vq_chain rx_chain, tx_chain; /* too big for the stack */
+
+	struct net_metrics m;
+};
+
+/*
+ * Sets up the device in the reset state over the backend @fd (nonblocking,
+ * message-preserving: a TAP, or a SOCK_DGRAM/SOCK_SEQPACKET socket in tests;
+ * the device owns it from here, even on failure) with @cfg's MAC, MTU and rate
+ * limiters. @fd_is_tap: apply the negotiated offloads with TUNSETOFFLOAD. The
+ * host then places the device, sets hooks, and drives it. 0 or -ENOMEM/-EINVAL.
+ */
+int virtio_net_init(struct virtio_net *n, const struct net_config *cfg, int fd, bool fd_is_tap,
+		    const struct virtio_host_ops *host, const struct guest_mem *mem);
+void virtio_net_destroy(struct virtio_net *n);
+
+/*
+ * Opens the existing TAP @name: IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, a 12-byte
+ * vnet header, no offloads, O_NONBLOCK | O_CLOEXEC. Does not create it. On
+ * error returns -errno with one line in @err naming the TAP and what to do.
+ */
+int net_tap_open(const char *name, int *fd, char *err, size_t err_len);
+
+/* "aa:bb:cc:dd:ee:ff" (hex, either case) -> bytes. 0 or -EINVAL. */
+int net_mac_parse(const char *s, uint8_t mac[VIRTIO_NET_ETH_ALEN]);
+/* bytes -> "aa:bb:cc:dd:ee:ff" (18 bytes with the NUL). */
+void net_mac_format(const uint8_t mac[VIRTIO_NET_ETH_ALEN], char out[18]);
+
+/* Replaces the limiters (NULL: no limit in that direction), e.g. PATCH /network-interfaces. */
+void virtio_net_set_rate_limiters(struct virtio_net *n, const struct rate_limiter_config *rx,
+				  const struct rate_limiter_config *tx);
+
+/* The backend is readable: receive frames. */
+void virtio_net_rx(struct virtio_net *n);
+/* Transmit what the guest queued. */
+void virtio_net_tx(struct virtio_net *n);
+/* hooks->retry's time came: resume whatever was throttled or left over. */
+void virtio_net_retry(struct virtio_net *n);
+
+#endif

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Sourced by tests/run.sh: virtio-net end to end, with a real TAP. A network
+# namespace of its own holds the TAP (10.0.2.1/30 on the host side); ember runs
+# inside it (ip netns exec) with build/guests/virtio_net.elf, and a Python helper
+# on a raw AF_PACKET socket bound to the TAP plays the host: the guest sends a
+# broadcast frame (ethertype 0x88B5, "ember virtio-net guest->host") from its
+# configured MAC, the helper checks it and answers to that MAC, the guest checks
+# the answer and prints SUCCESS. Also: a missing TAP is refused (exit 152) with
+# its name in the message. Uses run.sh's pass/fail/skip/want helpers,
+# write_config, $EMBER, $ROOT, $TMP, $KVM_OK. Needs root (ip netns, TAPs) and
+# python3, and skips with the reason without them. The namespace, and the TAP
+# in it, is removed on every path (an EXIT trap while the tests run).
+
+NET_NS=ember-net-$$
+NET_TAP=embtap0
+NET_MAC=06:00:0a:00:02:02
+NET_HELPER_PID=
+NET_TESTS=(net:roundtrip net:missing_tap)
+
+net_cleanup() {
+	if [ -n "$NET_HELPER_PID" ]; then
+		kill "$NET_HELPER_PID" 2>/dev/null
+		wait "$NET_HELPER_PID" 2>/dev/null
+		NET_HELPER_PID=
+	fi
+	ip netns del "$NET_NS" 2>/dev/null
+}
+
+# Why these tests cannot run on this host (empty: they can).
+net_unavailable() {
+	if [ "$KVM_OK" != 1 ]; then
+		echo "$KVM_WHY"
+	elif [ "$(id -u)" != 0 ]; then
+		echo "needs root (a network namespace and a TAP device)"
+	elif ! command -v ip >/dev/null; then
+		echo "ip (iproute2) is not installed"
+	elif ! command -v python3 >/dev/null; then
+		echo "python3 is not installed"
+	elif [ ! -c /dev/net/tun ]; then
+		echo "/dev/net/tun does not exist (no tun driver)"
+	fi
+}
+
+# The namespace and its TAP; prints why not on failure.
+net_setup() {
+	local err=$TMP/net-setup.err
+	if ! ip netns add "$NET_NS" 2>"$err"; then
+		echo "ip netns add is not permitted here: $(head -n 1 "$err")"
+		return 1
+	fi
+	# No IPv6 on the TAP: fewer unrelated frames (router solicitations, MLD) for the guest.
+	# lo must be up: in a fresh namespace with lo down the TAP's frames were dropped.
+	ip netns exec "$NET_NS" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 2>/dev/null
+	if ! { ip -n "$NET_NS" tuntap add dev "$NET_TAP" mode tap &&
+		ip -n "$NET_NS" link set lo up &&
+		ip -n "$NET_NS" addr add 10.0.2.1/30 dev "$NET_TAP" &&
+		ip -n "$NET_NS" link set "$NET_TAP" up; } 2>"$err"; then
+		echo "cannot create the TAP $NET_TAP in namespace $NET_NS: $(head -n 1 "$err")"
+		return 1
+	fi
+}
+
+# The host side: waits for the guest's frame on the TAP, checks it, answers.
+net_write_helper() {
+	cat >"$1" <<'PY'
+import socket, sys
+
+tap, mac_s, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+mac = bytes.fromhex(mac_s.replace(":", ""))
+ETHERTYPE = 0x88B5
+PACKET_OUTGOING = 4
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETHERTYPE))
+s.bind((tap, ETHERTYPE))
+s.settimeout(timeout)
+print("READY", flush=True)
+while True:
+    try:
+        frame, addr = s.recvfrom(65536)
+    except socket.timeout:
+        print("no frame from the guest in %g s" % timeout)
+        sys.exit(1)
+    if addr[2] == PACKET_OUTGOING or frame[12:14] != b"\x88\xb5":
+        continue
+    break
+if frame[14:42] != b"ember virtio-net guest->host":
+    print("unexpected payload:", frame[14:60])
+    sys.exit(1)
+if frame[6:12] != mac:
+    print("source MAC %s, expected %s" % (frame[6:12].hex(":"), mac_s))
+    sys.exit(1)
+if frame[0:6] != b"\xff" * 6:
+    print("destination %s, expected broadcast" % frame[0:6].hex(":"))
+    sys.exit(1)
+print("guest frame: %d bytes from %s" % (len(frame), mac_s), flush=True)
+with open("/sys/class/net/%s/address" % tap) as f:
+    host_mac = bytes.fromhex(f.read().strip().replace(":", ""))
+reply = mac + host_mac + b"\x88\xb5" + b"ember virtio-net host->guest"
+s.send(reply + bytes(60 - len(reply)))
+print("answer sent", flush=True)
+PY
+}
+
+# ember before the lead wired network-interfaces: say so instead of a bare failure.
+net_not_wired() { # OUTPUT_FILE
+	grep -q 'network-interfaces.*not supported' "$1"
+}
+
+net_roundtrip() {
+	local name=net:roundtrip cfg=$TMP/net.json out=$TMP/net.out hout=$TMP/net-helper.out
+	local py=$TMP/net_helper.py rc hrc
+	net_write_helper "$py"
+	write_config "$cfg" "$ROOT/build/guests/virtio_net.elf" 1 "" "" \
+		"\"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"$NET_TAP\", \"guest_mac\": \"$NET_MAC\"}]"
+	ip netns exec "$NET_NS" "$(command -v python3)" "$py" "$NET_TAP" "$NET_MAC" 40 >"$hout" 2>&1 &
+	NET_HELPER_PID=$!
+	for _ in $(seq 100); do
+		grep -q READY "$hout" 2>/dev/null && break
+		kill -0 $NET_HELPER_PID 2>/dev/null || break
+		sleep 0.05
+	done
+	if ! grep -q READY "$hout"; then
+		fail "$name" "the host-side helper did not start: $(tail -n 3 "$hout" | tr '\n' ' ')"
+		return
+	fi
+	ip netns exec "$NET_NS" timeout 60 "$EMBER" --no-api --config-file "$cfg" </dev/null \
+		>"$out" 2>&1
+	rc=$?
+	# The helper answered before the guest could end well: a moment, then it goes.
+	for _ in $(seq 40); do
+		kill -0 $NET_HELPER_PID 2>/dev/null || break
+		sleep 0.05
+	done
+	kill $NET_HELPER_PID 2>/dev/null
+	wait $NET_HELPER_PID
+	hrc=$?
+	NET_HELPER_PID=
+	if net_not_wired "$out"; then
+		fail "$name" "ember refuses network-interfaces (not wired yet: config parsing and vm_add_net): $(tail -n 1 "$out")"
+	elif [ $rc -eq 124 ]; then
+		fail "$name" "timed out; guest: $(tail -n 2 "$out" | tr '\n' ' ') helper: $(tail -n 2 "$hout" | tr '\n' ' ')"
+	elif [ $rc -ne 0 ] || ! grep -q '^SUCCESS$' "$out"; then
+		fail "$name" "exit $rc; guest: $(tail -n 3 "$out" | tr '\n' ' ') helper: $(tail -n 2 "$hout" | tr '\n' ' ')"
+	elif [ $hrc -ne 0 ]; then
+		fail "$name" "host side: $(tail -n 2 "$hout" | tr '\n' ' ')"
+	else
+		pass "$name"
+	fi
+}
+
+net_missing_tap() {
+	local name=net:missing_tap cfg=$TMP/net-missing.json out=$TMP/net-missing.out rc
+	write_config "$cfg" "$ROOT/build/guests/virtio_net.elf" 1 "" "" \
+		'"network-interfaces": [{"iface_id": "eth0", "host_dev_name": "embnotap0"}]'
+	ip netns exec "$NET_NS" timeout 30 "$EMBER" --no-api --config-file "$cfg" </dev/null \
+		>"$out" 2>&1
+	rc=$?
+	if net_not_wired "$out"; then
+		fail "$name" "ember refuses network-interfaces (not wired yet: config parsing and vm_add_net): $(tail -n 1 "$out")"
+	elif [ $rc -ne 152 ]; then
+		fail "$name" "exit $rc, expected 152; output: $(tail -n 3 "$out" | tr '\n' ' ')"
+	elif ! grep -q 'embnotap0.*does not exist' "$out"; then
+		fail "$name" "the error does not name the missing TAP: $(tail -n 2 "$out" | tr '\n' ' ')"
+	else
+		pass "$name"
+	fi
+}
+
+net_main() {
+	local t why wanted=() prev
+	for t in "${NET_TESTS[@]}"; do
+		want "$t" && wanted+=("$t")
+	done
+	[ ${#wanted[@]} -gt 0 ] || return 0
+	why=$(net_unavailable)
+	if [ -n "$why" ]; then
+		for t in "${wanted[@]}"; do skip "$t" "$why"; done
+		return 0
+	fi
+	# Chain run.sh's EXIT trap (it removes $TMP): the namespace goes first.
+	prev=$(trap -p EXIT)
+	prev=${prev#trap -- \'}
+	prev=${prev%\' EXIT}
+	# shellcheck disable=SC2064
+	trap "net_cleanup; $prev" EXIT
+	if ! why=$(net_setup); then
+		for t in "${wanted[@]}"; do skip "$t" "$why"; done
+	else
+		want net:roundtrip && net_roundtrip
+		want net:missing_tap && net_missing_tap
+	fi
+	net_cleanup
+	if [ -n "$prev" ]; then
+		# shellcheck disable=SC2064
+		trap "$prev" EXIT
+	else
+		trap - EXIT
+	fi
+}
+
+net_main
