@@ -191,3 +191,26 @@ if want cli:virtio-cmdline && [ $KVM_OK = 1 ] && [ -f "$HELLO" ]; then
 		pass cli:virtio-cmdline
 	fi
 fi
+
+# --- --sample-rip: each vCPU's rip every 10 ms, one line per sample ---
+if want cli:sample-rip && [ $KVM_OK = 1 ] && [ -f "$ROOT/build/guests/uart_rx.elf" ]; then
+	config sample "{ \"boot-source\": { \"kernel_image_path\": \"$ROOT/build/guests/uart_rx.elf\" }, \"machine-config\": { \"vcpu_count\": 2, \"mem_size_mib\": 64 } }"
+	rm -f "$TMP/sample.in"
+	mkfifo "$TMP/sample.in"
+	exec 7<>"$TMP/sample.in" # silent console input: uart_rx waits
+	"$EMBER" --no-api --config-file "$TMP/sample.json" --sample-rip "$TMP/rip.txt" \
+		<"$TMP/sample.in" >"$TMP/sample.out" 2>&1 &
+	pid=$!
+	sleep 1
+	kill -TERM $pid
+	wait $pid
+	rc=$?
+	exec 7>&-
+	n=$(grep -cE '^[01] [0-9]+ 0x[0-9a-f]+ [0-3]$' "$TMP/rip.txt" 2>/dev/null)
+	bad=$(grep -cvE '^[01] [0-9]+ 0x[0-9a-f]+ [0-3]$' "$TMP/rip.txt" 2>/dev/null)
+	if [ $rc -ne 0 ] || [ "${n:-0}" -lt 20 ] || [ "${bad:-1}" -ne 0 ]; then
+		fail cli:sample-rip "exit $rc, $n good and $bad bad lines: $(head -c 200 "$TMP/rip.txt" 2>/dev/null)"
+	else
+		pass cli:sample-rip
+	fi
+fi

@@ -33,6 +33,7 @@ struct cli {
 	bool no_api;
 	bool boot_timer;
 	bool no_pvm_profile;
+	const char *sample_rip;
 	bool show_level;
 	bool show_log_origin;
 	bool no_seccomp;
@@ -61,6 +62,7 @@ enum {
 	/* Firecracker flags for features that have not landed in ember yet. */
 	OPT_METRICS_PATH,
 	OPT_NO_PVM_PROFILE,
+	OPT_SAMPLE_RIP,
 	OPT_NOT_YET,
 };
 
@@ -84,6 +86,7 @@ static const struct option options[] = {
     {"metadata", required_argument, NULL, OPT_NOT_YET},
     {"metrics-path", required_argument, NULL, OPT_METRICS_PATH},
     {"no-pvm-profile", no_argument, NULL, OPT_NO_PVM_PROFILE},
+    {"sample-rip", required_argument, NULL, OPT_SAMPLE_RIP},
     {"mmds-size-limit", required_argument, NULL, OPT_NOT_YET},
     {"module", required_argument, NULL, OPT_NOT_YET},
     {"seccomp-filter", required_argument, NULL, OPT_NOT_YET},
@@ -110,6 +113,8 @@ static void usage(FILE *out)
 	    "  --metrics-path PATH    write metrics (one JSON line per flush, every 60 s) to PATH\n"
 	    "  --no-pvm-profile       on a kvm_pvm host, do not add nopv noxsave clearcpuid=...\n"
 	    "                         to the guest kernel command line\n"
+	    "  --sample-rip FILE      every 10 ms, write each vCPU's rip to FILE\n"
+	    "                         (scripts/guest-profile.py FILE System.map: where time goes)\n"
 	    "  --level LEVEL          Error, Warning, Info (default), Debug, Trace or Off\n"
 	    "  --show-level           put the level in each log line\n"
 	    "  --show-log-origin      put the source file and line in each log line\n"
@@ -231,6 +236,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			if (parse_ll("http-api-max-payload-size", optarg, 1,
 				     &cli->http_max_payload))
 				return -EINVAL;
+			break;
+		case OPT_SAMPLE_RIP:
+			cli->sample_rip = optarg;
 			break;
 		case OPT_NO_PVM_PROFILE:
 			cli->no_pvm_profile = true;
@@ -363,6 +371,7 @@ int main(int argc, char **argv)
 	vmm.cfg = cfg; /* the controller owns the configuration now */
 	vmm.boot_timer = cli.boot_timer;
 	vmm.no_pvm_profile = cli.no_pvm_profile;
+	vmm.sample_rip_path = cli.sample_rip;
 	vmm.start_mono = start_mono;
 	vmm.start_cpu = start_cpu;
 	vmm.serial_out_fd = STDOUT_FILENO;

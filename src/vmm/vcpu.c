@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -188,7 +189,12 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
 	while (!atomic_load(&vm->stopping)) {
-		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+		int ret = ioctl(vcpu->fd, KVM_RUN, 0);
+
+		/* Only with --sample-rip: a poke asked for this vCPU's rip. */
+		if (atomic_load_explicit(&vcpu->sample_pending, memory_order_relaxed))
+			vcpu_sample(vcpu);
+		if (ret < 0) {
 			/* A kick (or immediate_exit): park if paused, re-check `stopping`. */
 			if (errno == EINTR || errno == EAGAIN) {
 				vm_vcpu_kicked(vcpu);
@@ -239,6 +245,35 @@ void vcpu_kick(struct vcpu *vcpu)
 	 */
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+/* Interrupts KVM_RUN without stopping the vCPU (no immediate_exit): it goes on. */
+void vcpu_poke(struct vcpu *vcpu)
+{
+	if (vcpu->started)
+		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_sample(struct vcpu *vcpu)
+{
+	struct rip_sampler *s = &vcpu->vm->sampler;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct timespec now;
+	long long ms;
+	int saved = errno; /* the caller still looks at KVM_RUN's errno */
+
+	atomic_store(&vcpu->sample_pending, false);
+	if (s->fd < 0 || ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 ||
+	    ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - s->start.tv_sec) * 1000LL + (now.tv_nsec - s->start.tv_nsec) / 1000000;
+	/* One write(2) per line (O_APPEND): lines from several vCPUs do not mix. */
+	dprintf(s->fd, "%u %lld 0x%llx %u\n", vcpu->id, ms, (unsigned long long)regs.rip,
+		sregs.cs.selector & 3);
+out:
+	errno = saved;
 }
 
 void vcpu_destroy(struct vcpu *vcpu)

@@ -266,6 +266,7 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 
 	/* Fields that teardown looks at are valid before anything can fail. */
 	vm->kvm_fd = vm->vm_fd = vm->uart_evt = -1;
+	vm->sampler.fd = vm->sampler.timer_h.fd = -1;
 	vm->supported_cpuid = NULL;
 	vm->nr_vcpus = 0;
 	vm->nr_virtio = 0;
@@ -417,6 +418,7 @@ static void vm_log_stats(const struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	vm_sampler_stop(vm);
 	vm_log_stats(vm);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);

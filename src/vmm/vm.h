@@ -59,8 +59,26 @@ struct vcpu {
 	size_t run_size;
 	pthread_t thread;
 	bool started;
+	atomic_bool sample_pending; /* --sample-rip: record rip at the next exit */
 	struct vcpu_stats stats;
 };
+
+/*
+ * --sample-rip: a timer on the event loop pokes every vCPU out of KVM_RUN every
+ * period; each records "<vcpu> <ms since start> 0x<rip> <cpl>" in the file
+ * (scripts/guest-profile.py symbolizes it with the guest's System.map). Where
+ * an interpreted guest kernel spends its time, found from the outside.
+ */
+struct rip_sampler {
+	int fd; /* the samples file, -1: off */
+	struct ev_handler timer_h;
+	struct timespec start;
+};
+
+int vm_sampler_start(struct vm *vm, const char *path, unsigned int period_ms);
+void vm_sampler_stop(struct vm *vm);
+void vcpu_sample(struct vcpu *vcpu);
+void vcpu_poke(struct vcpu *vcpu);
 
 /* A virtio device's place in the VM: its irqfd and one ioeventfd per queue. */
 #define VM_MAX_VIRTIO CONFIG_MAX_VIRTIO
@@ -85,8 +103,9 @@ struct vm {
 	bool boot_timer_enabled;
 	bool no_pvm_profile; /* --no-pvm-profile: add nothing to a kvm_pvm guest's command line */
 	bool pvm_profile;    /* the kvm_pvm guest profile was added (pvm_profile.c) */
-	int serial_out_fd;   /* where the guest's console goes (stdout by default) */
-	int serial_in_fd;    /* host input for the guest's console, -1 for none */
+	struct rip_sampler sampler;
+	int serial_out_fd; /* where the guest's console goes (stdout by default) */
+	int serial_in_fd;  /* host input for the guest's console, -1 for none */
 
 	int kvm_fd;
 	int vm_fd;

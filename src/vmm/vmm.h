@@ -85,6 +85,7 @@ struct vmm {
 	/* The VM's settings from the command line. */
 	bool boot_timer;
 	bool no_pvm_profile;
+	const char *sample_rip_path; /* --sample-rip FILE: where the vCPUs' rip samples go */
 	struct timespec start_mono, start_cpu;
 	int serial_in_fd, serial_out_fd;
 

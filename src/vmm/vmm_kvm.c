@@ -65,6 +65,8 @@ static int kvm_start(struct vmm *vmm, char err[VMM_ERR_MAX])
 		free(vm);
 		return ret;
 	}
+	if (vmm->sample_rip_path)
+		vm_sampler_start(vm, vmm->sample_rip_path, 10); /* logs why it could not */
 	vmm->vm = vm;
 	return 0;
 }
