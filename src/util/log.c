@@ -2,6 +2,7 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <strings.h>
 #include <time.h>
@@ -102,4 +103,25 @@ const char *log_capture_end(void)
 {
 	capturing = false;
 	return captured ? capture_buf : "";
+}
+
+bool log_ratelimit_pass(struct log_ratelimit *rl, unsigned int *suppressed)
+{
+	struct timespec ts;
+	unsigned long long now, start;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+	start = atomic_load(&rl->window_start_ms);
+	*suppressed = 0;
+	/* A new window: whoever wins the exchange resets the count and reports the old one. */
+	if (now - start >= LOG_RL_WINDOW_MS &&
+	    atomic_compare_exchange_strong(&rl->window_start_ms, &start, now)) {
+		atomic_store(&rl->printed, 0);
+		*suppressed = atomic_exchange(&rl->suppressed, 0);
+	}
+	if (atomic_fetch_add(&rl->printed, 1) < LOG_RL_BURST)
+		return true;
+	atomic_fetch_add(&rl->suppressed, 1);
+	return false;
 }

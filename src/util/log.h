@@ -48,6 +48,38 @@ void log_write(enum log_level lvl, const char *file, int line, const char *fmt, 
 void log_capture_start(void);
 const char *log_capture_end(void);
 
+/*
+ * Rate limiting for lines a guest can trigger at will (a register write, a bad
+ * descriptor): at most LOG_RL_BURST lines per LOG_RL_WINDOW_MS per call site;
+ * the next line that gets through says how many were suppressed. The state is
+ * per call site (a function-local static, as the kernel's printk_ratelimited):
+ * logging infrastructure, not VM state.
+ */
+#define LOG_RL_BURST	 10
+#define LOG_RL_WINDOW_MS 5000
+struct log_ratelimit {
+	_Atomic unsigned long long window_start_ms;
+	_Atomic unsigned int printed;
+	_Atomic unsigned int suppressed;
+};
+/* Whether this line may go out; *suppressed gets the count to report with it. */
+bool log_ratelimit_pass(struct log_ratelimit *rl, unsigned int *suppressed);
+
+#define log_ratelimited(lvl, fmt, ...)                                                  \
+	do {                                                                            \
+		static struct log_ratelimit rl_;                                        \
+		unsigned int sup_;                                                      \
+		if (log_ratelimit_pass(&rl_, &sup_)) {                                  \
+			if (sup_)                                                       \
+				log_write(lvl, __FILE__, __LINE__,                      \
+					  "(%u similar lines suppressed) " fmt, sup_,   \
+					  ##__VA_ARGS__);                               \
+			else                                                            \
+				log_write(lvl, __FILE__, __LINE__, fmt, ##__VA_ARGS__); \
+		}                                                                       \
+	} while (0)
+#define log_warn_rl(...) log_ratelimited(LOG_WARN, __VA_ARGS__)
+
 #define log_error(...) log_write(LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
 #define log_warn(...)  log_write(LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
 #define log_info(...)  log_write(LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)

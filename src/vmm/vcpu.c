@@ -98,10 +98,10 @@ static void handle_mmio(struct vcpu *vcpu)
 		 * Nothing backs it: reads see an open bus (all ones), writes are dropped.
 		 * Logged, rate-limited: a guest can trigger this at will.
 		 */
-		if (vcpu->stats.mmio_unhandled++ < 8)
-			log_warn("vcpu %u: %s of %u bytes at unbacked MMIO address 0x%llx",
-				 vcpu->id, run->mmio.is_write ? "write" : "read", len,
-				 (unsigned long long)run->mmio.phys_addr);
+		vcpu->stats.mmio_unhandled++;
+		log_warn_rl("vcpu %u: %s of %u bytes at unbacked MMIO address 0x%llx", vcpu->id,
+			    run->mmio.is_write ? "write" : "read", len,
+			    (unsigned long long)run->mmio.phys_addr);
 	}
 }
 

@@ -69,8 +69,8 @@ static uint64_t drop_range(struct virtio_balloon *b, uint8_t *hva, uint64_t len)
 		return 0;
 	b->madvise_calls++;
 	if (madvise((void *)start, end - start, MADV_DONTNEED) < 0) {
-		log_warn("virtio-balloon: madvise(MADV_DONTNEED) of %llu bytes: %s",
-			 (unsigned long long)(end - start), strerror(errno));
+		log_warn_rl("virtio-balloon: madvise(MADV_DONTNEED) of %llu bytes: %s",
+			    (unsigned long long)(end - start), strerror(errno));
 		b->madvise_fails++;
 		return 0;
 	}
@@ -147,9 +147,10 @@ static void inflate_collect(struct virtio_balloon *b, const struct vq_chain *c, 
 
 		if (!gm_ptr(b->mem, (uint64_t)pfn << VIRTIO_BALLOON_PAGE_SHIFT, PAGE_4K)) {
 			if (!b->inflate_bad_pfns)
-				log_warn("virtio-balloon: inflate of PFN 0x%x, outside guest RAM: "
-					 "skipped",
-					 pfn);
+				log_warn_rl(
+				    "virtio-balloon: inflate of PFN 0x%x, outside guest RAM: "
+				    "skipped",
+				    pfn);
 			b->inflate_bad_pfns++;
 			continue;
 		}
@@ -186,8 +187,8 @@ static int next_chain(struct virtio_balloon *b, struct virtqueue *vq, bool *push
 		}
 		b->dev.event_fails++;
 		if (ret == -EIO) {
-			log_warn("virtio-balloon: corrupt ring: %s",
-				 vq->error ? vq->error : "(no reason)");
+			log_warn_rl("virtio-balloon: corrupt ring: %s",
+				    vq->error ? vq->error : "(no reason)");
 			virtio_dev_needs_reset(&b->dev);
 			return -1;
 		}
@@ -440,7 +441,8 @@ static int balloon_activate(struct virtio_dev *d)
 	unsigned int q = 2;
 
 	if (!d->vqs[0].ready || !d->vqs[1].ready) {
-		log_warn("virtio-balloon: DRIVER_OK without the inflate and deflate queues ready");
+		log_warn_rl(
+		    "virtio-balloon: DRIVER_OK without the inflate and deflate queues ready");
 		return -EINVAL;
 	}
 	/* Dense numbering over the queues the negotiated features bring (balloon.h). */
@@ -449,17 +451,17 @@ static int balloon_activate(struct virtio_dev *d)
 		if (d->vqs[q].ready)
 			b->stats_q = q;
 		else
-			log_warn("virtio-balloon: statistics negotiated, queue %u not ready: none",
-				 q);
+			log_warn_rl(
+			    "virtio-balloon: statistics negotiated, queue %u not ready: none", q);
 		q++;
 	}
 	if (virtio_dev_has_feature(d, VIRTIO_BALLOON_F_REPORTING)) {
 		if (d->vqs[q].ready)
 			b->reporting_q = q;
 		else
-			log_warn("virtio-balloon: free page reporting negotiated, queue %u not "
-				 "ready: none",
-				 q);
+			log_warn_rl("virtio-balloon: free page reporting negotiated, queue %u not "
+				    "ready: none",
+				    q);
 	}
 	b->stats_held = false;
 	if (b->stats_q != VIRTIO_BALLOON_NO_QUEUE) {

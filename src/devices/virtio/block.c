@@ -306,10 +306,10 @@ static void finish_io(struct virtio_block *b, struct block_req *r, int64_t res)
 	bool ok = res >= 0 && (uint64_t)res == r->data_len;
 
 	if (!ok)
-		log_warn("drive %s: %s of %llu bytes at sector %llu: %s", b->drive_id,
-			 type_name(r->type), (unsigned long long)r->data_len,
-			 (unsigned long long)r->sector,
-			 res < 0 ? strerror((int)-res) : "short transfer (file shrunk?)");
+		log_warn_rl("drive %s: %s of %llu bytes at sector %llu: %s", b->drive_id,
+			    type_name(r->type), (unsigned long long)r->data_len,
+			    (unsigned long long)r->sector,
+			    res < 0 ? strerror((int)-res) : "short transfer (file shrunk?)");
 	switch (r->type) {
 	case VIRTIO_BLK_T_IN:
 		if (res > 0)
@@ -411,7 +411,7 @@ static void uring_submit(struct virtio_block *b)
 		return;
 	}
 	/* EAGAIN/EBUSY (kernel resources): the SQEs stay queued; try again soon. */
-	log_warn("drive %s: io_uring_submit: %s", b->drive_id, strerror(-ret));
+	log_warn_rl("drive %s: io_uring_submit: %s", b->drive_id, strerror(-ret));
 	if (b->defer)
 		b->defer(b, 1000000);
 }
@@ -688,8 +688,8 @@ static bool process_queue(struct virtio_block *b)
 		}
 		if (ret == -EIO) {
 			d->event_fails++;
-			log_warn("drive %s: the request queue is corrupt: %s", b->drive_id,
-				 vq->error ? vq->error : "?");
+			log_warn_rl("drive %s: the request queue is corrupt: %s", b->drive_id,
+				    vq->error ? vq->error : "?");
 			virtio_dev_needs_reset(d);
 			break;
 		}
@@ -771,7 +771,7 @@ static int block_activate(struct virtio_dev *d)
 	struct virtio_block *b = to_block(d);
 
 	if (!d->vqs[0].ready) {
-		log_warn("drive %s: DRIVER_OK without the request queue ready", b->drive_id);
+		log_warn_rl("drive %s: DRIVER_OK without the request queue ready", b->drive_id);
 		return -EINVAL;
 	}
 	return 0;

@@ -122,7 +122,7 @@ static bool tx_one(struct virtio_net *n, struct virtqueue *vq, const struct vq_c
 	while (w < 0 && errno == EINTR);
 	if (w < 0) {
 		if (!n->m.tap_write_fails)
-			log_warn(
+			log_warn_rl(
 			    "virtio-net %s: writing a frame to the TAP: %s (frames are dropped "
 			    "and counted in tap_write_fails)",
 			    n->iface_id, strerror(errno));
@@ -298,8 +298,8 @@ static int rx_read(struct virtio_net *n, struct virtqueue *vq, unsigned int *bud
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return RX_EMPTY;
 		if (!n->m.tap_read_fails)
-			log_warn("virtio-net %s: reading from the TAP: %s", n->iface_id,
-				 strerror(errno));
+			log_warn_rl("virtio-net %s: reading from the TAP: %s", n->iface_id,
+				    strerror(errno));
 		n->m.tap_read_fails++;
 		n->rx_throttled = true;
 		ask_retry(n, RX_ERROR_RETRY_NS);
@@ -479,15 +479,15 @@ static int net_activate(struct virtio_dev *d)
 	unsigned int o = tap_offloads(n);
 
 	if (!d->vqs[VIRTIO_NET_RXQ].ready || !d->vqs[VIRTIO_NET_TXQ].ready) {
-		log_warn("virtio-net %s: DRIVER_OK without both the receive and transmit queues",
-			 n->iface_id);
+		log_warn_rl("virtio-net %s: DRIVER_OK without both the receive and transmit queues",
+			    n->iface_id);
 		return -EINVAL;
 	}
 	if (n->fd_is_tap && ioctl(n->fd, TUNSETOFFLOAD, (unsigned long)o) < 0) {
 		int err = errno;
 
-		log_warn("virtio-net %s: the TAP refuses offloads 0x%x (TUNSETOFFLOAD): %s",
-			 n->iface_id, o, strerror(err));
+		log_warn_rl("virtio-net %s: the TAP refuses offloads 0x%x (TUNSETOFFLOAD): %s",
+			    n->iface_id, o, strerror(err));
 		return -err;
 	}
 	n->tap_offloads = o;

@@ -31,8 +31,8 @@ static uint32_t fill(struct virtio_rng *r, const struct vq_chain *c, uint32_t wa
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
-				log_warn("virtio-rng: getrandom: %s",
-					 n < 0 ? strerror(errno) : "EOF");
+				log_warn_rl("virtio-rng: getrandom: %s",
+					    n < 0 ? strerror(errno) : "EOF");
 				r->host_rng_fails++;
 				return done;
 			}
@@ -123,7 +123,7 @@ static void rng_queue_notify(struct virtio_dev *d, unsigned int q)
 static int rng_activate(struct virtio_dev *d)
 {
 	if (!d->vqs[0].ready) {
-		log_warn("virtio-rng: DRIVER_OK without the request queue ready");
+		log_warn_rl("virtio-rng: DRIVER_OK without the request queue ready");
 		return -EINVAL;
 	}
 	return 0;

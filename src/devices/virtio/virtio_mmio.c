@@ -124,7 +124,7 @@ void virtio_dev_needs_reset(struct virtio_dev *d)
 {
 	pthread_mutex_lock(&d->lock);
 	if (!(d->status & VIRTIO_STATUS_NEEDS_RESET)) {
-		log_warn("virtio-%s: device error: DEVICE_NEEDS_RESET", dev_name(d));
+		log_warn_rl("virtio-%s: device error: DEVICE_NEEDS_RESET", dev_name(d));
 		d->status |= VIRTIO_STATUS_NEEDS_RESET;
 		raise_interrupt(d, VIRTIO_INT_CONFIG);
 	}
@@ -162,12 +162,12 @@ static void activate(struct virtio_dev *d)
 		vq->event_idx = event_idx;
 		vq->indirect = indirect;
 		if (vq->ready && vq_validate(vq) < 0) {
-			log_warn("virtio-%s: queue %u is invalid at DRIVER_OK", dev_name(d), q);
+			log_warn_rl("virtio-%s: queue %u is invalid at DRIVER_OK", dev_name(d), q);
 			goto fail;
 		}
 	}
 	if (d->ops->activate && d->ops->activate(d) < 0) {
-		log_warn("virtio-%s: activation failed", dev_name(d));
+		log_warn_rl("virtio-%s: activation failed", dev_name(d));
 		goto fail;
 	}
 	d->activated = true;
@@ -180,13 +180,13 @@ fail:
 static bool features_acceptable(const struct virtio_dev *d)
 {
 	if (d->driver_features & ~virtio_dev_features(d)) {
-		log_warn("virtio-%s: driver accepted features 0x%llx that were not offered",
-			 dev_name(d),
-			 (unsigned long long)(d->driver_features & ~virtio_dev_features(d)));
+		log_warn_rl("virtio-%s: driver accepted features 0x%llx that were not offered",
+			    dev_name(d),
+			    (unsigned long long)(d->driver_features & ~virtio_dev_features(d)));
 		return false;
 	}
 	if (!(d->driver_features >> VIRTIO_F_VERSION_1 & 1)) {
-		log_warn("virtio-%s: driver did not accept VIRTIO_F_VERSION_1", dev_name(d));
+		log_warn_rl("virtio-%s: driver did not accept VIRTIO_F_VERSION_1", dev_name(d));
 		return false;
 	}
 	return true;
@@ -222,8 +222,8 @@ static void write_status(struct virtio_dev *d, uint32_t v)
 	v &= ~VIRTIO_STATUS_NEEDS_RESET; /* the device's bit: the driver's copy means nothing */
 	why = status_invalid(cur, v);
 	if (why) {
-		log_warn("virtio-%s: status 0x%x -> 0x%x ignored: %s", dev_name(d), d->status, v,
-			 why);
+		log_warn_rl("virtio-%s: status 0x%x -> 0x%x ignored: %s", dev_name(d), d->status, v,
+			    why);
 		d->cfg_fails++;
 		return;
 	}
@@ -249,8 +249,8 @@ static struct virtqueue *writable_queue(struct virtio_dev *d)
 	}
 	vq = &d->vqs[d->queue_sel];
 	if (vq->ready || (d->status & VIRTIO_STATUS_DRIVER_OK)) {
-		log_warn("virtio-%s: queue %u is live: configuration write ignored", dev_name(d),
-			 d->queue_sel);
+		log_warn_rl("virtio-%s: queue %u is live: configuration write ignored", dev_name(d),
+			    d->queue_sel);
 		d->cfg_fails++;
 		return NULL;
 	}
@@ -270,8 +270,8 @@ static void set_high(uint64_t *r, uint32_t v)
 static void write_queue_num(struct virtio_dev *d, struct virtqueue *vq, uint32_t v)
 {
 	if (!v || v > d->ops->queue_max || (v & (v - 1))) {
-		log_warn("virtio-%s: queue %u size %u refused (a power of two <= %u)", dev_name(d),
-			 d->queue_sel, v, d->ops->queue_max);
+		log_warn_rl("virtio-%s: queue %u size %u refused (a power of two <= %u)",
+			    dev_name(d), d->queue_sel, v, d->ops->queue_max);
 		vq->size = 0; /* DRIVER_OK will fail on it */
 		return;
 	}
@@ -304,8 +304,8 @@ static void reg_write(struct virtio_dev *d, uint64_t off, uint32_t v)
 	case VIRTIO_MMIO_DRIVER_FEATURES:
 		if (!(d->status & VIRTIO_STATUS_DRIVER) ||
 		    (d->status & VIRTIO_STATUS_FEATURES_OK)) {
-			log_warn("virtio-%s: DriverFeatures written in status 0x%x: ignored",
-				 dev_name(d), d->status);
+			log_warn_rl("virtio-%s: DriverFeatures written in status 0x%x: ignored",
+				    dev_name(d), d->status);
 			d->cfg_fails++;
 		} else if (d->driver_features_sel == 0) {
 			set_low(&d->driver_features, v);
@@ -313,8 +313,8 @@ static void reg_write(struct virtio_dev *d, uint64_t off, uint32_t v)
 			set_high(&d->driver_features, v);
 		} else if (v) {
 			/* Nothing is offered above bit 63: accepting anything there is wrong. */
-			log_warn("virtio-%s: driver features word %u = 0x%x ignored", dev_name(d),
-				 d->driver_features_sel, v);
+			log_warn_rl("virtio-%s: driver features word %u = 0x%x ignored",
+				    dev_name(d), d->driver_features_sel, v);
 			d->cfg_fails++;
 		}
 		break;

@@ -85,23 +85,23 @@ static bool is_pow2(uint32_t v)
 int vq_validate(const struct virtqueue *vq)
 {
 	if (!vq->mem || !is_pow2(vq->size) || vq->size > VQ_MAX_SIZE) {
-		log_warn("virtqueue: size %u is not a power of two in 1..%u", vq->size,
-			 VQ_MAX_SIZE);
+		log_warn_rl("virtqueue: size %u is not a power of two in 1..%u", vq->size,
+			    VQ_MAX_SIZE);
 		return -EINVAL;
 	}
 	if (vq->desc_gpa % 16 || vq->avail_gpa % 2 || vq->used_gpa % 4) {
-		log_warn("virtqueue: misaligned rings: desc 0x%llx (16), avail 0x%llx (2), "
-			 "used 0x%llx (4)",
-			 (unsigned long long)vq->desc_gpa, (unsigned long long)vq->avail_gpa,
-			 (unsigned long long)vq->used_gpa);
+		log_warn_rl("virtqueue: misaligned rings: desc 0x%llx (16), avail 0x%llx (2), "
+			    "used 0x%llx (4)",
+			    (unsigned long long)vq->desc_gpa, (unsigned long long)vq->avail_gpa,
+			    (unsigned long long)vq->used_gpa);
 		return -EINVAL;
 	}
 	if (!gm_ptr(vq->mem, vq->desc_gpa, VQ_DESC_BYTES(vq->size)) || !avail_ring(vq) ||
 	    !used_ring(vq)) {
-		log_warn("virtqueue: rings outside guest memory: desc 0x%llx, avail 0x%llx, "
-			 "used 0x%llx, size %u",
-			 (unsigned long long)vq->desc_gpa, (unsigned long long)vq->avail_gpa,
-			 (unsigned long long)vq->used_gpa, vq->size);
+		log_warn_rl("virtqueue: rings outside guest memory: desc 0x%llx, avail 0x%llx, "
+			    "used 0x%llx, size %u",
+			    (unsigned long long)vq->desc_gpa, (unsigned long long)vq->avail_gpa,
+			    (unsigned long long)vq->used_gpa, vq->size);
 		return -EFAULT;
 	}
 	return 0;
@@ -121,7 +121,7 @@ void vq_reset(struct virtqueue *vq)
 static int ring_broken(struct virtqueue *vq, const char *why)
 {
 	if (!vq->broken)
-		log_warn("virtqueue: corrupt ring (%s): the device needs a reset", why);
+		log_warn_rl("virtqueue: corrupt ring (%s): the device needs a reset", why);
 	vq->broken = true;
 	vq->error = why;
 	return -EIO;
@@ -283,8 +283,8 @@ void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
 	uint64_t elem;
 
 	if (!used || head >= vq->size) {
-		log_warn("virtqueue: push of head %u on a queue of size %u dropped", head,
-			 vq->size);
+		log_warn_rl("virtqueue: push of head %u on a queue of size %u dropped", head,
+			    vq->size);
 		return;
 	}
 	elem = RING_ENTRIES + (uint64_t)USED_ELEM * (vq->used_idx % vq->size);

@@ -336,7 +336,7 @@ static int conn_attach(struct vsock_conn *c, int fd)
 	c->h = (struct ev_handler){fd, conn_event, c};
 	ret = ev_add(c->v->loop, &c->h, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
 	if (ret) {
-		log_warn("vsock: cannot watch a host socket: %s", strerror(-ret));
+		log_warn_rl("vsock: cannot watch a host socket: %s", strerror(-ret));
 		close(fd);
 		c->h.fd = -1;
 	}
@@ -552,7 +552,7 @@ static void conn_recv(struct vsock_conn *c, const struct vq_chain *ch, uint32_t 
 	if (!c->buf) {
 		c->buf = malloc(VSOCK_CONN_BUF_SIZE);
 		if (!c->buf) {
-			log_warn("vsock: out of memory for a connection buffer");
+			log_warn_rl("vsock: out of memory for a connection buffer");
 			conn_kill(c);
 			return;
 		}
@@ -700,7 +700,8 @@ static void accept_some(struct virtio_vsock *v)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				log_warn("vsock: accept on %s: %s", v->uds_path, strerror(errno));
+				log_warn_rl("vsock: accept on %s: %s", v->uds_path,
+					    strerror(errno));
 			v->listen_ready = false;
 			return;
 		}
@@ -998,7 +999,7 @@ static void process_tx(struct virtio_vsock *v)
 		}
 		budget--;
 		if (ret == -EIO) {
-			log_warn("vsock: tx queue: %s", vq->error ? vq->error : "corrupt");
+			log_warn_rl("vsock: tx queue: %s", vq->error ? vq->error : "corrupt");
 			v->tx_queue_event_fails++;
 			d->event_fails++;
 			virtio_dev_needs_reset(d);
@@ -1207,7 +1208,7 @@ static void process_rx(struct virtio_vsock *v)
 		}
 		budget--;
 		if (ret == -EIO) {
-			log_warn("vsock: rx queue: %s", vq->error ? vq->error : "corrupt");
+			log_warn_rl("vsock: rx queue: %s", vq->error ? vq->error : "corrupt");
 			v->rx_queue_event_fails++;
 			d->event_fails++;
 			virtio_dev_needs_reset(d);
@@ -1344,7 +1345,7 @@ static int vsock_activate(struct virtio_dev *d)
 	struct virtio_vsock *v = to_vsock(d);
 
 	if (!d->vqs[VSOCK_QUEUE_RX].ready || !d->vqs[VSOCK_QUEUE_TX].ready) {
-		log_warn("vsock: DRIVER_OK without the rx and tx queues ready");
+		log_warn_rl("vsock: DRIVER_OK without the rx and tx queues ready");
 		return -EINVAL;
 	}
 	kick(v); /* requests from host clients may be waiting already */
