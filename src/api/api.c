@@ -83,41 +83,6 @@ static bool pre_boot_only(struct req *r)
 
 /* --- small JSON bodies: one object, a known set of keys --- */
 
-static void show(const json_t *v, char *buf, size_t len)
-{
-	char *dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-
-	if (!dump)
-		snprintf(buf, len, "(value)");
-	else if (strlen(dump) > 40)
-		snprintf(buf, len, "%.37s...", dump);
-	else
-		snprintf(buf, len, "%s", dump);
-	free(dump);
-}
-
-static const char *type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-		return "an integer";
-	case JSON_REAL:
-		return "a number with a fraction";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	case JSON_NULL:
-		return "null";
-	}
-	return "a value";
-}
-
 /* The body as a JSON object, or NULL after answering why not. */
 static json_t *body_object(struct req *r, const char *what)
 {
@@ -131,7 +96,7 @@ static json_t *body_object(struct req *r, const char *what)
 		return NULL;
 	}
 	if (!json_is_object(o)) {
-		fault(r, "%s: expected an object, got %s", what, type_name(o));
+		fault(r, "%s: expected an object, got %s", what, config_type_name(o));
 		json_decref(o);
 		return NULL;
 	}
@@ -176,7 +141,7 @@ static int enum_body(struct req *r, const char *what, const char *key, const cha
 			snprintf(list + used, sizeof(list) - used, "%s\"%s\"", i ? ", " : "",
 				 names[i]);
 		}
-		show(v, val, sizeof(val));
+		config_show_value(v, val, sizeof(val));
 		fault(r, "%s.%s: %s is not one of %s", what, key, val, list);
 	}
 	json_decref(o);
@@ -648,7 +613,7 @@ static bool check_body_id(struct req *r, const struct route *rt)
 	if (v && (!json_is_string(v) || strcmp(json_string_value(v), r->id))) {
 		char val[64];
 
-		show(v, val, sizeof(val));
+		config_show_value(v, val, sizeof(val));
 		fault(r, "%s/%s: the body's %s %s does not match the id in the path (\"%s\").",
 		      rt->path, r->id, rt->id_key, val, r->id);
 		ok = false;

@@ -71,7 +71,7 @@ __attribute__((format(printf, 2, 3))) static int fail(char *err, const char *fmt
 }
 
 /* A short rendering of a JSON value for messages: 42, "text", true, an object. */
-static void show(const json_t *v, char *buf, size_t len)
+void config_show_value(const json_t *v, char *buf, size_t len)
 {
 	char *dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 
@@ -86,7 +86,7 @@ static void show(const json_t *v, char *buf, size_t len)
 	free(dump);
 }
 
-static const char *type_name(const json_t *v)
+const char *config_type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
@@ -130,7 +130,7 @@ static int check_keys(json_t *obj, const char *path, const char *const *allowed,
 static int want_object(const json_t *v, const char *path, char *err)
 {
 	if (!json_is_object(v))
-		return fail(err, "%s: expected an object, got %s", path, type_name(v));
+		return fail(err, "%s: expected an object, got %s", path, config_type_name(v));
 	return 0;
 }
 
@@ -148,9 +148,9 @@ static int get_string(const json_t *obj, const char *path, const char *key, bool
 		return 0;
 	}
 	if (!json_is_string(v)) {
-		show(v, val, sizeof(val));
-		return fail(err, "%s.%s: expected a string, got %s %s", path, key, type_name(v),
-			    val);
+		config_show_value(v, val, sizeof(val));
+		return fail(err, "%s.%s: expected a string, got %s %s", path, key,
+			    config_type_name(v), val);
 	}
 	s = strdup(json_string_value(v));
 	if (!s)
@@ -172,10 +172,10 @@ static int get_uint(const json_t *obj, const char *path, const char *key, bool r
 			return fail(err, "%s: missing required key \"%s\"", path, key);
 		return 0;
 	}
-	show(v, val, sizeof(val));
+	config_show_value(v, val, sizeof(val));
 	if (!json_is_integer(v))
-		return fail(err, "%s.%s: expected an integer, got %s %s", path, key, type_name(v),
-			    val);
+		return fail(err, "%s.%s: expected an integer, got %s %s", path, key,
+			    config_type_name(v), val);
 	n = json_integer_value(v);
 	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
 		return fail(err, "%s.%s: %s is out of range (%llu to %llu)", path, key, val,
@@ -192,9 +192,9 @@ static int get_bool(const json_t *obj, const char *path, const char *key, bool *
 	if (!v)
 		return 0;
 	if (!json_is_boolean(v)) {
-		show(v, val, sizeof(val));
-		return fail(err, "%s.%s: expected a boolean, got %s %s", path, key, type_name(v),
-			    val);
+		config_show_value(v, val, sizeof(val));
+		return fail(err, "%s.%s: expected a boolean, got %s %s", path, key,
+			    config_type_name(v), val);
 	}
 	*out = json_is_true(v);
 	return 0;
@@ -209,7 +209,7 @@ static int get_enum(const json_t *obj, const char *path, const char *key, const 
 
 	if (!v)
 		return 0;
-	show(v, val, sizeof(val));
+	config_show_value(v, val, sizeof(val));
 	if (json_is_string(v)) {
 		for (int i = 0; names[i]; i++) {
 			if (!strcmp(names[i], json_string_value(v))) {
@@ -319,7 +319,7 @@ static int parse_logger(json_t *o, struct logger_config *lc, char *err)
 		if (!json_is_string(lv) || log_level_parse(json_string_value(lv), &lc->level) < 0) {
 			char val[64];
 
-			show(lv, val, sizeof(val));
+			config_show_value(lv, val, sizeof(val));
 			return fail(err, "%s.level: %s is not one of %s, %s, %s, %s, %s, %s", p,
 				    val, level_names[LOG_OFF], level_names[LOG_ERROR],
 				    level_names[LOG_WARN], level_names[LOG_INFO],
@@ -410,12 +410,12 @@ static int parse_metrics(json_t *o, struct metrics_config *mc, char *err)
 	if (props && !json_is_null(props)) {
 		if (!json_is_object(props))
 			return fail(err, "%s.properties: expected an object, got %s", p,
-				    type_name(props));
+				    config_type_name(props));
 		json_object_foreach(props, key, v)
 		{
 			if (!json_is_string(v))
 				return fail(err, "%s.properties.%s: expected a string, got %s", p,
-					    key, type_name(v));
+					    key, config_type_name(v));
 		}
 		mc->properties_json = json_dumps(props, JSON_COMPACT);
 		if (!mc->properties_json)
@@ -742,7 +742,7 @@ static int parse_device_list(struct vm_config *cfg, const char *key, json_t *v, 
 	if (json_is_null(v))
 		return 0;
 	if (!json_is_array(v))
-		return fail(err, "%s: expected an array, got %s", key, type_name(v));
+		return fail(err, "%s: expected an array, got %s", key, config_type_name(v));
 	json_array_foreach(v, i, e)
 	{
 		char p[48];
@@ -933,7 +933,7 @@ static int parse_document(json_t *root, struct vm_config *cfg, char *err)
 
 	if (!json_is_object(root))
 		return fail(err, "the configuration must be a JSON object, got %s",
-			    type_name(root));
+			    config_type_name(root));
 	json_object_foreach(root, key, v)
 	{
 		bool known = false;
@@ -974,7 +974,7 @@ static int parse_document(json_t *root, struct vm_config *cfg, char *err)
 				known = true;
 				if (!json_is_array(v) && !json_is_null(v))
 					return fail(err, "%s: expected an array, got %s", key,
-						    type_name(v));
+						    config_type_name(v));
 				if (json_array_size(v))
 					return fail(
 					    err, "%s: device type not supported yet by ember", key);

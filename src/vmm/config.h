@@ -9,6 +9,8 @@
 #define EMBER_VMM_CONFIG_H
 
 #include "util/log.h"
+
+#include <jansson.h>
 #include "util/rate_limiter.h"
 
 #include <stdbool.h>
@@ -106,6 +108,10 @@ struct vm_config {
 	bool has_balloon;
 	struct balloon_config balloon;
 };
+
+/* For messages naming a value: a short rendering of it (40 characters at most) and its type. */
+void config_show_value(const json_t *v, char *buf, size_t len);
+const char *config_type_name(const json_t *v);
 
 /* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT, no huge pages. */
 void config_init(struct vm_config *cfg);
