@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Wiring the balloon into the VM. struct vm has no field for it: a small table
- * maps each VM to its device. The stats timer is the slot's timerfd (timer_h),
- * so pause/resume and vm_virtio_disconnect() treat it like the rate limiters'
- * timers. The device's kick hook re-signals a queue's ioeventfd when one event
- * had more work than the device does at once.
+ * Wiring the balloon into the VM: vm->balloon, one per VM. The stats timer is
+ * the slot's timerfd (timer_h), so pause/resume and vm_virtio_disconnect()
+ * treat it like the rate limiters' timers. The device's kick hook re-signals a
+ * queue's ioeventfd when one event had more work than the device does at once.
  */
 #include "vmm/dev_balloon.h"
 
@@ -18,19 +17,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#define MAX_VMS 4 /* one VM per process in practice */
-
-static struct {
-	const struct vm *vm;
-	struct virtio_balloon *b;
-} balloons[MAX_VMS];
-
 struct virtio_balloon *vm_balloon(const struct vm *vm)
 {
-	for (unsigned int i = 0; i < MAX_VMS; i++)
-		if (balloons[i].vm == vm)
-			return balloons[i].b;
-	return NULL;
+	return vm->balloon;
 }
 
 /* Device lock held; on the loop (queue work) or a vCPU thread (DRIVER_OK, reset). */
@@ -73,18 +62,11 @@ int vm_add_balloon(struct vm *vm, const struct balloon_config *cfg)
 {
 	struct virtio_balloon *b;
 	struct virtio_slot *s;
-	unsigned int i;
 	int ret;
 
-	if (vm_balloon(vm)) {
+	if (vm->balloon) {
 		log_error("balloon: the VM already has a balloon device");
 		return -EEXIST;
-	}
-	for (i = 0; i < MAX_VMS && balloons[i].vm; i++)
-		;
-	if (i == MAX_VMS) {
-		log_error("balloon: too many VMs with a balloon in this process");
-		return -ENOSPC;
 	}
 	b = calloc(1, sizeof(*b));
 	if (!b) {
@@ -96,8 +78,7 @@ int vm_add_balloon(struct vm *vm, const struct balloon_config *cfg)
 		free(b);
 		return ret;
 	}
-	balloons[i].vm = vm;
-	balloons[i].b = b;
+	vm->balloon = b; /* from here on vm_balloon_teardown() frees it */
 	b->kick = balloon_kick;
 	ret = vm_virtio_place(vm, &b->dev);
 	if (ret)
@@ -125,22 +106,19 @@ int vm_add_balloon(struct vm *vm, const struct balloon_config *cfg)
 
 void vm_balloon_teardown(struct vm *vm)
 {
-	for (unsigned int i = 0; i < MAX_VMS; i++) {
-		struct virtio_balloon *b = balloons[i].b;
-		struct virtio_slot *s;
+	struct virtio_balloon *b = vm->balloon;
+	struct virtio_slot *s;
 
-		if (balloons[i].vm != vm)
-			continue;
-		s = b->dev.host_data;
-		/* Normally vm_virtio_disconnect() closed it already. */
-		if (s && s->dev == &b->dev && s->timer_h.fd >= 0) {
-			ev_del(vm->loop, &s->timer_h);
-			close(s->timer_h.fd);
-			s->timer_h.fd = -1;
-		}
-		virtio_balloon_destroy(b);
-		free(b);
-		balloons[i].vm = NULL;
-		balloons[i].b = NULL;
+	if (!b)
+		return;
+	s = b->dev.host_data;
+	/* Normally vm_virtio_disconnect() closed it already. */
+	if (s && s->dev == &b->dev && s->timer_h.fd >= 0) {
+		ev_del(vm->loop, &s->timer_h);
+		close(s->timer_h.fd);
+		s->timer_h.fd = -1;
 	}
+	virtio_balloon_destroy(b);
+	free(b);
+	vm->balloon = NULL;
 }

@@ -23,10 +23,6 @@ struct vm_drive {
 	uint64_t deadline_ns; /* when the armed timer fires (CLOCK_MONOTONIC) */
 };
 
-/* ember runs one VM per process; the list still says which VM each drive is in. */
-static struct vm_drive *drives[VM_MAX_VIRTIO];
-static unsigned int nr_drives;
-
 static struct vm_drive *to_drive(struct virtio_block *b)
 {
 	return b->defer_opaque;
@@ -92,19 +88,10 @@ static void drive_uring_ready(struct ev_handler *h, uint32_t events)
 
 struct virtio_block *vm_find_drive(struct vm *vm, const char *drive_id)
 {
-	for (unsigned int i = 0; i < nr_drives; i++)
-		if (drives[i]->vm == vm && !strcmp(drives[i]->blk.drive_id, drive_id))
-			return &drives[i]->blk;
+	for (unsigned int i = 0; i < vm->nr_drives; i++)
+		if (!strcmp(vm->drives[i]->blk.drive_id, drive_id))
+			return &vm->drives[i]->blk;
 	return NULL;
-}
-
-static unsigned int drives_of(const struct vm *vm)
-{
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < nr_drives; i++)
-		n += drives[i]->vm == vm;
-	return n;
 }
 
 /* Firecracker's root device arguments. */
@@ -168,11 +155,11 @@ int vm_add_drive(struct vm *vm, const struct drive_config *cfg)
 		log_error("drive %s: a drive with this drive_id already exists", id);
 		return -EEXIST;
 	}
-	if (cfg->is_root_device && drives_of(vm)) {
+	if (cfg->is_root_device && vm->nr_drives) {
 		log_error("drive %s: the root device must be the first drive (it is /dev/vda)", id);
 		return -EINVAL;
 	}
-	if (nr_drives == VM_MAX_VIRTIO) {
+	if (vm->nr_drives == VM_MAX_VIRTIO) {
 		log_error("drive %s: too many drives", id);
 		return -ENOSPC;
 	}
@@ -191,7 +178,7 @@ int vm_add_drive(struct vm *vm, const struct drive_config *cfg)
 		goto fail;
 	s = d->blk.dev.host_data;
 	d->slot = s;
-	drives[nr_drives++] = d; /* from here on vm_remove_drives() frees it */
+	vm->drives[vm->nr_drives++] = d; /* from here on vm_remove_drives() frees it */
 
 	s->timer_h = (struct ev_handler){
 	    timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK), drive_timer, s};
@@ -245,16 +232,10 @@ int vm_update_drive(struct vm *vm, const char *drive_id, const char *path_on_hos
 
 void vm_remove_drives(struct vm *vm)
 {
-	unsigned int i = 0;
+	while (vm->nr_drives) {
+		struct vm_drive *d = vm->drives[--vm->nr_drives];
 
-	while (i < nr_drives) {
-		struct vm_drive *d = drives[i];
-
-		if (d->vm != vm) {
-			i++;
-			continue;
-		}
-		drives[i] = drives[--nr_drives];
+		vm->drives[vm->nr_drives] = NULL;
 		drive_free(d);
 	}
 }
@@ -302,13 +283,11 @@ void vm_drives_metrics(struct vm *vm, json_t *root)
 
 	if (!total)
 		return;
-	for (unsigned int i = 0; i < nr_drives; i++) {
-		struct virtio_block *b = &drives[i]->blk;
+	for (unsigned int i = 0; i < vm->nr_drives; i++) {
+		struct virtio_block *b = &vm->drives[i]->blk;
 		json_t *obj;
 		char key[128];
 
-		if (drives[i]->vm != vm)
-			continue;
 		obj = json_object();
 		if (!obj)
 			continue;

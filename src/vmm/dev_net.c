@@ -22,11 +22,8 @@ struct vm_net {
 	bool tap_watched;    /* EPOLLIN */
 	bool timer_armed;
 	uint64_t timer_deadline; /* CLOCK_MONOTONIC ns */
-	struct vm_net *next;
+	struct vm_net *next;	 /* vm->nets, in the order they were added */
 };
-
-static pthread_mutex_t nets_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct vm_net *nets;
 
 /* dev.lock held for everything below that touches a device. */
 
@@ -122,21 +119,17 @@ static void retry_timer(struct ev_handler *h, uint32_t events)
 
 struct virtio_net *vm_net_find(struct vm *vm, const char *iface_id)
 {
-	struct virtio_net *found = NULL;
-
-	pthread_mutex_lock(&nets_lock);
-	for (struct vm_net *nd = nets; nd && !found; nd = nd->next)
-		if (nd->vm == vm && !strcmp(nd->net.iface_id, iface_id))
-			found = &nd->net;
-	pthread_mutex_unlock(&nets_lock);
-	return found;
+	for (struct vm_net *nd = vm->nets; nd; nd = nd->next)
+		if (!strcmp(nd->net.iface_id, iface_id))
+			return &nd->net;
+	return NULL;
 }
 
 int vm_add_net(struct vm *vm, const struct net_config *cfg)
 {
 	const char *id = cfg->iface_id && *cfg->iface_id ? cfg->iface_id : "(no iface_id)";
 	char err[256];
-	struct vm_net *nd;
+	struct vm_net *nd, **tail;
 	struct virtio_slot *s;
 	int fd, ret;
 
@@ -169,10 +162,9 @@ int vm_add_net(struct vm *vm, const struct net_config *cfg)
 	nd->tap_h = (struct ev_handler){nd->net.fd, tap_ready, nd};
 	nd->net.hooks = &hooks;
 	nd->net.hooks_opaque = nd;
-	pthread_mutex_lock(&nets_lock);
-	nd->next = nets;
-	nets = nd;
-	pthread_mutex_unlock(&nets_lock);
+	for (tail = &vm->nets; *tail; tail = &(*tail)->next)
+		;
+	*tail = nd; /* from here on vm_net_teardown() frees it */
 
 	ret = vm_virtio_place(vm, &nd->net.dev);
 	if (ret)
@@ -221,27 +213,14 @@ static void log_counters(const struct virtio_net *n)
 
 void vm_net_teardown(struct vm *vm)
 {
-	struct vm_net *mine = NULL, **pp;
+	struct vm_net *next = vm->nets;
 
-	pthread_mutex_lock(&nets_lock);
-	for (pp = &nets; *pp;) {
-		struct vm_net *nd = *pp;
-
-		if (nd->vm == vm) {
-			*pp = nd->next;
-			nd->next = mine;
-			mine = nd;
-		} else {
-			pp = &nd->next;
-		}
-	}
-	pthread_mutex_unlock(&nets_lock);
-
-	while (mine) {
-		struct vm_net *nd = mine;
+	vm->nets = NULL;
+	while (next) {
+		struct vm_net *nd = next;
 		struct virtio_slot *s = nd->slot;
 
-		mine = nd->next;
+		next = nd->next;
 		log_counters(&nd->net);
 		if (nd->tap_registered)
 			ev_del(vm->loop, &nd->tap_h);

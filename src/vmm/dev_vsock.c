@@ -2,8 +2,8 @@
 /*
  * Wiring the virtio-vsock device into the VM. The device does its own event-loop
  * work (listener, host sockets, kick eventfd, timerfd on vm->loop); this file
- * allocates it, places it, and finds it again for pause and teardown. struct vm
- * has no field for it: the pointers live here, one device per VM.
+ * allocates it, places it, and finds it again for pause and teardown
+ * (vm->vsock, one device per VM).
  */
 #include "vmm/dev_vsock.h"
 
@@ -13,42 +13,26 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#define MAX_VMS 4 /* one VM per process today; a few for tests */
-
-static struct {
-	const struct vm *vm;
-	struct virtio_vsock *v;
-} vsocks[MAX_VMS];
-
 struct virtio_vsock *vm_vsock(const struct vm *vm)
 {
-	for (unsigned int i = 0; i < MAX_VMS; i++)
-		if (vsocks[i].vm == vm)
-			return vsocks[i].v;
-	return NULL;
+	return vm->vsock;
 }
 
 int vm_add_vsock(struct vm *vm, const struct vsock_config *cfg)
 {
 	struct virtio_vsock *v;
-	unsigned int i;
 	int ret;
 
-	if (vm_vsock(vm)) {
+	if (vm->vsock) {
 		log_error("vsock: the VM has a vsock device already");
 		return -EBUSY;
 	}
-	for (i = 0; i < MAX_VMS && vsocks[i].vm; i++)
-		;
-	if (i == MAX_VMS)
-		return -ENOSPC;
 	v = calloc(1, sizeof(*v));
 	if (!v) {
 		log_error("vsock: out of memory");
 		return -ENOMEM;
 	}
-	vsocks[i].vm = vm;
-	vsocks[i].v = v;
+	vm->vsock = v; /* from here on vm_remove_vsock() frees it */
 	ret = virtio_vsock_init(v, vm_virtio_host_ops(), &vm->mem, vm->loop, cfg);
 	if (ret)
 		return ret;
@@ -61,14 +45,11 @@ int vm_add_vsock(struct vm *vm, const struct vsock_config *cfg)
 
 void vm_remove_vsock(struct vm *vm)
 {
-	for (unsigned int i = 0; i < MAX_VMS; i++) {
-		if (vsocks[i].vm != vm)
-			continue;
-		virtio_vsock_destroy(vsocks[i].v);
-		free(vsocks[i].v);
-		vsocks[i].vm = NULL;
-		vsocks[i].v = NULL;
-	}
+	if (!vm->vsock)
+		return;
+	virtio_vsock_destroy(vm->vsock);
+	free(vm->vsock);
+	vm->vsock = NULL;
 }
 
 void vm_vsock_set_paused(struct vm *vm, bool paused)

@@ -271,6 +271,10 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 	vm->nr_vcpus = 0;
 	vm->nr_virtio = 0;
 	vm->has_rng = false;
+	vm->nr_drives = 0;
+	vm->nets = NULL;
+	vm->vsock = NULL;
+	vm->balloon = NULL;
 	vm->devices_ready = false;
 	atomic_init(&vm->exit_code, -1);
 	atomic_init(&vm->stopping, false);

@@ -98,6 +98,12 @@ struct virtio_slot {
 	bool timer_armed;
 };
 
+/* The virtio devices' VM wiring (vmm/dev_*.c), opaque here. */
+struct vm_drive;
+struct vm_net;
+struct virtio_balloon;
+struct virtio_vsock;
+
 struct vm {
 	struct vm_config cfg;
 	bool boot_timer_enabled;
@@ -131,6 +137,17 @@ struct vm {
 	unsigned int nr_virtio;
 	struct virtio_rng rng;
 	bool has_rng;
+	/*
+	 * Each virtio device's wiring into the VM, owned by its dev_*.c: added by
+	 * vm_create(), freed by vm_destroy(), looked up from the event loop's
+	 * thread (the API, pause); vCPU threads reach a device through its MMIO
+	 * window, never through these.
+	 */
+	struct vm_drive *drives[VM_MAX_VIRTIO]; /* in configuration order */
+	unsigned int nr_drives;
+	struct vm_net *nets; /* a list, in configuration order */
+	struct virtio_vsock *vsock;
+	struct virtio_balloon *balloon;
 	bool devices_ready; /* the device models are initialized (teardown) */
 	bool bad_input;	    /* vm_create failed on the configuration or its files */
 
