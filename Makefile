@@ -165,9 +165,16 @@ demo: $(BUILD)/ember guest
 # --- bench: bench/run.sh's helpers, under build/bench/ ---
 #   firstbyte  the driver (bench/firstbyte.c): first UART byte, run time, smaps
 #   idle.elf   the memory payload (bench/idle.S): prints READY, then cli; hlt forever
-BENCH_TOOLS := $(BUILD)/bench/firstbyte $(BUILD)/bench/idle.elf
+#   apibench   the API driver (bench/apibench.c): start to the socket's first connect,
+#              request latency on one keep-alive connection
+BENCH_TOOLS := $(BUILD)/bench/firstbyte $(BUILD)/bench/idle.elf $(BUILD)/bench/apibench
 
 $(BUILD)/bench/firstbyte: bench/firstbyte.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $<
+
+$(BUILD)/bench/apibench: bench/apibench.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $<
@@ -178,6 +185,22 @@ $(BUILD)/bench/idle.elf: bench/idle.S bench/idle.ld
 	$(Q)$(CC) -m32 -c -o $(BUILD)/bench/idle.o $<
 	$(Q)ld -m elf_i386 -nostdlib -static -T bench/idle.ld -o $@.32 $(BUILD)/bench/idle.o
 	$(Q)objcopy -I elf32-i386 -O elf64-x86-64 $@.32 $@ && rm -f $@.32
+
+# bench/devices.sh's payloads, built like the test guests (tests/guests/lib):
+#   exits.elf    bench/exits.c: 50000 port writes to 0x80, then reset
+#   blkread.elf  bench/blkread.c: reads the whole virtio-blk drive in 1 MiB requests
+BENCH_TOOLS += $(BUILD)/bench/exits.elf $(BUILD)/bench/blkread.elf
+
+$(BUILD)/bench/%.elf: $(BUILD)/obj/bench/%.o $(GUEST_LIB_OBJS) tests/guests/lib/guest.ld
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)ld -m elf_i386 -nostdlib -static -T tests/guests/lib/guest.ld -o $@.32 $(filter %.o,$^)
+	$(Q)objcopy -I elf32-i386 -O elf64-x86-64 $@.32 $@ && rm -f $@.32
+
+$(BUILD)/obj/bench/%.o: bench/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (guest)"
+	$(Q)$(CC) $(GUEST_CFLAGS) -c -o $@ $<
 
 bench: $(BUILD)/ember guests $(BENCH_TOOLS)
 	$(Q)bash bench/run.sh

@@ -9,7 +9,10 @@
 # Startup: build/guests/hello.elf (prints a few lines, then resets the VM), timed from the
 # spawn of the VMM to the first byte on its stdout (the guest's UART), and to its exit.
 # Memory: build/bench/idle.elf (prints READY, then halts for good), measured from
-# /proc/PID/smaps once READY is out, then the VMM gets SIGTERM. See bench/README.md.
+# /proc/PID/smaps once READY is out, then the VMM gets SIGTERM.
+# API (ember only): build/bench/apibench spawns ember with --api-sock and polls connect()
+# to time process start to the socket accepting; then GET / and PUT /machine-config
+# latency on one keep-alive connection (API_REQS each, default 2000). See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -19,9 +22,12 @@ CHECK=${CHECK:-0}
 MEM_MIB=128
 FIRST_BYTE_TARGET_MS=3
 OVERHEAD_TARGET_KIB=1024
+API_TARGET_MS=1
+API_REQS=${API_REQS:-2000}
 
 EMBER=$ROOT/build/ember
 FIRSTBYTE=$ROOT/build/bench/firstbyte
+APIBENCH=$ROOT/build/bench/apibench
 HELLO=$ROOT/build/guests/hello.elf
 IDLE=$ROOT/build/bench/idle.elf
 
@@ -29,7 +35,11 @@ if ! [[ $RUNS =~ ^[0-9]+$ ]] || ((RUNS < 1 || RUNS > 10000)); then
 	echo "bench: RUNS=$RUNS: expected a number of runs from 1 to 10000" >&2
 	exit 2
 fi
-for f in "$EMBER" "$FIRSTBYTE" "$HELLO" "$IDLE"; do
+if ! [[ $API_REQS =~ ^[0-9]+$ ]] || ((API_REQS > 1000000)); then
+	echo "bench: API_REQS=$API_REQS: expected a number of requests from 0 to 1000000" >&2
+	exit 2
+fi
+for f in "$EMBER" "$FIRSTBYTE" "$APIBENCH" "$HELLO" "$IDLE"; do
 	if [ ! -f "$f" ]; then
 		echo "bench: $f is missing: run 'make bench' (it builds ember, the guests and the" \
 			"bench tools)" >&2
@@ -194,10 +204,82 @@ if grep -q '^#  ' "$TMP/ember-mem.out"; then
 	grep '^#  ' "$TMP/ember-mem.out" | sed 's/^#//'
 fi
 
-missed=$(awk -v f="$(stat ember-start first-byte-ms 3)" -v o="$(stat ember-mem overhead-rss-kib 3)" \
-	-v tf="$FIRST_BYTE_TARGET_MS" -v to="$OVERHEAD_TARGET_KIB" 'BEGIN { print (f > tf) + (o > to) }')
+# --- API: process start to the socket accepting, and request latency (ember only) ---
+# apistat METRIC FIELD: from apibench's output (2 = min, 3 = median or p50, 4 = max or p99).
+apistat() {
+	[ -f "$TMP/api.out" ] || return 0
+	awk -v m="$1" -v f="$2" '$1 == m { print $f }' "$TMP/api.out"
+}
 echo
-echo "bench done in $((($(date +%s%N) - start_ns) / 1000000)) ms; ember missed $missed of 2 targets."
+echo "API: ${APIBENCH#"$ROOT"/} spawns ember --api-sock and polls connect() on the path in a"
+echo "tight loop ($RUNS runs, +1 warm-up; apibench on one CPU, ember on another); the floors are"
+echo "the same spawns timed to the program's first stdout byte."
+api_ok=0
+if "$APIBENCH" -n "$RUNS" -r "$API_REQS" -s "$TMP/api.sock" -2 "$TMP/api.stderr" \
+	-F "$EMBER --version" -F "/bin/echo x" -- "$EMBER" --api-sock "$TMP/api.sock" \
+	>"$TMP/api.out" 2>"$TMP/api.err"; then
+	api_ok=1
+else
+	echo "bench: the API measurement failed:" >&2
+	sed 's/^/  /' "$TMP/api.err" >&2
+	if [ -s "$TMP/api.stderr" ]; then
+		echo "  ember's stderr (that run):" >&2
+		tail -n 15 "$TMP/api.stderr" | sed 's/^/  | /' >&2
+	fi
+	rm -f "$TMP/api.out"
+	status=1
+fi
+if [ "$api_ok" = 1 ]; then
+	# api_row LABEL METRIC [TARGET]: min median max in ms; PASS/MISS on the median.
+	api_row() {
+		awk -v label="$1" -v target="${3:-}" -v a="$(apistat "$2" 2)" -v b="$(apistat "$2" 3)" \
+			-v c="$(apistat "$2" 4)" 'BEGIN {
+			v = target == "" ? "" : sprintf("<= %s ms: %s", target, (b + 0 <= target + 0) ? "PASS" : "MISS")
+			line = sprintf("%-36s %8.3f %8.3f %8.3f  %s", label, a, b, c, v)
+			sub(/ +$/, "", line)
+			print line
+		}'
+	}
+	printf "%-36s %8s %8s %8s  %s
+" "start-up (ms)" min median max "target (median)"
+	printf '%.0s-' {1..84}
+	echo
+	api_row "spawn to API socket accepting" connect-ms "$API_TARGET_MS"
+	api_row "spawn to first GET / answered" first-response-ms
+	api_row "floor: ember --version (static)" floor1-ms
+	api_row "floor: /bin/echo x (dynamic)" floor2-ms
+	awk -v c="$(apistat connect-ms 3)" -v f="$(apistat floor1-ms 3)" 'BEGIN {
+		if (c + 0 <= 0)
+			exit
+		own = c - f
+		if (own < 0)
+			own = 0
+		printf "spawn + exec floor: the same static binary reaches its first output (--version) after\n"
+		printf "%.3f ms (median), %.0f%% of the %.3f ms to accepting; the work ember does before accepting\n", f, 100 * f / c, c
+		printf "is at most the difference, %.3f ms (ember logs its own figure: \"accepting N us after start\").\n", own
+	}'
+	if [ "$API_REQS" -gt 0 ]; then
+		echo
+		printf "%-36s %8s %8s %8s %8s\n" "latency, one keep-alive conn. (us)" min p50 p99 max
+		printf '%.0s-' {1..84}
+		echo
+		for m in get-root-us:"GET / (200)" put-machine-config-us:"PUT /machine-config (204)"; do
+			awk -v label="${m#*:}" -v a="$(apistat "${m%%:*}" 2)" -v b="$(apistat "${m%%:*}" 3)" \
+				-v c="$(apistat "${m%%:*}" 4)" -v d="$(apistat "${m%%:*}" 5)" \
+				'BEGIN { printf "%-36s %8.1f %8.1f %8.1f %8.1f\n", label, a, b, c, d }'
+		done
+		echo "$API_REQS requests each after $((API_REQS / 10 > 0 ? API_REQS / 10 : 1)) warm-up ones," \
+			"each response read whole before the next request (build/bench/apibench)."
+	fi
+fi
+
+QEMU=$QEMU bash "$ROOT/bench/devices.sh" || status=1 # exits/s, block MB/s (bench/README.md)
+
+missed=$(awk -v f="$(stat ember-start first-byte-ms 3)" -v o="$(stat ember-mem overhead-rss-kib 3)" \
+	-v a="$(apistat connect-ms 3)" -v tf="$FIRST_BYTE_TARGET_MS" -v to="$OVERHEAD_TARGET_KIB" \
+	-v ta="$API_TARGET_MS" 'BEGIN { print (f > tf) + (o > to) + (a == "" || a > ta) }')
+echo
+echo "bench done in $((($(date +%s%N) - start_ns) / 1000000)) ms; ember missed $missed of 3 targets."
 if [ "$CHECK" = 1 ] && [ "$missed" != 0 ] && [ "$status" = 0 ]; then
 	status=2
 fi
