@@ -8,37 +8,9 @@
  * Polls the used ring (no interrupts). Small on purpose: CPL0 code is
  * interpreted on kvm_pvm hosts.
  */
-#include "lib.h"
+#include "virtio.h"
 
-#define WINDOWS_BASE 0xC0001000u
-#define WINDOWS	     8
-
-#define REG_MAGIC	      0x000
-#define REG_VERSION	      0x004
-#define REG_DEVICE_ID	      0x008
-#define REG_DEVICE_FEATURES   0x010
-#define REG_DEVICE_FEAT_SEL   0x014
-#define REG_DRIVER_FEATURES   0x020
-#define REG_DRIVER_FEAT_SEL   0x024
-#define REG_QUEUE_SEL	      0x030
-#define REG_QUEUE_NUM_MAX     0x034
-#define REG_QUEUE_NUM	      0x038
-#define REG_QUEUE_READY	      0x044
-#define REG_QUEUE_NOTIFY      0x050
-#define REG_STATUS	      0x070
-#define REG_QUEUE_DESC_LOW    0x080
-#define REG_QUEUE_DESC_HIGH   0x084
-#define REG_QUEUE_DRIVER_LOW  0x090
-#define REG_QUEUE_DRIVER_HIGH 0x094
-#define REG_QUEUE_DEVICE_LOW  0x0a0
-#define REG_QUEUE_DEVICE_HIGH 0x0a4
-#define REG_CONFIG	      0x100
-
-#define S_ACK	      1
-#define S_DRIVER      2
-#define S_DRIVER_OK   4
-#define S_FEATURES_OK 8
-#define S_NEEDS_RESET 64
+#define WINDOWS 8
 
 #define BLK_F_RO    5
 #define BLK_F_FLUSH 9
@@ -47,60 +19,20 @@
 #define T_FLUSH	    4
 #define T_GET_ID    8
 
-#define DESC_F_NEXT  1
-#define DESC_F_WRITE 2
-#define QSIZE	     8
-#define WAIT_CYCLES  10000000000ULL /* a few seconds of TSC, however slow the CPU runs */
-
-struct desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
-
 struct req_header {
 	uint32_t type;
 	uint32_t reserved;
 	uint64_t sector;
 };
 
-static struct desc desc[QSIZE] __attribute__((aligned(16)));
-static volatile uint16_t avail[2 + QSIZE + 1] __attribute__((aligned(2)));
-static volatile uint32_t used[1 + 2 * QSIZE + 1] __attribute__((aligned(4)));
+static struct virtq vq;
 static struct req_header hdr;
 static volatile uint8_t status;
 static uint8_t sector_buf[512];
 static uint8_t wbuf[512];
-static uint32_t base;
-static uint16_t avail_idx;
 
 static const char marker[] = "EMBER-BLOCK-TEST";  /* 16 bytes, put there by the test */
 static const char written[] = "EMBER-SECTOR3-OK"; /* 16 bytes, 32 times in sector 3 */
-
-static uint32_t rd(uint32_t off)
-{
-	return mmio_read32(base + off);
-}
-
-static void wr(uint32_t off, uint32_t v)
-{
-	mmio_write32(base + off, v);
-}
-
-static void barrier(void)
-{
-	__asm__ volatile("" ::: "memory"); /* x86 keeps stores in order; the compiler must too */
-}
-
-static void set_status(uint32_t s)
-{
-	wr(REG_STATUS, s);
-	if (rd(REG_STATUS) != s) {
-		print("status %x reads back %x\n", s, rd(REG_STATUS));
-		fail("device status refused");
-	}
-}
 
 /*
  * One request: header, optional data (@to_guest: device-writable), status.
@@ -110,38 +42,28 @@ static uint8_t request(uint32_t type, uint32_t sector, void *data, uint32_t len,
 		       uint32_t *used_len)
 {
 	unsigned int n = 0;
-	uint64_t start;
+	uint32_t head;
 
 	hdr.type = type;
 	hdr.reserved = 0;
 	hdr.sector = sector;
 	status = 0xff;
-	desc[n] = (struct desc){(uint32_t)&hdr, sizeof(hdr), DESC_F_NEXT, (uint16_t)(n + 1)};
+	vq.desc[n] =
+	    (struct virtq_desc){(uint32_t)&hdr, sizeof(hdr), VIRTQ_DESC_F_NEXT, (uint16_t)(n + 1)};
 	n++;
 	if (len) {
-		desc[n] = (struct desc){(uint32_t)data, len,
-					(uint16_t)(DESC_F_NEXT | (to_guest ? DESC_F_WRITE : 0)),
-					(uint16_t)(n + 1)};
+		vq.desc[n] = (struct virtq_desc){
+		    (uint32_t)data, len,
+		    (uint16_t)(VIRTQ_DESC_F_NEXT | (to_guest ? VIRTQ_DESC_F_WRITE : 0)),
+		    (uint16_t)(n + 1)};
 		n++;
 	}
-	desc[n] = (struct desc){(uint32_t)&status, 1, DESC_F_WRITE, 0};
-	avail[2 + avail_idx % QSIZE] = 0; /* head: descriptor 0 */
-	barrier();
-	avail_idx++;
-	avail[1] = avail_idx;
-	barrier();
-	wr(REG_QUEUE_NOTIFY, 0);
-
-	start = rdtsc();
-	while ((uint16_t)(used[0] >> 16) != avail_idx) {
-		if (rdtsc() - start > WAIT_CYCLES)
-			fail("no used buffer from the device");
-		cpu_relax();
-	}
-	barrier();
-	if (used[1 + 2 * ((avail_idx - 1) % QSIZE)] != 0)
+	vq.desc[n] = (struct virtq_desc){(uint32_t)&status, 1, VIRTQ_DESC_F_WRITE, 0};
+	virtq_post(&vq, 0); /* head: descriptor 0 */
+	virtq_notify(&vq);
+	head = virtq_wait_used(&vq, VIRTIO_WAIT_CYCLES, "no used buffer from the device", used_len);
+	if (head != 0)
 		fail("used element for an unknown head");
-	*used_len = used[2 + 2 * ((avail_idx - 1) % QSIZE)];
 	return status;
 }
 
@@ -156,59 +78,27 @@ static void expect(const char *what, uint8_t st, uint32_t len, uint32_t want_len
 int main(void);
 int main(void)
 {
-	uint32_t v, len, features, cap_lo, cap_hi;
+	uint32_t len, features, cap_lo, cap_hi;
 	uint8_t st;
 
-	for (unsigned int i = 0; i < WINDOWS && !base; i++) {
-		uint32_t w = WINDOWS_BASE + 0x1000u * i;
-
-		if (mmio_read32(w + REG_MAGIC) == 0x74726976u &&
-		    mmio_read32(w + REG_DEVICE_ID) == 2)
-			base = w;
-	}
-	if (!base)
-		fail("no virtio-mmio block device in the first 8 windows");
-	if (rd(REG_VERSION) != 2)
-		fail("not virtio-mmio version 2");
-
-	set_status(0);
-	set_status(S_ACK);
-	set_status(S_ACK | S_DRIVER);
-	wr(REG_DEVICE_FEAT_SEL, 1);
-	if (!(rd(REG_DEVICE_FEATURES) & 1))
-		fail("VIRTIO_F_VERSION_1 not offered");
-	wr(REG_DEVICE_FEAT_SEL, 0);
-	features = rd(REG_DEVICE_FEATURES);
+	virtio_find(2, WINDOWS, "no virtio-mmio block device in the first 8 windows");
+	virtio_begin();
+	features = virtio_device_features(0);
 	if (features & (1u << BLK_F_RO))
 		fail("the drive is read-only");
 	if (!(features & (1u << BLK_F_FLUSH)))
 		fail("VIRTIO_BLK_F_FLUSH not offered (cache_type Writeback)");
-	wr(REG_DRIVER_FEAT_SEL, 0);
-	wr(REG_DRIVER_FEATURES, 1u << BLK_F_FLUSH);
-	wr(REG_DRIVER_FEAT_SEL, 1);
-	wr(REG_DRIVER_FEATURES, 1); /* VERSION_1 (bit 32) */
-	set_status(S_ACK | S_DRIVER | S_FEATURES_OK);
+	virtio_features_ok(1u << BLK_F_FLUSH);
 
-	cap_lo = rd(REG_CONFIG);
-	cap_hi = rd(REG_CONFIG + 4);
+	cap_lo = virtio_rd(VIRTIO_REG_CONFIG);
+	cap_hi = virtio_rd(VIRTIO_REG_CONFIG + 4);
 	if (cap_hi || cap_lo < 8) {
 		print("capacity %x:%x sectors\n", cap_hi, cap_lo);
 		fail("the drive is too small");
 	}
 
-	wr(REG_QUEUE_SEL, 0);
-	v = rd(REG_QUEUE_NUM_MAX);
-	if (v < QSIZE)
-		fail("queue 0 too small");
-	wr(REG_QUEUE_NUM, QSIZE);
-	wr(REG_QUEUE_DESC_LOW, (uint32_t)desc);
-	wr(REG_QUEUE_DESC_HIGH, 0);
-	wr(REG_QUEUE_DRIVER_LOW, (uint32_t)avail);
-	wr(REG_QUEUE_DRIVER_HIGH, 0);
-	wr(REG_QUEUE_DEVICE_LOW, (uint32_t)used);
-	wr(REG_QUEUE_DEVICE_HIGH, 0);
-	wr(REG_QUEUE_READY, 1);
-	set_status(S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	virtq_setup(&vq, 0);
+	virtio_driver_ok();
 
 	/* Sectors 0 and 7 start with the marker. */
 	st = request(T_IN, 0, sector_buf, 512, true, &len);
@@ -240,10 +130,10 @@ int main(void)
 	if (!sector_buf[0])
 		fail("empty device id");
 
-	if (rd(REG_STATUS) & S_NEEDS_RESET)
+	if (virtio_rd(VIRTIO_REG_STATUS) & VIRTIO_S_NEEDS_RESET)
 		fail("device needs a reset");
 	print("virtio-blk: %u sectors, read, wrote, flushed, read back\n", cap_lo);
-	set_status(0);
+	virtio_set_status(0);
 	putln("SUCCESS");
 	reset();
 }

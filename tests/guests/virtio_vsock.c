@@ -15,45 +15,15 @@
  * packet per tx chain, sent synchronously. Small on purpose: CPL0 code is
  * interpreted on kvm_pvm hosts.
  */
-#include "lib.h"
+#include "virtio.h"
 
-#define VIRTIO_FIRST 0xC0001000u
 #define VIRTIO_SLOTS 8
 
-#define REG_MAGIC	      0x000
-#define REG_VERSION	      0x004
-#define REG_DEVICE_ID	      0x008
-#define REG_DEVICE_FEATURES   0x010
-#define REG_DEVICE_FEAT_SEL   0x014
-#define REG_DRIVER_FEATURES   0x020
-#define REG_DRIVER_FEAT_SEL   0x024
-#define REG_QUEUE_SEL	      0x030
-#define REG_QUEUE_NUM_MAX     0x034
-#define REG_QUEUE_NUM	      0x038
-#define REG_QUEUE_READY	      0x044
-#define REG_QUEUE_NOTIFY      0x050
-#define REG_STATUS	      0x070
-#define REG_QUEUE_DESC_LOW    0x080
-#define REG_QUEUE_DESC_HIGH   0x084
-#define REG_QUEUE_DRIVER_LOW  0x090
-#define REG_QUEUE_DRIVER_HIGH 0x094
-#define REG_QUEUE_DEVICE_LOW  0x0a0
-#define REG_QUEUE_DEVICE_HIGH 0x0a4
-#define REG_CONFIG	      0x100
-
-#define S_ACK	      1
-#define S_DRIVER      2
-#define S_DRIVER_OK   4
-#define S_FEATURES_OK 8
-#define S_NEEDS_RESET 64
-
-#define DESC_F_WRITE 2
-#define QSIZE	     8
-#define NR_RX	     4
-#define PAYLOAD	     256
-#define HDR	     44
-#define GUEST_BUF    4096
-#define WAIT_CYCLES  60000000000ULL /* many seconds of TSC: the host side takes its time */
+#define NR_RX	    4
+#define PAYLOAD	    256
+#define HDR	    44
+#define GUEST_BUF   4096
+#define WAIT_CYCLES 60000000000ULL /* many seconds of TSC: the host side takes its time */
 
 #define HOST_CID	 2
 #define OP_REQUEST	 1
@@ -77,123 +47,35 @@ struct hdr {
 	uint32_t fwd_cnt;
 } __attribute__((packed));
 
-struct desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
-
-struct vq {
-	struct desc desc[QSIZE] __attribute__((aligned(16)));
-	volatile uint16_t avail[2 + QSIZE + 1] __attribute__((aligned(2))); /* flags idx ring */
-	volatile uint32_t used[1 + 2 * QSIZE + 1] __attribute__((aligned(4)));
-	uint16_t avail_idx;
-	uint16_t used_seen;
-};
-
-static struct vq vqs[3];
+static struct virtq vqs[3]; /* rx, tx, event */
 static uint8_t rx_buf[NR_RX][HDR + PAYLOAD];
 static uint8_t tx_buf[HDR + PAYLOAD];
-static uint32_t base;
 static uint64_t guest_cid;
 static uint32_t fwd_cnt; /* payload bytes we consumed on the connection */
-
-static uint32_t rd(uint32_t off)
-{
-	return mmio_read32(base + off);
-}
-
-static void wr(uint32_t off, uint32_t v)
-{
-	mmio_write32(base + off, v);
-}
-
-static void barrier(void)
-{
-	__asm__ volatile("" ::: "memory");
-}
-
-static void set_status(uint32_t s)
-{
-	wr(REG_STATUS, s);
-	if (rd(REG_STATUS) != s) {
-		print("status %x reads back %x\n", s, rd(REG_STATUS));
-		fail("device status refused");
-	}
-}
-
-static void find_device(void)
-{
-	for (uint32_t i = 0; i < VIRTIO_SLOTS; i++) {
-		base = VIRTIO_FIRST + i * 0x1000u;
-		if (rd(REG_MAGIC) == 0x74726976u && rd(REG_VERSION) == 2 && rd(REG_DEVICE_ID) == 19)
-			return;
-	}
-	fail("no virtio-mmio v2 vsock device (id 19)");
-}
-
-static void setup_queue(uint32_t q)
-{
-	struct vq *v = &vqs[q];
-
-	wr(REG_QUEUE_SEL, q);
-	if (rd(REG_QUEUE_READY) != 0)
-		fail("queue ready before set-up");
-	if (rd(REG_QUEUE_NUM_MAX) < QSIZE)
-		fail("queue too small");
-	wr(REG_QUEUE_NUM, QSIZE);
-	wr(REG_QUEUE_DESC_LOW, (uint32_t)v->desc);
-	wr(REG_QUEUE_DESC_HIGH, 0);
-	wr(REG_QUEUE_DRIVER_LOW, (uint32_t)v->avail);
-	wr(REG_QUEUE_DRIVER_HIGH, 0);
-	wr(REG_QUEUE_DEVICE_LOW, (uint32_t)v->used);
-	wr(REG_QUEUE_DEVICE_HIGH, 0);
-	wr(REG_QUEUE_READY, 1);
-}
 
 /* Makes descriptor @head available on queue @q and notifies. */
 static void post(uint32_t q, uint16_t head)
 {
-	struct vq *v = &vqs[q];
-
-	v->avail[2 + v->avail_idx % QSIZE] = head;
-	barrier();
-	v->avail_idx++;
-	v->avail[1] = v->avail_idx;
-	barrier();
-	wr(REG_QUEUE_NOTIFY, q);
+	virtq_post(&vqs[q], head);
+	virtq_notify(&vqs[q]);
 }
 
 static void post_rx(uint16_t i)
 {
-	vqs[0].desc[i] = (struct desc){(uint32_t)rx_buf[i], HDR + PAYLOAD, DESC_F_WRITE, 0};
+	vqs[0].desc[i] =
+	    (struct virtq_desc){(uint32_t)rx_buf[i], HDR + PAYLOAD, VIRTQ_DESC_F_WRITE, 0};
 	post(0, i);
-}
-
-static uint16_t used_idx(uint32_t q)
-{
-	return (uint16_t)(vqs[q].used[0] >> 16);
 }
 
 static void bring_up(void)
 {
-	find_device();
-	set_status(0);
-	set_status(S_ACK);
-	set_status(S_ACK | S_DRIVER);
-	wr(REG_DEVICE_FEAT_SEL, 1);
-	if (!(rd(REG_DEVICE_FEATURES) & 1))
-		fail("VIRTIO_F_VERSION_1 not offered");
-	wr(REG_DRIVER_FEAT_SEL, 0);
-	wr(REG_DRIVER_FEATURES, 0);
-	wr(REG_DRIVER_FEAT_SEL, 1);
-	wr(REG_DRIVER_FEATURES, 1); /* VERSION_1 only: stream sockets */
-	set_status(S_ACK | S_DRIVER | S_FEATURES_OK);
+	virtio_find(19, VIRTIO_SLOTS, "no virtio-mmio v2 vsock device (id 19)");
+	virtio_begin();
+	virtio_features_ok(0); /* VERSION_1 only: stream sockets */
 	for (uint32_t q = 0; q < 3; q++)
-		setup_queue(q);
-	set_status(S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
-	guest_cid = rd(REG_CONFIG) | (uint64_t)rd(REG_CONFIG + 4) << 32;
+		virtq_setup(&vqs[q], q);
+	virtio_driver_ok();
+	guest_cid = virtio_rd(VIRTIO_REG_CONFIG) | (uint64_t)virtio_rd(VIRTIO_REG_CONFIG + 4) << 32;
 	for (uint16_t i = 0; i < NR_RX; i++)
 		post_rx(i);
 }
@@ -203,10 +85,9 @@ static void send(uint16_t op, uint32_t src_port, uint32_t dst_port, uint32_t fla
 		 const char *data, uint32_t len)
 {
 	struct hdr *h = (struct hdr *)tx_buf;
-	struct vq *v = &vqs[1];
-	uint16_t head = v->avail_idx % QSIZE;
-	uint16_t want = (uint16_t)(used_idx(1) + 1);
-	uint64_t start;
+	struct virtq *v = &vqs[1];
+	uint16_t head = v->avail_idx % VIRTQ_SIZE;
+	uint32_t used_len;
 
 	h->src_cid = guest_cid;
 	h->dst_cid = HOST_CID;
@@ -219,34 +100,26 @@ static void send(uint16_t op, uint32_t src_port, uint32_t dst_port, uint32_t fla
 	h->buf_alloc = GUEST_BUF;
 	h->fwd_cnt = fwd_cnt;
 	memcpy(tx_buf + HDR, data, len);
-	v->desc[head] = (struct desc){(uint32_t)tx_buf, HDR + len, 0, 0};
+	v->desc[head] = (struct virtq_desc){(uint32_t)tx_buf, HDR + len, 0, 0};
 	post(1, head);
-	start = rdtsc();
-	while (used_idx(1) != want) {
-		if (rdtsc() - start > WAIT_CYCLES)
-			fail("the device did not take our packet");
-		cpu_relax();
-	}
+	virtq_wait_used(v, WAIT_CYCLES, "the device did not take our packet", &used_len);
 }
 
 /* Waits for the next packet from the host; its payload (NUL-terminated) into @data. */
 static void recv(struct hdr *h, char *data)
 {
-	struct vq *v = &vqs[0];
+	struct virtq *v = &vqs[0];
 	uint64_t start = rdtsc();
 	uint32_t id, len;
 
-	while (used_idx(0) == v->used_seen) {
+	while (virtq_used_idx(v) == v->used_seen) {
 		if (rdtsc() - start > WAIT_CYCLES)
 			fail("no packet from the host");
-		if (rd(REG_STATUS) & S_NEEDS_RESET)
+		if (virtio_rd(VIRTIO_REG_STATUS) & VIRTIO_S_NEEDS_RESET)
 			fail("device needs a reset");
 		cpu_relax();
 	}
-	barrier();
-	id = v->used[1 + 2 * (v->used_seen % QSIZE)];
-	len = v->used[2 + 2 * (v->used_seen % QSIZE)];
-	v->used_seen++;
+	id = virtq_pop(v, &len);
 	if (id >= NR_RX || len < HDR || len > HDR + PAYLOAD) {
 		print("rx used element: id %u len %u\n", id, len);
 		fail("bad rx used element");
@@ -375,9 +248,9 @@ int main(void)
 		refused_test();
 	else
 		fail("no vsock=listen|connect|refused on the command line");
-	if (rd(REG_STATUS) & S_NEEDS_RESET)
+	if (virtio_rd(VIRTIO_REG_STATUS) & VIRTIO_S_NEEDS_RESET)
 		fail("device needs a reset");
-	set_status(0);
+	virtio_set_status(0);
 	putln("SUCCESS");
 	reset();
 }
