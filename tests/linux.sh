@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Sourced by tests/run.sh: Linux guests (make guest: build/guest/) under ember.
 # A boot takes one to three minutes on a kvm_pvm host (the guest kernel is
-# interpreted), so there are two boots, each with several checks:
+# interpreted), so there are three boots, each with several checks:
 #   A  initramfs, 2 vCPUs, virtio-rng: uname, both CPUs run user processes,
 #      entropy before init, the boot timer, reboot -f ends ember with status 0.
 #   B  ext4 root on a virtio-blk drive, read-write: the guest writes a file,
 #      then init dies: the kernel panics (panic=-1 reboot=k), resets through the
 #      i8042 and ember exits 0; the file is on the host's image afterwards.
+#   C  virtio-net and virtio-vsock through the guest's own drivers (below).
 # Uses run.sh's pass/fail/skip/want helpers, $EMBER, $ROOT, $TMP and $KVM_OK.
 
 LINUX_TIMEOUT=${LINUX_TIMEOUT:-900}
@@ -98,5 +99,244 @@ if want linux:rootfs && linux_ready rootfs; then
 		pass linux:rootfs:file-on-host
 	else
 		fail linux:rootfs:file-on-host "debugfs cat /hello.txt: '$got'"
+	fi
+fi
+
+# --- C: the guest's own drivers for virtio-net and virtio-vsock ---
+# One boot (initramfs, 1 vCPU, 256 MiB) inside a network namespace with a TAP
+# (10.0.2.1/30 on the host side):
+#   net      the guest sets up eth0 (10.0.2.2/30), pings the host and fetches a
+#            file from a python3 HTTP server in the namespace (md5 and size checked)
+#   vsock    guest -> host: /bin/vsock-echo connects to CID 2 port 5001, a listener
+#            on <uds_path>_5001 answers; host -> guest: vsock-echo listens on 5000,
+#            the test sends "CONNECT 5000" to uds_path and gets its line echoed
+#   then the guest's script ends, init resets the VM and ember exits 0. A balloon
+#   (amount_mib 0) is configured, so its driver probes; the inflation and RSS check
+#   are the payload test's (tests/balloon.sh): here, filling 128 MiB of tmpfs took
+#   minutes under kvm_pvm.
+# The namespace, the helpers and the sockets go on every path (an EXIT trap).
+LDEV_NS=ember-linux-$$
+LDEV_TAP=embtap1
+LDEV_PIDS=()
+
+linux_dev_cleanup() {
+	local p
+	for p in "${LDEV_PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	LDEV_PIDS=()
+	ip netns del "$LDEV_NS" 2>/dev/null
+	rm -f "$TMP/ldev-vsock.sock" "$TMP/ldev-vsock.sock_5001"
+}
+
+# Why boot C cannot run here (empty: it can).
+linux_dev_unavailable() {
+	local t
+	if [ "$(id -u)" != 0 ]; then
+		echo "needs root (a network namespace and a TAP device)"
+		return
+	fi
+	for t in ip python3; do
+		command -v $t >/dev/null || { echo "$t is not installed"; return; }
+	done
+	[ -c /dev/net/tun ] || echo "/dev/net/tun does not exist (no tun driver)"
+}
+
+# The namespace and its TAP; prints why not on failure.
+linux_dev_setup() {
+	local err=$TMP/ldev-setup.err
+	if ! ip netns add "$LDEV_NS" 2>"$err"; then
+		echo "ip netns add is not permitted here: $(head -n 1 "$err")"
+		return 1
+	fi
+	ip netns exec "$LDEV_NS" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 2>/dev/null
+	if ! { ip -n "$LDEV_NS" tuntap add dev "$LDEV_TAP" mode tap &&
+		ip -n "$LDEV_NS" link set lo up &&
+		ip -n "$LDEV_NS" addr add 10.0.2.1/30 dev "$LDEV_TAP" &&
+		ip -n "$LDEV_NS" link set "$LDEV_TAP" up; } 2>"$err"; then
+		echo "cannot create the TAP $LDEV_TAP in namespace $LDEV_NS: $(head -n 1 "$err")"
+		return 1
+	fi
+}
+
+# linux_dev_wait PID REGEX SECONDS: 0 once the boot's output matches; 1 if ember ends
+# first or the time runs out.
+linux_dev_wait() {
+	local n=$(($3 * 10))
+	while [ $n -gt 0 ]; do
+		grep -Eq -- "$2" "$TMP/devices.raw" 2>/dev/null && return 0
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+		n=$((n - 1))
+	done
+	grep -Eq -- "$2" "$TMP/devices.raw" 2>/dev/null
+}
+
+# guest -> host: one connection on <uds_path>_5001, a line in, an answer out.
+LDEV_LISTENER='
+import socket, sys
+l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+l.bind(sys.argv[1])
+l.listen(1)
+l.settimeout(float(sys.argv[3]))
+c, _ = l.accept()
+c.settimeout(30)
+got = b""
+while not got.endswith(b"\n") and len(got) < 256:
+    b = c.recv(256)
+    if not b:
+        break
+    got += b
+c.sendall(b"host-got-" + got.strip() + b"\n")
+c.recv(16)
+open(sys.argv[2], "w").write("got %r\n" % got)
+'
+
+# host -> guest: CONNECT 5000 on uds_path, a line, its echo.
+LDEV_CLIENT='
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(30)
+s.connect(sys.argv[1])
+s.sendall(b"CONNECT 5000\n")
+line = b""
+while not line.endswith(b"\n") and len(line) < 64:
+    c = s.recv(1)
+    if not c:
+        sys.exit("closed before OK: %r" % line)
+    line += c
+if not line.startswith(b"OK "):
+    sys.exit("expected OK <port>, got %r" % line)
+msg = b"ping-from-host\n"
+s.sendall(msg)
+got = b""
+while len(got) < len(msg):
+    c = s.recv(64)
+    if not c:
+        break
+    got += c
+s.shutdown(socket.SHUT_WR)
+print("%s echo %r" % (line.decode().strip(), got))
+'
+
+linux_devices() {
+	local uds=$TMP/ldev-vsock.sock www=$TMP/ldev-www pid n sum size got cmd
+	local client=''
+	mkdir -p "$www"
+	head -c 262144 /dev/urandom >"$www/blob"
+	sum=$(md5sum <"$www/blob" | cut -c1-32)
+	size=$(stat -c %s "$www/blob")
+	ip netns exec "$LDEV_NS" timeout 600 python3 -m http.server --bind 10.0.2.1 \
+		--directory "$www" 8000 >"$TMP/ldev-http.log" 2>&1 &
+	LDEV_PIDS+=($!)
+	timeout 600 python3 -c "$LDEV_LISTENER" "${uds}_5001" "$TMP/ldev-listener.txt" 300 \
+		2>"$TMP/ldev-listener.err" &
+	LDEV_PIDS+=($!)
+	for _ in $(seq 100); do
+		[ -S "${uds}_5001" ] && break
+		sleep 0.05
+	done
+
+	# The guest's script: an extra archive appended to a copy of the initramfs (the kernel
+	# unpacks concatenated archives), since the kernel hands init at most 32 words.
+	mkdir -p "$TMP/ldev-cpio"
+	cat >"$TMP/ldev-cpio/ldev.sh" <<'SH'
+ip link set eth0 up
+ip addr add 10.0.2.2/30 dev eth0
+ping -c 2 -W 5 10.0.2.1 && echo ember-ping-ok
+wget -q -O /tmp/blob http://10.0.2.1:8000/blob &&
+	echo "ember-wget: $(md5sum </tmp/blob | cut -c1-32) $(wc -c </tmp/blob)"
+rm -f /tmp/blob
+vsock-echo connect 2 5001 hello-from-guest
+vsock-echo listen 5000
+SH
+	cp "$INITRAMFS" "$TMP/ldev-initramfs.cpio"
+	(cd "$TMP/ldev-cpio" && echo ldev.sh | cpio -o -H newc --owner=0:0 --quiet) >>"$TMP/ldev-initramfs.cpio"
+	cmd='sh /ldev.sh'
+	printf '%s\n' "{
+  \"boot-source\": { \"kernel_image_path\": \"$VMLINUX\", \"initrd_path\": \"$TMP/ldev-initramfs.cpio\",
+    \"boot_args\": \"console=ttyS0 reboot=k panic=-1 pci=off -- $cmd\" },
+  \"machine-config\": { \"vcpu_count\": 1, \"mem_size_mib\": 256 },
+  \"network-interfaces\": [ { \"iface_id\": \"eth0\", \"host_dev_name\": \"$LDEV_TAP\",
+    \"guest_mac\": \"06:00:0a:00:02:02\" } ],
+  \"vsock\": { \"guest_cid\": 3, \"uds_path\": \"$uds\" },
+  \"balloon\": { \"amount_mib\": 0, \"deflate_on_oom\": false }
+}" >"$TMP/devices.json"
+	# ip netns exec execs ember: $! is ember's pid.
+	ip netns exec "$LDEV_NS" "$EMBER" --no-api --boot-timer \
+		--config-file "$TMP/devices.json" </dev/null >"$TMP/devices.raw" 2>&1 &
+	pid=$!
+	LDEV_PIDS+=("$pid")
+	SECONDS=0
+
+	if linux_dev_wait $pid 'vsock-echo: listening on port 5000' "$LINUX_TIMEOUT"; then
+		client=$(timeout 40 python3 -c "$LDEV_CLIENT" "$uds" 2>&1)
+	else
+		client="the guest never listened on port 5000"
+	fi
+	# The guest resets after its last line: ember exits by itself.
+	n=600
+	while kill -0 $pid 2>/dev/null && [ $n -gt 0 ]; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	if kill -0 $pid 2>/dev/null; then
+		kill -KILL $pid 2>/dev/null
+		wait $pid 2>/dev/null
+		RC=124
+	else
+		wait $pid
+		RC=$?
+	fi
+	echo "linux:devices: boot C took $SECONDS s" >"$TMP/ldev-time.txt"
+	tr -d '\r' <"$TMP/devices.raw" >"$TMP/devices.out"
+
+	if [ "$RC" -ne 0 ]; then
+		fail linux:devices:exit-0 "ember exited $RC, expected 0: $(tail -n 4 "$TMP/devices.out" | tr '\n' '|')"
+	else
+		pass linux:devices:exit-0
+	fi
+	if [[ "$client" =~ ^OK\ [0-9]+\ echo\ b\'ping-from-host\\n\'$ ]]; then
+		pass linux:devices:vsock-host-to-guest
+	else
+		fail linux:devices:vsock-host-to-guest "host side: $client"
+	fi
+	linux_check devices '^ember-ping-ok$' net-ping
+	linux_check devices "^ember-wget: $sum $size\$" net-tcp-download
+	linux_check devices '^vsock-echo: reply: host-got-hello-from-guest$' vsock-guest-to-host-reply
+	got=$(cat "$TMP/ldev-listener.txt" 2>/dev/null)
+	if [ "$got" = "got b'hello-from-guest\\n'" ]; then
+		pass linux:devices:vsock-guest-to-host
+	else
+		fail linux:devices:vsock-guest-to-host "listener: '$got' $(head -c 200 "$TMP/ldev-listener.err" 2>/dev/null)"
+	fi
+	linux_check devices '^vsock-echo: echoed 15 bytes$' vsock-host-to-guest-echoed
+	cat "$TMP/ldev-time.txt" >&2
+}
+
+if want linux:devices && linux_ready devices; then
+	why=$(linux_dev_unavailable)
+	if [ -n "$why" ]; then
+		skip linux:devices "$why"
+	else
+		# Chain run.sh's EXIT trap (it removes $TMP): the namespace and helpers go first.
+		prev=$(trap -p EXIT)
+		prev=${prev#trap -- \'}
+		prev=${prev%\' EXIT}
+		# shellcheck disable=SC2064
+		trap "linux_dev_cleanup; $prev" EXIT
+		if ! why=$(linux_dev_setup); then
+			skip linux:devices "$why"
+		else
+			linux_devices
+		fi
+		linux_dev_cleanup
+		if [ -n "$prev" ]; then
+			# shellcheck disable=SC2064
+			trap "$prev" EXIT
+		else
+			trap - EXIT
+		fi
 	fi
 fi
