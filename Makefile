@@ -4,7 +4,7 @@
 #   make unit       unit-test binaries (and build/asan/: the same under ASan + UBSan)
 #   make test       the whole suite (tests/run.sh), last line "N passed, N failed"
 #   make demo       the main job
-#   make fuzz       build/fuzz/fuzz_api (libFuzzer, clang) and run it FUZZ_TIME seconds (60)
+#   make fuzz       build/fuzz/fuzz_api and fuzz_loader (libFuzzer, clang), FUZZ_TIME s each (60)
 #   make format     clang-format in place; make format-check: CI's check
 #   make guest      build/guest/: the Linux guest (vmlinux, initramfs.cpio, rootfs.ext4)
 #   V=1             show the commands
@@ -104,11 +104,23 @@ $(BUILD)/fuzz/obj/%.o: %.c
 	@echo "  CC      $< (fuzz)"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
+# The kernel and initrd loaders (src/boot/): parsers of untrusted files.
+FUZZ_LOADER_SRCS := src/boot/elf.c src/boot/bzimage.c src/boot/loader.c src/vmm/guest_mem.c \
+                    tests/fuzz/fuzz_loader.c
+FUZZ_LOADER_OBJS := $(FUZZ_LOADER_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+
+$(BUILD)/fuzz/fuzz_loader: $(FUZZ_LOADER_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@ (libFuzzer)"
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^
+
 # New inputs go to build/fuzz/corpus; tests/fuzz/corpus holds the seeds.
-fuzz: $(BUILD)/fuzz/fuzz_api
-	@mkdir -p $(BUILD)/fuzz/corpus
+fuzz: $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_loader
+	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/corpus_loader
 	$(BUILD)/fuzz/fuzz_api -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
 		$(BUILD)/fuzz/corpus tests/fuzz/corpus
+	$(BUILD)/fuzz/fuzz_loader -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
+		$(BUILD)/fuzz/corpus_loader tests/fuzz/corpus_loader
 
 # --- payload guests: freestanding 32-bit PVH ELFs, one per tests/guests/<name>.c ---
 GUEST_LIB_SRCS := $(wildcard tests/guests/lib/*.c tests/guests/lib/*.S)
