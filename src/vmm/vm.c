@@ -387,20 +387,6 @@ int vm_stop(struct vm *vm)
 	return code < 0 ? VM_EXIT_OK : code;
 }
 
-int vm_run(struct vm *vm)
-{
-	int ret = vm_start(vm);
-
-	if (!ret) {
-		ret = ev_run(vm->loop);
-		if (ret) {
-			log_error("event loop: %s", strerror(-ret));
-			vm_request_exit(vm, VM_EXIT_ERROR);
-		}
-	}
-	return vm_stop(vm);
-}
-
 static void vm_log_stats(const struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The microVM: every piece of a VM's state hangs off struct vm. One thread per
- * vCPU runs a tight KVM_RUN loop; the thread that calls vm_run() becomes the
- * event loop (host input, device work, the exit request).
+ * vCPU runs a tight KVM_RUN loop; the caller owns the event loop (vm->loop),
+ * which serves host input, device work and the exit request: vm_start() starts
+ * the vCPUs, vm_stop() joins them.
  */
 #ifndef EMBER_VMM_VM_H
 #define EMBER_VMM_VM_H
@@ -196,9 +197,6 @@ int vm_start(struct vm *vm);
  * (VM_EXIT_OK if nothing asked it to end: the VMM stopped it).
  */
 int vm_stop(struct vm *vm);
-
-/* vm_start(), run vm->loop until the VM ends, vm_stop(): the --no-api path. */
-int vm_run(struct vm *vm);
 
 /* Stops and joins every thread and closes every fd. Safe on a partly built VM. */
 void vm_destroy(struct vm *vm);
