@@ -3,7 +3,7 @@
 #   build/guest/rootfs.ext4      ext4 image (mkfs.ext4 -d), /sbin/init = guest/rootfs/init
 #   build/guest/initramfs.cpio   the same tree as an uncompressed newc cpio, /init, with
 #                                a /dev/console node (the kernel opens it before init)
-# Both hold /bin/vsock-echo (guest/rootfs/vsock-echo.c, built here with gcc, no libc).
+# Both hold /bin/vsock-echo and /bin/memfill (guest/rootfs/*.c, built here with gcc, no libc).
 # The busybox binary comes from the installed busybox-static package, or else from its
 # .deb (apt-get download + dpkg-deb -x, cached under ${EMBER_CACHE:-$HOME/.cache/ember}),
 # so that a machine with the conflicting 'busybox' package needs no change.
@@ -84,10 +84,13 @@ done < <("$busybox" --list-full)
 [ -L "$tree/bin/sh" ] || die "busybox --list-full gave no bin/sh"
 
 install -m 0755 "$here/init" "$tree/init"
-# AF_VSOCK for tests/linux.sh (busybox has none): no libc, a few KiB (vsock-echo.c).
-gcc -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie -Os -s \
-	-Wl,--build-id=none -o "$tree/bin/vsock-echo" "$here/vsock-echo.c" ||
-	die "cannot build vsock-echo"
+# tests/linux.sh's helpers (busybox has neither): AF_VSOCK (vsock-echo.c) and touching
+# memory from user mode (memfill.c). No libc (nolibc.h), a few KiB each.
+for helper in vsock-echo memfill; do
+	gcc -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie -Os -s \
+		-Wall -Wextra -Werror -Wl,--build-id=none -o "$tree/bin/$helper" "$here/$helper.c" ||
+		die "cannot build $helper"
+done
 rm -f "$tree/sbin/init"
 ln -s ../init "$tree/sbin/init"
 

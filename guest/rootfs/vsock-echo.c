@@ -3,24 +3,17 @@
  *                                  until EOF, print how many bytes
  *   vsock-echo connect CID PORT MSG  connect, send MSG and a newline, print the
  *                                  reply (up to EOF or a newline)
- * x86-64 only, no libc (raw system calls, built -nostdlib -static): a few KiB, so the
- * initramfs (unpacked by the interpreted guest kernel) barely grows. */
-
-#define SYS_read       0
-#define SYS_write      1
-#define SYS_close      3
-#define SYS_socket     41
-#define SYS_connect    42
-#define SYS_accept     43
-#define SYS_shutdown   48
-#define SYS_bind       49
-#define SYS_listen     50
-#define SYS_exit_group 231
+ * x86-64 only, no libc (nolibc.h). */
 
 #define AF_VSOCK       40
 #define SOCK_STREAM    1
 #define SHUT_WR	       1
 #define VMADDR_CID_ANY 0xffffffffu
+
+static const char prog[] = "vsock-echo";
+static int run(long argc, char **argv);
+
+#include "nolibc.h"
 
 struct sockaddr_vm {
 	unsigned short svm_family;
@@ -30,60 +23,6 @@ struct sockaddr_vm {
 	unsigned char svm_flags;
 	unsigned char svm_zero[3];
 };
-
-static long sys3(long n, long a, long b, long c)
-{
-	long r;
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "a"(n), "D"(a), "S"(b), "d"(c)
-			 : "rcx", "r11", "memory");
-	return r;
-}
-
-static unsigned long len(const char *s)
-{
-	unsigned long n = 0;
-	while (s[n])
-		n++;
-	return n;
-}
-
-static void out(const char *s)
-{
-	sys3(SYS_write, 1, (long)s, (long)len(s));
-}
-
-static void out_num(unsigned long v)
-{
-	char b[24];
-	int i = sizeof(b) - 1;
-	b[i] = 0;
-	do {
-		b[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	out(b + i);
-}
-
-static __attribute__((noreturn)) void die(const char *what, long err)
-{
-	out("vsock-echo: ");
-	out(what);
-	out(" failed: errno ");
-	out_num((unsigned long)-err);
-	out("\n");
-	sys3(SYS_exit_group, 1, 0, 0);
-	__builtin_unreachable();
-}
-
-static unsigned int num(const char *s)
-{
-	unsigned int v = 0;
-	while (*s >= '0' && *s <= '9')
-		v = v * 10 + (unsigned int)(*s++ - '0');
-	return v;
-}
 
 static long write_all(long fd, const char *p, unsigned long n)
 {
@@ -177,18 +116,3 @@ static int run(long argc, char **argv)
 	out("usage: vsock-echo listen PORT | connect CID PORT MSG\n");
 	return 2;
 }
-
-/* The entry point: the stack holds argc, then argv. */
-__attribute__((used, noreturn)) void start_c(long *sp)
-{
-	sys3(SYS_exit_group, run(sp[0], (char **)(sp + 1)), 0, 0);
-	__builtin_unreachable();
-}
-
-__asm__(".globl _start\n"
-	"_start:\n"
-	"	xor %rbp, %rbp\n"
-	"	mov %rsp, %rdi\n"
-	"	and $-16, %rsp\n"
-	"	call start_c\n"
-	"	hlt\n");
