@@ -7,7 +7,8 @@
 #   B  ext4 root on a virtio-blk drive, read-write: the guest writes a file,
 #      then init dies: the kernel panics (panic=-1 reboot=k), resets through the
 #      i8042 and ember exits 0; the file is on the host's image afterwards.
-#   C  virtio-net and virtio-vsock through the guest's own drivers (below).
+#   C  virtio-net, virtio-vsock and virtio-balloon through the guest's own drivers
+#      (below).
 # Uses run.sh's pass/fail/skip/want helpers, $EMBER, $ROOT, $TMP and $KVM_OK.
 
 LINUX_TIMEOUT=${LINUX_TIMEOUT:-900}
@@ -102,22 +103,33 @@ if want linux:rootfs && linux_ready rootfs; then
 	fi
 fi
 
-# --- C: the guest's own drivers for virtio-net and virtio-vsock ---
-# One boot (initramfs, 1 vCPU, 256 MiB) inside a network namespace with a TAP
-# (10.0.2.1/30 on the host side):
+# --- C: the guest's own drivers for virtio-net, virtio-vsock and virtio-balloon ---
+# One boot (initramfs, 1 vCPU, 64 MiB, the API on a socket) inside a network namespace
+# with a TAP (10.0.2.1/30 on the host side):
 #   net      the guest sets up eth0 (10.0.2.2/30), pings the host and fetches a
 #            file from a python3 HTTP server in the namespace (md5 and size checked)
 #   vsock    guest -> host: /bin/vsock-echo connects to CID 2 port 5001, a listener
 #            on <uds_path>_5001 answers; host -> guest: vsock-echo listens on 5000,
 #            the test sends "CONNECT 5000" to uds_path and gets its line echoed
-#   then the guest's script ends, init resets the VM and ember exits 0. A balloon
-#   (amount_mib 0) is configured, so its driver probes; the inflation and RSS check
-#   are the payload test's (tests/balloon.sh): here, filling 128 MiB of tmpfs took
-#   minutes under kvm_pvm.
+#   balloon  before it listens, the guest touches LDEV_FILL_MIB MiB from user space
+#            and frees it (memfill): free guest memory, resident in ember. The test
+#            reads the guest's free memory from GET /balloon/statistics (the driver's
+#            statistics queue), inflates the balloon to all of it but LDEV_SPARE_MIB
+#            (PATCH /balloon), waits for actual_mib to reach the target and checks
+#            that ember's resident set dropped: whichever free pages the driver
+#            picks, about FILL - SPARE MiB of them are touched ones, which ember
+#            gives back with MADV_DONTNEED (the drop must be at least half of that:
+#            the guest's own allocations meanwhile blur it by about a MiB here; with
+#            no madvise there is no drop at all). Then it deflates to 0 and waits for
+#            actual_mib 0. (64 MiB keeps the inflation short: the guest's kernel
+#            allocates each ballooned page interpreted, ~0.2 s per MiB here.)
+#   then the guest's script ends, init resets the VM and ember exits 0.
 # The namespace, the helpers and the sockets go on every path (an EXIT trap).
 LDEV_NS=ember-linux-$$
 LDEV_TAP=embtap1
 LDEV_PIDS=()
+LDEV_FILL_MIB=24
+LDEV_SPARE_MIB=8
 
 linux_dev_cleanup() {
 	local p
@@ -127,7 +139,7 @@ linux_dev_cleanup() {
 	done
 	LDEV_PIDS=()
 	ip netns del "$LDEV_NS" 2>/dev/null
-	rm -f "$TMP/ldev-vsock.sock" "$TMP/ldev-vsock.sock_5001"
+	rm -f "$TMP/ldev-vsock.sock" "$TMP/ldev-vsock.sock_5001" "$TMP/ldev-api.sock"
 }
 
 # Why boot C cannot run here (empty: it can).
@@ -137,7 +149,7 @@ linux_dev_unavailable() {
 		echo "needs root (a network namespace and a TAP device)"
 		return
 	fi
-	for t in ip python3; do
+	for t in ip python3 curl; do
 		command -v $t >/dev/null || { echo "$t is not installed"; return; }
 	done
 	[ -c /dev/net/tun ] || echo "/dev/net/tun does not exist (no tun driver)"
@@ -220,6 +232,82 @@ s.shutdown(socket.SHUT_WR)
 print("%s echo %r" % (line.decode().strip(), got))
 '
 
+# ldev_api METHOD PATH [BODY]: one request on boot C's API socket; the status code on
+# stdout, the body in $TMP/ldev-api.body.
+ldev_api() {
+	local args=(-s -m 10 -o "$TMP/ldev-api.body" -w '%{http_code}' --unix-socket "$TMP/ldev-api.sock"
+		-X "$1")
+	[ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' -d "$3")
+	curl "${args[@]}" "http://localhost$2"
+}
+
+# ldev_stat FIELD: a member of GET /balloon/statistics (empty if absent or on error).
+ldev_stat() {
+	[ "$(ldev_api GET /balloon/statistics)" = 200 ] || return 0
+	python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' \
+		"$TMP/ldev-api.body" "$1" 2>/dev/null
+}
+
+# ldev_wait_stat PID FIELD VALUE SECONDS: 0 once FIELD is VALUE; 1 if ember ends first or
+# the time runs out.
+ldev_wait_stat() {
+	local n=$(($4 * 2))
+	while [ $n -gt 0 ]; do
+		[ "$(ldev_stat "$2")" = "$3" ] && return 0
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.5
+		n=$((n - 1))
+	done
+	return 1
+}
+
+ldev_rss_kb() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+# The balloon checks on a running boot C (PID is ember), the guest idle after memfill.
+ldev_balloon() {
+	local pid=$1 free='' target code rss0 rss1 drop want_kb n=60 t0=$SECONDS
+	# The driver reports every stats_polling_interval_s (1 s): wait for its first report.
+	while [ $n -gt 0 ] && [ -z "$free" ]; do
+		free=$(ldev_stat free_memory)
+		[ -n "$free" ] || sleep 0.5
+		n=$((n - 1))
+	done
+	if [ -z "$free" ]; then
+		fail linux:devices:balloon-statistics "no free_memory in GET /balloon/statistics: $(cat "$TMP/ldev-api.body" 2>/dev/null)"
+		return
+	fi
+	pass linux:devices:balloon-statistics
+	target=$((free / 1048576 - LDEV_SPARE_MIB))
+	rss0=$(ldev_rss_kb "$pid")
+	code=$(ldev_api PATCH /balloon "{\"amount_mib\": $target}")
+	if [ "$code" != 204 ]; then
+		fail linux:devices:balloon-inflate "PATCH /balloon amount_mib $target: HTTP $code $(cat "$TMP/ldev-api.body")"
+		return
+	fi
+	if ! ldev_wait_stat "$pid" actual_mib "$target" 300; then
+		fail linux:devices:balloon-inflate "actual_mib $(ldev_stat actual_mib), target $target (guest free was $free bytes)"
+		return
+	fi
+	pass linux:devices:balloon-inflate
+	rss1=$(ldev_rss_kb "$pid")
+	drop=$((rss0 - rss1))
+	want_kb=$(((LDEV_FILL_MIB - LDEV_SPARE_MIB) * 1024 / 2))
+	echo "linux:devices: balloon of $target MiB in $((SECONDS - t0)) s: ember's RSS $rss0 kB -> $rss1 kB" >&2
+	if [ "$drop" -ge "$want_kb" ]; then
+		pass linux:devices:balloon-rss-dropped
+	else
+		fail linux:devices:balloon-rss-dropped "RSS $rss0 kB -> $rss1 kB after inflating $target MiB: dropped $drop kB, expected at least $want_kb kB"
+	fi
+	code=$(ldev_api PATCH /balloon '{"amount_mib": 0}')
+	if [ "$code" = 204 ] && ldev_wait_stat "$pid" actual_mib 0 300; then
+		pass linux:devices:balloon-deflate
+	else
+		fail linux:devices:balloon-deflate "PATCH /balloon amount_mib 0: HTTP $code, actual_mib $(ldev_stat actual_mib)"
+	fi
+}
+
 linux_devices() {
 	local uds=$TMP/ldev-vsock.sock www=$TMP/ldev-www pid n sum size got cmd
 	local client=''
@@ -249,31 +337,35 @@ wget -q -O /tmp/blob http://10.0.2.1:8000/blob &&
 	echo "ember-wget: $(md5sum </tmp/blob | cut -c1-32) $(wc -c </tmp/blob)"
 rm -f /tmp/blob
 vsock-echo connect 2 5001 hello-from-guest
+memfill FILL_MIB
 vsock-echo listen 5000
 SH
+	sed -i "s/FILL_MIB/$LDEV_FILL_MIB/" "$TMP/ldev-cpio/ldev.sh"
 	cp "$INITRAMFS" "$TMP/ldev-initramfs.cpio"
 	(cd "$TMP/ldev-cpio" && echo ldev.sh | cpio -o -H newc --owner=0:0 --quiet) >>"$TMP/ldev-initramfs.cpio"
 	cmd='sh /ldev.sh'
 	printf '%s\n' "{
   \"boot-source\": { \"kernel_image_path\": \"$VMLINUX\", \"initrd_path\": \"$TMP/ldev-initramfs.cpio\",
     \"boot_args\": \"console=ttyS0 reboot=k panic=-1 pci=off -- $cmd\" },
-  \"machine-config\": { \"vcpu_count\": 1, \"mem_size_mib\": 256 },
+  \"machine-config\": { \"vcpu_count\": 1, \"mem_size_mib\": 64 },
   \"network-interfaces\": [ { \"iface_id\": \"eth0\", \"host_dev_name\": \"$LDEV_TAP\",
     \"guest_mac\": \"06:00:0a:00:02:02\" } ],
   \"vsock\": { \"guest_cid\": 3, \"uds_path\": \"$uds\" },
-  \"balloon\": { \"amount_mib\": 0, \"deflate_on_oom\": false }
+  \"balloon\": { \"amount_mib\": 0, \"deflate_on_oom\": false, \"stats_polling_interval_s\": 1 }
 }" >"$TMP/devices.json"
 	# ip netns exec execs ember: $! is ember's pid.
-	ip netns exec "$LDEV_NS" "$EMBER" --no-api --boot-timer \
+	ip netns exec "$LDEV_NS" "$EMBER" --api-sock "$TMP/ldev-api.sock" --boot-timer \
 		--config-file "$TMP/devices.json" </dev/null >"$TMP/devices.raw" 2>&1 &
 	pid=$!
 	LDEV_PIDS+=("$pid")
 	SECONDS=0
 
 	if linux_dev_wait $pid 'vsock-echo: listening on port 5000' "$LINUX_TIMEOUT"; then
+		ldev_balloon $pid
 		client=$(timeout 40 python3 -c "$LDEV_CLIENT" "$uds" 2>&1)
 	else
 		client="the guest never listened on port 5000"
+		fail linux:devices:balloon "not run: the guest never got past memfill to listening on port 5000"
 	fi
 	# The guest resets after its last line: ember exits by itself.
 	n=600
@@ -312,6 +404,7 @@ SH
 		fail linux:devices:vsock-guest-to-host "listener: '$got' $(head -c 200 "$TMP/ldev-listener.err" 2>/dev/null)"
 	fi
 	linux_check devices '^vsock-echo: echoed 15 bytes$' vsock-host-to-guest-echoed
+	linux_check devices "^memfill: touched $LDEV_FILL_MIB MiB\$" balloon-guest-filled
 	cat "$TMP/ldev-time.txt" >&2
 }
 
