@@ -27,18 +27,6 @@ static uint64_t now_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static size_t host_page_size(void)
-{
-	static size_t size;
-
-	if (!size) {
-		long v = sysconf(_SC_PAGESIZE);
-
-		size = v > 0 ? (size_t)v : 4096;
-	}
-	return size;
-}
-
 /* Copies up to @len bytes of @c's device-readable buffers, from the start, into @dst. */
 static size_t gather(const struct vq_chain *c, void *dst, size_t len)
 {
@@ -61,7 +49,7 @@ static size_t gather(const struct vq_chain *c, void *dst, size_t len)
  */
 static uint64_t drop_range(struct virtio_balloon *b, uint8_t *hva, uint64_t len)
 {
-	uintptr_t mask = host_page_size() - 1;
+	uintptr_t mask = b->host_page_size - 1;
 	uintptr_t start = ((uintptr_t)hva + mask) & ~mask;
 	uintptr_t end = ((uintptr_t)hva + len) & ~mask;
 
@@ -564,6 +552,8 @@ int virtio_balloon_init(struct virtio_balloon *b, const struct balloon_config *c
 		return -EINVAL;
 	}
 	b->mem = mem;
+	long page = sysconf(_SC_PAGESIZE);
+	b->host_page_size = page > 0 ? (size_t)page : 4096;
 	b->num_pages = cfg->amount_mib * VIRTIO_BALLOON_PAGES_PER_MIB;
 	b->stats_enabled = cfg->stats_polling_interval_s > 0;
 	b->stats_interval = cfg->stats_polling_interval_s;

@@ -132,6 +132,7 @@ struct virtio_balloon {
 	struct virtio_dev dev;	   /* first: dev.opaque points back here */
 	struct virtio_dev_ops ops; /* per device: features and queues follow the config */
 	const struct guest_mem *mem;
+	size_t host_page_size; /* madvise granularity: only whole host pages are dropped */
 
 	/* Configuration space. */
 	uint32_t num_pages; /* target, 4 KiB pages */
