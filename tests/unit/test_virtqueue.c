@@ -390,6 +390,57 @@ TEST(push_of_bad_head_is_dropped)
 	teardown(&x);
 }
 
+TEST(push_many_publishes_once_in_order)
+{
+	const struct vq_used batch[] = {{7, 100}, {3, 200}, {11, 300}};
+	struct drv x;
+	uint32_t id, len;
+
+	setup(&x);
+	vq_push(&x.vq, 1, 5);
+	vq_push_many(&x.vq, batch, 3);
+	CHECK_EQ(used_idx(&x), 4);
+	CHECK_EQ(x.vq.used_idx, 4);
+	for (unsigned int k = 0; k < 3; k++) {
+		used_elem(&x, 1 + k, &id, &len);
+		CHECK_EQ(id, batch[k].head);
+		CHECK_EQ(len, batch[k].len);
+	}
+	teardown(&x);
+}
+
+TEST(push_many_wraps_the_ring)
+{
+	struct vq_used batch[3] = {{0, 1}, {1, 2}, {2, 3}};
+	struct drv x;
+	uint32_t id, len;
+
+	setup(&x);
+	x.vq.used_idx = (uint16_t)(SIZE - 1); /* the batch crosses the ring's end */
+	vq_push_many(&x.vq, batch, 3);
+	CHECK_EQ(used_idx(&x), (uint16_t)(SIZE + 2));
+	used_elem(&x, SIZE - 1, &id, &len);
+	CHECK_EQ(id, 0);
+	used_elem(&x, 0, &id, &len);
+	CHECK_EQ(id, 1);
+	used_elem(&x, 1, &id, &len);
+	CHECK_EQ(id, 2);
+	CHECK_EQ(len, 3);
+	teardown(&x);
+}
+
+TEST(push_many_with_a_bad_head_drops_the_batch)
+{
+	const struct vq_used batch[] = {{0, 1}, {SIZE, 1}};
+	struct drv x;
+
+	setup(&x);
+	vq_push_many(&x.vq, batch, 2);
+	CHECK_EQ(used_idx(&x), 0);
+	CHECK_EQ(x.vq.used_idx, 0);
+	teardown(&x);
+}
+
 /* --- notification suppression --- */
 
 TEST(event_idx_used_event)
@@ -1107,10 +1158,12 @@ TEST_MAIN(TEST_ENTRY(empty_ring), TEST_ENTRY(not_ready_pops_nothing),
 	  TEST_ENTRY(one_chain_readable_then_writable), TEST_ENTRY(chains_pop_in_order),
 	  TEST_ENTRY(full_ring_of_size_chains), TEST_ENTRY(index_wraparound),
 	  TEST_ENTRY(undo_pop_returns_the_same_chain), TEST_ENTRY(push_of_bad_head_is_dropped),
-	  TEST_ENTRY(event_idx_used_event), TEST_ENTRY(event_idx_wraps),
-	  TEST_ENTRY(no_interrupt_flag), TEST_ENTRY(signalled_invalid_notifies),
-	  TEST_ENTRY(enable_notify_writes_avail_event), TEST_ENTRY(enable_notify_without_event_idx),
-	  TEST_ENTRY(validate), TEST_ENTRY(zero_length_descriptors_are_skipped),
+	  TEST_ENTRY(push_many_publishes_once_in_order), TEST_ENTRY(push_many_wraps_the_ring),
+	  TEST_ENTRY(push_many_with_a_bad_head_drops_the_batch), TEST_ENTRY(event_idx_used_event),
+	  TEST_ENTRY(event_idx_wraps), TEST_ENTRY(no_interrupt_flag),
+	  TEST_ENTRY(signalled_invalid_notifies), TEST_ENTRY(enable_notify_writes_avail_event),
+	  TEST_ENTRY(enable_notify_without_event_idx), TEST_ENTRY(validate),
+	  TEST_ENTRY(zero_length_descriptors_are_skipped),
 	  TEST_ENTRY(malformed_address_out_of_range), TEST_ENTRY(malformed_address_overflows),
 	  TEST_ENTRY(malformed_buffer_crosses_region_edge), TEST_ENTRY(malformed_next_out_of_range),
 	  TEST_ENTRY(malformed_loop), TEST_ENTRY(malformed_chain_longer_than_queue),

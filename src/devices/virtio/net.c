@@ -192,37 +192,6 @@ enum rx_status {
 	RX_STOP,      /* the ring is broken, or the backend failed */
 };
 
-/*
- * Returns the chains of one frame at once: every used element, then used->idx
- * once (release). vq_push() publishes each element as it goes, and a driver
- * polling the ring could see the first chain of a merged frame (num_buffers
- * > 1) before the others and find them "missing". Same layout as
- * virtqueue.c; the ring passed vq_validate() at DRIVER_OK.
- */
-static void push_frame(struct virtqueue *vq, const struct net_rx_frame *f)
-{
-	uint8_t *used;
-
-	if (f->nr == 1) {
-		vq_push(vq, f->used[0].head, f->used[0].len);
-		return;
-	}
-	used = gm_ptr(vq->mem, vq->used_gpa, VQ_USED_BYTES(vq->size));
-	if (!used)
-		return;
-	for (unsigned int i = 0; i < f->nr; i++) {
-		uint64_t e = 4 + 8ULL * ((uint16_t)(vq->used_idx + i) % vq->size);
-
-		__atomic_store_n((uint32_t *)(void *)(used + e), (uint32_t)f->used[i].head,
-				 __ATOMIC_RELAXED);
-		__atomic_store_n((uint32_t *)(void *)(used + e + 4), f->used[i].len,
-				 __ATOMIC_RELAXED);
-	}
-	vq->used_idx = (uint16_t)(vq->used_idx + f->nr);
-	/* The elements and the frame's bytes before the new index. */
-	__atomic_store_n((uint16_t *)(void *)(used + 2), vq->used_idx, __ATOMIC_RELEASE);
-}
-
 /* Drops the frame being received: its chains go back to the guest empty. */
 static void rx_drop(struct virtio_net *n, struct virtqueue *vq, bool *pushed)
 {
@@ -385,7 +354,7 @@ static int rx_finish(struct virtio_net *n, struct virtqueue *vq, unsigned int *b
 		*f->num_bufs[0] = (uint8_t)f->nr;
 		*f->num_bufs[1] = (uint8_t)(f->nr >> 8);
 	}
-	push_frame(vq, f);
+	vq_push_many(vq, f->used, f->nr);
 	*pushed = true;
 	f->active = false;
 	n->m.rx_packets_count++;

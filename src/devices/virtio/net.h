@@ -157,10 +157,7 @@ struct net_rx_frame {
 	uint32_t bounce_off;  /* where byte @placed sits in the bounce buffer */
 	uint8_t *num_bufs[2]; /* the two bytes of the header's num_buffers (first chain) */
 	unsigned int nr;      /* chains holding the frame, in order */
-	struct {
-		uint16_t head;
-		uint32_t len;
-	} used[VIRTIO_NET_QUEUE_SIZE];
+	struct vq_used used[VIRTIO_NET_QUEUE_SIZE];
 };
 
 struct virtio_net {

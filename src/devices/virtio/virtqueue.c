@@ -277,26 +277,47 @@ void vq_undo_pop(struct virtqueue *vq)
 	vq->last_avail--;
 }
 
-void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
+void vq_push_many(struct virtqueue *vq, const struct vq_used *elems, unsigned int n)
 {
 	uint8_t *used = vq->size ? used_ring(vq) : NULL;
-	uint64_t elem;
+	unsigned int i;
 
-	if (!used || head >= vq->size) {
-		log_warn_rl("virtqueue: push of head %u on a queue of size %u dropped", head,
+	if (!used) {
+		log_warn_rl("virtqueue: push of %u chains on a queue of size %u dropped", n,
 			    vq->size);
 		return;
 	}
-	elem = RING_ENTRIES + (uint64_t)USED_ELEM * (vq->used_idx % vq->size);
-	__atomic_store_n(word32(used, elem), (uint32_t)head, __ATOMIC_RELAXED);
-	__atomic_store_n(word32(used, elem + 4), len, __ATOMIC_RELAXED);
-	vq->used_idx++;
+	for (i = 0; i < n; i++) {
+		if (elems[i].head >= vq->size) {
+			log_warn_rl("virtqueue: push of head %u on a queue of size %u dropped "
+				    "(with the %u chains pushed with it)",
+				    elems[i].head, vq->size, n);
+			return;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t elem =
+		    RING_ENTRIES + (uint64_t)USED_ELEM * ((uint16_t)(vq->used_idx + i) % vq->size);
+
+		__atomic_store_n(word32(used, elem), (uint32_t)elems[i].head, __ATOMIC_RELAXED);
+		__atomic_store_n(word32(used, elem + 4), elems[i].len, __ATOMIC_RELAXED);
+	}
+	vq->used_idx = (uint16_t)(vq->used_idx + n);
 	/*
-	 * Publish used->idx with release: the used element above, and the data the
-	 * device wrote into the chain's buffers before calling us, are visible to
-	 * the driver before the new idx (which it reads with acquire / rmb).
+	 * Publish used->idx once, with release: the used elements above, and the data
+	 * the device wrote into the chains' buffers before calling us, are visible to
+	 * the driver before the new idx (which it reads with acquire / rmb). Once: a
+	 * driver polling the ring never sees part of the batch (a merged rx frame's
+	 * first chain without the others).
 	 */
 	__atomic_store_n(word16(used, RING_IDX), vq->used_idx, __ATOMIC_RELEASE);
+}
+
+void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
+{
+	const struct vq_used e = {.head = head, .len = len};
+
+	vq_push_many(vq, &e, 1);
 }
 
 /* Event-index test (virtio 1.x 2.7.10): did used idx pass @event moving from @old to @new? */

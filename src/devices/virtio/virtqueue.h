@@ -118,6 +118,19 @@ void vq_undo_pop(struct virtqueue *vq);
 /* Returns a chain to the guest with @len bytes written into its in-buffers. */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
 
+/* A used-ring element: a chain's head and the bytes written into it. */
+struct vq_used {
+	uint16_t head;
+	uint32_t len;
+};
+
+/*
+ * Returns @n chains at once, in order, and publishes used->idx once: the
+ * driver sees all of them or none (a merged rx frame's chains). A head out of
+ * range drops the whole batch (logged), as vq_push drops one.
+ */
+void vq_push_many(struct virtqueue *vq, const struct vq_used *elems, unsigned int n);
+
 /*
  * Whether the guest wants an interrupt for what was pushed since the last
  * notification (EVENT_IDX's used_event, or the avail ring's NO_INTERRUPT flag).
