@@ -4,9 +4,11 @@
 # interpreted), so there are three boots, each with several checks:
 #   A  initramfs, 2 vCPUs, virtio-rng: uname, both CPUs run user processes,
 #      entropy before init, the boot timer, reboot -f ends ember with status 0.
-#   B  ext4 root on a virtio-blk drive, read-write: the guest writes a file,
-#      then init dies: the kernel panics (panic=-1 reboot=k), resets through the
-#      i8042 and ember exits 0; the file is on the host's image afterwards.
+#   B  ext4 root on a virtio-blk drive, read-write, cache_type Writeback: the guest
+#      reads the drive's serial (GET_ID), writes a file and syncs (FLUSH, counted in
+#      ember's metrics), then init dies: the kernel panics (panic=-1 reboot=k),
+#      resets through the i8042 and ember exits 0; the file is on the host's image
+#      afterwards.
 #   C  virtio-net, virtio-vsock and virtio-balloon through the guest's own drivers
 #      (below).
 # Uses run.sh's pass/fail/skip/want helpers, $EMBER, $ROOT, $TMP and $KVM_OK.
@@ -79,13 +81,15 @@ fi
 if want linux:rootfs && linux_ready rootfs; then
 	img=$TMP/rootfs.ext4
 	cp "$ROOTFS" "$img"
-	cmd='echo ember-wrote-this >/hello.txt; sync; echo ember-rootfs-written; exec /bin/false'
+	cmd='echo "ember-serial: $(cat /sys/block/vda/serial)"; echo ember-wrote-this >/hello.txt; sync; echo ember-rootfs-written; exec /bin/false'
+	rm -f "$TMP/rootfs-metrics.json"
 	linux_boot rootfs "{
   \"boot-source\": { \"kernel_image_path\": \"$VMLINUX\",
     \"boot_args\": \"console=ttyS0 reboot=k panic=-1 pci=off -- ${cmd//\"/\\\"}\" },
   \"machine-config\": { \"vcpu_count\": 1, \"mem_size_mib\": 256 },
   \"drives\": [ { \"drive_id\": \"rootfs\", \"path_on_host\": \"$img\", \"is_root_device\": true,
-                \"is_read_only\": false } ]
+                \"is_read_only\": false, \"cache_type\": \"Writeback\" } ],
+  \"metrics\": { \"metrics_path\": \"$TMP/rootfs-metrics.json\" }
 }"
 	if [ "$RC" -ne 0 ]; then
 		fail linux:rootfs:panic-exit-0 "ember exited $RC, expected 0 (panic=-1 reboot=k): $(tail -n 4 "$TMP/rootfs.out" | tr '\n' '|')"
@@ -93,7 +97,19 @@ if want linux:rootfs && linux_ready rootfs; then
 		pass linux:rootfs:panic-exit-0
 	fi
 	linux_check rootfs 'EXT4-fs \(vda\): mounted filesystem' ext4-root-mounted
+	# GET_ID as Firecracker: the image's st_dev, st_rdev and st_ino in decimal, cut to 20.
+	linux_check rootfs "^ember-serial: $(stat -c '%d%r%i' "$img" | cut -c1-20)\$" drive-id
 	linux_check rootfs '^ember-rootfs-written$' guest-wrote
+	# Metrics lines hold deltas: the flushes over the run are their sum. Writeback
+	# offers VIRTIO_BLK_F_FLUSH, so the guest's sync (and ext4's journal) sends some.
+	flushes=$(python3 -c 'import json, sys
+print(sum(json.loads(l).get("block", {}).get("flush_count", 0) for l in open(sys.argv[1]) if l.strip()))' \
+		"$TMP/rootfs-metrics.json" 2>&1)
+	if [[ "$flushes" =~ ^[0-9]+$ ]] && [ "$flushes" -gt 0 ]; then
+		pass linux:rootfs:flush
+	else
+		fail linux:rootfs:flush "block.flush_count over the run: '$flushes' (expected > 0)"
+	fi
 	linux_check rootfs 'Kernel panic - not syncing: Attempted to kill init' panic
 	got=$(debugfs -R 'cat /hello.txt' "$img" 2>/dev/null)
 	if [ "$got" = ember-wrote-this ]; then
