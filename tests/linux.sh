@@ -148,8 +148,18 @@ LDEV_FILL_MIB=24
 LDEV_SPARE_MIB=8
 
 linux_dev_cleanup() {
-	local p
+	local p n
+	# TERM first: the helpers run under timeout(1), which passes TERM on to its child
+	# (a KILL would leave the python3 server running); KILL what outlives 2 s.
 	for p in "${LDEV_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${LDEV_PIDS[@]}"; do
+		n=20
+		while kill -0 "$p" 2>/dev/null && [ $n -gt 0 ]; do
+			sleep 0.1
+			n=$((n - 1))
+		done
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
