@@ -4,7 +4,7 @@
 #   make unit       unit-test binaries (and build/asan/: the same under ASan + UBSan)
 #   make test       the whole suite (tests/run.sh), last line "N passed, N failed"
 #   make demo       the main job
-#   make fuzz       build/fuzz/fuzz_api and fuzz_loader (libFuzzer, clang), FUZZ_TIME s each (60)
+#   make fuzz       build/fuzz/fuzz_{api,loader,virtio} (libFuzzer, clang), FUZZ_TIME s each (60)
 #   make format     clang-format in place; make format-check: CI's check
 #   make guest      build/guest/: the Linux guest (vmlinux, initramfs.cpio, rootfs.ext4)
 #   V=1             show the commands
@@ -114,13 +114,30 @@ $(BUILD)/fuzz/fuzz_loader: $(FUZZ_LOADER_OBJS)
 	@echo "  LD      $@ (libFuzzer)"
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^
 
-# New inputs go to build/fuzz/corpus; tests/fuzz/corpus holds the seeds.
-fuzz: $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_loader
-	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/corpus_loader
+# The virtio devices as the guest drives them (tests/fuzz/fuzz_virtio.c): the transport,
+# the virtqueue library and the rng, block (Sync), net and balloon devices.
+FUZZ_VIRTIO_SRCS := src/devices/virtio/virtqueue.c src/devices/virtio/virtio_mmio.c \
+                    src/devices/virtio/rng.c src/devices/virtio/block.c src/devices/virtio/net.c \
+                    src/devices/virtio/balloon.c src/vmm/guest_mem.c src/util/log.c \
+                    src/util/rate_limiter.c tests/fuzz/fuzz_virtio.c
+FUZZ_VIRTIO_OBJS := $(FUZZ_VIRTIO_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+
+$(BUILD)/fuzz/fuzz_virtio: $(FUZZ_VIRTIO_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@ (libFuzzer)"
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -luring -lpthread
+
+# New inputs go to build/fuzz/corpus*. Seeds: tests/fuzz/corpus and corpus_loader; the
+# virtio seeds are written by tests/fuzz/virtio_seeds.py.
+fuzz: $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_virtio
+	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/corpus_loader $(BUILD)/fuzz/corpus_virtio
+	python3 tests/fuzz/virtio_seeds.py $(BUILD)/fuzz/seeds_virtio
 	$(BUILD)/fuzz/fuzz_api -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
 		$(BUILD)/fuzz/corpus tests/fuzz/corpus
 	$(BUILD)/fuzz/fuzz_loader -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
 		$(BUILD)/fuzz/corpus_loader tests/fuzz/corpus_loader
+	$(BUILD)/fuzz/fuzz_virtio -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
+		$(BUILD)/fuzz/corpus_virtio $(BUILD)/fuzz/seeds_virtio
 
 # --- payload guests: freestanding 32-bit PVH ELFs, one per tests/guests/<name>.c ---
 GUEST_LIB_SRCS := $(wildcard tests/guests/lib/*.c tests/guests/lib/*.S)

@@ -702,23 +702,5 @@ fi
 
 # --- the router under libFuzzer for a bounded time (make fuzz runs it longer) ---
 if want api:fuzz; then
-	if ! command -v clang >/dev/null; then
-		skip api:fuzz "clang is not installed (scripts/install-deps.sh)"
-	elif ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' |
-		clang -fsanitize=fuzzer -x c - -o "$TMP/fuzzcheck" 2>/dev/null; then
-		skip api:fuzz "clang's libFuzzer runtime is missing (libclang-rt-14-dev)"
-	elif ! make -s build/fuzz/fuzz_api >"$TMP/fuzz-build.out" 2>&1; then
-		fail api:fuzz "build: $(tail -n 5 "$TMP/fuzz-build.out" | tr '\n' ' ')"
-	else
-		mkdir -p "$TMP/fuzz-corpus"
-		timeout 120 build/fuzz/fuzz_api -max_total_time="${FUZZ_TEST_TIME:-30}" \
-			-artifact_prefix="$TMP/" "$TMP/fuzz-corpus" tests/fuzz/corpus >"$TMP/fuzz.out" 2>&1
-		rc=$?
-		runs=$(grep -o 'Done [0-9]* runs' "$TMP/fuzz.out")
-		if [ $rc -ne 0 ]; then
-			fail api:fuzz "exit $rc: $(grep -m1 -A3 'ERROR\|runtime error\|deadly' "$TMP/fuzz.out" | tr '\n' ' ')"
-		else
-			pass "api:fuzz ($runs)"
-		fi
-	fi
+	run_fuzzer api:fuzz fuzz_api 30 tests/fuzz/corpus
 fi

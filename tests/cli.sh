@@ -217,21 +217,5 @@ fi
 
 # --- the kernel/initrd loaders under libFuzzer for a bounded time (make fuzz runs longer) ---
 if want cli:fuzz-loader; then
-	if ! command -v clang >/dev/null; then
-		skip cli:fuzz-loader "clang is not installed (scripts/install-deps.sh)"
-	elif ! make -s build/fuzz/fuzz_loader >"$TMP/fuzzl-build.out" 2>&1; then
-		fail cli:fuzz-loader "build: $(tail -n 5 "$TMP/fuzzl-build.out" | tr '\n' ' ')"
-	else
-		mkdir -p "$TMP/fuzzl-corpus"
-		timeout 120 build/fuzz/fuzz_loader -max_total_time="${FUZZ_TEST_TIME:-20}" \
-			-artifact_prefix="$TMP/" "$TMP/fuzzl-corpus" tests/fuzz/corpus_loader \
-			>"$TMP/fuzzl.out" 2>&1
-		rc=$?
-		runs=$(grep -o 'Done [0-9]* runs' "$TMP/fuzzl.out")
-		if [ $rc -ne 0 ]; then
-			fail cli:fuzz-loader "exit $rc: $(grep -m1 -A3 'ERROR\|runtime error\|deadly' "$TMP/fuzzl.out" | tr '\n' ' ')"
-		else
-			pass "cli:fuzz-loader ($runs)"
-		fi
-	fi
+	run_fuzzer cli:fuzz-loader fuzz_loader 20 tests/fuzz/corpus_loader
 fi

@@ -40,3 +40,14 @@ drive_image_check() {
 		pass "$name"
 	fi
 }
+
+# --- the virtio devices under libFuzzer for a bounded time (make fuzz runs longer): the
+# guest's side (registers, rings, descriptors, buffers) is the input; seeds from
+# tests/fuzz/virtio_seeds.py ---
+if want devices:fuzz-virtio; then
+	if python3 tests/fuzz/virtio_seeds.py "$TMP/virtio-seeds" 2>"$TMP/virtio-seeds.err"; then
+		run_fuzzer devices:fuzz-virtio fuzz_virtio 30 "$TMP/virtio-seeds"
+	else
+		fail devices:fuzz-virtio "tests/fuzz/virtio_seeds.py: $(head -c 200 "$TMP/virtio-seeds.err")"
+	fi
+fi

@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * libFuzzer target for the virtio device model: the guest is the attacker, so
+ * everything it controls comes from the input: the transport's register
+ * writes, the negotiated features, the queue size, the rings and descriptor
+ * tables and every buffer they point at. One device per input (rng, block over
+ * a memfd with the Sync engine, net over a socketpair, balloon with statistics
+ * and free page reporting), driven through virtio_mmio_io() and the same entry
+ * points the VM glue calls. A crash, a sanitizer report, a hang (libFuzzer's
+ * -timeout) or an access outside the guest RAM (ASan) is a finding; refusing a
+ * request or setting DEVICE_NEEDS_RESET is the expected outcome for garbage.
+ *
+ * Input: an 11-byte header, a list of operations, then the guest RAM image.
+ *   [0]      device: 0 rng, 1 block, 2 net, 3 balloon (mod 4)
+ *   [1]      queue size: 1 << ((v & 0x3f) % 9), 1 to 256; block: 0x80 read-only,
+ *            0x40 cache_type Unsafe (else Writeback)
+ *   [2..9]   driver features (little-endian), masked by what the device offers;
+ *            VERSION_1 is always added (register writes can ask for others)
+ *   [10]     operation count (mod 33), 8 bytes each:
+ *            [kind][queue][offset: u16 le][value: u32 le]
+ *            kind % 6: 0 register write at offset % 0x200, 1 register read,
+ *            2 notify the queue, 3 advance its avail->idx by value % 512 and
+ *            notify (the driver posting chains), 4 host-side event (net: a
+ *            frame of value % 2048 bytes arrives from the backend; balloon: a
+ *            statistics tick; block: the device's deferred run), 5 config
+ *            space write of value at offset % 64
+ *   rest     copied to guest RAM from address 0 (region 0: 256 KiB at 0;
+ *            region 1: 256 KiB at 512 KiB; the gap between them is unbacked).
+ * Queue q's descriptor table is at 0x2000 * q, its avail ring 4 KiB above, its
+ * used ring 5 KiB above (room for 256 entries each): in the input's RAM image,
+ * buffers from 0x8000 in the seeds (tests/fuzz/virtio_seeds.py writes them).
+ */
+#include "devices/virtio/balloon.h"
+#include "devices/virtio/block.h"
+#include "devices/virtio/net.h"
+#include "devices/virtio/rng.h"
+#include "devices/virtio/virtio_mmio.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define REGION	     (256u << 10)
+#define REGION1_GPA  (512u << 10)
+#define QUEUE_GPA(q) (0x2000ull * (q)) /* desc; avail +4 KiB; used +5 KiB */
+#define AVAIL_OFF    0x1000ull
+#define USED_OFF     0x1400ull
+#define HDR_LEN	     11
+#define OP_LEN	     8
+#define MAX_OPS	     32
+#define DISK_BYTES   (64u << 10)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Process-wide fixtures, made once: the RAM mapping and the block backend. */
+struct fixture {
+	uint8_t *ram; /* 2 * REGION, mapped: the balloon madvises it */
+	char disk_path[64];
+	struct virtio_rng rng;
+	struct virtio_block blk;
+	struct virtio_net net;
+	struct virtio_balloon balloon;
+};
+
+static struct fixture *fx;
+
+static void no_interrupt(struct virtio_dev *d)
+{
+	(void)d;
+}
+
+static const struct virtio_host_ops host_ops = {.interrupt = no_interrupt};
+
+static void net_interest(struct virtio_net *n, bool on)
+{
+	(void)n;
+	(void)on;
+}
+
+static void net_retry(struct virtio_net *n, uint64_t wait_ns)
+{
+	(void)n;
+	(void)wait_ns;
+}
+
+static const struct virtio_net_hooks net_hooks = {.rx_interest = net_interest, .retry = net_retry};
+
+static void block_defer(struct virtio_block *b, uint64_t delay_ns)
+{
+	(void)b;
+	(void)delay_ns;
+}
+
+static void balloon_arm(struct virtio_balloon *b, uint32_t seconds)
+{
+	(void)b;
+	(void)seconds;
+}
+
+static void balloon_kick(struct virtio_balloon *b, unsigned int q)
+{
+	(void)b;
+	(void)q;
+}
+
+static void setup_once(void)
+{
+	int fd;
+
+	fx = calloc(1, sizeof(*fx));
+	if (!fx)
+		abort();
+	fx->ram =
+	    mmap(NULL, 2 * REGION, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fx->ram == MAP_FAILED)
+		abort();
+	/* The drive: a memfd, opened by path as ember opens path_on_host. */
+	fd = memfd_create("fuzz-disk", 0);
+	if (fd < 0 || ftruncate(fd, DISK_BYTES) < 0)
+		abort();
+	snprintf(fx->disk_path, sizeof(fx->disk_path), "/proc/self/fd/%d", fd);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void reg_write(struct virtio_dev *d, uint64_t off, uint32_t v)
+{
+	virtio_mmio_io(d, off, (uint8_t *)&v, 4, true);
+}
+
+static uint32_t reg_read(struct virtio_dev *d, uint64_t off)
+{
+	uint32_t v = 0;
+
+	virtio_mmio_io(d, off, (uint8_t *)&v, 4, false);
+	return v;
+}
+
+/* A driver's bring-up (virtio 1.x 3.1.1) with the input's features and queue size. */
+static void bring_up(struct virtio_dev *d, uint64_t features, uint16_t qsize)
+{
+	uint32_t nr = d->ops->nr_queues;
+	uint64_t offered;
+
+	reg_write(d, VIRTIO_MMIO_STATUS, 0);
+	/* A driver accepts only what the device offers: the seeds ask for everything (~0). */
+	reg_write(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	offered = reg_read(d, VIRTIO_MMIO_DEVICE_FEATURES);
+	reg_write(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	offered |= (uint64_t)reg_read(d, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+	features = (features & offered) | 1ull << VIRTIO_F_VERSION_1;
+	reg_write(d, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	reg_write(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	reg_write(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
+	reg_write(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	reg_write(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
+	reg_write(d, VIRTIO_MMIO_STATUS,
+		  VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+	for (uint32_t q = 0; q < nr && q < 4; q++) {
+		uint64_t base = QUEUE_GPA(q);
+
+		reg_write(d, VIRTIO_MMIO_QUEUE_SEL, q);
+		reg_write(d, VIRTIO_MMIO_QUEUE_NUM, qsize);
+		reg_write(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)base);
+		reg_write(d, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+		reg_write(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)(base + AVAIL_OFF));
+		reg_write(d, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
+		reg_write(d, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)(base + USED_OFF));
+		reg_write(d, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
+		reg_write(d, VIRTIO_MMIO_QUEUE_READY, 1);
+	}
+	reg_write(d, VIRTIO_MMIO_STATUS,
+		  VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+		      VIRTIO_STATUS_DRIVER_OK);
+}
+
+/* The driver posts @n more chains on queue @q: avail->idx moves on (the ring is the input's). */
+static void advance_avail(unsigned int q, uint32_t n)
+{
+	uint8_t *idx = fx->ram + QUEUE_GPA(q) + AVAIL_OFF + 2;
+	uint16_t v;
+
+	memcpy(&v, idx, 2);
+	v = (uint16_t)(v + n);
+	memcpy(idx, &v, 2);
+}
+
+/* A host-side event, under the device lock as the VM glue runs them. */
+static void host_event(unsigned int dev, struct virtio_dev *d, int peer, uint32_t value,
+		       const uint8_t *frame_src, size_t frame_max)
+{
+	pthread_mutex_lock(&d->lock);
+	switch (dev) {
+	case 1:
+		block_run(&fx->blk);
+		break;
+	case 2: {
+		size_t len = value % 2048;
+
+		if (len > frame_max)
+			len = frame_max;
+		/* A frame from the backend (the bytes are the input's; at least one). */
+		if (send(peer, frame_src, len ? len : 1, MSG_DONTWAIT) < 0) {
+			/* The socket is full: the device did not read; nothing to add. */
+		}
+		virtio_net_rx(&fx->net);
+		virtio_net_retry(&fx->net);
+		break;
+	}
+	case 3:
+		virtio_balloon_stats_tick(&fx->balloon);
+		break;
+	default:
+		break;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t zero_frame[1];
+	struct guest_region regs[2];
+	struct guest_mem gm;
+	struct virtio_dev *d = NULL;
+	const uint8_t *ops, *image;
+	unsigned int dev, nr_ops;
+	uint64_t features;
+	uint16_t qsize;
+	size_t image_len;
+	int sv[2] = {-1, -1};
+
+	if (size < HDR_LEN)
+		return 0;
+	if (!fx)
+		setup_once();
+	dev = data[0] % 4;
+	qsize = (uint16_t)(1u << ((data[1] & 0x3f) % 9));
+	memcpy(&features, data + 2, 8);
+	nr_ops = data[10] % (MAX_OPS + 1);
+	if (size < HDR_LEN + (size_t)nr_ops * OP_LEN)
+		nr_ops = (unsigned int)((size - HDR_LEN) / OP_LEN);
+	ops = data + HDR_LEN;
+	image = ops + (size_t)nr_ops * OP_LEN;
+	image_len = size - (size_t)(image - data);
+
+	/* Fresh RAM: region 0 holds the image; region 1 starts zeroed. */
+	memset(fx->ram, 0, 2 * REGION);
+	memcpy(fx->ram, image, image_len < REGION ? image_len : REGION);
+	regs[0] = (struct guest_region){0, REGION, fx->ram};
+	regs[1] = (struct guest_region){REGION1_GPA, REGION, fx->ram + REGION};
+	if (guest_mem_init_fake(&gm, regs, 2))
+		abort();
+
+	switch (dev) {
+	case 0:
+		if (virtio_rng_init(&fx->rng, &host_ops, &gm))
+			return 0;
+		d = &fx->rng.dev;
+		break;
+	case 1: {
+		struct drive_config cfg = {
+		    .drive_id = "fuzz",
+		    .path_on_host = fx->disk_path,
+		    .is_read_only = data[1] & 0x80,
+		    .cache_type = data[1] & 0x40 ? BLOCK_CACHE_UNSAFE : BLOCK_CACHE_WRITEBACK,
+		    .io_engine = BLOCK_ENGINE_SYNC,
+		};
+
+		if (virtio_block_init(&fx->blk, &cfg, &host_ops, &gm))
+			return 0;
+		fx->blk.defer = block_defer;
+		d = &fx->blk.dev;
+		break;
+	}
+	case 2: {
+		struct net_config cfg = {.iface_id = "eth0", .host_dev_name = "tap0"};
+
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+			abort();
+		if (virtio_net_init(&fx->net, &cfg, sv[0], false, &host_ops, &gm)) {
+			close(sv[0]);
+			close(sv[1]);
+			return 0;
+		}
+		fx->net.hooks = &net_hooks;
+		d = &fx->net.dev;
+		break;
+	}
+	default: {
+		struct balloon_config cfg = {
+		    .amount_mib = 0,
+		    .deflate_on_oom = true,
+		    .stats_polling_interval_s = 1,
+		    .free_page_reporting = true,
+		};
+
+		if (virtio_balloon_init(&fx->balloon, &cfg, &host_ops, &gm))
+			return 0;
+		fx->balloon.arm_timer = balloon_arm;
+		fx->balloon.kick = balloon_kick;
+		d = &fx->balloon.dev;
+		break;
+	}
+	}
+
+	bring_up(d, features, qsize);
+	for (unsigned int i = 0; i < nr_ops; i++) {
+		const uint8_t *op = ops + (size_t)i * OP_LEN;
+		unsigned int q = op[1] % 4;
+		uint32_t off = (uint32_t)(op[2] | op[3] << 8), value = le32(op + 4);
+
+		switch (op[0] % 6) {
+		case 0:
+			reg_write(d, off % 0x200, value);
+			break;
+		case 1:
+			(void)reg_read(d, off % 0x200);
+			break;
+		case 2:
+			reg_write(d, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+			break;
+		case 3: /* the driver posts chains, then notifies */
+			advance_avail(q, value % 512);
+			reg_write(d, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+			break;
+		case 4:
+			host_event(dev, d, sv[1], value, image_len ? image : zero_frame,
+				   image_len ? image_len : 1);
+			break;
+		default:
+			virtio_mmio_io(d, VIRTIO_MMIO_CONFIG + off % 64, (uint8_t *)&value,
+				       1u << (op[1] % 3), true);
+			break;
+		}
+	}
+
+	switch (dev) {
+	case 0:
+		virtio_rng_destroy(&fx->rng);
+		break;
+	case 1:
+		virtio_block_destroy(&fx->blk);
+		break;
+	case 2:
+		virtio_net_destroy(&fx->net);
+		close(sv[1]);
+		break;
+	default:
+		virtio_balloon_destroy(&fx->balloon);
+		break;
+	}
+	return 0;
+}
