@@ -5,13 +5,14 @@
  * writes, the negotiated features, the queue size, the rings and descriptor
  * tables and every buffer they point at. One device per input (rng, block over
  * a memfd with the Sync engine, net over a socketpair, balloon with statistics
- * and free page reporting), driven through virtio_mmio_io() and the same entry
- * points the VM glue calls. A crash, a sanitizer report, a hang (libFuzzer's
+ * and free page reporting, vsock with a host listener on port 1024 and host
+ * clients), driven through virtio_mmio_io() and the same entry points the VM
+ * glue calls. A crash, a sanitizer report, a hang (libFuzzer's
  * -timeout) or an access outside the guest RAM (ASan) is a finding; refusing a
  * request or setting DEVICE_NEEDS_RESET is the expected outcome for garbage.
  *
  * Input: an 11-byte header, a list of operations, then the guest RAM image.
- *   [0]      device: 0 rng, 1 block, 2 net, 3 balloon (mod 4)
+ *   [0]      device: 0 rng, 1 block, 2 net, 3 balloon, 4 vsock (mod 5)
  *   [1]      queue size: 1 << ((v & 0x3f) % 9), 1 to 256; block: 0x80 read-only,
  *            0x40 cache_type Unsafe (else Writeback)
  *   [2..9]   driver features (little-endian), masked by what the device offers;
@@ -22,8 +23,11 @@
  *            2 notify the queue, 3 advance its avail->idx by value % 512 and
  *            notify (the driver posting chains), 4 host-side event (net: a
  *            frame of value % 2048 bytes arrives from the backend; balloon: a
- *            statistics tick; block: the device's deferred run), 5 config
- *            space write of value at offset % 64
+ *            statistics tick; block: the device's deferred run; vsock, by
+ *            value % 4: run the event loop once, accept the guest's connections
+ *            to port 1024 and send them (value >> 8) % 256 bytes, a host client
+ *            sends "CONNECT 1024", or a host end closes), 5 config space write of
+ *            value at offset % 64
  *   rest     copied to guest RAM from address 0 (region 0: 256 KiB at 0;
  *            region 1: 256 KiB at 512 KiB; the gap between them is unbacked).
  * Queue q's descriptor table is at 0x2000 * q, its avail ring 4 KiB above, its
@@ -35,14 +39,19 @@
 #include "devices/virtio/net.h"
 #include "devices/virtio/rng.h"
 #include "devices/virtio/virtio_mmio.h"
+#include "devices/virtio/vsock.h"
+#include "vmm/event_loop.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define REGION	     (256u << 10)
@@ -54,6 +63,8 @@
 #define OP_LEN	     8
 #define MAX_OPS	     32
 #define DISK_BYTES   (64u << 10)
+#define HOST_PORT    1024 /* the host listens on <uds>_1024 */
+#define MAX_HOST     8	  /* host-side vsock sockets per input */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -65,6 +76,13 @@ struct fixture {
 	struct virtio_block blk;
 	struct virtio_net net;
 	struct virtio_balloon balloon;
+	struct virtio_vsock vsock;
+	struct event_loop loop; /* vsock's host sockets and timers */
+	char dir[40], uds[64];
+	int listener;	    /* on <uds>_1024, for guest-initiated connections */
+	int host[MAX_HOST]; /* accepted or connecting host ends */
+	unsigned int nr_host;
+	uint64_t now; /* vsock's clock: moves 1 ms per reading */
 };
 
 static struct fixture *fx;
@@ -108,10 +126,45 @@ static void balloon_kick(struct virtio_balloon *b, unsigned int q)
 	(void)q;
 }
 
+static uint64_t fake_clock(void)
+{
+	return fx->now += 1000000;
+}
+
+static int unix_socket(const char *path, bool listen_on)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (listen_on ? bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 64)
+		      : connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* At exit (libFuzzer exits after -max_total_time or -runs): the sockets' directory. */
+static void cleanup(void)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "%s_%d", fx->uds, HOST_PORT);
+	unlink(path);
+	unlink(fx->uds);
+	rmdir(fx->dir);
+}
+
 static void setup_once(void)
 {
+	char path[96];
 	int fd;
 
+	/* As ember (main.c): a peer's close is an error return, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	fx = calloc(1, sizeof(*fx));
 	if (!fx)
 		abort();
@@ -124,6 +177,72 @@ static void setup_once(void)
 	if (fd < 0 || ftruncate(fd, DISK_BYTES) < 0)
 		abort();
 	snprintf(fx->disk_path, sizeof(fx->disk_path), "/proc/self/fd/%d", fd);
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/ember-fuzz-vsock.XXXXXX");
+	if (!mkdtemp(fx->dir) || ev_init(&fx->loop))
+		abort();
+	snprintf(fx->uds, sizeof(fx->uds), "%s/v.sock", fx->dir);
+	snprintf(path, sizeof(path), "%s_%d", fx->uds, HOST_PORT);
+	fx->listener = unix_socket(path, true);
+	if (fx->listener < 0)
+		abort();
+	atexit(cleanup);
+}
+
+/* One round of vsock's event loop: what is ready now, nothing waited for. */
+static void pump(void)
+{
+	struct epoll_event evs[16];
+	int n = epoll_wait(fx->loop.epfd, evs, 16, 0);
+
+	for (int i = 0; i < n; i++) {
+		struct ev_handler *h = evs[i].data.ptr;
+
+		h->fn(h, evs[i].events);
+	}
+}
+
+static void vsock_host_event(uint32_t value)
+{
+	static const uint8_t bytes[256];
+	int fd;
+
+	switch (value % 4) {
+	case 1: /* the host accepts the guest's connections and writes to them */
+		while (fx->nr_host < MAX_HOST &&
+		       (fd = accept4(fx->listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+			fx->host[fx->nr_host++] = fd;
+		for (unsigned int i = 0; i < fx->nr_host; i++)
+			if (write(fx->host[i], bytes, (value >> 8) % 256) < 0) {
+				/* full or closed: the device's state decides, not the host */
+			}
+		break;
+	case 2: /* a host client asks for the guest's port 1024 */
+		if (fx->nr_host < MAX_HOST && (fd = unix_socket(fx->uds, false)) >= 0) {
+			fx->host[fx->nr_host++] = fd;
+			if (write(fd, "CONNECT 1024\n", 13) < 0) {
+				/* refused before the line: the device saw the close */
+			}
+		}
+		break;
+	case 3: /* a host end goes away */
+		if (fx->nr_host)
+			close(fx->host[--fx->nr_host]);
+		break;
+	default:
+		break;
+	}
+	pump();
+}
+
+/* After an input: no host end, nothing pending on the listener. */
+static void vsock_host_reset(void)
+{
+	int fd;
+
+	while (fx->nr_host)
+		close(fx->host[--fx->nr_host]);
+	while ((fd = accept4(fx->listener, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+		close(fd);
 }
 
 static uint32_t le32(const uint8_t *p)
@@ -222,6 +341,9 @@ static void host_event(unsigned int dev, struct virtio_dev *d, int peer, uint32_
 		break;
 	}
 	pthread_mutex_unlock(&d->lock);
+	/* vsock's handlers take the device lock themselves, as the event loop runs them. */
+	if (dev == 4)
+		vsock_host_event(value);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -241,7 +363,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (!fx)
 		setup_once();
-	dev = data[0] % 4;
+	dev = data[0] % 5;
 	qsize = (uint16_t)(1u << ((data[1] & 0x3f) % 9));
 	memcpy(&features, data + 2, 8);
 	nr_ops = data[10] % (MAX_OPS + 1);
@@ -292,6 +414,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		fx->net.hooks = &net_hooks;
 		d = &fx->net.dev;
+		break;
+	}
+	case 4: {
+		struct vsock_config cfg = {.present = true, .guest_cid = 3, .uds_path = fx->uds};
+
+		if (virtio_vsock_init(&fx->vsock, &host_ops, &gm, &fx->loop, &cfg)) {
+			virtio_vsock_destroy(&fx->vsock);
+			return 0;
+		}
+		fx->vsock.clock_ns = fake_clock;
+		d = &fx->vsock.dev;
 		break;
 	}
 	default: {
@@ -352,6 +485,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 2:
 		virtio_net_destroy(&fx->net);
 		close(sv[1]);
+		break;
+	case 4:
+		virtio_vsock_destroy(&fx->vsock);
+		vsock_host_reset();
 		break;
 	default:
 		virtio_balloon_destroy(&fx->balloon);

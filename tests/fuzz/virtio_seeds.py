@@ -37,9 +37,10 @@ class Seed:
     def desc(self, table, i, addr, length, flags=0, nxt=0):
         self.put(table + 16 * i, struct.pack("<QIHH", addr, length, flags, nxt))
 
-    def avail(self, q, heads):
+    def avail(self, q, heads, visible=None):
+        """The ring holds @heads; avail->idx shows the first @visible (all)."""
         base = queue(q) + 0x1000
-        self.put(base, struct.pack("<HH", 0, len(heads)))
+        self.put(base, struct.pack("<HH", 0, len(heads) if visible is None else visible))
         for k, h in enumerate(heads):
             self.put(base + 4 + 2 * k, struct.pack("<H", h))
 
@@ -51,6 +52,10 @@ class Seed:
 
     def host_event(self, value=0):
         self.op(4, 0, 0, value)
+
+    def post_more(self, q, n):
+        """avail->idx moves on by @n (chains already in the ring), then a notify."""
+        self.op(3, q, 0, n)
 
     def data(self):
         return self.head + bytes([len(self.ops) // 8]) + self.ops + bytes(self.ram)
@@ -133,6 +138,43 @@ def balloon():
     return s
 
 
+def vsock_pkt(op, src_port=5000, dst_port=1024, payload=b"", flags=0, buf_alloc=65536, fwd_cnt=0):
+    """virtio_vsock_hdr (44 bytes, guest CID 3 to the host's 2, stream) and a payload."""
+    return struct.pack("<QQIIIHHIII", 3, 2, src_port, dst_port, len(payload), 1, op, flags,
+                       buf_alloc, fwd_cnt) + payload
+
+
+def vsock(script):
+    """rx buffers posted; the guest's first tx packet, the host side's turn (connections
+    complete, data, a host client's CONNECT), then the rest of the packets, one chain
+    each (header, payload)."""
+    s = Seed(4, 4)
+    for i in range(8):  # rx (queue 0): 4 KiB buffers
+        s.desc(queue(0), i, 0x10000 + 0x1000 * i, 0x1000, WRITE)
+    s.avail(0, list(range(8)))
+    heads = []
+    for i, pkt in enumerate(script):
+        buf = 0x8000 + 0x200 * i
+        s.put(buf, pkt)
+        if len(pkt) > 44:
+            s.desc(queue(1), 2 * i, buf, 44, NEXT, 2 * i + 1)
+            s.desc(queue(1), 2 * i + 1, buf + 44, len(pkt) - 44)
+        else:
+            s.desc(queue(1), 2 * i, buf, 44)
+        heads.append(2 * i)
+    s.avail(1, heads, 1)
+    s.notify(0)
+    s.notify(1)
+    s.host_event(0)  # the connection completes: RESPONSE
+    s.host_event(1 | 16 << 8)  # the host accepts and writes 16 bytes
+    s.host_event(2)  # a host client: CONNECT 1024
+    s.post_more(1, len(heads) - 1)
+    s.host_event(0)
+    s.host_event(3)  # a host end closes
+    s.host_event(0)
+    return s
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -144,6 +186,12 @@ def main():
         "block-ro-unsafe": block(0x80 | 0x40),
         "net": net(),
         "balloon": balloon(),
+        # REQUEST, RW "hello", CREDIT_UPDATE, SHUTDOWN (both ways); then a RST
+        "vsock": vsock([vsock_pkt(1), vsock_pkt(5, payload=b"hello"), vsock_pkt(6),
+                        vsock_pkt(4, flags=3), vsock_pkt(3)]),
+        # CREDIT_REQUEST and RW on an unknown connection; a RESPONSE nobody asked for
+        "vsock-stray": vsock([vsock_pkt(7, 6000), vsock_pkt(5, 6001, payload=b"x" * 100),
+                              vsock_pkt(2, 6002)]),
     }
     for name, s in seeds.items():
         with open(os.path.join(out, "seed-" + name), "wb") as f:
