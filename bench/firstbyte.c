@@ -8,7 +8,8 @@
  * Startup mode (default): for each run, take CLOCK_MONOTONIC, spawn the command with its
  * stdout on a pipe (stdin and stderr on /dev/null), note when the first byte comes out of
  * the pipe, drain it to EOF, reap the child (its exit status must be the -x one) and note
- * the total wall time and the child's CPU time.
+ * the total wall time and the child's CPU time. With -e STRING, every run's output must
+ * contain STRING (a payload that says what it did, not only that it ended).
  *
  * Memory mode (-m STRING): for each run, spawn the command, wait until STRING appears on
  * its stdout (the guest then idles for good), let it settle, read /proc/PID/smaps_rollup
@@ -41,6 +42,7 @@ extern char **environ;
 #define RUN_TIMEOUT_MS	20000 /* a run (or the wait for the ready string) */
 #define EXIT_TIMEOUT_MS 5000  /* from SIGTERM to EOF + exit, memory mode */
 #define READY_BUF	8192
+#define OUTPUT_BUF	65536 /* -e: the output searched (its first bytes) */
 #define MAX_BREAKDOWN	64
 #define MAX_MAPPINGS	4096
 
@@ -50,6 +52,7 @@ struct opts {
 	int expect_status;
 	const char *label;
 	const char *ready;     /* memory mode when set */
+	const char *expect;    /* startup mode: every run's output must contain it */
 	unsigned long ram_mib; /* memory mode: guest RAM size */
 	int settle_ms;
 	int breakdown; /* memory mode: top N mappings of the last run */
@@ -212,9 +215,23 @@ struct startup_stats {
 	struct series first, total, cpu;
 };
 
+/* -e: @out (@len bytes of the run's output) contains o->expect, or says what it has instead. */
+static int check_output(const struct opts *o, const char *run, const char *out, size_t len)
+{
+	size_t from = len > 300 ? len - 300 : 0;
+
+	if (!o->expect || memmem(out, len, o->expect, strlen(o->expect)))
+		return 0;
+	fprintf(stderr, "firstbyte: error: %s %s: the output lacks \"%s\"; it ends:\n%.*s\n",
+		o->label, run, o->expect, (int)(len - from), out + from);
+	return -1;
+}
+
 static int startup_run(const struct opts *o, const char *run, struct startup_stats *st, bool keep)
 {
+	static char out[OUTPUT_BUF];
 	double t0, t_first = -1, t_end;
+	size_t out_len = 0;
 	struct rusage ru;
 	char buf[4096];
 	int fd, status;
@@ -238,6 +255,13 @@ static int startup_run(const struct opts *o, const char *run, struct startup_sta
 		n = read(fd, buf, sizeof(buf));
 		if (n > 0 && t_first < 0)
 			t_first = now_ms();
+		if (n > 0 && out_len < sizeof(out)) {
+			size_t k =
+			    (size_t)n < sizeof(out) - out_len ? (size_t)n : sizeof(out) - out_len;
+
+			memcpy(out + out_len, buf, k);
+			out_len += k;
+		}
 		if (n == 0)
 			break;
 		if (n < 0 && errno != EINTR && errno != EAGAIN) {
@@ -259,6 +283,8 @@ static int startup_run(const struct opts *o, const char *run, struct startup_sta
 			run);
 		return -1;
 	}
+	if (check_output(o, run, out, out_len))
+		return -1;
 	if (keep) {
 		add(&st->first, t_first - t0);
 		add(&st->total, t_end - t0);
@@ -551,6 +577,7 @@ static void usage(FILE *out)
 	      "  -w RUNS      warm-up runs, not counted (default 1)\n"
 	      "  -x STATUS    the exit status every run must end with (default 0)\n"
 	      "  -l LABEL     name for messages (default: the command)\n"
+	      "  -e STRING    every run's output must contain STRING (startup mode)\n"
 	      "  -m STRING    memory mode: measure once STRING appears on the output, then\n"
 	      "               SIGTERM the VMM\n"
 	      "  -r MIB       memory mode: guest RAM size, to find its mapping (default 128)\n"
@@ -584,7 +611,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 	*o = (struct opts){
 	    .runs = 20, .warmup = 1, .ram_mib = 128, .settle_ms = 20, .stderr_path = "/dev/null"};
-	while ((c = getopt(argc, argv, "+n:w:x:l:m:r:s:b:2:h")) != -1) {
+	while ((c = getopt(argc, argv, "+n:w:x:l:e:m:r:s:b:2:h")) != -1) {
 		switch (c) {
 		case 'n':
 			if (parse_int("n", optarg, 1, MAX_RUNS, &v))
@@ -603,6 +630,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'l':
 			o->label = optarg;
+			break;
+		case 'e':
+			o->expect = optarg;
 			break;
 		case 'm':
 			if (!*optarg) {
