@@ -197,7 +197,10 @@ demo: $(BUILD)/ember guest
 #   idle.elf   the memory payload (bench/idle.S): prints READY, then cli; hlt forever
 #   apibench   the API driver (bench/apibench.c): start to the socket's first connect,
 #              request latency on one keep-alive connection
-BENCH_TOOLS := $(BUILD)/bench/firstbyte $(BUILD)/bench/idle.elf $(BUILD)/bench/apibench
+#   nethost    the net bench's host side (bench/nethost.c): TAP reference writes and reads,
+#              the frame source for the guest's receive
+BENCH_TOOLS := $(BUILD)/bench/firstbyte $(BUILD)/bench/idle.elf $(BUILD)/bench/apibench \
+               $(BUILD)/bench/nethost
 
 $(BUILD)/bench/firstbyte: bench/firstbyte.c
 	@mkdir -p $(dir $@)
@@ -205,6 +208,11 @@ $(BUILD)/bench/firstbyte: bench/firstbyte.c
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $<
 
 $(BUILD)/bench/apibench: bench/apibench.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $<
+
+$(BUILD)/bench/nethost: bench/nethost.c bench/netframe.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $<
@@ -219,7 +227,8 @@ $(BUILD)/bench/idle.elf: bench/idle.S bench/idle.ld
 # bench/devices.sh's payloads, built like the test guests (tests/guests/lib):
 #   exits.elf    bench/exits.c: 50000 port writes to 0x80, then reset
 #   blkread.elf  bench/blkread.c: reads the whole virtio-blk drive in 1 MiB requests
-BENCH_TOOLS += $(BUILD)/bench/exits.elf $(BUILD)/bench/blkread.elf
+#   netbench.elf bench/netbench.c: sends (or receives) frames through virtio-net, then reset
+BENCH_TOOLS += $(BUILD)/bench/exits.elf $(BUILD)/bench/blkread.elf $(BUILD)/bench/netbench.elf
 
 $(BUILD)/bench/%.elf: $(BUILD)/obj/bench/%.o $(GUEST_LIB_OBJS) tests/guests/lib/guest.ld
 	@mkdir -p $(dir $@)
