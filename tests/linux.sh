@@ -9,8 +9,8 @@
 #      ember's metrics), then init dies: the kernel panics (panic=-1 reboot=k),
 #      resets through the i8042 and ember exits 0; the file is on the host's image
 #      afterwards.
-#   C  virtio-net, virtio-vsock and virtio-balloon through the guest's own drivers
-#      (below).
+#   C  virtio-net, virtio-vsock, virtio-balloon and a drive swapped under the running
+#      guest, through the guest's own drivers (below).
 # Uses run.sh's pass/fail/skip/want helpers, $EMBER, $ROOT, $TMP and $KVM_OK.
 
 LINUX_TIMEOUT=${LINUX_TIMEOUT:-900}
@@ -139,6 +139,9 @@ fi
 #            no madvise there is no drop at all). Then it deflates to 0 and waits for
 #            actual_mib 0. (64 MiB keeps the inflation short: the guest's kernel
 #            allocates each ballooned page interpreted, ~0.2 s per MiB here.)
+#   drive    a 1 MiB scratch drive (vda) gets a new 2 MiB backing file through
+#            PATCH /drives/scratch while the guest runs; afterwards the guest sees
+#            the new size (the config-change interrupt) and the new file's bytes.
 #   then the guest's script ends, init resets the VM and ember exits 0.
 # The namespace, the helpers and the sockets go on every path (an EXIT trap).
 LDEV_NS=ember-linux-$$
@@ -165,7 +168,8 @@ linux_dev_cleanup() {
 	done
 	LDEV_PIDS=()
 	ip netns del "$LDEV_NS" 2>/dev/null
-	rm -f "$TMP/ldev-vsock.sock" "$TMP/ldev-vsock.sock_5001" "$TMP/ldev-api.sock"
+	rm -f "$TMP/ldev-vsock.sock" "$TMP/ldev-vsock.sock_5001" "$TMP/ldev-api.sock" \
+		"$TMP/ldev-drive1.img" "$TMP/ldev-drive2.img"
 }
 
 # Why boot C cannot run here (empty: it can).
@@ -365,8 +369,12 @@ rm -f /tmp/blob
 vsock-echo connect 2 5001 hello-from-guest
 memfill FILL_MIB
 vsock-echo listen 5000
+echo "ember-drive: $(cat /sys/block/vda/size) $(head -c 16 /dev/vda)"
 SH
 	sed -i "s/FILL_MIB/$LDEV_FILL_MIB/" "$TMP/ldev-cpio/ldev.sh"
+	# The scratch drive and the file it is swapped to (markers at byte 0).
+	{ printf ember-original!!; head -c $((1048576 - 16)) /dev/zero; } >"$TMP/ldev-drive1.img"
+	{ printf ember-swapped-in; head -c $((2097152 - 16)) /dev/zero; } >"$TMP/ldev-drive2.img"
 	cp "$INITRAMFS" "$TMP/ldev-initramfs.cpio"
 	(cd "$TMP/ldev-cpio" && echo ldev.sh | cpio -o -H newc --owner=0:0 --quiet) >>"$TMP/ldev-initramfs.cpio"
 	cmd='sh /ldev.sh'
@@ -377,6 +385,8 @@ SH
   \"network-interfaces\": [ { \"iface_id\": \"eth0\", \"host_dev_name\": \"$LDEV_TAP\",
     \"guest_mac\": \"06:00:0a:00:02:02\" } ],
   \"vsock\": { \"guest_cid\": 3, \"uds_path\": \"$uds\" },
+  \"drives\": [ { \"drive_id\": \"scratch\", \"path_on_host\": \"$TMP/ldev-drive1.img\",
+    \"is_root_device\": false, \"is_read_only\": true } ],
   \"balloon\": { \"amount_mib\": 0, \"deflate_on_oom\": false, \"stats_polling_interval_s\": 1 }
 }" >"$TMP/devices.json"
 	# ip netns exec execs ember: $! is ember's pid.
@@ -388,6 +398,8 @@ SH
 
 	if linux_dev_wait $pid 'vsock-echo: listening on port 5000' "$LINUX_TIMEOUT"; then
 		ldev_balloon $pid
+		code=$(ldev_api PATCH /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$TMP/ldev-drive2.img\"}")
+		[ "$code" = 204 ] || fail linux:devices:drive-swap-patch "PATCH /drives/scratch: HTTP $code $(cat "$TMP/ldev-api.body")"
 		client=$(timeout 40 python3 -c "$LDEV_CLIENT" "$uds" 2>&1)
 	else
 		client="the guest never listened on port 5000"
@@ -431,6 +443,7 @@ SH
 	fi
 	linux_check devices '^vsock-echo: echoed 15 bytes$' vsock-host-to-guest-echoed
 	linux_check devices "^memfill: touched $LDEV_FILL_MIB MiB\$" balloon-guest-filled
+	linux_check devices '^ember-drive: 4096 ember-swapped-in$' drive-swapped
 	cat "$TMP/ldev-time.txt" >&2
 }
 
