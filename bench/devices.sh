@@ -200,32 +200,19 @@ GSO_FRAMES=65536
 RX_FRAMES=88660
 NRUNS=$((3 * RUNS))
 
-# The namespace, its TAP (up, no IPv6: no stray frames), lo up; prints why not on failure.
+# shellcheck source=scripts/lib/netns.sh
+source "$ROOT/scripts/lib/netns.sh"
+
+# The namespace and its TAP (up, no address); prints why not on failure.
 net_setup() {
-	local err=$TMP/net-setup.err
-	if [ "$(id -u)" != 0 ]; then
-		echo "needs root (a network namespace and a TAP device)"
-		return 1
-	elif ! command -v ip >/dev/null; then
-		echo "ip (iproute2) is not installed"
-		return 1
-	elif [ ! -c /dev/net/tun ]; then
-		echo "/dev/net/tun does not exist (no tun driver)"
+	local why
+	why=$(netns_unavailable)
+	if [ -n "$why" ]; then
+		echo "$why"
 		return 1
 	fi
 	NET_NS_MADE=1
-	if ! ip netns add "$NET_NS" 2>"$err"; then
-		echo "ip netns add $NET_NS failed: $(head -n 1 "$err")"
-		return 1
-	fi
-	ip netns exec "$NET_NS" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 \
-		net.ipv6.conf.all.disable_ipv6=1 2>/dev/null || true
-	if ! { ip -n "$NET_NS" tuntap add dev "$NET_TAP" mode tap &&
-		ip -n "$NET_NS" link set lo up &&
-		ip -n "$NET_NS" link set "$NET_TAP" up; } 2>"$err"; then
-		echo "cannot set up the TAP $NET_TAP in namespace $NET_NS: $(head -n 1 "$err")"
-		return 1
-	fi
+	netns_tap_add "$NET_NS" "$NET_TAP"
 }
 tap_stat() { # NAME: the TAP's counter (statistics/NAME), read inside the namespace
 	ip netns exec "$NET_NS" cat "/sys/class/net/$NET_TAP/statistics/$1"

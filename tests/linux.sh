@@ -172,34 +172,21 @@ linux_dev_cleanup() {
 		"$TMP/ldev-drive1.img" "$TMP/ldev-drive2.img"
 }
 
+# shellcheck source=scripts/lib/netns.sh
+source "$ROOT/scripts/lib/netns.sh"
+
 # Why boot C cannot run here (empty: it can).
 linux_dev_unavailable() {
 	local t
-	if [ "$(id -u)" != 0 ]; then
-		echo "needs root (a network namespace and a TAP device)"
-		return
-	fi
-	for t in ip python3 curl; do
+	for t in python3 curl; do
 		command -v $t >/dev/null || { echo "$t is not installed"; return; }
 	done
-	[ -c /dev/net/tun ] || echo "/dev/net/tun does not exist (no tun driver)"
+	netns_unavailable
 }
 
 # The namespace and its TAP; prints why not on failure.
 linux_dev_setup() {
-	local err=$TMP/ldev-setup.err
-	if ! ip netns add "$LDEV_NS" 2>"$err"; then
-		echo "ip netns add is not permitted here: $(head -n 1 "$err")"
-		return 1
-	fi
-	ip netns exec "$LDEV_NS" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 2>/dev/null
-	if ! { ip -n "$LDEV_NS" tuntap add dev "$LDEV_TAP" mode tap &&
-		ip -n "$LDEV_NS" link set lo up &&
-		ip -n "$LDEV_NS" addr add 10.0.2.1/30 dev "$LDEV_TAP" &&
-		ip -n "$LDEV_NS" link set "$LDEV_TAP" up; } 2>"$err"; then
-		echo "cannot create the TAP $LDEV_TAP in namespace $LDEV_NS: $(head -n 1 "$err")"
-		return 1
-	fi
+	netns_tap_add "$LDEV_NS" "$LDEV_TAP" 10.0.2.1/30
 }
 
 # linux_dev_wait PID REGEX SECONDS: 0 once the boot's output matches; 1 if ember ends

@@ -26,38 +26,23 @@ net_cleanup() {
 	ip netns del "$NET_NS" 2>/dev/null
 }
 
+# shellcheck source=scripts/lib/netns.sh
+source "$ROOT/scripts/lib/netns.sh"
+
 # Why these tests cannot run on this host (empty: they can).
 net_unavailable() {
 	if [ "$KVM_OK" != 1 ]; then
 		echo "$KVM_WHY"
-	elif [ "$(id -u)" != 0 ]; then
-		echo "needs root (a network namespace and a TAP device)"
-	elif ! command -v ip >/dev/null; then
-		echo "ip (iproute2) is not installed"
 	elif ! command -v python3 >/dev/null; then
 		echo "python3 is not installed"
-	elif [ ! -c /dev/net/tun ]; then
-		echo "/dev/net/tun does not exist (no tun driver)"
+	else
+		netns_unavailable
 	fi
 }
 
 # The namespace and its TAP; prints why not on failure.
 net_setup() {
-	local err=$TMP/net-setup.err
-	if ! ip netns add "$NET_NS" 2>"$err"; then
-		echo "ip netns add is not permitted here: $(head -n 1 "$err")"
-		return 1
-	fi
-	# No IPv6 on the TAP: fewer unrelated frames (router solicitations, MLD) for the guest.
-	# lo must be up: in a fresh namespace with lo down the TAP's frames were dropped.
-	ip netns exec "$NET_NS" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 2>/dev/null
-	if ! { ip -n "$NET_NS" tuntap add dev "$NET_TAP" mode tap &&
-		ip -n "$NET_NS" link set lo up &&
-		ip -n "$NET_NS" addr add 10.0.2.1/30 dev "$NET_TAP" &&
-		ip -n "$NET_NS" link set "$NET_TAP" up; } 2>"$err"; then
-		echo "cannot create the TAP $NET_TAP in namespace $NET_NS: $(head -n 1 "$err")"
-		return 1
-	fi
+	netns_tap_add "$NET_NS" "$NET_TAP" 10.0.2.1/30
 }
 
 # The host side: waits for the guest's frame on the TAP, checks it, answers.
