@@ -6,6 +6,7 @@
 #   make demo       the main job
 #   make fuzz       build/fuzz/fuzz_{api,loader,virtio} (libFuzzer, clang), FUZZ_TIME s each (60)
 #   make format     clang-format in place; make format-check: CI's check
+#   make check-layers  every #include under src/ points down the layers (scripts/layers.txt)
 #   make guest      build/guest/: the Linux guest (vmlinux, initramfs.cpio, rootfs.ext4)
 #   V=1             show the commands
 
@@ -23,12 +24,12 @@ LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
 LDLIBS  := -ljansson -lhttp_parser -luring -lpthread
 
 SRCS     := $(sort $(shell find src -name '*.c'))
-MAIN_SRC := src/vmm/main.c
+MAIN_SRC := src/main.c
 LIB_SRCS := $(filter-out $(MAIN_SRC),$(SRCS))
 OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all guests unit test demo format format-check bench clean guest fuzz
+.PHONY: all guests unit test demo format format-check bench clean guest fuzz check-layers
 # Keep every object: ASan, unit-test and guest objects are intermediates of pattern rules.
 .SECONDARY:
 all: $(BUILD)/ember
@@ -87,10 +88,10 @@ FUZZ_TIME   ?= 60
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
                -Isrc -MMD -MP
-FUZZ_SRCS   := src/api/api.c src/api/http.c src/vmm/vmm.c src/vmm/metrics.c src/vmm/config.c \
-               src/vmm/event_loop.c src/devices/virtio/balloon.c src/devices/virtio/virtio_mmio.c \
+FUZZ_SRCS   := src/api/api.c src/api/http.c src/vmm/controller.c src/vmm/metrics.c src/config/config.c \
+               src/core/event_loop.c src/devices/virtio/balloon.c src/devices/virtio/virtio_mmio.c \
                src/devices/virtio/virtqueue.c src/devices/virtio/net.c src/util/rate_limiter.c \
-               src/vmm/guest_mem.c \
+               src/core/guest_mem.c \
                src/util/log.c tests/fuzz/fuzz_api.c
 FUZZ_OBJS   := $(FUZZ_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 
@@ -105,7 +106,7 @@ $(BUILD)/fuzz/obj/%.o: %.c
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
 # The kernel and initrd loaders (src/boot/): parsers of untrusted files.
-FUZZ_LOADER_SRCS := src/boot/elf.c src/boot/bzimage.c src/boot/loader.c src/vmm/guest_mem.c \
+FUZZ_LOADER_SRCS := src/boot/elf.c src/boot/bzimage.c src/boot/loader.c src/core/guest_mem.c \
                     tests/fuzz/fuzz_loader.c
 FUZZ_LOADER_OBJS := $(FUZZ_LOADER_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 
@@ -119,7 +120,7 @@ $(BUILD)/fuzz/fuzz_loader: $(FUZZ_LOADER_OBJS)
 FUZZ_VIRTIO_SRCS := src/devices/virtio/virtqueue.c src/devices/virtio/virtio_mmio.c \
                     src/devices/virtio/rng.c src/devices/virtio/block.c src/devices/virtio/net.c \
                     src/devices/virtio/balloon.c src/devices/virtio/vsock.c \
-                    src/vmm/event_loop.c src/vmm/guest_mem.c src/util/log.c \
+                    src/core/event_loop.c src/core/guest_mem.c src/util/log.c \
                     src/util/rate_limiter.c tests/fuzz/fuzz_virtio.c
 FUZZ_VIRTIO_OBJS := $(FUZZ_VIRTIO_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 
@@ -245,12 +246,12 @@ bench: $(BUILD)/ember guests $(BENCH_TOOLS)
 	$(Q)bash bench/run.sh
 # --- end bench ---
 
-# --- guest: the Linux guest (guest/README.md) ---
-#   build/guest/vmlinux         kernel, PVH ELF (guest/kernel/build.sh, cached in ~/.cache/ember)
-#   build/guest/initramfs.cpio  busybox + guest/rootfs/init, uncompressed newc
+# --- guest: the Linux guest (linux-guest/README.md) ---
+#   build/guest/vmlinux         kernel, PVH ELF (linux-guest/kernel/build.sh, cached in ~/.cache/ember)
+#   build/guest/initramfs.cpio  busybox + linux-guest/rootfs/init, uncompressed newc
 #   build/guest/rootfs.ext4     the same tree as an ext4 image
 guest:
-	$(Q)bash guest/kernel/build.sh && bash guest/rootfs/build.sh
+	$(Q)bash linux-guest/kernel/build.sh && bash linux-guest/rootfs/build.sh
 # --- end guest ---
 
 # What git tracks (a clone has nothing else); find where there is no git.
@@ -259,6 +260,9 @@ format:
 	$(Q)clang-format -i $(FORMAT_FILES)
 format-check:
 	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
+
+check-layers:
+	$(Q)bash scripts/check-layers.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -17,7 +17,7 @@ PACKAGES=(
 	procps           # bench/: ps for resident memory
 	python3          # bench/: statistics; tests/net.sh: the host side (AF_PACKET)
 	iproute2         # tests/net.sh: ip netns, ip tuntap (virtio-net end to end)
-	linux-source-6.1 # make guest: the guest kernel's source (guest/kernel/build.sh)
+	linux-source-6.1 # make guest: the guest kernel's source (linux-guest/kernel/build.sh)
 	bc               # make guest: kernel build
 	flex             # make guest: kernel build (kconfig)
 	bison            # make guest: kernel build (kconfig)
@@ -26,7 +26,7 @@ PACKAGES=(
 	xz-utils         # make guest: unpacks linux-source-6.1.tar.xz
 	cpio             # make guest: initramfs.cpio
 	e2fsprogs        # make guest: rootfs.ext4 (mkfs.ext4 -d, debugfs)
-	busybox-static   # make guest: the guest's user space (guest/rootfs/build.sh)
+	busybox-static   # make guest: the guest's user space (linux-guest/rootfs/build.sh)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

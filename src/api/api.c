@@ -3,7 +3,7 @@
 #include "api/api.h"
 
 #include "util/log.h"
-#include "vmm/config.h"
+#include "config/config.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The REST API's router: Firecracker's swagger contract on top of the
- * controller (vmm/vmm.h). A request (method, path, body) becomes a status and
+ * controller (vmm/controller.h). A request (method, path, body) becomes a status and
  * a JSON body: 200 with JSON for GETs, 204 without a body for PUT/PATCH
  * actions that worked, 400 with {"fault_message": "..."} naming what was wrong
  * otherwise. Endpoints of features ember does not have yet answer 400 saying
@@ -12,7 +12,7 @@
 #define EMBER_API_API_H
 
 #include "api/http.h"
-#include "vmm/vmm.h"
+#include "vmm/controller.h"
 
 /* Answers @req against @vmm into @resp (resp->body is malloc'd; the caller frees it). */
 void api_handle(struct vmm *vmm, const struct http_request *req, struct http_response *resp);

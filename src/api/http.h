@@ -14,7 +14,7 @@
 #ifndef EMBER_API_HTTP_H
 #define EMBER_API_HTTP_H
 
-#include "vmm/event_loop.h"
+#include "core/event_loop.h"
 
 #include <stdbool.h>
 #include <stddef.h>

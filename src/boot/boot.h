@@ -12,7 +12,7 @@
 #ifndef EMBER_BOOT_BOOT_H
 #define EMBER_BOOT_BOOT_H
 
-#include "vmm/guest_mem.h"
+#include "core/guest_mem.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -23,6 +23,14 @@ struct token_bucket_config {
 	uint64_t refill_time_ms;
 };
 
+/* Firecracker's RateLimiter object: optional bandwidth (bytes) and ops token buckets. */
+struct rate_limiter_config {
+	bool has_bandwidth;
+	bool has_ops;
+	struct token_bucket_config bandwidth;
+	struct token_bucket_config ops;
+};
+
 struct token_bucket {
 	uint64_t size;
 	uint64_t refill_time_ns;

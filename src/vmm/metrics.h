@@ -12,7 +12,7 @@
 #ifndef EMBER_VMM_METRICS_H
 #define EMBER_VMM_METRICS_H
 
-#include "vmm/event_loop.h"
+#include "core/event_loop.h"
 
 #include <jansson.h>
 #include <stdbool.h>

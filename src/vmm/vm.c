@@ -5,10 +5,10 @@
 #include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
 #include "util/log.h"
-#include "vmm/dev_balloon.h"
-#include "vmm/dev_block.h"
-#include "vmm/dev_net.h"
-#include "vmm/dev_vsock.h"
+#include "vmm/balloon.h"
+#include "vmm/drives.h"
+#include "vmm/network_interfaces.h"
+#include "vmm/vsock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -151,8 +151,8 @@ static int vm_init_memory(struct vm *vm)
 			  "\"Transparent\" or \"None\"");
 		return -EINVAL;
 	}
-	ret = guest_mem_init(&vm->mem, mc->mem_size_mib << 20,
-			     mc->huge_pages == HUGE_PAGES_TRANSPARENT);
+	ret = guest_mem_init(&vm->mem, mc->mem_size_mib << 20, LAYOUT_MMIO_GAP_START,
+			     LAYOUT_MMIO_GAP_END, mc->huge_pages == HUGE_PAGES_TRANSPARENT);
 	if (ret)
 		log_error("guest memory: cannot map %llu MiB: %s",
 			  (unsigned long long)mc->mem_size_mib, strerror(-ret));

@@ -15,10 +15,10 @@
 #include "devices/legacy/uart8250.h"
 #include "devices/virtio/rng.h"
 #include "devices/virtio/virtio_mmio.h"
-#include "vmm/bus.h"
-#include "vmm/config.h"
-#include "vmm/event_loop.h"
-#include "vmm/guest_mem.h"
+#include "core/bus.h"
+#include "config/config.h"
+#include "core/event_loop.h"
+#include "core/guest_mem.h"
 
 #include <linux/kvm.h>
 #include <pthread.h>
@@ -229,7 +229,7 @@ void vm_vcpu_kicked(struct vcpu *vcpu);
 void vm_vcpu_exiting(struct vcpu *vcpu);
 
 /*
- * virtio_devices.c: vm_virtio_place() gives a device the next MMIO window and
+ * virtio_slots.c: vm_virtio_place() gives a device the next MMIO window and
  * GSI and puts it on the kernel command line (before the boot tables are
  * written); vm_virtio_connect() wires its irqfd and queue ioeventfds once the
  * KVM VM exists; vm_virtio_disconnect() undoes that.

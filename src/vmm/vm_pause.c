@@ -9,7 +9,7 @@
  * KVM_RUN unless the VM is stopping, whose kick must stay in force.
  */
 #include "util/log.h"
-#include "vmm/dev_vsock.h"
+#include "vmm/vsock.h"
 #include "vmm/vm.h"
 
 #include <errno.h>

@@ -14,7 +14,7 @@
  */
 #include "api/api.h"
 #include "api/http.h"
-#include "vmm/vmm.h"
+#include "vmm/controller.h"
 
 #include <jansson.h>
 #include <stdint.h>

@@ -40,7 +40,7 @@
 #include "devices/virtio/rng.h"
 #include "devices/virtio/virtio_mmio.h"
 #include "devices/virtio/vsock.h"
-#include "vmm/event_loop.h"
+#include "core/event_loop.h"
 
 #include <pthread.h>
 #include <signal.h>

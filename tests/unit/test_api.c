@@ -8,7 +8,7 @@
  */
 #include "api/api.h"
 #include "test.h"
-#include "vmm/config.h"
+#include "config/config.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "test.h"
-#include "vmm/bus.h"
+#include "core/bus.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "arch/x86_64/layout.h"
 #include "test.h"
-#include "vmm/guest_mem.h"
+#include "core/guest_mem.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -10,7 +10,8 @@ TEST(layout_below_gap)
 {
 	struct guest_mem gm;
 
-	CHECK_EQ(guest_mem_init(&gm, 128 << 20, false), 0);
+	CHECK_EQ(guest_mem_init(&gm, 128 << 20, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END, false),
+		 0);
 	CHECK_EQ(gm.nr_regions, 1);
 	CHECK_EQ(gm.regions[0].gpa, 0);
 	CHECK_EQ(gm.regions[0].size, 128 << 20);
@@ -23,7 +24,7 @@ TEST(layout_splits_at_mmio_gap)
 	struct guest_mem gm;
 	uint64_t size = 4ULL << 30; /* 4 GiB: 3 below the gap, 1 above 4 GiB */
 
-	CHECK_EQ(guest_mem_init(&gm, size, true), 0);
+	CHECK_EQ(guest_mem_init(&gm, size, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END, true), 0);
 	CHECK_EQ(gm.nr_regions, 2);
 	CHECK_EQ(gm.regions[0].size, LAYOUT_MMIO_GAP_START);
 	CHECK_EQ(gm.regions[1].gpa, LAYOUT_MMIO_GAP_END);
@@ -43,8 +44,10 @@ TEST(bad_sizes_refused)
 {
 	struct guest_mem gm;
 
-	CHECK_EQ(guest_mem_init(&gm, 0, false), -EINVAL);
-	CHECK_EQ(guest_mem_init(&gm, 4097, false), -EINVAL);
+	CHECK_EQ(guest_mem_init(&gm, 0, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END, false),
+		 -EINVAL);
+	CHECK_EQ(guest_mem_init(&gm, 4097, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END, false),
+		 -EINVAL);
 }
 
 TEST(checked_accessor_bounds_and_overflow)

@@ -708,7 +708,8 @@ TEST(initrd_below_3gib_with_big_ram)
 	int ret;
 
 	/* 4 GiB + 64 MiB: RAM 0-3 GiB and 4 GiB up; only touched pages cost memory. */
-	ret = guest_mem_init(&big, (4ULL << 30) + RAM_SIZE, false);
+	ret = guest_mem_init(&big, (4ULL << 30) + RAM_SIZE, LAYOUT_MMIO_GAP_START,
+			     LAYOUT_MMIO_GAP_END, false);
 	CHECK_EQ(ret, 0);
 	ret = boot_load_initrd_buf(&big, &img, file, 0x1800, &addr, err);
 	guest_mem_destroy(&big);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "test.h"
-#include "vmm/config.h"
+#include "config/config.h"
 #include "vmm/metrics.h"
 
 #include <errno.h>

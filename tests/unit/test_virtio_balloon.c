@@ -5,6 +5,7 @@
  * a page the guest inflates reads back as zeros. Two regions, contiguous in
  * guest addresses but not in host addresses, check that coalescing follows both.
  */
+#include "arch/x86_64/layout.h"
 #include "test.h"
 #include "virtio_fake_driver.h"
 
@@ -12,7 +13,7 @@
 #include <sys/mman.h>
 
 #include "devices/virtio/balloon.h"
-#include "vmm/dev_balloon.h"
+#include "vmm/balloon.h"
 #include "vmm/vm.h"
 
 #include <sys/epoll.h>
@@ -787,7 +788,7 @@ TEST(driver_ok_needs_both_balloon_queues)
 }
 
 /*
- * The VM glue (dev_balloon.c) without KVM: placement, the stats timer on the
+ * The VM glue (vmm/balloon.c) without KVM: placement, the stats timer on the
  * event loop, the kick, the lookup and the teardown. The irqfd and the queue
  * ioeventfds, which vm_virtio_connect() makes with KVM, are plain eventfds here.
  */
@@ -817,7 +818,9 @@ TEST(vm_glue)
 	CHECK_EQ(ev_init(&loop), 0);
 	gvm.loop = &loop;
 	CHECK_EQ(cmdline_init(&gvm.cmdline, "console=ttyS0"), 0);
-	CHECK_EQ(guest_mem_init(&gvm.mem, RAM_MIB << 20, false), 0);
+	CHECK_EQ(guest_mem_init(&gvm.mem, RAM_MIB << 20, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END,
+				false),
+		 0);
 	CHECK(vm_balloon(&gvm) == NULL);
 	cfg.amount_mib = RAM_MIB + 1;
 	CHECK_EQ(vm_add_balloon(&gvm, &cfg), -EINVAL); /* more than guest memory */

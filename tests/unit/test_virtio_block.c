@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/log.h"
 #include "devices/virtio/block.h"
 
 #define RAM_SIZE  (8ULL << 20)

@@ -8,7 +8,7 @@
 #ifndef EMBER_ARCH_X86_64_ACPI_H
 #define EMBER_ARCH_X86_64_ACPI_H
 
-#include "vmm/guest_mem.h"
+#include "core/guest_mem.h"
 
 #include <stdint.h>
 

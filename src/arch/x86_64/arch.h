@@ -8,7 +8,7 @@
 #define EMBER_ARCH_X86_64_ARCH_H
 
 #include "boot/cmdline.h"
-#include "vmm/guest_mem.h"
+#include "core/guest_mem.h"
 
 #include <linux/kvm.h>
 #include <stdbool.h>

@@ -58,7 +58,6 @@
 
 #include "devices/virtio/virtio_mmio.h"
 #include "util/rate_limiter.h"
-#include "vmm/config.h" /* struct rate_limiter_config */
 
 #include <stdbool.h>
 #include <stdint.h>

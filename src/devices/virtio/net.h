@@ -47,7 +47,6 @@
 
 #include "devices/virtio/virtio_mmio.h"
 #include "util/rate_limiter.h"
-#include "vmm/config.h"
 
 #include <stdbool.h>
 #include <stddef.h>

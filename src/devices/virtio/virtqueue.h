@@ -32,7 +32,7 @@
 #ifndef EMBER_DEVICES_VIRTIO_VIRTQUEUE_H
 #define EMBER_DEVICES_VIRTIO_VIRTQUEUE_H
 
-#include "vmm/guest_mem.h"
+#include "core/guest_mem.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -70,7 +70,7 @@
 #define EMBER_DEVICES_VIRTIO_VSOCK_H
 
 #include "devices/virtio/virtio_mmio.h"
-#include "vmm/event_loop.h"
+#include "core/event_loop.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * system calls, decimal output and parsing, and the entry point. Each helper defines
  *   static const char prog[];            its name, for error lines
  *   static int run(long argc, char **argv);
- * and includes this file once. Built -nostdlib -static (guest/rootfs/build.sh): a few KiB
+ * and includes this file once. Built -nostdlib -static (linux-guest/rootfs/build.sh): a few KiB
  * each, so the initramfs (unpacked by the interpreted guest kernel) barely grows. */
 #ifndef EMBER_GUEST_NOLIBC_H
 #define EMBER_GUEST_NOLIBC_H

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "vmm/event_loop.h"
+#include "core/event_loop.h"
 
 #include <errno.h>
 #include <sys/epoll.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* FullVmConfiguration parsing with jansson: strict keys, types and ranges. */
-#include "vmm/config.h"
+#include "config/config.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds ember's guest user space from Debian's busybox-static, without root:
-#   build/guest/rootfs.ext4      ext4 image (mkfs.ext4 -d), /sbin/init = guest/rootfs/init
+#   build/guest/rootfs.ext4      ext4 image (mkfs.ext4 -d), /sbin/init = linux-guest/rootfs/init
 #   build/guest/initramfs.cpio   the same tree as an uncompressed newc cpio, /init, with
 #                                a /dev/console node (the kernel opens it before init)
-# Both hold /bin/vsock-echo and /bin/memfill (guest/rootfs/*.c, built here with gcc, no libc).
+# Both hold /bin/vsock-echo and /bin/memfill (linux-guest/rootfs/*.c, built here with gcc, no libc).
 # The busybox binary comes from the installed busybox-static package, or else from its
 # .deb (apt-get download + dpkg-deb -x, cached under ${EMBER_CACHE:-$HOME/.cache/ember}),
 # so that a machine with the conflicting 'busybox' package needs no change.

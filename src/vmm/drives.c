@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The VM's drives: virtio-blk devices wired to the VM and its event loop. See dev_block.h. */
-#include "vmm/dev_block.h"
+/* The VM's drives: virtio-blk devices wired to the VM and its event loop. See drives.h. */
+#include "vmm/drives.h"
 
 #include "util/log.h"
 #include "vmm/vm.h"

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * vmm_kvm_ops: the controller's operations on a real VM (vm.c). Apart from
- * vmm.c so that the router's fuzzer links the controller without KVM.
+ * controller.c so that the router's fuzzer links the controller without KVM.
  */
 #include "vmm/vm.h"
 #include "arch/x86_64/arch.h"
-#include "vmm/dev_balloon.h"
-#include "vmm/dev_block.h"
-#include "vmm/dev_net.h"
-#include "vmm/dev_vsock.h"
-#include "vmm/vmm.h"
+#include "vmm/balloon.h"
+#include "vmm/drives.h"
+#include "vmm/network_interfaces.h"
+#include "vmm/vsock.h"
+#include "vmm/controller.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -14,8 +14,8 @@
 #define EMBER_VMM_VMM_H
 
 #include "util/log.h"
-#include "vmm/config.h"
-#include "vmm/event_loop.h"
+#include "config/config.h"
+#include "core/event_loop.h"
 #include "vmm/metrics.h"
 
 #include <stdbool.h>

@@ -5,7 +5,7 @@
  * treat it like the rate limiters' timers. The device's kick hook re-signals a
  * queue's ioeventfd when one event had more work than the device does at once.
  */
-#include "vmm/dev_balloon.h"
+#include "vmm/balloon.h"
 
 #include "util/log.h"
 #include "vmm/vm.h"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The process-level controller (see vmm.h). */
-#include "vmm/vmm.h"
+#include "vmm/controller.h"
 
 #include "vmm/vm.h"
 

@@ -3,8 +3,8 @@
  * Guest physical memory: a few regions of host anonymous memory, and the one
  * checked accessor every guest address goes through.
  */
-#ifndef EMBER_VMM_GUEST_MEM_H
-#define EMBER_VMM_GUEST_MEM_H
+#ifndef EMBER_CORE_GUEST_MEM_H
+#define EMBER_CORE_GUEST_MEM_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,11 +28,13 @@ struct guest_mem {
 
 /*
  * Maps @ram_size bytes of anonymous memory (MAP_NORESERVE: host pages are
- * allocated on the guest's first touch) and lays it out on the x86 map: RAM
- * from 0 up to the 32-bit MMIO gap, the rest from 4 GiB. @thp asks for
- * transparent huge pages. Returns 0 or a negative errno.
+ * allocated on the guest's first touch) and lays it out around the
+ * architecture's MMIO gap [@gap_start, @gap_end): RAM from 0 up to the gap, the
+ * rest from @gap_end (x86: 3 GiB and 4 GiB, arch/x86_64/layout.h). @thp asks
+ * for transparent huge pages. Returns 0 or a negative errno.
  */
-int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, bool thp);
+int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, uint64_t gap_start, uint64_t gap_end,
+		   bool thp);
 
 /*
  * Builds a guest_mem over caller-owned buffers (unit tests: fake guest memory).

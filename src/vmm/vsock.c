@@ -5,7 +5,7 @@
  * allocates it, places it, and finds it again for pause and teardown
  * (vm->vsock, one device per VM).
  */
-#include "vmm/dev_vsock.h"
+#include "vmm/vsock.h"
 
 #include "util/log.h"
 #include "vmm/vm.h"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "vmm/bus.h"
+#include "core/bus.h"
 
 #include <errno.h>
 #include <string.h>

@@ -6,9 +6,9 @@
 #include "api/api.h"
 #include "api/http.h"
 #include "util/log.h"
-#include "vmm/config.h"
+#include "config/config.h"
 #include "vmm/vm.h"
-#include "vmm/vmm.h"
+#include "vmm/controller.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* virtio-net in the VM: the TAP and retry-timer handlers on the event loop. See dev_net.h. */
-#include "vmm/dev_net.h"
+/* virtio-net in the VM: the TAP and retry-timer handlers on the loop. See network_interfaces.h */
+#include "vmm/network_interfaces.h"
 
 #include "util/log.h"
 #include "vmm/vm.h"

@@ -1,20 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "vmm/guest_mem.h"
-
-#include "arch/x86_64/layout.h"
+#include "core/guest_mem.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 
-int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, bool thp)
+int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, uint64_t gap_start, uint64_t gap_end,
+		   bool thp)
 {
-	const uint64_t low_max = LAYOUT_MMIO_GAP_START;
-	uint64_t low = ram_size < low_max ? ram_size : low_max;
+	uint64_t low = ram_size < gap_start ? ram_size : gap_start;
 	void *p;
 
 	memset(gm, 0, sizeof(*gm));
-	if (!ram_size || ram_size > (1ULL << 46) || (ram_size & 0xfff))
+	if (!ram_size || ram_size > (1ULL << 46) || (ram_size & 0xfff) || gap_end < gap_start)
 		return -EINVAL;
 	/*
 	 * MAP_NORESERVE: the guest's RAM costs host memory only once touched,
@@ -38,8 +36,7 @@ int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, bool thp)
 	gm->regions[0] = (struct guest_region){0, low, p};
 	gm->nr_regions = 1;
 	if (ram_size > low) {
-		gm->regions[1] =
-		    (struct guest_region){LAYOUT_MMIO_GAP_END, ram_size - low, (uint8_t *)p + low};
+		gm->regions[1] = (struct guest_region){gap_end, ram_size - low, (uint8_t *)p + low};
 		gm->nr_regions = 2;
 	}
 	gm->ram_size = ram_size;

@@ -48,14 +48,6 @@ struct logger_config {
 	bool show_log_origin;
 };
 
-/* RateLimiter: optional bandwidth (bytes) and ops token buckets. */
-struct rate_limiter_config {
-	bool has_bandwidth;
-	bool has_ops;
-	struct token_bucket_config bandwidth;
-	struct token_bucket_config ops;
-};
-
 /*
  * The virtio devices' configuration structures are theirs (Firecracker's
  * Drive, NetworkInterface, Vsock and Balloon objects); block.h and net.h use
