@@ -79,7 +79,7 @@ static void drive_uring_ready(struct ev_handler *h, uint32_t events)
 	 * Paused: no device work. The slot's timer is held by vm_pause; arming it
 	 * brings the completions in right after the resume.
 	 */
-	if (d->vm->paused) {
+	if (d->vm->pause.paused) {
 		drive_defer(&d->blk, 0);
 		return;
 	}

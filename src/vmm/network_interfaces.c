@@ -85,7 +85,7 @@ static void tap_ready(struct ev_handler *h, uint32_t events)
 		ev_del(nd->vm->loop, &nd->tap_h);
 		nd->tap_registered = nd->tap_watched = false;
 		n->m.tap_read_fails++;
-	} else if (nd->vm->paused) {
+	} else if (nd->vm->pause.paused) {
 		/* No device work while paused: the timer, held by the pause, resumes. */
 		tap_watch(nd, false);
 		timer_arm(nd, 0);
@@ -107,7 +107,7 @@ static void retry_timer(struct ev_handler *h, uint32_t events)
 		return;
 	pthread_mutex_lock(&n->dev.lock);
 	nd->timer_armed = false;
-	if (nd->vm->paused) {
+	if (nd->vm->pause.paused) {
 		/* Paused within this epoll batch: out of the loop now, fires on resume. */
 		timer_arm(nd, 0);
 	} else {

@@ -50,7 +50,7 @@ static void uart_rx_space(void *opaque)
 	struct vm *vm = opaque;
 	uint64_t one = 1;
 
-	if (write(vm->uart_evt, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	if (write(vm->console.uart_evt, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_error("uart eventfd: %s", strerror(errno));
 }
 
@@ -114,7 +114,7 @@ static int vm_init_devices(struct vm *vm)
 {
 	int ret;
 
-	uart8250_init(&vm->uart, vm->serial_out_fd, &uart_ops, vm);
+	uart8250_init(&vm->uart, vm->console.out_fd, &uart_ops, vm);
 	i8042_init(&vm->i8042, &i8042_ops, vm);
 	vm->devices_ready = true;
 	ret = bus_register(&vm->pio, LAYOUT_COM1_PORT, UART8250_NR_REGS, uart8250_io, &vm->uart,
@@ -216,7 +216,7 @@ static void stdin_ready(struct ev_handler *h, uint32_t events)
 	(void)events;
 	if (!space) {
 		ev_del(vm->loop, h);
-		vm->stdin_watched = false;
+		vm->console.in_watched = false;
 		return;
 	}
 	n = read(h->fd, buf, space < sizeof(buf) ? space : sizeof(buf));
@@ -225,8 +225,8 @@ static void stdin_ready(struct ev_handler *h, uint32_t events)
 	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 		/* End of input: the guest's console stays up, output only. */
 		ev_del(vm->loop, h);
-		vm->stdin_watched = false;
-		vm->serial_in_fd = -1;
+		vm->console.in_watched = false;
+		vm->console.in_fd = -1;
 	}
 }
 
@@ -238,24 +238,24 @@ static void uart_space_ready(struct ev_handler *h, uint32_t events)
 	(void)events;
 	while (read(h->fd, &v, sizeof(v)) == sizeof(v))
 		;
-	if (!vm->stdin_watched && vm->serial_in_fd >= 0 && !vm->paused)
-		vm->stdin_watched = !ev_add(vm->loop, &vm->stdin_h, EPOLLIN);
+	if (!vm->console.in_watched && vm->console.in_fd >= 0 && !vm->pause.paused)
+		vm->console.in_watched = !ev_add(vm->loop, &vm->console.in_h, EPOLLIN);
 }
 
 static int vm_init_console_input(struct vm *vm)
 {
 	int ret;
 
-	vm->uart_space_h = (struct ev_handler){vm->uart_evt, uart_space_ready, vm};
-	ret = ev_add(vm->loop, &vm->uart_space_h, EPOLLIN);
-	if (ret || vm->serial_in_fd < 0)
+	vm->console.uart_space_h = (struct ev_handler){vm->console.uart_evt, uart_space_ready, vm};
+	ret = ev_add(vm->loop, &vm->console.uart_space_h, EPOLLIN);
+	if (ret || vm->console.in_fd < 0)
 		return ret;
-	fcntl(vm->serial_in_fd, F_SETFL, fcntl(vm->serial_in_fd, F_GETFL) | O_NONBLOCK);
-	vm->stdin_h = (struct ev_handler){vm->serial_in_fd, stdin_ready, vm};
+	fcntl(vm->console.in_fd, F_SETFL, fcntl(vm->console.in_fd, F_GETFL) | O_NONBLOCK);
+	vm->console.in_h = (struct ev_handler){vm->console.in_fd, stdin_ready, vm};
 	/* A regular file or /dev/null cannot be polled: then there is no console input. */
-	vm->stdin_watched = !ev_add(vm->loop, &vm->stdin_h, EPOLLIN);
-	if (!vm->stdin_watched)
-		vm->serial_in_fd = -1;
+	vm->console.in_watched = !ev_add(vm->loop, &vm->console.in_h, EPOLLIN);
+	if (!vm->console.in_watched)
+		vm->console.in_fd = -1;
 	return 0;
 }
 
@@ -265,7 +265,7 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 	int ret;
 
 	/* Fields that teardown looks at are valid before anything can fail. */
-	vm->kvm_fd = vm->vm_fd = vm->uart_evt = -1;
+	vm->kvm_fd = vm->vm_fd = vm->console.uart_evt = -1;
 	vm->sampler.fd = vm->sampler.timer_h.fd = -1;
 	vm->supported_cpuid = NULL;
 	vm->nr_vcpus = 0;
@@ -285,8 +285,8 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 	memset(&vm->pio, 0, sizeof(vm->pio));
 	memset(&vm->mmio, 0, sizeof(vm->mmio));
 
-	vm->uart_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->uart_evt < 0) {
+	vm->console.uart_evt = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->console.uart_evt < 0) {
 		ret = -errno;
 		log_error("eventfd: %s", strerror(errno));
 		return ret;
@@ -442,14 +442,14 @@ void vm_destroy(struct vm *vm)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
-	if (vm->stdin_watched)
-		ev_del(vm->loop, &vm->stdin_h);
-	if (vm->uart_evt >= 0) {
-		ev_del(vm->loop, &vm->uart_space_h);
-		close(vm->uart_evt);
+	if (vm->console.in_watched)
+		ev_del(vm->loop, &vm->console.in_h);
+	if (vm->console.uart_evt >= 0) {
+		ev_del(vm->loop, &vm->console.uart_space_h);
+		close(vm->console.uart_evt);
 	}
-	vm->stdin_watched = false;
-	vm->vm_fd = vm->kvm_fd = vm->uart_evt = -1;
+	vm->console.in_watched = false;
+	vm->vm_fd = vm->kvm_fd = vm->console.uart_evt = -1;
 	vm_pause_destroy(vm);
 	config_free(&vm->cfg);
 }

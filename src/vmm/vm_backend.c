@@ -33,8 +33,8 @@ static int kvm_start(struct vmm *vmm, char err[VMM_ERR_MAX])
 	vm->no_pvm_profile = vmm->no_pvm_profile;
 	vm->start_mono = vmm->start_mono;
 	vm->start_cpu = vmm->start_cpu;
-	vm->serial_out_fd = vmm->serial_out_fd;
-	vm->serial_in_fd = vmm->serial_in_fd;
+	vm->console.out_fd = vmm->serial_out_fd;
+	vm->console.in_fd = vmm->serial_in_fd;
 	vm->loop = vmm->loop;
 
 	/* vm_create logs one line on failure: that line is the reason given. */

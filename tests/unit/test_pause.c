@@ -66,7 +66,7 @@ static void start(void)
 	CHECK(vm != NULL);
 	atomic_init(&vm->exit_code, -1);
 	atomic_init(&vm->stopping, false);
-	vm->serial_in_fd = -1;
+	vm->console.in_fd = -1;
 	vm_pause_init(vm);
 	for (unsigned int i = 0; i < NR; i++) {
 		struct vcpu *v = &vm->vcpus[i];
@@ -121,8 +121,8 @@ TEST(pause_parks_every_vcpu_and_resume_releases)
 	start();
 	CHECK(all_run());
 	CHECK_EQ(vm_pause(vm), 0);
-	CHECK(vm->paused);
-	CHECK_EQ(vm->nr_parked, NR);
+	CHECK(vm->pause.paused);
+	CHECK_EQ(vm->pause.nr_parked, NR);
 	for (int i = 0; i < NR; i++)
 		held[i] = atomic_load(&iterations[i]);
 	sleep_ms(30);
@@ -131,7 +131,7 @@ TEST(pause_parks_every_vcpu_and_resume_releases)
 	/* Pausing again does nothing. */
 	CHECK_EQ(vm_pause(vm), 0);
 	CHECK_EQ(vm_resume(vm), 0);
-	CHECK(!vm->paused);
+	CHECK(!vm->pause.paused);
 	CHECK(all_run());
 	/* Resuming re-armed KVM_RUN: the kick's immediate_exit is cleared. */
 	for (int i = 0; i < NR; i++)
@@ -145,7 +145,7 @@ TEST(many_pause_resume_cycles)
 	start();
 	for (int round = 0; round < 200; round++) {
 		CHECK_EQ(vm_pause(vm), 0);
-		CHECK_EQ(vm->nr_parked, NR);
+		CHECK_EQ(vm->pause.nr_parked, NR);
 		CHECK_EQ(vm_resume(vm), 0);
 	}
 	CHECK(all_run());
@@ -164,11 +164,11 @@ TEST(pause_counts_vcpus_that_ended)
 {
 	start();
 	atomic_store(&leave_early[1], true);
-	for (int t = 0; t < 2000 && vm->nr_exited < 1; t++)
+	for (int t = 0; t < 2000 && vm->pause.nr_exited < 1; t++)
 		sleep_ms(1);
 	CHECK_EQ(vm_pause(vm), 0);
-	CHECK_EQ(vm->nr_parked, NR - 1);
-	CHECK_EQ(vm->nr_exited, 1);
+	CHECK_EQ(vm->pause.nr_parked, NR - 1);
+	CHECK_EQ(vm->pause.nr_exited, 1);
 	CHECK_EQ(vm_resume(vm), 0);
 	finish();
 }
@@ -178,7 +178,7 @@ TEST(no_pause_once_stopping)
 	start();
 	atomic_store(&vm->stopping, true);
 	CHECK_EQ(vm_pause(vm), -ESHUTDOWN);
-	CHECK(!vm->paused);
+	CHECK(!vm->pause.paused);
 	finish();
 }
 

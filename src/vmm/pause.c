@@ -17,46 +17,46 @@
 
 void vm_pause_init(struct vm *vm)
 {
-	pthread_mutex_init(&vm->pause_lock, NULL);
-	pthread_cond_init(&vm->resume_cv, NULL);
-	pthread_cond_init(&vm->parked_cv, NULL);
-	vm->pause_requested = false;
-	vm->nr_parked = vm->nr_exited = 0;
-	vm->paused = false;
-	vm->pause_ready = true;
+	pthread_mutex_init(&vm->pause.lock, NULL);
+	pthread_cond_init(&vm->pause.resume_cv, NULL);
+	pthread_cond_init(&vm->pause.parked_cv, NULL);
+	vm->pause.requested = false;
+	vm->pause.nr_parked = vm->pause.nr_exited = 0;
+	vm->pause.paused = false;
+	vm->pause.ready = true;
 }
 
 void vm_pause_wake_all(struct vm *vm)
 {
-	if (!vm->pause_ready)
+	if (!vm->pause.ready)
 		return;
 	/* `stopping` is already set: parked vCPUs wake, see it and leave. */
-	pthread_mutex_lock(&vm->pause_lock);
-	pthread_cond_broadcast(&vm->resume_cv);
-	pthread_mutex_unlock(&vm->pause_lock);
+	pthread_mutex_lock(&vm->pause.lock);
+	pthread_cond_broadcast(&vm->pause.resume_cv);
+	pthread_mutex_unlock(&vm->pause.lock);
 }
 
 void vm_pause_destroy(struct vm *vm)
 {
-	if (!vm->pause_ready)
+	if (!vm->pause.ready)
 		return;
-	pthread_cond_destroy(&vm->parked_cv);
-	pthread_cond_destroy(&vm->resume_cv);
-	pthread_mutex_destroy(&vm->pause_lock);
-	vm->pause_ready = false;
+	pthread_cond_destroy(&vm->pause.parked_cv);
+	pthread_cond_destroy(&vm->pause.resume_cv);
+	pthread_mutex_destroy(&vm->pause.lock);
+	vm->pause.ready = false;
 }
 
 void vm_vcpu_kicked(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
 
-	pthread_mutex_lock(&vm->pause_lock);
-	if (vm->pause_requested && !atomic_load(&vm->stopping)) {
-		vm->nr_parked++;
-		pthread_cond_broadcast(&vm->parked_cv);
-		while (vm->pause_requested && !atomic_load(&vm->stopping))
-			pthread_cond_wait(&vm->resume_cv, &vm->pause_lock);
-		vm->nr_parked--;
+	pthread_mutex_lock(&vm->pause.lock);
+	if (vm->pause.requested && !atomic_load(&vm->stopping)) {
+		vm->pause.nr_parked++;
+		pthread_cond_broadcast(&vm->pause.parked_cv);
+		while (vm->pause.requested && !atomic_load(&vm->stopping))
+			pthread_cond_wait(&vm->pause.resume_cv, &vm->pause.lock);
+		vm->pause.nr_parked--;
 	}
 	/*
 	 * Re-arm KVM_RUN. Under the lock, so a pause requested after this point
@@ -65,17 +65,17 @@ void vm_vcpu_kicked(struct vcpu *vcpu)
 	 */
 	if (!atomic_load(&vm->stopping))
 		__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-	pthread_mutex_unlock(&vm->pause_lock);
+	pthread_mutex_unlock(&vm->pause.lock);
 }
 
 void vm_vcpu_exiting(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
 
-	pthread_mutex_lock(&vm->pause_lock);
-	vm->nr_exited++;
-	pthread_cond_broadcast(&vm->parked_cv);
-	pthread_mutex_unlock(&vm->pause_lock);
+	pthread_mutex_lock(&vm->pause.lock);
+	vm->pause.nr_exited++;
+	pthread_cond_broadcast(&vm->pause.parked_cv);
+	pthread_mutex_unlock(&vm->pause.lock);
 }
 
 /*
@@ -83,15 +83,15 @@ void vm_vcpu_exiting(struct vcpu *vcpu)
  * queue notifications (ioeventfds) and the devices' timers (each virtio slot's
  * timer_h: rate-limiter retries, block and net continuations, the balloon's
  * statistics). Held while paused; what arrived meanwhile waits in its fd and
- * is served on resume. The devices' other fds look at vm->paused themselves
+ * is served on resume. The devices' other fds look at vm->pause.paused themselves
  * and defer to their (held) slot timer: a drive's io_uring eventfd, a TAP.
  * vsock has host sockets of its own, which it holds itself (vm_vsock_set_paused).
  */
 static void loop_work_hold(struct vm *vm)
 {
-	if (vm->stdin_watched) {
-		ev_del(vm->loop, &vm->stdin_h);
-		vm->stdin_watched = false;
+	if (vm->console.in_watched) {
+		ev_del(vm->loop, &vm->console.in_h);
+		vm->console.in_watched = false;
 	}
 	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
 		struct virtio_slot *s = &vm->virtio[i];
@@ -110,8 +110,8 @@ static void loop_work_hold(struct vm *vm)
 
 static void loop_work_release(struct vm *vm)
 {
-	if (vm->serial_in_fd >= 0 && !vm->stdin_watched)
-		vm->stdin_watched = !ev_add(vm->loop, &vm->stdin_h, EPOLLIN);
+	if (vm->console.in_fd >= 0 && !vm->console.in_watched)
+		vm->console.in_watched = !ev_add(vm->loop, &vm->console.in_h, EPOLLIN);
 	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
 		struct virtio_slot *s = &vm->virtio[i];
 
@@ -141,23 +141,23 @@ int vm_pause(struct vm *vm)
 {
 	unsigned int n = started_vcpus(vm);
 
-	if (vm->paused)
+	if (vm->pause.paused)
 		return 0;
 	if (atomic_load(&vm->stopping))
 		return -ESHUTDOWN;
-	pthread_mutex_lock(&vm->pause_lock);
-	vm->pause_requested = true;
-	pthread_mutex_unlock(&vm->pause_lock);
+	pthread_mutex_lock(&vm->pause.lock);
+	vm->pause.requested = true;
+	pthread_mutex_unlock(&vm->pause.lock);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
-	pthread_mutex_lock(&vm->pause_lock);
-	while (vm->nr_parked + vm->nr_exited < n && !atomic_load(&vm->stopping))
-		pthread_cond_wait(&vm->parked_cv, &vm->pause_lock);
-	pthread_mutex_unlock(&vm->pause_lock);
+	pthread_mutex_lock(&vm->pause.lock);
+	while (vm->pause.nr_parked + vm->pause.nr_exited < n && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause.parked_cv, &vm->pause.lock);
+	pthread_mutex_unlock(&vm->pause.lock);
 	if (atomic_load(&vm->stopping))
 		return -ESHUTDOWN;
 
-	vm->paused = true;
+	vm->pause.paused = true;
 	loop_work_hold(vm);
 	log_info("VM paused (%u vCPUs parked)", n);
 	return 0;
@@ -165,14 +165,14 @@ int vm_pause(struct vm *vm)
 
 int vm_resume(struct vm *vm)
 {
-	if (!vm->paused)
+	if (!vm->pause.paused)
 		return 0;
-	vm->paused = false;
+	vm->pause.paused = false;
 	loop_work_release(vm);
-	pthread_mutex_lock(&vm->pause_lock);
-	vm->pause_requested = false;
-	pthread_cond_broadcast(&vm->resume_cv);
-	pthread_mutex_unlock(&vm->pause_lock);
+	pthread_mutex_lock(&vm->pause.lock);
+	vm->pause.requested = false;
+	pthread_cond_broadcast(&vm->pause.resume_cv);
+	pthread_mutex_unlock(&vm->pause.lock);
 	log_info("VM resumed");
 	return 0;
 }

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * /dev/kvm: the VM's KVM set-up, prepared in parallel (kvm.c), and the one
+ * ioctl wrapper every KVM call goes through.
+ */
+#ifndef EMBER_VMM_KVM_H
+#define EMBER_VMM_KVM_H
+
+#include "core/guest_mem.h"
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+struct vcpu;
+
+/*
+ * kvm.c: what the VM needs from /dev/kvm, prepared while vm_create() checks its
+ * inputs, because KVM's own set-up dominates ember's start-up time: a
+ * short-lived thread opens /dev/kvm, creates the VM, registers guest RAM, and
+ * creates the IRQ chip and PIT,
+ * while the caller fetches KVM_GET_SUPPORTED_CPUID in kvm_prep_finish().
+ */
+#define KVM_PREP_CPUID_MAX 256
+struct kvm_prep {
+	const struct guest_mem *mem; /* mapped before the thread starts, slots 0.. */
+	bool dirty_log;
+	pthread_t thread;
+	bool threaded;
+	int kvm_fd;
+	int vm_fd;
+	int max_vcpus; /* KVM_CAP_MAX_VCPUS, <= 0 if unknown */
+	bool pvm;
+	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID */
+	int err;		  /* 0, or -errno with msg set */
+	char msg[256];
+};
+
+int kvm_prep_start(struct kvm_prep *p, const struct guest_mem *mem, bool dirty_log);
+/* Fetches the CPUID list, waits for the thread; 0, or -errno with p->msg set. */
+int kvm_prep_finish(struct kvm_prep *p);
+/* Waits, then closes and frees whatever the VM did not take over. */
+void kvm_prep_release(struct kvm_prep *p);
+bool kvm_host_is_pvm(void);
+
+/*
+ * One KVM ioctl; on failure logs "[vcpu N: ]NAME: error" and returns -errno
+ * (saved before logging can change it). KVM_CALL names the request itself.
+ */
+int kvm_call(int fd, unsigned long req, void *arg, const char *name, const struct vcpu *vcpu);
+#define KVM_CALL(fd, req, arg, vcpu) kvm_call((fd), (req), (arg), #req, (vcpu))
+
+#endif
