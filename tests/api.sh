@@ -71,9 +71,6 @@ expect_api() {
 	return 0
 }
 
-# want_group PREFIX: whether any test named PREFIX... can be wanted by FILTER.
-want_group() { [ -z "$FILTER" ] || [[ "$1" == *"$FILTER"* ]] || [[ "$FILTER" == "$1"* ]]; }
-
 # raw_http: stdin's bytes on one connection to $API_SOCK; prints what comes back.
 raw_http() {
 	timeout 10 socat -t 2 - "UNIX-CONNECT:$API_SOCK" 2>/dev/null

@@ -1,0 +1,48 @@
+# shellcheck shell=bash disable=SC2034 # its variables are for the scripts that source it
+# tests/lib/common.sh: what every suite script needs, sourced first (tests/run.sh
+# describes the layout). Sets set -u and the working directory (the repository's
+# root); defines ROOT, EMBER, FILTER (the first argument of the script that was
+# run), the counters with pass/fail/skip/want, the summary line, $TMP (removed at
+# exit) and KVM_OK/KVM_WHY. Sourced again (tests/run.sh, then
+# each suite script) it does nothing: the counters go on.
+
+[ -z "${EMBER_TEST_COMMON:-}" ] || return 0
+EMBER_TEST_COMMON=1
+
+set -u
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
+ROOT=$PWD
+EMBER=$ROOT/build/ember
+FILTER=${1:-}
+PASSED=0 FAILED=0 SKIPPED=0
+FAILED_NAMES=()
+
+want() { [ -z "$FILTER" ] || [[ "$1" == *"$FILTER"* ]]; }
+# want_group PREFIX: whether any test named PREFIX... can be wanted by FILTER.
+want_group() { [ -z "$FILTER" ] || [[ "$1" == *"$FILTER"* ]] || [[ "$FILTER" == "$1"* ]]; }
+pass() { PASSED=$((PASSED + 1)); echo "PASS: $1"; }
+fail() { FAILED=$((FAILED + 1)); FAILED_NAMES+=("$1"); echo "FAIL: $1${2:+: $2}"; }
+skip() { SKIPPED=$((SKIPPED + 1)); echo "SKIP: $1: $2"; }
+
+# summary: the failed tests' names, then "N passed, N failed, N skipped" as the last
+# line (make test and CI read it); false if anything failed.
+summary() {
+	echo
+	if [ $FAILED -ne 0 ]; then
+		echo "failed tests:"
+		printf '  %s\n' "${FAILED_NAMES[@]}"
+	fi
+	echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+	[ $FAILED -eq 0 ]
+}
+
+TMP=$(mktemp -d /tmp/ember-test.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+# Payload guests, Linux guests and most CLI and API checks need /dev/kvm.
+KVM_OK=1 KVM_WHY=
+if [ ! -e /dev/kvm ]; then
+	KVM_OK=0 KVM_WHY="/dev/kvm does not exist on this host"
+elif [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+	KVM_OK=0 KVM_WHY="/dev/kvm is not readable and writable by $(id -un)"
+fi
