@@ -3,79 +3,6 @@
 # Unix socket. Uses run.sh's pass/fail/skip/want helpers, $EMBER, $TMP, $ROOT
 # and $KVM_OK. Guests print to ember's stdout, its log goes to stderr.
 
-# api_start NAME [EMBER ARGS...]: ember serving $TMP/NAME.sock in the background,
-# its console input a FIFO held open (silent until written to: >&$API_IN).
-# Sets API_SOCK, API_PID, API_IN, API_OUT (stdout) and API_ERR (stderr).
-api_start() {
-	local name=$1
-	shift
-	API_SOCK=$TMP/$name.sock API_OUT=$TMP/$name.out API_ERR=$TMP/$name.err
-	rm -f "$TMP/$name.in"
-	mkfifo "$TMP/$name.in"
-	exec {API_IN}<>"$TMP/$name.in"
-	"$EMBER" --api-sock "$API_SOCK" "$@" <"$TMP/$name.in" >"$API_OUT" 2>"$API_ERR" &
-	API_PID=$!
-	for _ in $(seq 200); do
-		[ -S "$API_SOCK" ] && return 0
-		kill -0 $API_PID 2>/dev/null || break
-		sleep 0.01
-	done
-	return 1
-}
-
-# wait_exit PID SECONDS: waits for PID; RC is its status (124 and killed on time-out).
-wait_exit() {
-	local pid=$1 n=$(($2 * 20))
-	while kill -0 "$pid" 2>/dev/null && [ $n -gt 0 ]; do
-		sleep 0.05
-		n=$((n - 1))
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		RC=124
-		return
-	fi
-	wait "$pid"
-	RC=$?
-}
-
-# api_stop: SIGTERM, then the status in RC; closes the console FIFO.
-api_stop() {
-	kill -TERM "$API_PID" 2>/dev/null
-	wait_exit "$API_PID" 10
-	exec {API_IN}>&-
-}
-
-# api_req METHOD PATH [BODY]: one request on $API_SOCK; sets CODE and RESP.
-api_req() {
-	local args=(-s --max-time 10 -o "$TMP/api.resp" -w '%{http_code}' --unix-socket "$API_SOCK"
-		-X "$1")
-	[ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
-	rm -f "$TMP/api.resp"
-	CODE=$(curl "${args[@]}" "http://localhost$2")
-	RESP=$(cat "$TMP/api.resp" 2>/dev/null)
-}
-
-# expect_api NAME METHOD PATH BODY|- STATUS REGEX: one request, its status and body checked.
-expect_api() {
-	local name=$1 method=$2 path=$3 body=$4 status=$5 regex=$6
-	if [ "$body" = - ]; then api_req "$method" "$path"; else api_req "$method" "$path" "$body"; fi
-	if [ "$CODE" != "$status" ]; then
-		fail "$name" "$method $path: status $CODE, expected $status: $RESP"
-		return 1
-	elif ! grep -Eq -- "$regex" <<<"$RESP"; then
-		fail "$name" "$method $path: body does not match /$regex/: $RESP"
-		return 1
-	fi
-	return 0
-}
-
-# raw_http: stdin's bytes on one connection to $API_SOCK; prints what comes back.
-raw_http() {
-	timeout 10 socat -t 2 - "UNIX-CONNECT:$API_SOCK" 2>/dev/null
-}
-
 API_TOOLS=1
 for tool in curl socat; do
 	command -v $tool >/dev/null || { API_TOOLS=0 API_WHY="$tool is not installed (scripts/install-deps.sh)"; }
@@ -457,11 +384,11 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 		fi
 	fi
 
-	# vsock through the API (tests/vsock.sh's host side): PUT /vsock, the payload
+	# vsock through the API (the host side in tests/lib/vsock.sh): PUT /vsock, the payload
 	# listens on port 52; the host connects while the VM is paused (nothing may reach
 	# the guest), then resumes: ping -> pong, SUCCESS. The metrics line ember writes at
 	# exit has the vsock group.
-	if want api:guest-vsock && [ -f "$ROOT/build/guests/virtio_vsock.elf" ] && [ -n "${VSOCK_CLIENT:-}" ]; then
+	if want api:guest-vsock && [ -f "$ROOT/build/guests/virtio_vsock.elf" ]; then
 		uds=$TMP/api-vsock.sock vm=$TMP/vsock-metrics.json
 		rm -f "$vm"
 		api_start vsockapi
@@ -516,11 +443,11 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 		fi
 	fi
 
-	# Network interfaces through the API, in tests/net.sh's namespace and TAP (root
+	# Network interfaces through the API, in tests/lib/net.sh's namespace and TAP (root
 	# only): the virtio_net payload's frame reaches the host side and the answer comes
 	# back; then, with uart_rx running 10 s, PATCH /network-interfaces changes the rate
 	# limiters and the metrics have the net_<iface_id> group.
-	if want_group api:guest-net && [ -n "$(declare -F net_setup)" ]; then
+	if want_group api:guest-net; then
 		why=$(net_unavailable)
 		if [ -z "$why" ] && ! why=$(net_setup); then
 			net_cleanup

@@ -9,6 +9,12 @@ source "$(dirname "$0")/lib/common.sh"
 source tests/lib/vm.sh
 # shellcheck source=tests/lib/fuzz.sh
 source tests/lib/fuzz.sh
+# shellcheck source=tests/lib/api.sh
+source tests/lib/api.sh
+# shellcheck source=tests/lib/net.sh
+source tests/lib/net.sh
+# shellcheck source=tests/lib/vsock.sh
+source tests/lib/vsock.sh
 
 # --- unit tests: each binary prints PASS:/FAIL: per case ---
 # shellcheck source=tests/unit.sh

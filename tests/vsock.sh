@@ -32,74 +32,6 @@ vsock_why() {
 	fi
 }
 
-# vsock_wait_exit PID SECONDS: sets VSOCK_RC (124 after a kill on time-out).
-vsock_wait_exit() {
-	local pid=$1 n=$(($2 * 20))
-	while kill -0 "$pid" 2>/dev/null && [ $n -gt 0 ]; do
-		sleep 0.05
-		n=$((n - 1))
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		VSOCK_RC=124
-		return
-	fi
-	wait "$pid"
-	VSOCK_RC=$?
-}
-
-# The host's side of each test (python3: plain sockets, exact bytes, time-outs).
-VSOCK_CLIENT='
-import socket, sys
-path = sys.argv[1]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(20)
-s.connect(path)
-s.sendall(b"CONNECT 52\n")
-line = b""
-while not line.endswith(b"\n") and len(line) < 64:
-    c = s.recv(1)
-    if not c:
-        sys.exit("closed before OK: %r" % line)
-    line += c
-words = line.split()
-if len(words) != 2 or words[0] != b"OK" or not words[1].isdigit():
-    sys.exit("expected OK <port>, got %r" % line)
-s.sendall(b"ping")
-got = b""
-while len(got) < 4:
-    c = s.recv(4 - len(got))
-    if not c:
-        sys.exit("closed before the answer: %r" % got)
-    got += c
-if got != b"pong":
-    sys.exit("expected pong, got %r" % got)
-s.close()
-print("host: %s, ping -> pong" % line.decode().strip())
-'
-
-VSOCK_LISTENER='
-import os, socket, sys
-path, result = sys.argv[1], sys.argv[2]
-l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-l.bind(path)
-l.listen(1)
-l.settimeout(60)
-c, _ = l.accept()
-c.settimeout(30)
-got = b""
-while len(got) < 5:
-    b = c.recv(5 - len(got))
-    if not b:
-        break
-    got += b
-c.sendall(b"world")
-rest = c.recv(16)  # the guest closes: EOF
-with open(result, "w") as f:
-    f.write("got %r, then %r\n" % (got, rest))
-'
-
 if want vsock:config-bad-cid; then
 	cfg=$TMP/vsock-badcid.json out=$TMP/vsock-badcid.out
 	vsock_config "$cfg" refused "$TMP/vb.sock" 2
@@ -142,11 +74,11 @@ if want vsock:host-to-guest; then
 		else
 			client=$(timeout 30 python3 -c "$VSOCK_CLIENT" "$uds" 2>&1)
 			crc=$?
-			vsock_wait_exit $pid 30
+			wait_exit $pid 30
 			if [ $crc -ne 0 ]; then
 				fail vsock:host-to-guest "host side: $client; guest: $(vsock_why "$out")"
-			elif [ $VSOCK_RC -ne 0 ] || ! grep -q '^SUCCESS$' "$out"; then
-				fail vsock:host-to-guest "exit $VSOCK_RC: $(vsock_why "$out")"
+			elif [ $RC -ne 0 ] || ! grep -q '^SUCCESS$' "$out"; then
+				fail vsock:host-to-guest "exit $RC: $(vsock_why "$out")"
 			elif ! grep -q '^vsock: got ping$' "$out"; then
 				fail vsock:host-to-guest "the guest did not get ping: $(vsock_why "$out")"
 			elif [ -e "$uds" ]; then
@@ -176,7 +108,7 @@ if want vsock:guest-to-host; then
 		timeout 60 "$EMBER" --no-api --config-file "$cfg" </dev/null >"$out" 2>&1
 		rc=$?
 		[ $rc -eq 0 ] || kill "$lpid" 2>/dev/null
-		vsock_wait_exit $lpid 10
+		wait_exit $lpid 10
 		if [ $rc -ne 0 ] || ! grep -q '^SUCCESS$' "$out"; then
 			fail vsock:guest-to-host "exit $rc: $(vsock_why "$out")"
 		elif ! grep -q '^vsock: got world$' "$out"; then

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # its variables are for the scripts that source it
 # tests/lib/vm.sh: a VM for ember to run and the judging of its run (after
 # tests/lib/common.sh). write_config and check_result serve the payload guests
 # (tests/guests.sh) and other suites' own VMs; the drive image is what the
@@ -29,6 +29,23 @@ check_result() {
 	else
 		pass "$name"
 	fi
+}
+
+# wait_exit PID SECONDS: waits for PID; RC is its status (124 and killed on time-out).
+wait_exit() {
+	local pid=$1 n=$(($2 * 20))
+	while kill -0 "$pid" 2>/dev/null && [ $n -gt 0 ]; do
+		sleep 0.05
+		n=$((n - 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		RC=124
+		return
+	fi
+	wait "$pid"
+	RC=$?
 }
 
 # --- the drive image: a 64 KiB file made by drive_image_create, attached as "drives":
