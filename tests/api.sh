@@ -1,7 +1,20 @@
 #!/usr/bin/env bash
-# Sourced by tests/run.sh: the REST API end to end, with curl and socat on the
-# Unix socket. Uses run.sh's pass/fail/skip/want helpers, $EMBER, $TMP, $ROOT
-# and $KVM_OK. Guests print to ember's stdout, its log goes to stderr.
+# The REST API end to end, with curl and socat on the Unix socket. Guests print to
+# ember's stdout, its log goes to stderr.
+# Run by tests/run.sh, or on its own: bash tests/api.sh [FILTER]
+
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=tests/lib/api.sh
+source tests/lib/api.sh
+# shellcheck source=tests/lib/vm.sh
+source tests/lib/vm.sh
+# shellcheck source=tests/lib/net.sh
+source tests/lib/net.sh
+# shellcheck source=tests/lib/vsock.sh
+source tests/lib/vsock.sh
+# shellcheck source=tests/lib/fuzz.sh
+source tests/lib/fuzz.sh
 
 API_TOOLS=1
 for tool in curl socat; do
@@ -448,6 +461,7 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 	# back; then, with uart_rx running 10 s, PATCH /network-interfaces changes the rate
 	# limiters and the metrics have the net_<iface_id> group.
 	if want_group api:guest-net; then
+		exit_hook_push net_cleanup
 		why=$(net_unavailable)
 		if [ -z "$why" ] && ! why=$(net_setup); then
 			net_cleanup
@@ -533,6 +547,7 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 			fi
 			net_cleanup
 		fi
+		exit_hook_pop
 	fi
 
 	# InstanceStart failing (no such kernel): 400 with the reason; fixed, the next start works.
@@ -628,3 +643,5 @@ fi
 if want api:fuzz; then
 	run_fuzzer api:fuzz fuzz_api 30 tests/fuzz/corpus
 fi
+
+suite_end

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Sourced by tests/run.sh (pass/fail/skip/want, $EMBER, $ROOT, $TMP, $KVM_OK): the
-# balloon end to end. The payload (tests/guests/virtio_balloon.c) writes 4 MiB of
+# The balloon end to end. The payload (tests/guests/virtio_balloon.c) writes 4 MiB of
 # its RAM and prints TOUCHED; the test reads ember's resident set and writes a byte
 # to the guest's console; the guest inflates the balloon by those 4 MiB
 # ("amount_mib": 4) and prints INFLATED. ember's resident set must have dropped by
 # about as much (MADV_DONTNEED on the inflated pages). Then SIGTERM: exit 0.
+# Run by tests/run.sh, or on its own: bash tests/balloon.sh [FILTER]
+
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 # balloon_rss_kb PID: VmRSS in kB (empty if PID is gone)
 balloon_rss_kb() {
@@ -96,3 +99,5 @@ EOF
 }
 
 balloon_e2e
+
+suite_end

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Sourced by tests/run.sh: ember's command line, its configuration file and
-# malformed inputs. Every refusal must exit non-zero with exactly one line that
-# names the problem.
+# ember's command line, its configuration file and malformed inputs. Every refusal
+# must exit non-zero with exactly one line that names the problem.
+# Run by tests/run.sh, or on its own: bash tests/cli.sh [FILTER]
+
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=tests/lib/fuzz.sh
+source tests/lib/fuzz.sh
 
 # expect_refusal NAME EXIT_CODE REGEX ARGS...
 expect_refusal() {
@@ -219,3 +224,5 @@ fi
 if want cli:fuzz-loader; then
 	run_fuzzer cli:fuzz-loader fuzz_loader 20 tests/fuzz/corpus_loader
 fi
+
+suite_end

@@ -2,7 +2,13 @@
 # The virtio devices under libFuzzer for a bounded time (make fuzz runs longer): the
 # guest's side (registers, rings, descriptors, buffers) is the input; seeds from
 # tests/fuzz/virtio_seeds.py. The devices end to end are the payload guests
-# (tests/guests.sh) and tests/balloon.sh, vsock.sh, net.sh. Sourced by tests/run.sh.
+# (tests/guests.sh) and tests/balloon.sh, vsock.sh, net.sh.
+# Run by tests/run.sh, or on its own: bash tests/devices.sh [FILTER]
+
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=tests/lib/fuzz.sh
+source tests/lib/fuzz.sh
 
 if want devices:fuzz-virtio; then
 	if python3 tests/fuzz/virtio_seeds.py "$TMP/virtio-seeds" 2>"$TMP/virtio-seeds.err"; then
@@ -11,3 +17,5 @@ if want devices:fuzz-virtio; then
 		fail devices:fuzz-virtio "tests/fuzz/virtio_seeds.py: $(head -c 200 "$TMP/virtio-seeds.err")"
 	fi
 fi
+
+suite_end

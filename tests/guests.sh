@@ -9,7 +9,12 @@
 #                        by a second test; the engine names both
 #                        (guest:virtio_block:1cpu:async, ...:async:host-file)
 #   @KEY                 "KEY": {} (@entropy: "entropy": {})
-# Sourced by tests/run.sh.
+# Run by tests/run.sh, or on its own: bash tests/guests.sh [FILTER]
+
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=tests/lib/vm.sh
+source tests/lib/vm.sh
 
 if [ -f tests/guests/cases.tsv ]; then
 	while IFS=$'\t' read -r name vcpus stdin want_rc regex extra; do
@@ -53,3 +58,5 @@ if [ -f tests/guests/cases.tsv ]; then
 		[ -z "$img" ] || drive_image_check "$tname:host-file" "$img"
 	done <tests/guests/cases.tsv
 fi
+
+suite_end

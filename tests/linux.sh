@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sourced by tests/run.sh: Linux guests (make guest: build/guest/) under ember.
+# Linux guests (make guest: build/guest/) under ember.
 # A boot takes one to three minutes on a kvm_pvm host (the guest kernel is
 # interpreted), so there are three boots, each with several checks:
 #   A  initramfs, 2 vCPUs, virtio-rng: uname, both CPUs run user processes,
@@ -11,7 +11,10 @@
 #      afterwards.
 #   C  virtio-net, virtio-vsock, virtio-balloon and a drive swapped under the running
 #      guest, through the guest's own drivers (below).
-# Uses run.sh's pass/fail/skip/want helpers, $EMBER, $ROOT, $TMP and $KVM_OK.
+# Run by tests/run.sh, or on its own: bash tests/linux.sh [FILTER]
+
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 LINUX_TIMEOUT=${LINUX_TIMEOUT:-900}
 VMLINUX=$ROOT/build/guest/vmlinux
@@ -143,7 +146,7 @@ fi
 #            PATCH /drives/scratch while the guest runs; afterwards the guest sees
 #            the new size (the config-change interrupt) and the new file's bytes.
 #   then the guest's script ends, init resets the VM and ember exits 0.
-# The namespace, the helpers and the sockets go on every path (an EXIT trap).
+# The namespace, the helpers and the sockets go on every path (an exit hook).
 LDEV_NS=ember-linux-$$
 LDEV_TAP=embtap1
 LDEV_PIDS=()
@@ -439,23 +442,15 @@ if want linux:devices && linux_ready devices; then
 	if [ -n "$why" ]; then
 		skip linux:devices "$why"
 	else
-		# Chain run.sh's EXIT trap (it removes $TMP): the namespace and helpers go first.
-		prev=$(trap -p EXIT)
-		prev=${prev#trap -- \'}
-		prev=${prev%\' EXIT}
-		# shellcheck disable=SC2064
-		trap "linux_dev_cleanup; $prev" EXIT
+		exit_hook_push linux_dev_cleanup
 		if ! why=$(linux_dev_setup); then
 			skip linux:devices "$why"
 		else
 			linux_devices
 		fi
 		linux_dev_cleanup
-		if [ -n "$prev" ]; then
-			# shellcheck disable=SC2064
-			trap "$prev" EXIT
-		else
-			trap - EXIT
-		fi
+		exit_hook_pop
 	fi
 fi
+
+suite_end

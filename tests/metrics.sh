@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Sourced by tests/run.sh after tests/api.sh (uses its api_* helpers): metrics
-# through the API and the command line, one JSON line per flush, counters as
-# deltas since the previous line.
+# Metrics through the API and the command line, one JSON line per flush, counters
+# as deltas since the previous line.
+# Run by tests/run.sh, or on its own: bash tests/metrics.sh [FILTER]
+
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=tests/lib/api.sh
+source tests/lib/api.sh
 
 # metrics_line FILE N KEY.PATH: prints that value of line N (1-based).
 metrics_value() {
@@ -75,3 +80,5 @@ JSON
 		pass metrics:vm
 	fi
 fi
+
+suite_end

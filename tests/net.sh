@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Sourced by tests/run.sh: virtio-net end to end, with a real TAP. A network
-# namespace of its own holds the TAP (10.0.2.1/30 on the host side); ember runs
-# inside it (ip netns exec) with build/guests/virtio_net.elf, and a Python helper
-# on a raw AF_PACKET socket bound to the TAP plays the host: the guest sends a
-# broadcast frame (ethertype 0x88B5, "ember virtio-net guest->host") from its
-# configured MAC, the helper checks it and answers to that MAC, the guest checks
-# the answer and prints SUCCESS. Also: a missing TAP is refused (exit 152) with
-# its name in the message. Uses run.sh's pass/fail/skip/want helpers,
-# write_config, $EMBER, $ROOT, $TMP, $KVM_OK. Needs root (ip netns, TAPs) and
-# python3, and skips with the reason without them. The namespace, and the TAP
-# in it, is removed on every path (an EXIT trap while the tests run).
+# virtio-net end to end, with a real TAP. A network namespace of its own holds the
+# TAP (10.0.2.1/30 on the host side); ember runs inside it (ip netns exec) with
+# build/guests/virtio_net.elf, and a Python helper on a raw AF_PACKET socket bound
+# to the TAP plays the host (both in tests/lib/net.sh): the guest sends a broadcast
+# frame (ethertype 0x88B5, "ember virtio-net guest->host") from its configured MAC,
+# the helper checks it and answers to that MAC, the guest checks the answer and
+# prints SUCCESS. Also: a missing TAP is refused (exit 152) with its name in the
+# message. Needs root (ip netns, TAPs) and python3, and skips with the reason
+# without them. The namespace, and the TAP in it, is removed on every path (an exit
+# hook while the tests run).
+# Run by tests/run.sh, or on its own: bash tests/net.sh [FILTER]
+
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=tests/lib/vm.sh
+source tests/lib/vm.sh
+# shellcheck source=tests/lib/net.sh
+source tests/lib/net.sh
 
 NET_TESTS=(net:roundtrip net:missing_tap)
 
@@ -79,7 +86,7 @@ net_missing_tap() {
 }
 
 net_main() {
-	local t why wanted=() prev
+	local t why wanted=()
 	for t in "${NET_TESTS[@]}"; do
 		want "$t" && wanted+=("$t")
 	done
@@ -89,12 +96,7 @@ net_main() {
 		for t in "${wanted[@]}"; do skip "$t" "$why"; done
 		return 0
 	fi
-	# Chain run.sh's EXIT trap (it removes $TMP): the namespace goes first.
-	prev=$(trap -p EXIT)
-	prev=${prev#trap -- \'}
-	prev=${prev%\' EXIT}
-	# shellcheck disable=SC2064
-	trap "net_cleanup; $prev" EXIT
+	exit_hook_push net_cleanup
 	if ! why=$(net_setup); then
 		for t in "${wanted[@]}"; do skip "$t" "$why"; done
 	else
@@ -102,12 +104,9 @@ net_main() {
 		want net:missing_tap && net_missing_tap
 	fi
 	net_cleanup
-	if [ -n "$prev" ]; then
-		# shellcheck disable=SC2064
-		trap "$prev" EXIT
-	else
-		trap - EXIT
-	fi
+	exit_hook_pop
 }
 
 net_main
+
+suite_end

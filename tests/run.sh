@@ -1,20 +1,19 @@
 #!/usr/bin/env bash
-# ember's test suite: unit tests (plain and ASan+UBSan), payload guests, CLI and
-# malformed-input checks. Prints one line per test and, last, "N passed, N failed,
-# N skipped". Exits non-zero if anything failed.
-#   tests/run.sh [FILTER]    run only tests whose name contains FILTER
+# ember's test suite. Prints one line per test (PASS:, FAIL: or SKIP: and its name)
+# and, last, "N passed, N failed, N skipped"; exits non-zero if anything failed.
+#   tests/run.sh [FILTER]       every suite; only tests whose name contains FILTER
+#   tests/SUITE.sh [FILTER]     one suite on its own: the same lines, its own summary
+# The suites, in the order run.sh sources them (each adds to the same counters):
+# unit.sh (test_*, asan:test_*), devices.sh (devices:fuzz-virtio), guests.sh (the
+# payload guests of tests/guests/cases.tsv), balloon.sh, vsock.sh, net.sh (devices
+# end to end), cli.sh, api.sh, metrics.sh, linux.sh (Linux boots; they skip without
+# build/guest/). Their shared helpers are in tests/lib/: common.sh (paths, filter,
+# counters, summary, $TMP, exit hooks, KVM), vm.sh (a VM's configuration, judging a
+# run, the drive image), api.sh, net.sh and vsock.sh (ember's API socket, the host
+# sides of virtio-net and vsock), fuzz.sh (run_fuzzer).
+
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
-# shellcheck source=tests/lib/vm.sh
-source tests/lib/vm.sh
-# shellcheck source=tests/lib/fuzz.sh
-source tests/lib/fuzz.sh
-# shellcheck source=tests/lib/api.sh
-source tests/lib/api.sh
-# shellcheck source=tests/lib/net.sh
-source tests/lib/net.sh
-# shellcheck source=tests/lib/vsock.sh
-source tests/lib/vsock.sh
 
 # --- unit tests: each binary prints PASS:/FAIL: per case ---
 # shellcheck source=tests/unit.sh

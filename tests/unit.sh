@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The unit tests: each binary in build/tests/ and build/asan/tests/ (ASan+UBSan,
 # names prefixed "asan:") prints PASS:/FAIL: per case; a crash or sanitizer report
-# fails the binary. Sourced by tests/run.sh.
+# fails the binary.
+# Run by tests/run.sh, or on its own: bash tests/unit.sh [FILTER]
+
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 # run_unit_dir DIR LABEL
 run_unit_dir() {
@@ -25,3 +29,5 @@ run_unit_dir() {
 }
 run_unit_dir build/tests ""
 run_unit_dir build/asan/tests "asan:"
+
+suite_end

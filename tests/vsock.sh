@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Sourced by tests/run.sh: virtio-vsock end to end, with Firecracker's hybrid
-# Unix sockets, driving the payload guest build/guests/virtio_vsock.elf (its
-# kernel command line picks the direction). Uses run.sh's pass/fail/skip/want
-# helpers, $EMBER, $ROOT, $TMP and $KVM_OK/$KVM_WHY; python3 plays the host side.
+# virtio-vsock end to end, with Firecracker's hybrid Unix sockets, driving the
+# payload guest build/guests/virtio_vsock.elf (its kernel command line picks the
+# direction); python3 plays the host side (tests/lib/vsock.sh).
 #   vsock:host-to-guest    host connects to uds_path, "CONNECT 52", "OK <port>",
 #                          "ping" -> "pong", closes; the guest prints SUCCESS
 #   vsock:guest-to-host    a listener on <uds_path>_53 gets "hello", answers
 #                          "world"; the guest prints it and SUCCESS
 #   vsock:guest-refused    nobody on <uds_path>_54: the guest gets RST
 #   vsock:config-bad-cid   guest_cid 2 is refused (exit 152), no KVM needed
+# Run by tests/run.sh, or on its own: bash tests/vsock.sh [FILTER]
+
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=tests/lib/vm.sh
+source tests/lib/vm.sh
+# shellcheck source=tests/lib/vsock.sh
+source tests/lib/vsock.sh
 
 VSOCK_ELF=$ROOT/build/guests/virtio_vsock.elf
 
@@ -138,3 +145,5 @@ if want vsock:guest-refused; then
 		fi
 	fi
 fi
+
+suite_end

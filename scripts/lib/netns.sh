@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sourced by tests/net.sh, tests/linux.sh and bench/devices.sh: a network namespace of
+# Sourced by tests/lib/net.sh, tests/linux.sh and bench/devices.sh: a network namespace of
 # the caller's own with a TAP in it, for ember's virtio-net (and QEMU's) to use. Safe
 # under set -euo pipefail.
 

@@ -2,9 +2,11 @@
 # tests/lib/common.sh: what every suite script needs, sourced first (tests/run.sh
 # describes the layout). Sets set -u and the working directory (the repository's
 # root); defines ROOT, EMBER, FILTER (the first argument of the script that was
-# run), the counters with pass/fail/skip/want, the summary line, $TMP (removed at
-# exit) and KVM_OK/KVM_WHY. Sourced again (tests/run.sh, then
-# each suite script) it does nothing: the counters go on.
+# run), the counters with pass/fail/skip/want, the summary line and suite_end, $TMP
+# (removed at exit, after the exit hooks) and KVM_OK/KVM_WHY. Sourced again (by each
+# suite script after tests/run.sh) it does nothing: the counters go on. The other
+# files in tests/lib/ only define helpers and constants; each suite script sources
+# the ones it uses (again is harmless).
 
 [ -z "${EMBER_TEST_COMMON:-}" ] || return 0
 EMBER_TEST_COMMON=1
@@ -36,8 +38,29 @@ summary() {
 	[ $FAILED -eq 0 ]
 }
 
+# suite_end: a suite script's last line. Run on its own (bash tests/api.sh), the
+# script ends here with the summary and its status; sourced by tests/run.sh, nothing.
+suite_end() {
+	[ "${BASH_SOURCE[1]}" = "$0" ] || return 0
+	summary
+	exit
+}
+
+# Scratch files. Exit hooks undo what a test sets up outside $TMP (a network
+# namespace, helper processes) on every path: exit_hook_push CMD before, then CMD
+# and exit_hook_pop after; at exit the hooks still pushed run, newest first.
 TMP=$(mktemp -d /tmp/ember-test.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+EXIT_HOOKS=()
+exit_hooks_run() {
+	local i
+	for ((i = ${#EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
+		eval "${EXIT_HOOKS[i]}"
+	done
+	rm -rf "$TMP"
+}
+exit_hook_push() { EXIT_HOOKS+=("$1"); }
+exit_hook_pop() { unset 'EXIT_HOOKS[-1]'; }
+trap exit_hooks_run EXIT
 
 # Payload guests, Linux guests and most CLI and API checks need /dev/kvm.
 KVM_OK=1 KVM_WHY=

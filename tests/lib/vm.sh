@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2034 # its variables are for the scripts that source it
 # tests/lib/vm.sh: a VM for ember to run and the judging of its run (after
-# tests/lib/common.sh). write_config and check_result serve the payload guests
-# (tests/guests.sh) and other suites' own VMs; the drive image is what the
+# tests/lib/common.sh): write_config and check_result (the payload guests of
+# tests/guests.sh, other suites' own VMs), wait_exit; the drive image the
 # virtio_block payload reads and writes (tests/guests.sh's @drive, tests/api.sh).
 
 # write_config FILE KERNEL VCPUS [BOOT_ARGS] [MEM_MIB] [EXTRA_JSON]
