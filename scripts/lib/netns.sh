@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Sourced by tests/lib/net.sh, tests/linux.sh and bench/devices.sh: a network namespace of
-# the caller's own with a TAP in it, for ember's virtio-net (and QEMU's) to use. Safe
-# under set -euo pipefail.
+# Sourced by tests/lib/net.sh, tests/linux.sh and bench/devices.sh: a network
+# namespace of the caller's own with a TAP in it, for ember's virtio-net (and QEMU's)
+# to use. Safe under set -euo pipefail.
 
 # netns_unavailable: why a namespace with a TAP cannot be made here (empty: it can).
 netns_unavailable() {

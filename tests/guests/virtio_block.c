@@ -1,6 +1,6 @@
 /*
  * virtio_block: a minimal virtio-mmio (version 2) driver for a virtio-blk
- * drive (tests/devices.sh makes its file: "EMBER-BLOCK-TEST" at byte 0 and in
+ * drive (tests/lib/vm.sh makes its file: "EMBER-BLOCK-TEST" at byte 0 and in
  * sector 7, cache_type "Writeback"). Finds the block device among the virtio
  * windows from 0xC0001000, brings it up by the book, then: reads sectors 0 and
  * 7 and checks the marker, writes a known sector 3 (the test checks the host
