@@ -13,6 +13,7 @@
  * descriptors, 20 for AML).
  */
 #include "arch/x86_64/acpi.h"
+#include "arch/x86_64/checksum.h"
 #include "arch/x86_64/layout.h"
 
 #include <errno.h>
@@ -176,16 +177,6 @@ struct __attribute__((packed)) madt_lapic_nmi {
 enum { MADT_LAPIC = 0, MADT_IOAPIC = 1, MADT_LAPIC_NMI = 4 };
 #define MADT_LAPIC_ENABLED 1
 
-static uint8_t checksum(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint8_t sum = 0;
-
-	while (len--)
-		sum += *b++;
-	return (uint8_t)-sum;
-}
-
 /* The host copy of the ACPI area; tables are carved from it in order. */
 struct acpi_area {
 	uint8_t *buf;
@@ -220,7 +211,7 @@ static void header_init(struct acpi_header *h, const char sig[4], uint32_t len, 
 static void header_sum(struct acpi_header *h)
 {
 	h->checksum = 0;
-	h->checksum = checksum(h, h->length);
+	h->checksum = table_checksum(h, h->length);
 }
 
 /*
@@ -478,7 +469,7 @@ static void aml_resource_template(struct aml *a, struct res *r)
 	size_t start;
 
 	res_put(r, end, sizeof(end));
-	r->b[r->len - 1] = checksum(r->b, r->len);
+	r->b[r->len - 1] = table_checksum(r->b, r->len);
 	aml_u8(a, AML_BUFFER_OP);
 	start = aml_pkg_open(a);
 	aml_integer(a, r->len); /* BufferSize */
@@ -754,8 +745,8 @@ int acpi_write(const struct guest_mem *gm, unsigned int nr_cpus, const struct ac
 	memcpy(xsdt + 1, entries, sizeof(entries)); /* 64-bit little-endian addresses */
 	header_sum(xsdt);
 	r->xsdt_address = xsdt_gpa;
-	r->checksum = checksum(r, 20);
-	r->extended_checksum = checksum(r, sizeof(*r));
+	r->checksum = table_checksum(r, 20);
+	r->extended_checksum = table_checksum(r, sizeof(*r));
 
 	ret = gm_write(gm, LAYOUT_RSDP_START, area.buf, area.used);
 	if (!ret)
