@@ -4,6 +4,7 @@
 
 #include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
+#include "boot/pvm_profile.h"
 #include "util/log.h"
 #include "vmm/balloon.h"
 #include "vmm/drives.h"
@@ -352,7 +353,12 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 			return ret;
 	}
 	/* The profile's last parameter needs a vCPU to ask KVM for the TSC rate. */
-	return vm->pvm_profile ? pvm_profile_finish(vm) : 0;
+	if (vm->pvm_profile && vm->nr_vcpus) {
+		ret = pvm_profile_finish(&vm->cmdline, arch_tsc_khz(vm->vcpus[0].fd));
+		if (ret > 0)
+			ret = arch_update_cmdline(vm);
+	}
+	return ret;
 }
 
 int vm_start(struct vm *vm)

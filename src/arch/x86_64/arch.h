@@ -7,7 +7,6 @@
 #ifndef EMBER_ARCH_X86_64_ARCH_H
 #define EMBER_ARCH_X86_64_ARCH_H
 
-#include "boot/cmdline.h"
 #include "core/guest_mem.h"
 
 #include <linux/kvm.h>
@@ -67,16 +66,10 @@ void cpuid_host_brand(char brand[48]);
 int pvm_complete(struct vcpu *vcpu);
 
 /*
- * kvm_pvm: adds the PVM guest profile (nopv, noxsave, clearcpuid=...) to the
- * kernel command line, skipping what the user set. -E2BIG if it does not fit.
+ * The TSC rate KVM gives the vCPU on @vcpu_fd (KVM_GET_TSC_KHZ), in kHz: > 0,
+ * 0 when KVM has none, or -errno. Does not log.
  */
-int pvm_profile_apply(struct cmdline *cl);
-
-/*
- * The part of the profile that needs a vCPU: tsc_early_khz from
- * KVM_GET_TSC_KHZ, written into the guest's command line (arch_update_cmdline).
- */
-int pvm_profile_finish(struct vm *vm);
+int arch_tsc_khz(int vcpu_fd);
 
 /* Rewrites the command line in guest memory (and its length in the zero page). */
 int arch_update_cmdline(struct vm *vm);

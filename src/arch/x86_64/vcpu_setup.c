@@ -47,6 +47,13 @@ int arch_vm_prep(int vm_fd, char *msg, size_t len)
 	return 0;
 }
 
+int arch_tsc_khz(int vcpu_fd)
+{
+	int khz = ioctl(vcpu_fd, KVM_GET_TSC_KHZ, 0);
+
+	return khz < 0 ? -errno : khz;
+}
+
 static int setup_cpuid(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
