@@ -196,14 +196,5 @@ void kvm_prep_release(struct kvm_prep *p)
 
 int kvm_call(int fd, unsigned long req, void *arg, const char *name, const struct vcpu *vcpu)
 {
-	int err;
-
-	if (ioctl(fd, req, arg) >= 0)
-		return 0;
-	err = errno;
-	if (vcpu)
-		log_error("vcpu %u: %s: %s", vcpu->id, name, strerror(err));
-	else
-		log_error("%s: %s", name, strerror(err));
-	return -err;
+	return arch_kvm_ioctl(fd, req, arg, name, vcpu ? (int)vcpu->id : -1);
 }

@@ -160,6 +160,12 @@ static int vm_init_memory(struct vm *vm)
 	return ret;
 }
 
+/* The loader's boot protocol, as arch (which does not see boot/) names it. */
+static enum arch_boot_proto vm_arch_boot_proto(const struct vm *vm)
+{
+	return vm->boot.proto == BOOT_PVH ? ARCH_BOOT_PVH : ARCH_BOOT_LINUX64;
+}
+
 static int vm_load_boot(struct vm *vm)
 {
 	const struct boot_source_config *bs = &vm->cfg.boot;
@@ -262,6 +268,7 @@ static int vm_init_console_input(struct vm *vm)
 
 int vm_create(struct vm *vm, struct vm_config *cfg)
 {
+	struct arch_vcpu_info info;
 	struct kvm_prep prep;
 	int ret;
 
@@ -343,12 +350,20 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 	if (ret)
 		return ret;
 
+	info = (struct arch_vcpu_info){
+	    .supported_cpuid = vm->supported_cpuid,
+	    .nr_vcpus = vm->cfg.machine.vcpu_count,
+	    .smt = vm->cfg.machine.smt,
+	    .mem = &vm->mem,
+	    .proto = vm_arch_boot_proto(vm),
+	    .entry = vm->boot.entry,
+	};
 	for (unsigned int i = 0; i < vm->cfg.machine.vcpu_count; i++) {
 		ret = vcpu_create(vm, &vm->vcpus[i], i);
 		if (ret)
 			return ret;
 		vm->nr_vcpus++;
-		ret = arch_vcpu_init(&vm->vcpus[i]);
+		ret = arch_vcpu_init(vm->vcpus[i].fd, i, &info);
 		if (ret)
 			return ret;
 	}

@@ -14,7 +14,6 @@
 #include <stdint.h>
 
 struct vm;
-struct vcpu;
 
 /*
  * VM-wide, right after KVM_CREATE_VM: TSS and identity-map addresses, in-kernel
@@ -23,8 +22,34 @@ struct vcpu;
  */
 int arch_vm_prep(int vm_fd, char *msg, size_t len);
 
-/* Per vCPU: CPUID, MSRs, FPU, LAPIC; on vCPU 0 also the boot registers. */
-int arch_vcpu_init(struct vcpu *vcpu);
+/* How the boot vCPU enters the kernel (the loader chose it from the image). */
+enum arch_boot_proto {
+	ARCH_BOOT_PVH,	   /* 32-bit protected mode, %ebx = hvm_start_info */
+	ARCH_BOOT_LINUX64, /* long mode, %rsi = the zero page */
+};
+
+/* What vCPU set-up needs of the VM, and nothing more (the VM builds it). */
+struct arch_vcpu_info {
+	const struct kvm_cpuid2 *supported_cpuid; /* KVM_GET_SUPPORTED_CPUID */
+	unsigned int nr_vcpus;
+	bool smt;
+	/* The boot vCPU (id 0) only: its GDT and, for Linux64, page tables go into @mem. */
+	const struct guest_mem *mem;
+	enum arch_boot_proto proto;
+	uint64_t entry; /* guest-physical entry point */
+};
+
+/*
+ * Per vCPU (@vcpu_fd, KVM's vCPU @id): CPUID, MSRs, FPU, LAPIC; on vCPU 0 also
+ * the boot registers. 0, or -errno after logging what failed.
+ */
+int arch_vcpu_init(int vcpu_fd, unsigned int id, const struct arch_vcpu_info *info);
+
+/*
+ * One KVM ioctl; on failure logs "[vcpu ID: ]NAME: error" (no vCPU when
+ * @vcpu_id < 0) and returns -errno, saved before logging can change it.
+ */
+int arch_kvm_ioctl(int fd, unsigned long req, void *arg, const char *name, int vcpu_id);
 
 /*
  * Writes what the guest reads at boot: command line, e820 map, MP table and
@@ -59,11 +84,13 @@ void cpuid_normalize(struct kvm_cpuid2 *cpuid, unsigned int id, unsigned int nr,
 void cpuid_host_brand(char brand[48]);
 
 /*
- * kvm_pvm: called on KVM_EXIT_INTERNAL_ERROR / emulation failure. Completes the
- * instruction at rip if the table knows it (returns 0 and counts it), else
- * prints rip, the instruction bytes and the vCPU state and returns -ENOTSUP.
+ * kvm_pvm: called on KVM_EXIT_INTERNAL_ERROR / emulation failure of vCPU @id
+ * (@vcpu_fd), whose code @gm holds. Completes the instruction at rip if the
+ * table knows it and returns its index in the table (the caller counts it);
+ * else logs rip and the instruction bytes and returns -ENOTSUP (-errno when
+ * reading or setting the registers failed).
  */
-int pvm_complete(struct vcpu *vcpu);
+int pvm_complete(int vcpu_fd, unsigned int id, const struct guest_mem *gm);
 
 /*
  * The TSC rate KVM gives the vCPU on @vcpu_fd (KVM_GET_TSC_KHZ), in kHz: > 0,
@@ -74,7 +101,8 @@ int arch_tsc_khz(int vcpu_fd);
 /* Rewrites the command line in guest memory (and its length in the zero page). */
 int arch_update_cmdline(struct vm *vm);
 
-/* The completion table's names, for statistics. */
+/* The completion table's names, for statistics: at most PVM_COMPLETIONS_MAX. */
+#define PVM_COMPLETIONS_MAX 8
 unsigned int pvm_completion_count(void);
 const char *pvm_completion_name(unsigned int i);
 
