@@ -7,13 +7,12 @@
 #ifndef EMBER_ARCH_X86_64_ARCH_H
 #define EMBER_ARCH_X86_64_ARCH_H
 
+#include "arch/x86_64/acpi.h"
 #include "core/guest_mem.h"
 
 #include <linux/kvm.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-struct vm;
 
 /*
  * VM-wide, right after KVM_CREATE_VM: TSS and identity-map addresses, in-kernel
@@ -51,11 +50,28 @@ int arch_vcpu_init(int vcpu_fd, unsigned int id, const struct arch_vcpu_info *in
  */
 int arch_kvm_ioctl(int fd, unsigned long req, void *arg, const char *name, int vcpu_id);
 
+/* What the guest reads at boot, and nothing more of the VM (the VM builds it). */
+struct arch_boot_info {
+	const struct guest_mem *mem;
+	unsigned int nr_vcpus;
+	enum arch_boot_proto proto;
+	const char *cmdline; /* NUL-terminated, shorter than LAYOUT_CMDLINE_MAX */
+	/* A bzImage's setup header (from file offset 0x1f1) for the zero page; 0 for an ELF. */
+	const uint8_t *setup_hdr;
+	size_t setup_hdr_len;
+	uint64_t initrd_addr;
+	uint64_t initrd_size;		  /* 0: no initrd */
+	const struct acpi_mmio_dev *devs; /* the virtio-mmio devices: window and GSI */
+	unsigned int nr_devs;
+};
+
 /*
- * Writes what the guest reads at boot: command line, e820 map, MP table and
- * either the PVH start info or the Linux zero page (by vm->boot.proto).
+ * Writes the command line, e820 map, MP table, ACPI tables and either the PVH
+ * start info or the Linux zero page (by @bi->proto). 0, or -errno (logged):
+ * -E2BIG for a line too long, -EINVAL for a setup header too long, or what the
+ * table writers return.
  */
-int arch_boot_tables(struct vm *vm);
+int arch_boot_tables(const struct arch_boot_info *bi);
 
 /* The e820 map of guest RAM. */
 #define E820_RAM      1
@@ -98,8 +114,12 @@ int pvm_complete(int vcpu_fd, unsigned int id, const struct guest_mem *gm);
  */
 int arch_tsc_khz(int vcpu_fd);
 
-/* Rewrites the command line in guest memory (and its length in the zero page). */
-int arch_update_cmdline(struct vm *vm);
+/*
+ * Rewrites the command line in guest memory (and its length in the zero page,
+ * for ARCH_BOOT_LINUX64) after arch_boot_tables(). 0, or -errno (logged).
+ */
+int arch_update_cmdline(const struct guest_mem *gm, enum arch_boot_proto proto,
+			const char *cmdline);
 
 /* The completion table's names, for statistics: at most PVM_COMPLETIONS_MAX. */
 #define PVM_COMPLETIONS_MAX 8
