@@ -41,6 +41,10 @@ run_unit_dir() { # dir label
 run_unit_dir build/tests ""
 run_unit_dir build/asan/tests "asan:"
 
+# --- the layer check (make check-layers): every #include points down, and the check works ---
+# shellcheck source=tests/layers.sh
+source tests/layers.sh
+
 # --- payload guests and CLI checks need /dev/kvm ---
 KVM_OK=1
 if [ ! -e /dev/kvm ]; then
