@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Opening /dev/kvm and checking what ember needs of it. */
 #include "arch/x86_64/arch.h"
-#include "util/log.h"
 #include "vmm/vm.h"
 
 #include <errno.h>
