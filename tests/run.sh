@@ -4,7 +4,7 @@
 #   tests/run.sh [FILTER]       every suite; only tests whose name contains FILTER
 #   tests/SUITE.sh [FILTER]     one suite on its own: the same lines, its own summary
 # The suites, in the order run.sh sources them (each adds to the same counters):
-# unit.sh (test_*, asan:test_*), devices.sh (devices:fuzz-virtio), guests.sh (the
+# unit.sh (test_*, asan:test_*), layers.sh (the include layers), devices.sh (devices:fuzz-virtio), guests.sh (the
 # payload guests of tests/guests/cases.tsv), balloon.sh, vsock.sh, net.sh (devices
 # end to end), cli.sh, api.sh, metrics.sh, linux.sh (Linux boots; they skip without
 # build/guest/). Their shared helpers are in tests/lib/: common.sh (paths, filter,
@@ -18,6 +18,10 @@ source "$(dirname "$0")/lib/common.sh"
 # --- unit tests: each binary prints PASS:/FAIL: per case ---
 # shellcheck source=tests/unit.sh
 source tests/unit.sh
+
+# --- the layer check (make check-layers): every #include points down, and the check works ---
+# shellcheck source=tests/layers.sh
+source tests/layers.sh
 
 # --- the virtio devices under libFuzzer; payload guests: tests/guests/cases.tsv ---
 # shellcheck source=tests/devices.sh

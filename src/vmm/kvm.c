@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Opening /dev/kvm and checking what ember needs of it. */
 #include "arch/x86_64/arch.h"
-#include "util/log.h"
 #include "vmm/vm.h"
 
 #include <errno.h>
@@ -196,14 +195,5 @@ void kvm_prep_release(struct kvm_prep *p)
 
 int kvm_call(int fd, unsigned long req, void *arg, const char *name, const struct vcpu *vcpu)
 {
-	int err;
-
-	if (ioctl(fd, req, arg) >= 0)
-		return 0;
-	err = errno;
-	if (vcpu)
-		log_error("vcpu %u: %s: %s", vcpu->id, name, strerror(err));
-	else
-		log_error("%s: %s", name, strerror(err));
-	return -err;
+	return arch_kvm_ioctl(fd, req, arg, name, vcpu ? (int)vcpu->id : -1);
 }

@@ -148,9 +148,14 @@ static bool handle_exit(struct vcpu *vcpu)
 		vm_request_exit(vm, VM_EXIT_OK);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
-		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && vm->pvm &&
-		    pvm_complete(vcpu) == 0)
-			return true;
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && vm->pvm) {
+			int done = pvm_complete(vcpu->fd, vcpu->id, &vm->mem);
+
+			if (done >= 0) {
+				vcpu->stats.pvm_completions[done]++;
+				return true;
+			}
+		}
 		vcpu->stats.failures++;
 		log_error("vcpu %u: KVM internal error, suberror %u%s", vcpu->id,
 			  run->internal.suberror,

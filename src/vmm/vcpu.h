@@ -6,6 +6,8 @@
 #ifndef EMBER_VMM_VCPU_H
 #define EMBER_VMM_VCPU_H
 
+#include "arch/x86_64/arch.h"
+
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,7 +31,7 @@ struct vcpu_stats {
 	uint64_t io_unhandled;
 	uint64_t mmio_unhandled;
 	uint64_t failures;
-	uint64_t pvm_completions[8]; /* indexed like the completion table (pvm.c) */
+	uint64_t pvm_completions[PVM_COMPLETIONS_MAX]; /* indexed like the table (arch's pvm.c) */
 };
 
 struct vcpu {

@@ -4,6 +4,7 @@
 
 #include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
+#include "boot/pvm_profile.h"
 #include "util/log.h"
 #include "vmm/balloon.h"
 #include "vmm/drives.h"
@@ -159,6 +160,12 @@ static int vm_init_memory(struct vm *vm)
 	return ret;
 }
 
+/* The loader's boot protocol, as arch (which does not see boot/) names it. */
+static enum arch_boot_proto vm_arch_boot_proto(const struct vm *vm)
+{
+	return vm->boot.proto == BOOT_PVH ? ARCH_BOOT_PVH : ARCH_BOOT_LINUX64;
+}
+
 static int vm_load_boot(struct vm *vm)
 {
 	const struct boot_source_config *bs = &vm->cfg.boot;
@@ -197,6 +204,68 @@ static int vm_load_boot(struct vm *vm)
 		}
 	}
 	return 0;
+}
+
+/* The profile's last parameter needs a vCPU to ask KVM for the TSC rate. */
+static int vm_pvm_profile_finish(struct vm *vm)
+{
+	int ret;
+
+	if (!vm->pvm_profile || !vm->nr_vcpus)
+		return 0;
+	ret = pvm_profile_finish(&vm->cmdline, arch_tsc_khz(vm->vcpus[0].fd));
+	if (ret <= 0)
+		return ret;
+	return arch_update_cmdline(&vm->mem, vm_arch_boot_proto(vm), vm->cmdline.buf);
+}
+
+/* The vCPUs, each set up by arch from the VM's CPUID, topology and boot entry. */
+static int vm_create_vcpus(struct vm *vm)
+{
+	const struct arch_vcpu_info info = {
+	    .supported_cpuid = vm->supported_cpuid,
+	    .nr_vcpus = vm->cfg.machine.vcpu_count,
+	    .smt = vm->cfg.machine.smt,
+	    .mem = &vm->mem,
+	    .proto = vm_arch_boot_proto(vm),
+	    .entry = vm->boot.entry,
+	};
+	int ret;
+
+	for (unsigned int i = 0; i < vm->cfg.machine.vcpu_count; i++) {
+		ret = vcpu_create(vm, &vm->vcpus[i], i);
+		if (ret)
+			return ret;
+		vm->nr_vcpus++;
+		ret = arch_vcpu_init(vm->vcpus[i].fd, i, &info);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The boot tables from what the VM holds: memory, vCPUs, kernel, command line, devices. */
+static int vm_write_boot_tables(struct vm *vm)
+{
+	struct acpi_mmio_dev devs[VM_MAX_VIRTIO];
+
+	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
+		const struct virtio_dev *d = vm->virtio[i].dev;
+
+		devs[i] = (struct acpi_mmio_dev){d->mmio_base, VIRTIO_MMIO_WINDOW, d->gsi};
+	}
+	return arch_boot_tables(&(struct arch_boot_info){
+	    .mem = &vm->mem,
+	    .nr_vcpus = vm->cfg.machine.vcpu_count,
+	    .proto = vm_arch_boot_proto(vm),
+	    .cmdline = vm->cmdline.buf,
+	    .setup_hdr = vm->boot.setup_hdr,
+	    .setup_hdr_len = vm->boot.setup_hdr_len,
+	    .initrd_addr = vm->initrd_addr,
+	    .initrd_size = vm->initrd_size,
+	    .devs = devs,
+	    .nr_devs = vm->nr_virtio,
+	});
 }
 
 /* --- host console input, on the event loop --- */
@@ -310,7 +379,7 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 	if (!ret)
 		ret = vm_init_console_input(vm);
 	if (!ret)
-		ret = arch_boot_tables(vm);
+		ret = vm_write_boot_tables(vm);
 	if (ret) {
 		vm->bad_input = true;
 		kvm_prep_release(&prep);
@@ -342,17 +411,10 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 	if (ret)
 		return ret;
 
-	for (unsigned int i = 0; i < vm->cfg.machine.vcpu_count; i++) {
-		ret = vcpu_create(vm, &vm->vcpus[i], i);
-		if (ret)
-			return ret;
-		vm->nr_vcpus++;
-		ret = arch_vcpu_init(&vm->vcpus[i]);
-		if (ret)
-			return ret;
-	}
-	/* The profile's last parameter needs a vCPU to ask KVM for the TSC rate. */
-	return vm->pvm_profile ? pvm_profile_finish(vm) : 0;
+	ret = vm_create_vcpus(vm);
+	if (ret)
+		return ret;
+	return vm_pvm_profile_finish(vm);
 }
 
 int vm_start(struct vm *vm)

@@ -5,6 +5,7 @@
  * a small AML reader written from the spec (independent of the encoder).
  */
 #include "arch/x86_64/acpi.h"
+#include "arch/x86_64/aml.h"
 #include "arch/x86_64/layout.h"
 #include "test.h"
 
@@ -684,7 +685,59 @@ TEST(too_many_devices)
 	free(ram);
 }
 
+/* The AML encoder on its own: integer forms, EisaId, PkgLength sizes, sticky overflow. */
+TEST(aml_encodings)
+{
+	static const uint8_t ints[] = {0x00, 0x01, 0x0a, 0xff, 0x0b, 0x00, 0x01,
+				       0x0c, 0x00, 0x00, 0x01, 0x00, 0x0e, 0,
+				       0,    0,	   0,	 1,    0,    0,	   0};
+	static const uint8_t eisa[] = {0x0c, 0x41, 0xd0, 0x05, 0x01}; /* PNP0501, as iasl */
+	uint8_t buf[128], small[4];
+	struct aml a = {.p = buf, .cap = sizeof(buf)};
+	size_t start;
+
+	aml_integer(&a, 0);
+	aml_integer(&a, 1);
+	aml_integer(&a, 0xff);
+	aml_integer(&a, 0x100);
+	aml_integer(&a, 0x10000);
+	aml_integer(&a, 1ULL << 32);
+	CHECK_EQ(a.len, sizeof(ints));
+	CHECK(!memcmp(buf, ints, sizeof(ints)));
+	a.len = 0;
+	aml_eisa_id(&a, "PNP0501");
+	CHECK_EQ(a.len, sizeof(eisa));
+	CHECK(!memcmp(buf, eisa, sizeof(eisa)));
+
+	/* Device (seg) with a body of 62 bytes in all: a 1-byte PkgLength; one more, 2 bytes. */
+	a.len = 0;
+	start = aml_device(&a, "DEV_");
+	while (a.len - start < 62)
+		aml_integer(&a, 0);
+	aml_pkg_close(&a, start);
+	CHECK_EQ(buf[start], 63);
+	CHECK_EQ(a.len, start + 63);
+	a.len = 0;
+	start = aml_device(&a, "DEV_");
+	while (a.len - start < 63)
+		aml_integer(&a, 0);
+	aml_pkg_close(&a, start);
+	CHECK_EQ(buf[start], 0x40 | ((63 + 2) & 0xf));
+	CHECK_EQ(buf[start + 1], (63 + 2) >> 4);
+	CHECK(!memcmp(buf + start + 2, "DEV_", 4));
+	CHECK(!a.overflow);
+
+	/* Past the end: nothing more is written (NameOp fit, the name did not); it stays so. */
+	a = (struct aml){.p = small, .cap = sizeof(small)};
+	aml_name(&a, "_HID");
+	CHECK(a.overflow);
+	CHECK_EQ(a.len, 1);
+	aml_integer(&a, 0);
+	CHECK(a.overflow);
+	CHECK_EQ(a.len, 1);
+}
+
 TEST_MAIN(TEST_ENTRY(one_cpu_no_devices), TEST_ENTRY(max_cpus_and_devices),
 	  TEST_ENTRY(large_dsdt_pkg_lengths), TEST_ENTRY(fadt_hw_reduced),
 	  TEST_ENTRY(writes_only_the_acpi_area), TEST_ENTRY(ram_too_small),
-	  TEST_ENTRY(bad_arguments), TEST_ENTRY(too_many_devices))
+	  TEST_ENTRY(bad_arguments), TEST_ENTRY(too_many_devices), TEST_ENTRY(aml_encodings))

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The kernel command-line builder: defaults, appends, the length limit, lookups. */
+/*
+ * The kernel command-line builder: defaults, appends, the length limit, lookups;
+ * and the kvm_pvm guest profile that edits it.
+ */
 #include "test.h"
 
 #include "boot/cmdline.h"
+#include "boot/pvm_profile.h"
+#include "util/log.h"
 
 #include <errno.h>
 
@@ -161,7 +166,52 @@ TEST(append_goes_before_init_args)
 	CHECK_STR(cl.buf, "--x k -- init");
 }
 
+/* What the user set stays as set; the rest goes before init's arguments, in order. */
+TEST(pvm_profile_keeps_user_params)
+{
+	CHECK_EQ(cmdline_init(&cl, "console=ttyS0 clearcpuid=pcid -- init-arg"), 0);
+	CHECK_EQ(pvm_profile_apply(&cl), 0);
+	CHECK_STR(cl.buf, "console=ttyS0 clearcpuid=pcid nopv noxsave percpu_alloc=page "
+			  "rcupdate.rcu_cpu_stall_suppress_at_boot=1 -- init-arg");
+	CHECK_EQ(pvm_profile_finish(&cl, 2596122), 1);
+	CHECK_STR(cl.buf, "console=ttyS0 clearcpuid=pcid nopv noxsave percpu_alloc=page "
+			  "rcupdate.rcu_cpu_stall_suppress_at_boot=1 tsc_early_khz=2596122 -- "
+			  "init-arg");
+	CHECK_EQ(cl.len, strlen(cl.buf));
+	/* Applied twice, nothing changes. */
+	CHECK_EQ(pvm_profile_apply(&cl), 0);
+	CHECK_EQ(pvm_profile_finish(&cl, 1000), 0);
+	CHECK(strstr(cl.buf, "tsc_early_khz=2596122 --"));
+	CHECK(!strstr(cl.buf, "tsc_early_khz=1000"));
+	CHECK_EQ(cmdline_init(&cl, ""), 0);
+	CHECK_EQ(pvm_profile_apply(&cl), 0);
+	CHECK_STR(cl.buf, "nopv noxsave clearcpuid=cx16,popcnt,erms,fsrm percpu_alloc=page "
+			  "rcupdate.rcu_cpu_stall_suppress_at_boot=1");
+}
+
+/* No TSC rate from KVM: nothing added (the guest calibrates); no room: -E2BIG, line kept. */
+TEST(pvm_profile_no_rate_and_no_room)
+{
+	static struct logger quiet = {.level = LOG_OFF};
+
+	log_set(&quiet);
+	CHECK_EQ(cmdline_init(&cl, "quiet"), 0);
+	CHECK_EQ(pvm_profile_finish(&cl, 0), 0);
+	CHECK_EQ(pvm_profile_finish(&cl, -ENOTTY), 0);
+	CHECK_STR(cl.buf, "quiet");
+	CHECK_EQ(cmdline_init(&cl, as(LAYOUT_CMDLINE_MAX - 10)), 0);
+	CHECK_EQ(pvm_profile_apply(&cl), -E2BIG);
+	CHECK_EQ(cl.len, strlen(cl.buf));
+	CHECK_EQ(cmdline_init(&cl, as(LAYOUT_CMDLINE_MAX - 10)), 0);
+	log_capture_start();
+	CHECK_EQ(pvm_profile_finish(&cl, 2596122), -E2BIG);
+	CHECK_CONTAINS(log_capture_end(), "boot-source.boot_args: no room for \"tsc_early_khz=");
+	CHECK_EQ(cl.len, LAYOUT_CMDLINE_MAX - 10);
+	log_set(NULL);
+}
+
 TEST_MAIN(TEST_ENTRY(append_goes_before_init_args), TEST_ENTRY(default_line),
 	  TEST_ENTRY(custom_base), TEST_ENTRY(append), TEST_ENTRY(init_capacity),
 	  TEST_ENTRY(append_capacity), TEST_ENTRY(has_whole_words),
-	  TEST_ENTRY(has_quotes_and_init_args))
+	  TEST_ENTRY(has_quotes_and_init_args), TEST_ENTRY(pvm_profile_keeps_user_params),
+	  TEST_ENTRY(pvm_profile_no_rate_and_no_room))

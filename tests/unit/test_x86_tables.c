@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-/* e820 map, MP table and CPUID normalization against fake guest memory. */
+/*
+ * e820 map, MP table, CPUID normalization and the boot tables as a whole (PVH
+ * start info, Linux zero page) against fake guest memory.
+ */
 #include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
 #include "test.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -237,7 +241,149 @@ TEST(host_brand_trimmed)
 	CHECK(strnlen(brand, 48) < 48);
 }
 
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static const struct acpi_mmio_dev one_dev = {LAYOUT_VIRTIO_MMIO_START, 0x1000, 5};
+
+/* Everything the guest reads, from plain inputs: no VM needed. */
+static struct arch_boot_info boot_info(struct guest_mem *gm, enum arch_boot_proto proto)
+{
+	return (struct arch_boot_info){
+	    .mem = gm,
+	    .nr_vcpus = 2,
+	    .proto = proto,
+	    .cmdline = "console=ttyS0 quiet",
+	    .initrd_addr = 0x150000,
+	    .initrd_size = 0x1234,
+	    .devs = &one_dev,
+	    .nr_devs = 1,
+	};
+}
+
+TEST(boot_tables_pvh)
+{
+	struct guest_mem gm;
+	uint8_t *ram = low_ram(&gm, 2 << 20);
+	struct arch_boot_info bi = boot_info(&gm, ARCH_BOOT_PVH);
+	const uint8_t *si = ram + LAYOUT_PVH_INFO_START, *mod = ram + LAYOUT_PVH_MODLIST_START;
+	const uint8_t *map = ram + LAYOUT_PVH_MEMMAP_START;
+
+	CHECK_EQ(arch_boot_tables(&bi), 0);
+	CHECK_STR((const char *)ram + LAYOUT_CMDLINE_START, "console=ttyS0 quiet");
+	/* struct hvm_start_info: magic, version, flags, nr_modules, modlist, cmdline, rsdp, memmap.
+	 */
+	CHECK_EQ(get32(si), 0x336ec578);
+	CHECK_EQ(get32(si + 4), 1);
+	CHECK_EQ(get32(si + 12), 1);
+	CHECK_EQ(get64(si + 16), LAYOUT_PVH_MODLIST_START);
+	CHECK_EQ(get64(si + 24), LAYOUT_CMDLINE_START);
+	CHECK_EQ(get64(si + 32), LAYOUT_RSDP_START);
+	CHECK_EQ(get64(si + 40), LAYOUT_PVH_MEMMAP_START);
+	CHECK_EQ(get32(si + 48), 3);
+	CHECK_EQ(get64(mod), 0x150000);
+	CHECK_EQ(get64(mod + 8), 0x1234);
+	/* The memory map: 24-byte entries, the e820 map's. */
+	CHECK_EQ(get64(map + 24), LAYOUT_EBDA_START);
+	CHECK_EQ(get32(map + 24 + 16), E820_RESERVED);
+	CHECK_EQ(get64(map + 48), LAYOUT_HIMEM_START);
+	CHECK_EQ(get64(map + 48 + 8), (2 << 20) - LAYOUT_HIMEM_START);
+	/* The MP table and ACPI are written too; no zero page for PVH. */
+	CHECK(!memcmp(ram + LAYOUT_EBDA_START, "_MP_", 4));
+	CHECK(!memcmp(ram + LAYOUT_RSDP_START, "RSD PTR ", 8));
+	CHECK_EQ(get32(ram + LAYOUT_ZERO_PAGE_START + 0x202), 0);
+	free(ram);
+}
+
+TEST(boot_tables_linux64_zero_page)
+{
+	struct guest_mem gm;
+	uint8_t *ram = low_ram(&gm, 2 << 20);
+	struct arch_boot_info bi = boot_info(&gm, ARCH_BOOT_LINUX64);
+	const uint8_t *zp = ram + LAYOUT_ZERO_PAGE_START;
+	uint8_t hdr[0x290 - 0x1f1] = {0};
+
+	CHECK_EQ(arch_boot_tables(&bi), 0);
+	CHECK_EQ(zp[0x1fe], 0x55);
+	CHECK_EQ(zp[0x1ff], 0xaa);
+	CHECK_EQ(get32(zp + 0x202), 0x53726448); /* "HdrS" */
+	CHECK_EQ(get64(zp + 0x070), LAYOUT_RSDP_START);
+	CHECK_EQ(zp[0x210], 0xff);
+	CHECK_EQ(zp[0x211], 0x01);
+	CHECK_EQ(get32(zp + 0x218), 0x150000);
+	CHECK_EQ(get32(zp + 0x21c), 0x1234);
+	CHECK_EQ(get32(zp + 0x228), LAYOUT_CMDLINE_START);
+	CHECK_EQ(get32(zp + 0x230), 0x1000000); /* an ELF brings no header: ember's alignment */
+	CHECK_EQ(get32(zp + 0x238), strlen("console=ttyS0 quiet"));
+	CHECK_EQ(zp[0x1e8], 3);
+	CHECK_EQ(get64(zp + 0x2d0 + 20), LAYOUT_EBDA_START);
+	CHECK_EQ(get32(zp + 0x2d0 + 20 + 16), E820_RESERVED);
+
+	/* A bzImage's header goes in first; the loader's fields override it. */
+	hdr[0x211 - 0x1f1] = 0x80;     /* loadflags: CAN_USE_HEAP */
+	hdr[0x230 - 0x1f1 + 2] = 0x20; /* kernel_alignment 0x200000, from the image */
+	hdr[0x218 - 0x1f1] = 0xee;     /* ramdisk_image: the loader's wins */
+	bi.setup_hdr = hdr;
+	bi.setup_hdr_len = sizeof(hdr);
+	CHECK_EQ(arch_boot_tables(&bi), 0);
+	CHECK_EQ(zp[0x211], 0x81);
+	CHECK_EQ(get32(zp + 0x230), 0x200000);
+	CHECK_EQ(get32(zp + 0x218), 0x150000);
+
+	/* A longer line later (the kvm_pvm profile's TSC rate): the zero page follows. */
+	CHECK_EQ(arch_update_cmdline(&gm, ARCH_BOOT_LINUX64, "console=ttyS0 quiet nopv"), 0);
+	CHECK_STR((const char *)ram + LAYOUT_CMDLINE_START, "console=ttyS0 quiet nopv");
+	CHECK_EQ(get32(zp + 0x238), strlen("console=ttyS0 quiet nopv"));
+	free(ram);
+}
+
+TEST(boot_tables_bad_inputs)
+{
+	static struct logger quiet = {.level = LOG_OFF};
+	static char long_line[LAYOUT_CMDLINE_MAX + 1];
+	static const uint8_t hdr[0x290 - 0x1f1 + 1];
+	struct guest_mem gm;
+	uint8_t *ram = low_ram(&gm, 2 << 20);
+	struct arch_boot_info bi = boot_info(&gm, ARCH_BOOT_LINUX64);
+
+	log_set(&quiet);
+	memset(long_line, 'a', LAYOUT_CMDLINE_MAX);
+	bi.cmdline = long_line;
+	CHECK_EQ(arch_boot_tables(&bi), -E2BIG);
+	CHECK_EQ(arch_update_cmdline(&gm, ARCH_BOOT_PVH, long_line), -E2BIG);
+	CHECK_EQ(ram[LAYOUT_CMDLINE_START], 0);
+	long_line[LAYOUT_CMDLINE_MAX - 1] = '\0'; /* 4095 characters and the NUL: fits */
+	CHECK_EQ(arch_boot_tables(&bi), 0);
+	CHECK_EQ(get32(ram + LAYOUT_ZERO_PAGE_START + 0x238), LAYOUT_CMDLINE_MAX - 1);
+	bi.setup_hdr = hdr;
+	bi.setup_hdr_len = sizeof(hdr);
+	log_capture_start();
+	CHECK_EQ(arch_boot_tables(&bi), -EINVAL);
+	CHECK_CONTAINS(log_capture_end(), "writing the boot tables into guest memory");
+	free(ram);
+	ram = low_ram(&gm, 0x90000); /* RAM ends below the EBDA */
+	bi = boot_info(&gm, ARCH_BOOT_PVH);
+	CHECK_EQ(arch_boot_tables(&bi), -EFAULT);
+	free(ram);
+	log_set(NULL);
+}
+
 TEST_MAIN(TEST_ENTRY(e820_low_ram_only), TEST_ENTRY(e820_above_the_gap),
 	  TEST_ENTRY(mptable_one_cpu), TEST_ENTRY(mptable_max_cpus_fit_in_ebda),
 	  TEST_ENTRY(mptable_bad_counts), TEST_ENTRY(cpuid_topology_and_ids),
-	  TEST_ENTRY(cpuid_single_cpu_and_smt), TEST_ENTRY(host_brand_trimmed))
+	  TEST_ENTRY(cpuid_single_cpu_and_smt), TEST_ENTRY(host_brand_trimmed),
+	  TEST_ENTRY(boot_tables_pvh), TEST_ENTRY(boot_tables_linux64_zero_page),
+	  TEST_ENTRY(boot_tables_bad_inputs))

@@ -7,15 +7,12 @@
 #ifndef EMBER_ARCH_X86_64_ARCH_H
 #define EMBER_ARCH_X86_64_ARCH_H
 
-#include "boot/cmdline.h"
+#include "arch/x86_64/acpi.h"
 #include "core/guest_mem.h"
 
 #include <linux/kvm.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-struct vm;
-struct vcpu;
 
 /*
  * VM-wide, right after KVM_CREATE_VM: TSS and identity-map addresses, in-kernel
@@ -24,14 +21,57 @@ struct vcpu;
  */
 int arch_vm_prep(int vm_fd, char *msg, size_t len);
 
-/* Per vCPU: CPUID, MSRs, FPU, LAPIC; on vCPU 0 also the boot registers. */
-int arch_vcpu_init(struct vcpu *vcpu);
+/* How the boot vCPU enters the kernel (the loader chose it from the image). */
+enum arch_boot_proto {
+	ARCH_BOOT_PVH,	   /* 32-bit protected mode, %ebx = hvm_start_info */
+	ARCH_BOOT_LINUX64, /* long mode, %rsi = the zero page */
+};
+
+/* What vCPU set-up needs of the VM, and nothing more (the VM builds it). */
+struct arch_vcpu_info {
+	const struct kvm_cpuid2 *supported_cpuid; /* KVM_GET_SUPPORTED_CPUID */
+	unsigned int nr_vcpus;
+	bool smt;
+	/* The boot vCPU (id 0) only: its GDT and, for Linux64, page tables go into @mem. */
+	const struct guest_mem *mem;
+	enum arch_boot_proto proto;
+	uint64_t entry; /* guest-physical entry point */
+};
 
 /*
- * Writes what the guest reads at boot: command line, e820 map, MP table and
- * either the PVH start info or the Linux zero page (by vm->boot.proto).
+ * Per vCPU (@vcpu_fd, KVM's vCPU @id): CPUID, MSRs, FPU, LAPIC; on vCPU 0 also
+ * the boot registers. 0, or -errno after logging what failed.
  */
-int arch_boot_tables(struct vm *vm);
+int arch_vcpu_init(int vcpu_fd, unsigned int id, const struct arch_vcpu_info *info);
+
+/*
+ * One KVM ioctl; on failure logs "[vcpu ID: ]NAME: error" (no vCPU when
+ * @vcpu_id < 0) and returns -errno, saved before logging can change it.
+ */
+int arch_kvm_ioctl(int fd, unsigned long req, void *arg, const char *name, int vcpu_id);
+
+/* What the guest reads at boot, and nothing more of the VM (the VM builds it). */
+struct arch_boot_info {
+	const struct guest_mem *mem;
+	unsigned int nr_vcpus;
+	enum arch_boot_proto proto;
+	const char *cmdline; /* NUL-terminated, shorter than LAYOUT_CMDLINE_MAX */
+	/* A bzImage's setup header (from file offset 0x1f1) for the zero page; 0 for an ELF. */
+	const uint8_t *setup_hdr;
+	size_t setup_hdr_len;
+	uint64_t initrd_addr;
+	uint64_t initrd_size;		  /* 0: no initrd */
+	const struct acpi_mmio_dev *devs; /* the virtio-mmio devices: window and GSI */
+	unsigned int nr_devs;
+};
+
+/*
+ * Writes the command line, e820 map, MP table, ACPI tables and either the PVH
+ * start info or the Linux zero page (by @bi->proto). 0, or -errno (logged):
+ * -E2BIG for a line too long, -EINVAL for a setup header too long, or what the
+ * table writers return.
+ */
+int arch_boot_tables(const struct arch_boot_info *bi);
 
 /* The e820 map of guest RAM. */
 #define E820_RAM      1
@@ -60,28 +100,29 @@ void cpuid_normalize(struct kvm_cpuid2 *cpuid, unsigned int id, unsigned int nr,
 void cpuid_host_brand(char brand[48]);
 
 /*
- * kvm_pvm: called on KVM_EXIT_INTERNAL_ERROR / emulation failure. Completes the
- * instruction at rip if the table knows it (returns 0 and counts it), else
- * prints rip, the instruction bytes and the vCPU state and returns -ENOTSUP.
+ * kvm_pvm: called on KVM_EXIT_INTERNAL_ERROR / emulation failure of vCPU @id
+ * (@vcpu_fd), whose code @gm holds. Completes the instruction at rip if the
+ * table knows it and returns its index in the table (the caller counts it);
+ * else logs rip and the instruction bytes and returns -ENOTSUP (-errno when
+ * reading or setting the registers failed).
  */
-int pvm_complete(struct vcpu *vcpu);
+int pvm_complete(int vcpu_fd, unsigned int id, const struct guest_mem *gm);
 
 /*
- * kvm_pvm: adds the PVM guest profile (nopv, noxsave, clearcpuid=...) to the
- * kernel command line, skipping what the user set. -E2BIG if it does not fit.
+ * The TSC rate KVM gives the vCPU on @vcpu_fd (KVM_GET_TSC_KHZ), in kHz: > 0,
+ * 0 when KVM has none, or -errno. Does not log.
  */
-int pvm_profile_apply(struct cmdline *cl);
+int arch_tsc_khz(int vcpu_fd);
 
 /*
- * The part of the profile that needs a vCPU: tsc_early_khz from
- * KVM_GET_TSC_KHZ, written into the guest's command line (arch_update_cmdline).
+ * Rewrites the command line in guest memory (and its length in the zero page,
+ * for ARCH_BOOT_LINUX64) after arch_boot_tables(). 0, or -errno (logged).
  */
-int pvm_profile_finish(struct vm *vm);
+int arch_update_cmdline(const struct guest_mem *gm, enum arch_boot_proto proto,
+			const char *cmdline);
 
-/* Rewrites the command line in guest memory (and its length in the zero page). */
-int arch_update_cmdline(struct vm *vm);
-
-/* The completion table's names, for statistics. */
+/* The completion table's names, for statistics: at most PVM_COMPLETIONS_MAX. */
+#define PVM_COMPLETIONS_MAX 8
 unsigned int pvm_completion_count(void);
 const char *pvm_completion_name(unsigned int i);
 

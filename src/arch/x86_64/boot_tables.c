@@ -9,7 +9,6 @@
 #include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
 #include "util/log.h"
-#include "vmm/vm.h"
 
 #include <errno.h>
 #include <string.h>
@@ -76,8 +75,8 @@ struct __attribute__((packed)) hvm_memmap_entry {
 	uint32_t reserved;
 };
 
-static int write_pvh_info(struct vm *vm, const struct e820_entry *e820, unsigned int n,
-			  uint64_t rsdp)
+static int write_pvh_info(const struct arch_boot_info *bi, const struct e820_entry *e820,
+			  unsigned int n, uint64_t rsdp)
 {
 	struct hvm_start_info info = {
 	    .magic = HVM_START_MAGIC,
@@ -92,17 +91,17 @@ static int write_pvh_info(struct vm *vm, const struct e820_entry *e820, unsigned
 	for (unsigned int i = 0; i < n && !ret; i++) {
 		struct hvm_memmap_entry m = {e820[i].addr, e820[i].size, e820[i].type, 0};
 
-		ret = gm_write(&vm->mem, LAYOUT_PVH_MEMMAP_START + i * sizeof(m), &m, sizeof(m));
+		ret = gm_write(bi->mem, LAYOUT_PVH_MEMMAP_START + i * sizeof(m), &m, sizeof(m));
 	}
-	if (!ret && vm->initrd_size) {
-		struct hvm_modlist_entry mod = {.paddr = vm->initrd_addr, .size = vm->initrd_size};
+	if (!ret && bi->initrd_size) {
+		struct hvm_modlist_entry mod = {.paddr = bi->initrd_addr, .size = bi->initrd_size};
 
 		info.nr_modules = 1;
 		info.modlist_paddr = LAYOUT_PVH_MODLIST_START;
-		ret = gm_write(&vm->mem, LAYOUT_PVH_MODLIST_START, &mod, sizeof(mod));
+		ret = gm_write(bi->mem, LAYOUT_PVH_MODLIST_START, &mod, sizeof(mod));
 	}
 	if (!ret)
-		ret = gm_write(&vm->mem, LAYOUT_PVH_INFO_START, &info, sizeof(info));
+		ret = gm_write(bi->mem, LAYOUT_PVH_INFO_START, &info, sizeof(info));
 	return ret;
 }
 
@@ -119,6 +118,7 @@ static int write_pvh_info(struct vm *vm, const struct e820_entry *e820, unsigned
 #define BP_CMD_LINE_PTR	    0x228
 #define BP_KERNEL_ALIGNMENT 0x230
 #define BP_CMDLINE_SIZE	    0x238
+#define BP_HDR_END	    0x290 /* the setup header a bzImage brings ends here */
 #define BP_E820_TABLE	    0x2d0
 #define BP_E820_MAX	    128
 
@@ -127,16 +127,17 @@ static void put32(uint8_t *p, size_t off, uint32_t v)
 	memcpy(p + off, &v, sizeof(v));
 }
 
-static int write_zero_page(struct vm *vm, const struct e820_entry *e820, unsigned int n,
-			   uint64_t rsdp)
+static int write_zero_page(const struct arch_boot_info *bi, size_t cmdline_len,
+			   const struct e820_entry *e820, unsigned int n, uint64_t rsdp)
 {
-	uint8_t *zp = gm_ptr(&vm->mem, LAYOUT_ZERO_PAGE_START, 4096);
+	uint8_t *zp = gm_ptr(bi->mem, LAYOUT_ZERO_PAGE_START, 4096);
 
 	if (!zp)
 		return -EFAULT;
 	memset(zp, 0, 4096);
 	/* A bzImage's own header first; the loader fields below override it. */
-	memcpy(zp + BP_HDR, vm->boot.setup_hdr, vm->boot.setup_hdr_len);
+	if (bi->setup_hdr_len)
+		memcpy(zp + BP_HDR, bi->setup_hdr, bi->setup_hdr_len);
 	zp[BP_BOOT_FLAG] = 0x55;
 	zp[BP_BOOT_FLAG + 1] = 0xaa;
 	put32(zp, BP_HEADER, 0x53726448);		     /* "HdrS" */
@@ -144,12 +145,12 @@ static int write_zero_page(struct vm *vm, const struct e820_entry *e820, unsigne
 	zp[BP_TYPE_OF_LOADER] = 0xff;			     /* "undefined" boot loader */
 	zp[BP_LOADFLAGS] |= 0x01; /* LOADED_HIGH: the kernel is at 1 MiB */
 	put32(zp, BP_CMD_LINE_PTR, (uint32_t)LAYOUT_CMDLINE_START);
-	put32(zp, BP_CMDLINE_SIZE, (uint32_t)vm->cmdline.len);
-	if (!vm->boot.setup_hdr_len)
+	put32(zp, BP_CMDLINE_SIZE, (uint32_t)cmdline_len);
+	if (!bi->setup_hdr_len)
 		put32(zp, BP_KERNEL_ALIGNMENT, 0x1000000);
-	if (vm->initrd_size) {
-		put32(zp, BP_RAMDISK_IMAGE, (uint32_t)vm->initrd_addr);
-		put32(zp, BP_RAMDISK_SIZE, (uint32_t)vm->initrd_size);
+	if (bi->initrd_size) {
+		put32(zp, BP_RAMDISK_IMAGE, (uint32_t)bi->initrd_addr);
+		put32(zp, BP_RAMDISK_SIZE, (uint32_t)bi->initrd_size);
 	}
 	if (n > BP_E820_MAX)
 		return -E2BIG;
@@ -164,52 +165,59 @@ static int write_zero_page(struct vm *vm, const struct e820_entry *e820, unsigne
 	return 0;
 }
 
-int arch_update_cmdline(struct vm *vm)
+/* The line's length without its NUL, or -E2BIG when it does not fit its area. */
+static long cmdline_length(const char *cmdline)
 {
-	uint32_t len = (uint32_t)vm->cmdline.len;
-	int ret = gm_write(&vm->mem, LAYOUT_CMDLINE_START, vm->cmdline.buf, vm->cmdline.len + 1);
+	size_t len = strnlen(cmdline, LAYOUT_CMDLINE_MAX);
+
+	return len < LAYOUT_CMDLINE_MAX ? (long)len : -E2BIG;
+}
+
+int arch_update_cmdline(const struct guest_mem *gm, enum arch_boot_proto proto, const char *cmdline)
+{
+	long len = cmdline_length(cmdline);
+	uint32_t len32 = (uint32_t)len;
+	int ret = len < 0 ? (int)len : gm_write(gm, LAYOUT_CMDLINE_START, cmdline, (size_t)len + 1);
 
 	/* PVH's start info points at the NUL-terminated line; the zero page also has its size. */
-	if (!ret && vm->boot.proto == BOOT_LINUX64)
-		ret =
-		    gm_write(&vm->mem, LAYOUT_ZERO_PAGE_START + BP_CMDLINE_SIZE, &len, sizeof(len));
+	if (!ret && proto == ARCH_BOOT_LINUX64)
+		ret = gm_write(gm, LAYOUT_ZERO_PAGE_START + BP_CMDLINE_SIZE, &len32, sizeof(len32));
 	if (ret)
 		log_error("rewriting the kernel command line in guest memory: %s", strerror(-ret));
 	return ret;
 }
 
-int arch_boot_tables(struct vm *vm)
+int arch_boot_tables(const struct arch_boot_info *bi)
 {
-	struct acpi_mmio_dev devs[VM_MAX_VIRTIO];
 	struct e820_entry e820[E820_MAX];
+	long len = cmdline_length(bi->cmdline);
 	uint64_t rsdp;
 	int n, ret;
 
-	ret = gm_write(&vm->mem, LAYOUT_CMDLINE_START, vm->cmdline.buf, vm->cmdline.len + 1);
+	if (len < 0 || bi->setup_hdr_len > BP_HDR_END - BP_HDR) {
+		ret = len < 0 ? (int)len : -EINVAL;
+		goto err;
+	}
+	ret = gm_write(bi->mem, LAYOUT_CMDLINE_START, bi->cmdline, (size_t)len + 1);
 	if (ret)
 		goto err;
-	n = e820_build(&vm->mem, e820, E820_MAX);
+	n = e820_build(bi->mem, e820, E820_MAX);
 	if (n < 0) {
 		ret = n;
 		goto err;
 	}
 	/* Both: the MP table for guests without ACPI, ACPI (with the DSDT's devices) for the rest.
 	 */
-	ret = mptable_write(&vm->mem, vm->cfg.machine.vcpu_count);
+	ret = mptable_write(bi->mem, bi->nr_vcpus);
 	if (ret)
 		goto err;
-	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
-		const struct virtio_dev *d = vm->virtio[i].dev;
-
-		devs[i] = (struct acpi_mmio_dev){d->mmio_base, VIRTIO_MMIO_WINDOW, d->gsi};
-	}
-	ret = acpi_write(&vm->mem, vm->cfg.machine.vcpu_count, devs, vm->nr_virtio, &rsdp);
+	ret = acpi_write(bi->mem, bi->nr_vcpus, bi->devs, bi->nr_devs, &rsdp);
 	if (ret)
 		goto err;
-	if (vm->boot.proto == BOOT_PVH)
-		ret = write_pvh_info(vm, e820, (unsigned int)n, rsdp);
+	if (bi->proto == ARCH_BOOT_PVH)
+		ret = write_pvh_info(bi, e820, (unsigned int)n, rsdp);
 	else
-		ret = write_zero_page(vm, e820, (unsigned int)n, rsdp);
+		ret = write_zero_page(bi, (size_t)len, e820, (unsigned int)n, rsdp);
 	if (ret)
 		goto err;
 	return 0;

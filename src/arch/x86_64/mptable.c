@@ -5,6 +5,7 @@
  * Written in the EBDA, where the guest's MP scan looks first.
  */
 #include "arch/x86_64/arch.h"
+#include "arch/x86_64/checksum.h"
 #include "arch/x86_64/layout.h"
 
 #include <errno.h>
@@ -78,16 +79,6 @@ enum { MP_INT = 0, MP_NMI = 1, MP_EXTINT = 3 };
 #define CPU_STEPPING	 0x600
 #define CPU_FEATURE_APIC (1u << 9)
 #define CPU_FEATURE_FPU	 1u
-
-static uint8_t checksum(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint8_t sum = 0;
-
-	while (len--)
-		sum += *b++;
-	return (uint8_t)-sum;
-}
 
 int mptable_write(const struct guest_mem *gm, unsigned int nr_cpus)
 {
@@ -170,12 +161,12 @@ int mptable_write(const struct guest_mem *gm, unsigned int nr_cpus)
 	memcpy(mpc->productid, "MICROVM     ", 12);
 	mpc->oemcount = entries;
 	mpc->lapic = (uint32_t)LAYOUT_LAPIC_ADDR;
-	mpc->checksum = checksum(mpc, mpc->length);
+	mpc->checksum = table_checksum(mpc, mpc->length);
 
 	memcpy(mpf->signature, "_MP_", 4);
 	mpf->physptr = (uint32_t)(LAYOUT_EBDA_START + sizeof(*mpf));
 	mpf->length = 1;
 	mpf->specification = 4;
-	mpf->checksum = checksum(mpf, sizeof(*mpf));
+	mpf->checksum = table_checksum(mpf, sizeof(*mpf));
 	return 0;
 }

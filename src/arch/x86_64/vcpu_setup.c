@@ -7,7 +7,6 @@
 #include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
 #include "util/log.h"
-#include "vmm/vm.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -47,29 +46,49 @@ int arch_vm_prep(int vm_fd, char *msg, size_t len)
 	return 0;
 }
 
-static int setup_cpuid(struct vcpu *vcpu)
+int arch_kvm_ioctl(int fd, unsigned long req, void *arg, const char *name, int vcpu_id)
 {
-	struct vm *vm = vcpu->vm;
-	size_t size = sizeof(*vm->supported_cpuid) +
-		      vm->supported_cpuid->nent * sizeof(vm->supported_cpuid->entries[0]);
+	int err;
+
+	if (ioctl(fd, req, arg) >= 0)
+		return 0;
+	err = errno;
+	if (vcpu_id >= 0)
+		log_error("vcpu %d: %s: %s", vcpu_id, name, strerror(err));
+	else
+		log_error("%s: %s", name, strerror(err));
+	return -err;
+}
+
+/* One ioctl on this vCPU, named in the log line if it fails. */
+#define VCPU_IOCTL(fd, id, req, arg) arch_kvm_ioctl((fd), (req), (arg), #req, (int)(id))
+
+int arch_tsc_khz(int vcpu_fd)
+{
+	int khz = ioctl(vcpu_fd, KVM_GET_TSC_KHZ, 0);
+
+	return khz < 0 ? -errno : khz;
+}
+
+static int setup_cpuid(int fd, unsigned int id, const struct arch_vcpu_info *info)
+{
+	const struct kvm_cpuid2 *supported = info->supported_cpuid;
+	size_t size = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
 	struct kvm_cpuid2 *cpuid = malloc(size);
 	char brand[48];
-	int ret = 0;
+	int ret;
 
 	if (!cpuid)
 		return -ENOMEM;
-	memcpy(cpuid, vm->supported_cpuid, size);
+	memcpy(cpuid, supported, size);
 	cpuid_host_brand(brand);
-	cpuid_normalize(cpuid, vcpu->id, vm->cfg.machine.vcpu_count, vm->cfg.machine.smt, brand);
-	if (ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0) {
-		ret = -errno;
-		log_error("vcpu %u: KVM_SET_CPUID2: %s", vcpu->id, strerror(errno));
-	}
+	cpuid_normalize(cpuid, id, info->nr_vcpus, info->smt, brand);
+	ret = VCPU_IOCTL(fd, id, KVM_SET_CPUID2, cpuid);
 	free(cpuid);
 	return ret;
 }
 
-static int setup_msrs(struct vcpu *vcpu)
+static int setup_msrs(int fd, unsigned int id)
 {
 	/* What a CPU holds at reset plus fast strings and write-back MTRR default. */
 	static const struct {
@@ -102,20 +121,20 @@ static int setup_msrs(struct vcpu *vcpu)
 		msrs.e[i].data = boot_msrs[i].data;
 	}
 	/* KVM_SET_MSRS returns how many it set: it stops at the first refused one. */
-	ret = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
+	ret = ioctl(fd, KVM_SET_MSRS, &msrs);
 	if (ret < 0) {
 		ret = -errno;
-		log_error("vcpu %u: KVM_SET_MSRS: %s", vcpu->id, strerror(-ret));
+		log_error("vcpu %u: KVM_SET_MSRS: %s", id, strerror(-ret));
 		return ret;
 	}
 	if ((size_t)ret < n) {
-		log_error("vcpu %u: KVM_SET_MSRS refused MSR 0x%x", vcpu->id, boot_msrs[ret].index);
+		log_error("vcpu %u: KVM_SET_MSRS refused MSR 0x%x", id, boot_msrs[ret].index);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static int setup_fpu(struct vcpu *vcpu)
+static int setup_fpu(int fd, unsigned int id)
 {
 	struct kvm_fpu fpu;
 	int ret;
@@ -123,7 +142,7 @@ static int setup_fpu(struct vcpu *vcpu)
 	memset(&fpu, 0, sizeof(fpu));
 	fpu.fcw = 0x37f;    /* x87 default: all exceptions masked, 64-bit precision */
 	fpu.mxcsr = 0x1f80; /* SSE default: all exceptions masked */
-	ret = KVM_CALL(vcpu->fd, KVM_SET_FPU, &fpu, vcpu);
+	ret = VCPU_IOCTL(fd, id, KVM_SET_FPU, &fpu);
 	if (ret)
 		return ret;
 	return 0;
@@ -143,18 +162,18 @@ static void lapic_set_mode(struct kvm_lapic_state *la, unsigned int reg, uint32_
 	memcpy(&la->regs[reg], &v, 4);
 }
 
-static int setup_lapic(struct vcpu *vcpu)
+static int setup_lapic(int fd, unsigned int id)
 {
 	struct kvm_lapic_state la;
 	int ret;
 
-	ret = KVM_CALL(vcpu->fd, KVM_GET_LAPIC, &la, vcpu);
+	ret = VCPU_IOCTL(fd, id, KVM_GET_LAPIC, &la);
 	if (ret)
 		return ret;
 	/* Virtual-wire mode: the 8259's output on LINT0, NMI on LINT1 (the MP table says so). */
 	lapic_set_mode(&la, APIC_LVT_LINT0, APIC_MODE_EXTINT);
 	lapic_set_mode(&la, APIC_LVT_LINT1, APIC_MODE_NMI);
-	ret = KVM_CALL(vcpu->fd, KVM_SET_LAPIC, &la, vcpu);
+	ret = VCPU_IOCTL(fd, id, KVM_SET_LAPIC, &la);
 	if (ret)
 		return ret;
 	return 0;
@@ -197,23 +216,22 @@ static struct kvm_segment segment_from_gdt(uint64_t e, uint16_t index)
 #define EFER_LMA    0x400ULL
 
 /* Identity-map the first GiB with 2 MiB pages: the 64-bit boot protocol needs paging. */
-static int write_page_tables(struct vm *vm)
+static int write_page_tables(const struct guest_mem *gm)
 {
 	uint64_t pml4 = LAYOUT_PDPT_START | 0x3, pdpt = LAYOUT_PD_START | 0x3;
-	uint64_t *pd = gm_ptr(&vm->mem, LAYOUT_PD_START, 512 * 8);
+	uint64_t *pd = gm_ptr(gm, LAYOUT_PD_START, 512 * 8);
 
-	if (!pd || gm_write(&vm->mem, LAYOUT_PML4_START, &pml4, 8) ||
-	    gm_write(&vm->mem, LAYOUT_PDPT_START, &pdpt, 8))
+	if (!pd || gm_write(gm, LAYOUT_PML4_START, &pml4, 8) ||
+	    gm_write(gm, LAYOUT_PDPT_START, &pdpt, 8))
 		return -EFAULT;
 	for (uint64_t i = 0; i < 512; i++)
 		pd[i] = (i << 21) | 0x83; /* present, writable, 2 MiB page */
 	return 0;
 }
 
-static int setup_boot_regs(struct vcpu *vcpu)
+static int setup_boot_regs(int fd, const struct arch_vcpu_info *info)
 {
-	struct vm *vm = vcpu->vm;
-	const bool pvh = vm->boot.proto == BOOT_PVH;
+	const bool pvh = info->proto == ARCH_BOOT_PVH;
 	/* Null, code, data, TSS; PVH enters 32-bit protected mode, Linux64 long mode. */
 	const uint64_t gdt[4] = {
 	    0,
@@ -229,10 +247,10 @@ static int setup_boot_regs(struct vcpu *vcpu)
 	struct kvm_regs regs;
 	int ret;
 
-	if (gm_write(&vm->mem, LAYOUT_GDT_START, gdt, sizeof(gdt)) ||
-	    gm_write(&vm->mem, LAYOUT_IDT_START, &idt, sizeof(idt)))
+	if (gm_write(info->mem, LAYOUT_GDT_START, gdt, sizeof(gdt)) ||
+	    gm_write(info->mem, LAYOUT_IDT_START, &idt, sizeof(idt)))
 		return -EFAULT;
-	ret = KVM_CALL(vcpu->fd, KVM_GET_SREGS, &sregs, vcpu);
+	ret = VCPU_IOCTL(fd, 0, KVM_GET_SREGS, &sregs);
 	if (ret)
 		return ret;
 	sregs.gdt.base = LAYOUT_GDT_START;
@@ -248,7 +266,7 @@ static int setup_boot_regs(struct vcpu *vcpu)
 		sregs.cr4 = 0;
 		sregs.efer = 0;
 	} else {
-		ret = write_page_tables(vm);
+		ret = write_page_tables(info->mem);
 
 		if (ret)
 			return ret;
@@ -257,36 +275,36 @@ static int setup_boot_regs(struct vcpu *vcpu)
 		sregs.cr0 |= X86_CR0_PE | X86_CR0_PG | X86_CR0_ET;
 		sregs.efer |= EFER_LME | EFER_LMA;
 	}
-	ret = KVM_CALL(vcpu->fd, KVM_SET_SREGS, &sregs, vcpu);
+	ret = VCPU_IOCTL(fd, 0, KVM_SET_SREGS, &sregs);
 	if (ret)
 		return ret;
 
 	memset(&regs, 0, sizeof(regs));
 	regs.rflags = 0x2; /* bit 1 is reserved as one; interrupts off */
-	regs.rip = vm->boot.entry;
+	regs.rip = info->entry;
 	if (pvh) {
 		regs.rbx = LAYOUT_PVH_INFO_START;
 	} else {
 		regs.rsp = regs.rbp = LAYOUT_BOOT_STACK;
 		regs.rsi = LAYOUT_ZERO_PAGE_START;
 	}
-	ret = KVM_CALL(vcpu->fd, KVM_SET_REGS, &regs, vcpu);
+	ret = VCPU_IOCTL(fd, 0, KVM_SET_REGS, &regs);
 	if (ret)
 		return ret;
 	return 0;
 }
 
-int arch_vcpu_init(struct vcpu *vcpu)
+int arch_vcpu_init(int vcpu_fd, unsigned int id, const struct arch_vcpu_info *info)
 {
-	int ret = setup_cpuid(vcpu);
+	int ret = setup_cpuid(vcpu_fd, id, info);
 
 	if (!ret)
-		ret = setup_msrs(vcpu);
+		ret = setup_msrs(vcpu_fd, id);
 	if (!ret)
-		ret = setup_fpu(vcpu);
+		ret = setup_fpu(vcpu_fd, id);
 	if (!ret)
-		ret = setup_lapic(vcpu);
-	if (!ret && vcpu->id == 0)
-		ret = setup_boot_regs(vcpu);
+		ret = setup_lapic(vcpu_fd, id);
+	if (!ret && id == 0)
+		ret = setup_boot_regs(vcpu_fd, info);
 	return ret;
 }

@@ -14,16 +14,16 @@
  *               interpreted guest cannot calibrate its TSC against the PIT,
  *               marks it unstable and stalls calibrating its delay loop.
  * On hardware KVM none of this is added. A parameter the user already set is
- * left as the user set it; --no-pvm-profile turns the profile off.
+ * left as the user set it; --no-pvm-profile turns the profile off. The VM
+ * decides whether the profile applies and asks KVM for the TSC rate; this file
+ * only edits the command line.
  */
-#include "arch/x86_64/arch.h"
-#include "util/log.h"
-#include "vmm/vm.h"
+#include "boot/pvm_profile.h"
 
-#include <errno.h>
+#include "util/log.h"
+
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 /*
  * The smallest list that boots ember's guest kernel here, each found by booting
@@ -62,22 +62,21 @@ int pvm_profile_apply(struct cmdline *cl)
 	return 0;
 }
 
-int pvm_profile_finish(struct vm *vm)
+int pvm_profile_finish(struct cmdline *cl, int tsc_khz)
 {
 	char param[48];
-	int khz, ret;
+	int ret;
 
-	if (cmdline_has(&vm->cmdline, "tsc_early_khz") || !vm->nr_vcpus)
+	if (cmdline_has(cl, "tsc_early_khz"))
 		return 0;
-	khz = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
-	if (khz <= 0) {
+	if (tsc_khz <= 0) {
 		log_warn("kvm_pvm guest profile: KVM_GET_TSC_KHZ failed (%s): the guest will "
 			 "calibrate its TSC itself",
-			 khz < 0 ? strerror(errno) : "no rate");
+			 tsc_khz < 0 ? strerror(-tsc_khz) : "no rate");
 		return 0;
 	}
-	snprintf(param, sizeof(param), "tsc_early_khz=%d", khz);
-	ret = cmdline_append(&vm->cmdline, param);
+	snprintf(param, sizeof(param), "tsc_early_khz=%d", tsc_khz);
+	ret = cmdline_append(cl, param);
 	if (ret) {
 		log_error(
 		    "boot-source.boot_args: no room for \"%s\" (kvm_pvm guest profile) within "
@@ -85,5 +84,5 @@ int pvm_profile_finish(struct vm *vm)
 		    param, LAYOUT_CMDLINE_MAX - 1);
 		return ret;
 	}
-	return arch_update_cmdline(vm);
+	return 1;
 }
