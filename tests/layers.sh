@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# The layer check
-# (scripts/check-layers.sh, make check-layers). On the real tree it must pass; on a
+# The layer check (scripts/check-layers.sh, make check-layers). On the real tree it must pass; on a
 # copy of src/ with one bad include added it must fail and print exactly one line
 # naming the file, the line and the header; includes the compiler never sees
 # (comments) must not count.
