@@ -23,7 +23,7 @@ enum {
 #define NOT_BEFORE_BOOT "The requested operation is not supported before starting the microVM."
 
 struct req {
-	struct vmm *vmm;
+	struct controller *ctl;
 	unsigned int method;
 	const char *method_name;
 	const char *path;
@@ -75,7 +75,7 @@ static void ok_json(struct req *r, char *json)
 
 static bool pre_boot_only(struct req *r)
 {
-	if (r->vmm->state == VMM_NOT_STARTED)
+	if (r->ctl->state == CTRL_NOT_STARTED)
 		return true;
 	fault(r, NOT_AFTER_BOOT);
 	return false;
@@ -152,8 +152,8 @@ static int enum_body(struct req *r, const char *what, const char *key, const cha
 
 static void get_instance_info(struct req *r)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", vmm_id(r->vmm), "state",
-			      vmm_state_name(r->vmm->state), "vmm_version", EMBER_VERSION,
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", ctrl_id(r->ctl), "state",
+			      ctrl_state_name(r->ctl->state), "vmm_version", EMBER_VERSION,
 			      "app_name", EMBER_APP_NAME);
 
 	ok_json(r, o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL);
@@ -177,7 +177,7 @@ static void put_actions(struct req *r)
 
 	switch (enum_body(r, "actions", "action_type", actions)) {
 	case FLUSH_METRICS:
-		if (vmm_flush_metrics(r->vmm, err)) {
+		if (ctrl_flush_metrics(r->ctl, err)) {
 			fault(r, "%s", err);
 			return;
 		}
@@ -186,18 +186,18 @@ static void put_actions(struct req *r)
 	case INSTANCE_START:
 		if (!pre_boot_only(r))
 			return;
-		if (vmm_start(r->vmm, err)) {
+		if (ctrl_start(r->ctl, err)) {
 			fault(r, "InstanceStart failed: %s", err);
 			return;
 		}
 		no_content(r);
 		return;
 	case SEND_CTRL_ALT_DEL:
-		if (r->vmm->state == VMM_NOT_STARTED) {
+		if (r->ctl->state == CTRL_NOT_STARTED) {
 			fault(r, NOT_BEFORE_BOOT);
 			return;
 		}
-		if (vmm_send_ctrl_alt_del(r->vmm, err)) {
+		if (ctrl_send_ctrl_alt_del(r->ctl, err)) {
 			fault(r, "%s", err);
 			return;
 		}
@@ -214,7 +214,7 @@ static void update_config(struct req *r, enum config_section section, bool patch
 
 	if (!pre_boot_only(r))
 		return;
-	if (config_update(&r->vmm->cfg, section, r->body, r->body_len, patch, err)) {
+	if (config_update(&r->ctl->cfg, section, r->body, r->body_len, patch, err)) {
 		fault(r, "%s", err);
 		return;
 	}
@@ -229,7 +229,7 @@ static void put_boot_source(struct req *r)
 static void machine_config(struct req *r)
 {
 	if (r->method == M_GET)
-		ok_json(r, config_machine_to_json(&r->vmm->cfg.machine));
+		ok_json(r, config_machine_to_json(&r->ctl->cfg.machine));
 	else
 		update_config(r, CONFIG_MACHINE, r->method == M_PATCH);
 }
@@ -246,13 +246,13 @@ static void put_metrics(struct req *r)
 
 	if (!pre_boot_only(r))
 		return;
-	if (r->vmm->metrics.active) {
+	if (r->ctl->metrics.active) {
 		fault(r, "metrics: already configured; they can be set once");
 		return;
 	}
-	if (config_update(&r->vmm->cfg, CONFIG_METRICS, r->body, r->body_len, false, err) ||
-	    vmm_configure_metrics(r->vmm, err)) {
-		r->vmm->cfg.metrics.present = r->vmm->metrics.active;
+	if (config_update(&r->ctl->cfg, CONFIG_METRICS, r->body, r->body_len, false, err) ||
+	    ctrl_configure_metrics(r->ctl, err)) {
+		r->ctl->cfg.metrics.present = r->ctl->metrics.active;
 		fault(r, "%s", err);
 		return;
 	}
@@ -263,7 +263,7 @@ static void put_logger(struct req *r)
 {
 	char err[VMM_ERR_MAX];
 
-	if (vmm_update_logger(r->vmm, r->body, r->body_len, err)) {
+	if (ctrl_update_logger(r->ctl, r->body, r->body_len, err)) {
 		fault(r, "%s", err);
 		return;
 	}
@@ -272,7 +272,7 @@ static void put_logger(struct req *r)
 
 static void get_vm_config(struct req *r)
 {
-	ok_json(r, config_to_json(&r->vmm->cfg));
+	ok_json(r, config_to_json(&r->ctl->cfg));
 }
 
 static void patch_vm(struct req *r)
@@ -283,11 +283,11 @@ static void patch_vm(struct req *r)
 
 	if (state < 0)
 		return;
-	if (r->vmm->state == VMM_NOT_STARTED) {
+	if (r->ctl->state == CTRL_NOT_STARTED) {
 		fault(r, NOT_BEFORE_BOOT);
 		return;
 	}
-	if (state == 0 ? vmm_pause(r->vmm, err) : vmm_resume(r->vmm, err)) {
+	if (state == 0 ? ctrl_pause(r->ctl, err) : ctrl_resume(r->ctl, err)) {
 		fault(r, "%s", err);
 		return;
 	}
@@ -325,7 +325,7 @@ static void drives(struct req *r)
 		update_config(r, CONFIG_DRIVE, false);
 		return;
 	}
-	if (r->vmm->state == VMM_NOT_STARTED) {
+	if (r->ctl->state == CTRL_NOT_STARTED) {
 		fault(r, NOT_BEFORE_BOOT);
 		return;
 	}
@@ -333,15 +333,15 @@ static void drives(struct req *r)
 		fault(r, "%s", err);
 		return;
 	}
-	d = config_find_drive(&r->vmm->cfg, u.drive_id);
+	d = config_find_drive(&r->ctl->cfg, u.drive_id);
 	if (!d) {
 		fault(r, "drive %s: no such drive.", u.drive_id);
-	} else if (have_op(r, (const void *)r->vmm->ops->drive_update, "PATCH /drives")) {
+	} else if (have_op(r, (const void *)r->ctl->ops->drive_update, "PATCH /drives")) {
 		config_drive_update_limiter(d, &u, &rl);
-		if (r->vmm->ops->drive_update(r->vmm, u.drive_id, u.path_on_host,
+		if (r->ctl->ops->drive_update(r->ctl, u.drive_id, u.path_on_host,
 					      u.has_rate_limiter ? &rl : NULL, err))
 			fault(r, "%s", err);
-		else if (config_apply_drive_update(&r->vmm->cfg, &u))
+		else if (config_apply_drive_update(&r->ctl->cfg, &u))
 			fault(r, "drive %s: out of memory recording the update.", u.drive_id);
 		else
 			no_content(r);
@@ -363,7 +363,7 @@ static void network_interfaces(struct req *r)
 		update_config(r, CONFIG_NET, false);
 		return;
 	}
-	if (r->vmm->state == VMM_NOT_STARTED) {
+	if (r->ctl->state == CTRL_NOT_STARTED) {
 		fault(r, NOT_BEFORE_BOOT);
 		return;
 	}
@@ -371,14 +371,14 @@ static void network_interfaces(struct req *r)
 		fault(r, "%s", err);
 		return;
 	}
-	n = config_find_net(&r->vmm->cfg, u.iface_id);
+	n = config_find_net(&r->ctl->cfg, u.iface_id);
 	if (!n) {
 		fault(r, "network interface %s: no such interface.", u.iface_id);
-	} else if (have_op(r, (const void *)r->vmm->ops->net_update, "PATCH /network-interfaces")) {
+	} else if (have_op(r, (const void *)r->ctl->ops->net_update, "PATCH /network-interfaces")) {
 		config_net_update_limiters(n, &u, &rx, &tx);
-		if (r->vmm->ops->net_update(r->vmm, u.iface_id, &rx, &tx, err))
+		if (r->ctl->ops->net_update(r->ctl, u.iface_id, &rx, &tx, err))
 			fault(r, "%s", err);
-		else if (config_apply_net_update(&r->vmm->cfg, &u))
+		else if (config_apply_net_update(&r->ctl->cfg, &u))
 			fault(r, "network interface %s: recording the update failed.", u.iface_id);
 		else
 			no_content(r);
@@ -393,7 +393,7 @@ static void put_vsock(struct req *r)
 
 static bool balloon_configured(struct req *r)
 {
-	if (r->vmm->cfg.has_balloon)
+	if (r->ctl->cfg.has_balloon)
 		return true;
 	fault(r, "balloon: the balloon device is not configured (PUT /balloon first).");
 	return false;
@@ -412,10 +412,10 @@ static void balloon(struct req *r)
 	if (!balloon_configured(r))
 		return;
 	if (r->method == M_GET) {
-		ok_json(r, config_balloon_to_json(&r->vmm->cfg.balloon));
+		ok_json(r, config_balloon_to_json(&r->ctl->cfg.balloon));
 		return;
 	}
-	if (r->vmm->state == VMM_NOT_STARTED) {
+	if (r->ctl->state == CTRL_NOT_STARTED) {
 		update_config(r, CONFIG_BALLOON_UPDATE, true);
 		return;
 	}
@@ -423,13 +423,13 @@ static void balloon(struct req *r)
 		fault(r, "%s", err);
 		return;
 	}
-	if (!have_op(r, (const void *)r->vmm->ops->balloon_set_target, "PATCH /balloon"))
+	if (!have_op(r, (const void *)r->ctl->ops->balloon_set_target, "PATCH /balloon"))
 		return;
-	if (r->vmm->ops->balloon_set_target(r->vmm, mib, err)) {
+	if (r->ctl->ops->balloon_set_target(r->ctl, mib, err)) {
 		fault(r, "%s", err);
 		return;
 	}
-	r->vmm->cfg.balloon.amount_mib = mib;
+	r->ctl->cfg.balloon.amount_mib = mib;
 	no_content(r);
 }
 
@@ -465,25 +465,25 @@ static void balloon_statistics(struct req *r)
 
 	if (!balloon_configured(r))
 		return;
-	if (r->method == M_PATCH && r->vmm->state == VMM_NOT_STARTED) {
+	if (r->method == M_PATCH && r->ctl->state == CTRL_NOT_STARTED) {
 		update_config(r, CONFIG_BALLOON_STATS, true);
 		return;
 	}
-	if (r->method == M_GET && !r->vmm->cfg.balloon.stats_polling_interval_s) {
+	if (r->method == M_GET && !r->ctl->cfg.balloon.stats_polling_interval_s) {
 		fault(r, "balloon: statistics are not enabled (stats_polling_interval_s is 0 "
 			 "when the device was configured).");
 		return;
 	}
-	if (r->vmm->state == VMM_NOT_STARTED) {
+	if (r->ctl->state == CTRL_NOT_STARTED) {
 		fault(r, NOT_BEFORE_BOOT);
 		return;
 	}
 	if (r->method == M_GET) {
-		if (!have_op(r, (const void *)r->vmm->ops->balloon_stats,
+		if (!have_op(r, (const void *)r->ctl->ops->balloon_stats,
 			     "GET /balloon/statistics"))
 			return;
 		memset(&st, 0, sizeof(st));
-		if (r->vmm->ops->balloon_stats(r->vmm, &st, err)) {
+		if (r->ctl->ops->balloon_stats(r->ctl, &st, err)) {
 			fault(r, "%s", err);
 			return;
 		}
@@ -494,14 +494,14 @@ static void balloon_statistics(struct req *r)
 		fault(r, "%s", err);
 		return;
 	}
-	if (!have_op(r, (const void *)r->vmm->ops->balloon_set_stats_interval,
+	if (!have_op(r, (const void *)r->ctl->ops->balloon_set_stats_interval,
 		     "PATCH /balloon/statistics"))
 		return;
-	if (r->vmm->ops->balloon_set_stats_interval(r->vmm, secs, err)) {
+	if (r->ctl->ops->balloon_set_stats_interval(r->ctl, secs, err)) {
 		fault(r, "%s", err);
 		return;
 	}
-	r->vmm->cfg.balloon.stats_polling_interval_s = secs;
+	r->ctl->cfg.balloon.stats_polling_interval_s = secs;
 	no_content(r);
 }
 
@@ -622,12 +622,13 @@ static bool check_body_id(struct req *r, const struct route *rt)
 	return ok;
 }
 
-static void api_route(struct vmm *vmm, const struct http_request *hreq, struct http_response *resp)
+static void api_route(struct controller *ctl, const struct http_request *hreq,
+		      struct http_response *resp)
 {
 	char path[HTTP_MAX_TARGET + 1];
 	const struct route *rt;
 	struct req r = {
-	    .vmm = vmm,
+	    .ctl = ctl,
 	    .method = method_bit(hreq->method),
 	    .method_name = hreq->method,
 	    .path = path,
@@ -673,13 +674,13 @@ static void api_route(struct vmm *vmm, const struct http_request *hreq, struct h
 	rt->fn(&r);
 }
 
-void api_handle(struct vmm *vmm, const struct http_request *hreq, struct http_response *resp)
+void api_handle(struct controller *ctl, const struct http_request *hreq, struct http_response *resp)
 {
-	api_route(vmm, hreq, resp);
+	api_route(ctl, hreq, resp);
 	/* Counted for the api_server metrics group. */
-	vmm->api_requests++;
+	ctl->api_requests++;
 	if (resp->status >= 400)
-		vmm->api_faults++;
+		ctl->api_faults++;
 }
 
 void api_http_handler(void *opaque, const struct http_request *req, struct http_response *resp)

@@ -14,10 +14,10 @@
 #include "api/http.h"
 #include "vmm/controller.h"
 
-/* Answers @req against @vmm into @resp (resp->body is malloc'd; the caller frees it). */
-void api_handle(struct vmm *vmm, const struct http_request *req, struct http_response *resp);
+/* Answers @req against @ctl into @resp (resp->body is malloc'd; the caller frees it). */
+void api_handle(struct controller *ctl, const struct http_request *req, struct http_response *resp);
 
-/* api_handle as the HTTP server's handler; @opaque is the struct vmm. */
+/* api_handle as the HTTP server's handler; @opaque is the struct controller. */
 void api_http_handler(void *opaque, const struct http_request *req, struct http_response *resp);
 
 #endif
