@@ -402,7 +402,9 @@ int main(int argc, char **argv)
 	}
 	if (cli.config_file) {
 		/* Boot at once, as Firecracker does; vm_create has logged why it failed. */
-		ret = ctrl_start(&ctl, err);
+		struct ctrl_error e;
+
+		ret = ctrl_instance_start(&ctl, &e);
 		if (ret) {
 			ret = ctl.start_bad_input ? VM_EXIT_BAD_CONFIG : VM_EXIT_ERROR;
 			goto out;

@@ -93,20 +93,6 @@ int ctrl_configure_metrics(struct controller *ctl, char err[VMM_ERR_MAX])
 			    mc->properties_json, err, VMM_ERR_MAX);
 }
 
-int ctrl_flush_metrics(struct controller *ctl, char err[VMM_ERR_MAX])
-{
-	int ret = metrics_flush(&ctl->metrics);
-
-	if (ret == -ENODEV)
-		snprintf(err, VMM_ERR_MAX,
-			 "FlushMetrics: metrics not configured "
-			 "(PUT /metrics first)");
-	else if (ret)
-		snprintf(err, VMM_ERR_MAX, "FlushMetrics: writing %s: %s",
-			 ctl->cfg.metrics.metrics_path, strerror(-ret));
-	return ret;
-}
-
 void ctrl_init(struct controller *ctl, struct event_loop *loop, struct logger *lg,
 	       const struct vm_backend_ops *ops)
 {
@@ -186,100 +172,6 @@ int ctrl_watch_signals(struct controller *ctl)
 	if (ctl->sig_h.fd < 0)
 		return -errno;
 	return ev_add(ctl->loop, &ctl->sig_h, EPOLLIN);
-}
-
-int ctrl_start(struct controller *ctl, char err[VMM_ERR_MAX])
-{
-	int ret;
-
-	if (ctl->state != CTRL_NOT_STARTED) {
-		snprintf(err, VMM_ERR_MAX,
-			 "The requested operation is not supported after starting the microVM.");
-		return -EBUSY;
-	}
-	ctl->start_bad_input = false;
-	ret = config_validate(&ctl->cfg, err);
-	if (ret) {
-		ctl->start_bad_input = true;
-		return ret;
-	}
-	ret = ctl->ops->start(ctl, err);
-	if (ret)
-		return ret;
-	ctl->state = CTRL_RUNNING;
-	return 0;
-}
-
-static int need_started(const struct controller *ctl, char err[VMM_ERR_MAX])
-{
-	if (ctl->state != CTRL_NOT_STARTED)
-		return 0;
-	snprintf(err, VMM_ERR_MAX,
-		 "The requested operation is not supported before starting the microVM.");
-	return -EINVAL;
-}
-
-int ctrl_pause(struct controller *ctl, char err[VMM_ERR_MAX])
-{
-	int ret = need_started(ctl, err);
-
-	if (ret || ctl->state == CTRL_PAUSED)
-		return ret;
-	ret = ctl->ops->pause(ctl, err);
-	if (!ret)
-		ctl->state = CTRL_PAUSED;
-	return ret;
-}
-
-int ctrl_resume(struct controller *ctl, char err[VMM_ERR_MAX])
-{
-	int ret = need_started(ctl, err);
-
-	if (ret || ctl->state == CTRL_RUNNING)
-		return ret;
-	ret = ctl->ops->resume(ctl, err);
-	if (!ret)
-		ctl->state = CTRL_RUNNING;
-	return ret;
-}
-
-int ctrl_send_ctrl_alt_del(struct controller *ctl, char err[VMM_ERR_MAX])
-{
-	int ret = need_started(ctl, err);
-
-	return ret ? ret : ctl->ops->ctrl_alt_del(ctl, err);
-}
-
-int ctrl_update_logger(struct controller *ctl, const char *json, size_t len, char err[VMM_ERR_MAX])
-{
-	struct logger *lg = ctl->log;
-	struct vm_config scratch;
-	int ret;
-
-	/* Start from the running logger, so only the keys given change. */
-	config_init(&scratch);
-	scratch.logger = ctl->cfg.logger;
-	scratch.logger.log_path = NULL; /* set only if the body has one */
-	scratch.logger.level = lg->level;
-	scratch.logger.show_level = lg->show_level;
-	scratch.logger.show_log_origin = lg->show_origin;
-	ret = config_update(&scratch, CONFIG_LOGGER, json, len, true, err);
-	if (!ret && scratch.logger.log_path)
-		ret = ctl->ops->set_log_path(ctl, scratch.logger.log_path, err);
-	if (ret) {
-		config_free(&scratch);
-		return ret;
-	}
-	lg->level = scratch.logger.level;
-	lg->show_level = scratch.logger.show_level;
-	lg->show_origin = scratch.logger.show_log_origin;
-	if (scratch.logger.log_path) {
-		free(ctl->cfg.logger.log_path);
-	} else {
-		scratch.logger.log_path = ctl->cfg.logger.log_path;
-	}
-	ctl->cfg.logger = scratch.logger;
-	return 0;
 }
 
 int ctrl_run(struct controller *ctl)

@@ -3,12 +3,14 @@
  * The process-level controller: what Firecracker calls the VMM as opposed to
  * the VM. It owns the configuration (pending until InstanceStart, then what
  * the VM was built from), the VM once started, its state (Not started,
- * Running, Paused), the logger's settings, and SIGTERM/SIGINT. The API's
- * router (api/api.c) and main() drive it; everything runs on the event loop's
- * thread.
+ * Running, Paused), the logger's settings, the metrics, and SIGTERM/SIGINT.
+ * main() sets it up and runs it (this file); what the API can ask of it are
+ * its actions (vmm/actions.h), which hold the state rules. Everything runs on
+ * the event loop's thread.
  *
- * What it asks of the VM goes through struct vm_backend_ops: kvm_backend_ops builds and
- * drives a real VM (vm.c); the unit tests and the fuzzer plug in a fake.
+ * What it asks of the VM goes through struct vm_backend_ops: kvm_backend_ops
+ * (vm_backend.c) builds and drives a real VM; the unit tests and the fuzzer
+ * plug in a fake.
  */
 #ifndef EMBER_VMM_CONTROLLER_H
 #define EMBER_VMM_CONTROLLER_H
@@ -52,8 +54,8 @@ struct vm_backend_ops {
 
 	/*
 	 * The devices of the started VM (the API's after-boot updates). Each is
-	 * optional: without it the router answers that ember cannot do it.
-	 * balloon_*: the VM's balloon (the router checks that one is configured).
+	 * optional: without it the action answers that ember cannot do it.
+	 * balloon_*: the VM's balloon (the actions check that one is configured).
 	 */
 	int (*balloon_set_target)(struct controller *ctl, uint32_t amount_mib,
 				  char err[VMM_ERR_MAX]);
@@ -111,23 +113,8 @@ void ctrl_destroy(struct controller *ctl);
 /* SIGTERM and SIGINT, blocked in every thread, stop the VM (status 0) through the loop. */
 int ctrl_watch_signals(struct controller *ctl);
 
-/* InstanceStart: checks the configuration, builds and starts the VM. */
-int ctrl_start(struct controller *ctl, char err[VMM_ERR_MAX]);
-int ctrl_pause(struct controller *ctl, char err[VMM_ERR_MAX]);
-int ctrl_resume(struct controller *ctl, char err[VMM_ERR_MAX]);
-int ctrl_send_ctrl_alt_del(struct controller *ctl, char err[VMM_ERR_MAX]);
-
-/*
- * PUT /logger: applies the Logger object @json to the running logger (the keys
- * given; a new log_path takes effect at once) and records it in the
- * configuration.
- */
 /* Opens the metrics from cfg.metrics (config file or PUT /metrics). */
 int ctrl_configure_metrics(struct controller *ctl, char err[VMM_ERR_MAX]);
-/* FlushMetrics: one line now. */
-int ctrl_flush_metrics(struct controller *ctl, char err[VMM_ERR_MAX]);
-
-int ctrl_update_logger(struct controller *ctl, const char *json, size_t len, char err[VMM_ERR_MAX]);
 
 /* Runs the event loop until the VM ends or a signal arrives; returns the exit code. */
 int ctrl_run(struct controller *ctl);
