@@ -4,7 +4,7 @@
  * configuration, build the VM, run it, tear it down.
  */
 #include "api/api.h"
-#include "api/http.h"
+#include "api/http_server.h"
 #include "util/log.h"
 #include "config/config.h"
 #include "vmm/vm.h"

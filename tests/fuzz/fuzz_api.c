@@ -13,7 +13,7 @@
  * Every answer must keep the API's shape, or the target aborts.
  */
 #include "api/api.h"
-#include "api/http.h"
+#include "api/http_conn.h"
 #include "vmm/controller.h"
 
 #include <jansson.h>
@@ -187,13 +187,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		boot(&ctl);
 
 	if (!(mode & 1)) {
-		struct http_server srv;
+		struct http_service svc;
 		struct http_conn *c;
 		size_t len, half = size / 2;
 		const char *out;
 
-		http_server_init(&srv, 512, checked_handler, &ctl);
-		c = http_conn_new(&srv, -1);
+		http_service_init(&svc, 512, checked_handler, &ctl);
+		c = http_conn_new(&svc, 1);
 		if (c) {
 			/* In two pieces: requests split across reads. */
 			http_conn_input(c, (const char *)data, half);
