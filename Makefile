@@ -81,8 +81,10 @@ $(BUILD)/asan/obj/%.o: %.c
 unit: $(UNIT_BINS) $(ASAN_BINS)
 
 # --- fuzz: libFuzzer over the API (router and HTTP connection core), built with clang.
-# Only what the API needs is linked: the controller's VM is a fake (tests/fuzz/fuzz_api.c).
-# config.c uses the devices' own checks (balloon sizes, MAC addresses): their files come along.
+# Only what the API needs is linked: the router, the HTTP connection (no server: no socket),
+# the controller and its actions; the VM is a fake (tests/fuzz/fuzz_api.c). config.c uses the
+# devices' own checks (balloon sizes, MAC addresses) and actions.c the balloon's statistics
+# names: those device files come along, with what they need (virtio core, rate limiter).
 FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 60
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
