@@ -45,28 +45,32 @@ struct req {
 	struct http_response *resp;
 };
 
-__attribute__((format(printf, 3, 4))) static void fail(struct req *r, int status, const char *fmt,
-						       ...)
+/* An error answer: @status with {"fault_message": @msg}, logged. */
+static void answer_fault(struct req *r, int status, const char *msg)
 {
-	char msg[CTRL_MSG_MAX + 128];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	log_info("API: %s %s: %d: %s", r->method_name, r->path, status, msg);
 	r->resp->status = status;
 	r->resp->body = http_fault_json("%s", msg);
 }
 
-#define fault(r, ...) fail(r, 400, __VA_ARGS__)
+/* A request the router refuses itself (its route, id or body shape): 400. */
+__attribute__((format(printf, 2, 3))) static void fault(struct req *r, const char *fmt, ...)
+{
+	char msg[CTRL_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	answer_fault(r, 400, msg);
+}
 
 /* The action's result: 204, 200 with @json, or its error's status and message. */
 static void reply(struct req *r, int ret, const struct ctrl_error *e, char *json)
 {
 	if (ret) {
 		free(json);
-		fail(r, e->fault == CTRL_FAULT_INTERNAL ? 500 : 400, "%s", e->msg);
+		answer_fault(r, e->fault == CTRL_FAULT_INTERNAL ? 500 : 400, e->msg);
 		return;
 	}
 	r->resp->status = json ? 200 : 204;
@@ -336,41 +340,40 @@ static void not_yet(struct req *r)
 	fault(r, "%s: not supported yet by ember (%s).", r->path, r->rt->not_yet);
 }
 
-#define NY not_yet
-
-/* clang-format off */
 static const struct route routes[] = {
-	/* path                     with_id id_key      GET                 PUT                 PATCH */
-	{"/",                       false, NULL,       get_instance_info,  NULL,               NULL, NULL},
-	{"/version",                false, NULL,       get_version,        NULL,               NULL, NULL},
-	{"/actions",                false, NULL,       NULL,               put_actions,        NULL, NULL},
-	{"/boot-source",            false, NULL,       NULL,               put_boot_source,    NULL, NULL},
-	{"/machine-config",         false, NULL,       get_machine_config, put_machine_config,
-	 patch_machine_config, NULL},
-	{"/logger",                 false, NULL,       NULL,               put_logger,         NULL, NULL},
-	{"/vm/config",              false, NULL,       get_vm_config,      NULL,               NULL, NULL},
-	{"/vm",                     false, NULL,       NULL,               NULL,           patch_vm, NULL},
-	{"/entropy",                false, NULL,       NULL,               put_entropy,        NULL, NULL},
+    {"/", .get = get_instance_info},
+    {"/version", .get = get_version},
+    {"/actions", .put = put_actions},
+    {"/boot-source", .put = put_boot_source},
+    {"/machine-config", .get = get_machine_config, .put = put_machine_config,
+     .patch = patch_machine_config},
+    {"/logger", .put = put_logger},
+    {"/vm/config", .get = get_vm_config},
+    {"/vm", .patch = patch_vm},
+    {"/entropy", .put = put_entropy},
+    {"/drives", true, "drive_id", .put = put_drive, .patch = patch_drive},
+    {"/network-interfaces", true, "iface_id", .put = put_net, .patch = patch_net},
+    {"/vsock", .put = put_vsock},
+    {"/balloon", .get = get_balloon, .put = put_balloon, .patch = patch_balloon},
+    {"/balloon/statistics", .get = get_balloon_stats, .patch = patch_balloon_stats},
+    {"/metrics", .put = put_metrics},
 
-	{"/drives",                 true,  "drive_id", NULL,               put_drive,   patch_drive, NULL},
-	{"/network-interfaces",     true,  "iface_id", NULL,               put_net,       patch_net, NULL},
-	{"/pmem",                   true,  "id",       NULL,               NY, NY, "pmem devices (virtio-pmem)"},
-	{"/vsock",                  false, NULL,       NULL,               put_vsock,          NULL, NULL},
-	{"/balloon",                false, NULL,       get_balloon,        put_balloon, patch_balloon, NULL},
-	{"/balloon/statistics",     false, NULL,       get_balloon_stats,  NULL, patch_balloon_stats, NULL},
-	{"/balloon/hinting/start",  false, NULL,       NULL, NULL, NY, "balloon free page hinting"},
-	{"/balloon/hinting/status", false, NULL,       NY,   NULL, NULL, "balloon free page hinting"},
-	{"/balloon/hinting/stop",   false, NULL,       NULL, NULL, NY, "balloon free page hinting"},
-	{"/metrics",                false, NULL,       NULL,               put_metrics,        NULL, NULL},
-	{"/mmds",                   false, NULL,       NY,   NY,   NY, "MMDS (the microVM metadata service)"},
-	{"/mmds/config",            false, NULL,       NULL, NY,   NULL, "MMDS (the microVM metadata service)"},
-	{"/snapshot/create",        false, NULL,       NULL, NY,   NULL, "snapshots"},
-	{"/snapshot/load",          false, NULL,       NULL, NY,   NULL, "snapshots"},
-	{"/cpu-config",             false, NULL,       NULL, NY,   NULL, "custom CPU templates"},
-	{"/serial",                 false, NULL,       NULL, NY,   NULL, "serial console configuration"},
-	{"/hotplug/memory",         false, NULL,       NY,   NY,   NY, "memory hot-plugging (virtio-mem)"},
+    /* Features ember does not have yet: the methods they have answer so. */
+    {"/pmem", true, "id", .put = not_yet, .patch = not_yet,
+     .not_yet = "pmem devices (virtio-pmem)"},
+    {"/balloon/hinting/start", .patch = not_yet, .not_yet = "balloon free page hinting"},
+    {"/balloon/hinting/status", .get = not_yet, .not_yet = "balloon free page hinting"},
+    {"/balloon/hinting/stop", .patch = not_yet, .not_yet = "balloon free page hinting"},
+    {"/mmds", .get = not_yet, .put = not_yet, .patch = not_yet,
+     .not_yet = "MMDS (the microVM metadata service)"},
+    {"/mmds/config", .put = not_yet, .not_yet = "MMDS (the microVM metadata service)"},
+    {"/snapshot/create", .put = not_yet, .not_yet = "snapshots"},
+    {"/snapshot/load", .put = not_yet, .not_yet = "snapshots"},
+    {"/cpu-config", .put = not_yet, .not_yet = "custom CPU templates"},
+    {"/serial", .put = not_yet, .not_yet = "serial console configuration"},
+    {"/hotplug/memory", .get = not_yet, .put = not_yet, .patch = not_yet,
+     .not_yet = "memory hot-plugging (virtio-mem)"},
 };
-/* clang-format on */
 
 static unsigned int method_bit(const char *m)
 {
