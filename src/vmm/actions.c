@@ -428,27 +428,44 @@ int ctrl_get_balloon(struct controller *ctl, char **json, struct ctrl_error *e)
 	return answer(config_balloon_to_json(&ctl->cfg.balloon), json, e);
 }
 
-int ctrl_patch_balloon(struct controller *ctl, const char *body, size_t len, struct ctrl_error *e)
+/*
+ * PATCH of one balloon setting: the configuration's @section before boot;
+ * after, the body is parsed (@parse), the VM applies it (@op) and it is
+ * recorded in @field.
+ */
+static int patch_balloon_setting(struct controller *ctl, enum ctrl_action a,
+				 enum config_section section, const char *body, size_t len,
+				 int (*parse)(const char *, size_t, uint32_t *,
+					      char[CONFIG_ERR_MAX]),
+				 int (*op)(struct controller *, uint32_t, char[VMM_ERR_MAX]),
+				 uint32_t *field, struct ctrl_error *e)
 {
-	uint32_t mib;
-	int ret = check(ctl, CTRL_PATCH_BALLOON, e);
+	uint32_t v;
+	int ret = check(ctl, a, e);
 
 	if (ret < 0)
 		return ret;
 	if (ret == ON_CONFIG) {
-		ret = config_update(&ctl->cfg, CONFIG_BALLOON_UPDATE, body, len, true, e->msg);
+		ret = config_update(&ctl->cfg, section, body, len, true, e->msg);
 		return ret ? input_fault(e, ret) : 0;
 	}
-	ret = config_parse_balloon_update(body, len, &mib, e->msg);
+	ret = parse(body, len, &v, e->msg);
 	if (ret)
 		return input_fault(e, ret);
-	if (!have_op((const void *)ctl->ops->balloon_set_target, CTRL_PATCH_BALLOON, e))
+	if (!have_op((const void *)op, a, e))
 		return -EOPNOTSUPP;
-	ret = ctl->ops->balloon_set_target(ctl, mib, e->msg);
+	ret = op(ctl, v, e->msg);
 	if (ret)
 		return input_fault(e, ret);
-	ctl->cfg.balloon.amount_mib = mib;
+	*field = v;
 	return 0;
+}
+
+int ctrl_patch_balloon(struct controller *ctl, const char *body, size_t len, struct ctrl_error *e)
+{
+	return patch_balloon_setting(ctl, CTRL_PATCH_BALLOON, CONFIG_BALLOON_UPDATE, body, len,
+				     config_parse_balloon_update, ctl->ops->balloon_set_target,
+				     &ctl->cfg.balloon.amount_mib, e);
 }
 
 /* BalloonStats: the sizes, then the statistics the guest gave, by the swagger's names. */
@@ -490,26 +507,10 @@ int ctrl_get_balloon_stats(struct controller *ctl, char **json, struct ctrl_erro
 int ctrl_patch_balloon_stats(struct controller *ctl, const char *body, size_t len,
 			     struct ctrl_error *e)
 {
-	uint32_t secs;
-	int ret = check(ctl, CTRL_PATCH_BALLOON_STATS, e);
-
-	if (ret < 0)
-		return ret;
-	if (ret == ON_CONFIG) {
-		ret = config_update(&ctl->cfg, CONFIG_BALLOON_STATS, body, len, true, e->msg);
-		return ret ? input_fault(e, ret) : 0;
-	}
-	ret = config_parse_balloon_stats_update(body, len, &secs, e->msg);
-	if (ret)
-		return input_fault(e, ret);
-	if (!have_op((const void *)ctl->ops->balloon_set_stats_interval, CTRL_PATCH_BALLOON_STATS,
-		     e))
-		return -EOPNOTSUPP;
-	ret = ctl->ops->balloon_set_stats_interval(ctl, secs, e->msg);
-	if (ret)
-		return input_fault(e, ret);
-	ctl->cfg.balloon.stats_polling_interval_s = secs;
-	return 0;
+	return patch_balloon_setting(ctl, CTRL_PATCH_BALLOON_STATS, CONFIG_BALLOON_STATS, body, len,
+				     config_parse_balloon_stats_update,
+				     ctl->ops->balloon_set_stats_interval,
+				     &ctl->cfg.balloon.stats_polling_interval_s, e);
 }
 
 void ctrl_count_request(struct controller *ctl, bool failed)
