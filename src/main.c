@@ -4,7 +4,7 @@
  * configuration, build the VM, run it, tear it down.
  */
 #include "api/api.h"
-#include "api/http.h"
+#include "api/http_server.h"
 #include "util/log.h"
 #include "config/config.h"
 #include "vmm/vm.h"
@@ -278,7 +278,7 @@ static int setup_logger(struct logger *lg, const struct cli *cli, const struct l
 	lg->show_level |= cli->show_level;
 	lg->show_origin |= cli->show_log_origin;
 	/* A file or a named pipe, as Firecracker's logger takes. */
-	if (path && vmm_open_log(lg, path, err)) {
+	if (path && ctrl_open_log(lg, path, err)) {
 		log_error("%s", err);
 		return -EINVAL;
 	}
@@ -302,7 +302,7 @@ int main(int argc, char **argv)
 	struct timespec start_mono, start_cpu;
 	struct event_loop loop = {.epfd = -1, .wake_fd = -1};
 	struct http_server api;
-	struct vmm vmm;
+	struct controller ctl;
 	long ready_us = 0;
 	int ret;
 
@@ -325,7 +325,7 @@ int main(int argc, char **argv)
 	}
 
 	/* The API socket before anything slow: clients may connect right away. */
-	http_server_init(&api, (size_t)cli.http_max_payload, api_http_handler, &vmm);
+	http_server_init(&api, (size_t)cli.http_max_payload, api_http_handler, &ctl);
 	if (!cli.no_api && http_server_listen(&api, cli.api_sock ? cli.api_sock : DEFAULT_API_SOCK,
 					      err, sizeof(err))) {
 		log_error("%s", err);
@@ -366,28 +366,28 @@ int main(int argc, char **argv)
 	if (cli.start_time_cpu_us)
 		us_to_ts(cli.start_time_cpu_us, &start_cpu);
 
-	vmm_init(&vmm, &loop, &lg, &vmm_kvm_ops);
-	config_free(&vmm.cfg);
-	vmm.cfg = cfg; /* the controller owns the configuration now */
-	vmm.boot_timer = cli.boot_timer;
-	vmm.no_pvm_profile = cli.no_pvm_profile;
-	vmm.sample_rip_path = cli.sample_rip;
-	vmm.start_mono = start_mono;
-	vmm.start_cpu = start_cpu;
-	vmm.serial_out_fd = STDOUT_FILENO;
-	vmm.serial_in_fd = fcntl(STDIN_FILENO, F_GETFD) < 0 ? -1 : STDIN_FILENO;
-	if (vmm.serial_in_fd >= 0 && isatty(vmm.serial_in_fd) &&
-	    !tcgetattr(vmm.serial_in_fd, &saved_tio)) {
+	ctrl_init(&ctl, &loop, &lg, &kvm_backend_ops);
+	config_free(&ctl.cfg);
+	ctl.cfg = cfg; /* the controller owns the configuration now */
+	ctl.boot_timer = cli.boot_timer;
+	ctl.no_pvm_profile = cli.no_pvm_profile;
+	ctl.sample_rip_path = cli.sample_rip;
+	ctl.start_mono = start_mono;
+	ctl.start_cpu = start_cpu;
+	ctl.serial_out_fd = STDOUT_FILENO;
+	ctl.serial_in_fd = fcntl(STDIN_FILENO, F_GETFD) < 0 ? -1 : STDIN_FILENO;
+	if (ctl.serial_in_fd >= 0 && isatty(ctl.serial_in_fd) &&
+	    !tcgetattr(ctl.serial_in_fd, &saved_tio)) {
 		/* Keys go to the guest as typed; Ctrl-C still stops ember (ISIG stays). */
 		struct termios raw = saved_tio;
 
 		raw.c_lflag &= (tcflag_t) ~(ICANON | ECHO);
-		tio_saved = !tcsetattr(vmm.serial_in_fd, TCSANOW, &raw);
+		tio_saved = !tcsetattr(ctl.serial_in_fd, TCSANOW, &raw);
 	}
 
 	ret = ev_init(&loop);
 	if (!ret)
-		ret = vmm_watch_signals(&vmm);
+		ret = ctrl_watch_signals(&ctl);
 	if (!ret && !cli.no_api)
 		ret = http_server_start(&api, &loop);
 	if (ret) {
@@ -395,26 +395,28 @@ int main(int argc, char **argv)
 		ret = VM_EXIT_ERROR;
 		goto out;
 	}
-	if (vmm_configure_metrics(&vmm, err)) {
+	if (ctrl_configure_metrics(&ctl, err)) {
 		log_error("metrics: %s", err);
 		ret = VM_EXIT_BAD_CONFIG;
 		goto out;
 	}
 	if (cli.config_file) {
 		/* Boot at once, as Firecracker does; vm_create has logged why it failed. */
-		ret = vmm_start(&vmm, err);
+		struct ctrl_error e;
+
+		ret = ctrl_instance_start(&ctl, &e);
 		if (ret) {
-			ret = vmm.start_bad_input ? VM_EXIT_BAD_CONFIG : VM_EXIT_ERROR;
+			ret = ctl.start_bad_input ? VM_EXIT_BAD_CONFIG : VM_EXIT_ERROR;
 			goto out;
 		}
 	}
 	if (!cli.no_api)
 		log_info("API server listening on %s (accepting %ld us after start)", api.path,
 			 ready_us);
-	ret = vmm_run(&vmm);
+	ret = ctrl_run(&ctl);
 out:
 	http_server_close(&api);
-	vmm_destroy(&vmm);
+	ctrl_destroy(&ctl);
 	ev_destroy(&loop);
 	if (tio_saved)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * vmm_kvm_ops: the controller's operations on a real VM (vm.c). Apart from
+ * kvm_backend_ops: the controller's operations on a real VM (vm.c). Apart from
  * controller.c so that the router's fuzzer links the controller without KVM.
  */
 #include "vmm/vm.h"
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int kvm_start(struct vmm *vmm, char err[VMM_ERR_MAX])
+static int kvm_start(struct controller *vmm, char err[VMM_ERR_MAX])
 {
 	struct vm_config copy;
 	const char *why;
@@ -71,7 +71,7 @@ static int kvm_start(struct vmm *vmm, char err[VMM_ERR_MAX])
 	return 0;
 }
 
-static int kvm_stop(struct vmm *vmm)
+static int kvm_stop(struct controller *vmm)
 {
 	int code = vm_stop(vmm->vm);
 
@@ -83,12 +83,12 @@ static int kvm_stop(struct vmm *vmm)
 	return code;
 }
 
-static void kvm_request_exit(struct vmm *vmm, int code)
+static void kvm_request_exit(struct controller *vmm, int code)
 {
 	vm_request_exit(vmm->vm, code);
 }
 
-static int kvm_pause(struct vmm *vmm, char err[VMM_ERR_MAX])
+static int kvm_pause(struct controller *vmm, char err[VMM_ERR_MAX])
 {
 	int ret = vm_pause(vmm->vm);
 
@@ -97,7 +97,7 @@ static int kvm_pause(struct vmm *vmm, char err[VMM_ERR_MAX])
 	return ret;
 }
 
-static int kvm_resume(struct vmm *vmm, char err[VMM_ERR_MAX])
+static int kvm_resume(struct controller *vmm, char err[VMM_ERR_MAX])
 {
 	int ret = vm_resume(vmm->vm);
 
@@ -106,7 +106,7 @@ static int kvm_resume(struct vmm *vmm, char err[VMM_ERR_MAX])
 	return ret;
 }
 
-static int kvm_ctrl_alt_del(struct vmm *vmm, char err[VMM_ERR_MAX])
+static int kvm_ctrl_alt_del(struct controller *vmm, char err[VMM_ERR_MAX])
 {
 	int ret = i8042_send_ctrl_alt_del(&vmm->vm->i8042);
 
@@ -117,9 +117,9 @@ static int kvm_ctrl_alt_del(struct vmm *vmm, char err[VMM_ERR_MAX])
 	return ret;
 }
 
-static int kvm_set_log_path(struct vmm *vmm, const char *path, char err[VMM_ERR_MAX])
+static int kvm_set_log_path(struct controller *vmm, const char *path, char err[VMM_ERR_MAX])
 {
-	return vmm_open_log(vmm->log, path, err);
+	return ctrl_open_log(vmm->log, path, err);
 }
 
 /*
@@ -134,7 +134,7 @@ static void failed(char err[VMM_ERR_MAX], const char *why, const char *what, int
 		snprintf(err, VMM_ERR_MAX, "%s: %s", what, strerror(-ret));
 }
 
-static struct virtio_balloon *kvm_balloon(struct vmm *vmm, char err[VMM_ERR_MAX])
+static struct virtio_balloon *kvm_balloon(struct controller *vmm, char err[VMM_ERR_MAX])
 {
 	struct virtio_balloon *b = vm_balloon(vmm->vm);
 
@@ -143,7 +143,8 @@ static struct virtio_balloon *kvm_balloon(struct vmm *vmm, char err[VMM_ERR_MAX]
 	return b;
 }
 
-static int kvm_balloon_set_target(struct vmm *vmm, uint32_t amount_mib, char err[VMM_ERR_MAX])
+static int kvm_balloon_set_target(struct controller *vmm, uint32_t amount_mib,
+				  char err[VMM_ERR_MAX])
 {
 	struct virtio_balloon *b = kvm_balloon(vmm, err);
 	const char *why;
@@ -159,7 +160,8 @@ static int kvm_balloon_set_target(struct vmm *vmm, uint32_t amount_mib, char err
 	return ret;
 }
 
-static int kvm_balloon_set_stats_interval(struct vmm *vmm, uint32_t seconds, char err[VMM_ERR_MAX])
+static int kvm_balloon_set_stats_interval(struct controller *vmm, uint32_t seconds,
+					  char err[VMM_ERR_MAX])
 {
 	struct virtio_balloon *b = kvm_balloon(vmm, err);
 	const char *why;
@@ -175,7 +177,8 @@ static int kvm_balloon_set_stats_interval(struct vmm *vmm, uint32_t seconds, cha
 	return ret;
 }
 
-static int kvm_balloon_stats(struct vmm *vmm, struct balloon_stats *out, char err[VMM_ERR_MAX])
+static int kvm_balloon_stats(struct controller *vmm, struct balloon_stats *out,
+			     char err[VMM_ERR_MAX])
 {
 	struct virtio_balloon *b = kvm_balloon(vmm, err);
 	const char *why;
@@ -191,7 +194,7 @@ static int kvm_balloon_stats(struct vmm *vmm, struct balloon_stats *out, char er
 	return ret;
 }
 
-static int kvm_drive_update(struct vmm *vmm, const char *drive_id, const char *path_on_host,
+static int kvm_drive_update(struct controller *vmm, const char *drive_id, const char *path_on_host,
 			    const struct rate_limiter_config *rl, char err[VMM_ERR_MAX])
 {
 	const char *why;
@@ -205,7 +208,7 @@ static int kvm_drive_update(struct vmm *vmm, const char *drive_id, const char *p
 	return ret;
 }
 
-static int kvm_net_update(struct vmm *vmm, const char *iface_id,
+static int kvm_net_update(struct controller *vmm, const char *iface_id,
 			  const struct rate_limiter_config *rx,
 			  const struct rate_limiter_config *tx, char err[VMM_ERR_MAX])
 {
@@ -351,7 +354,7 @@ static void balloon_metrics(struct vm *vm, json_t *root)
 	json_object_set_new(root, "balloon", g);
 }
 
-static void kvm_collect_metrics(struct vmm *vmm, json_t *root)
+static void kvm_collect_metrics(struct controller *vmm, json_t *root)
 {
 	struct vm *vm = vmm->vm;
 	struct vcpu_stats t = {0};
@@ -428,7 +431,7 @@ static void kvm_collect_metrics(struct vmm *vmm, json_t *root)
 	balloon_metrics(vm, root);
 }
 
-const struct vmm_ops vmm_kvm_ops = {
+const struct vm_backend_ops kvm_backend_ops = {
     .start = kvm_start,
     .stop = kvm_stop,
     .request_exit = kvm_request_exit,

@@ -13,7 +13,7 @@
  * Every answer must keep the API's shape, or the target aborts.
  */
 #include "api/api.h"
-#include "api/http.h"
+#include "api/http_conn.h"
 #include "vmm/controller.h"
 
 #include <jansson.h>
@@ -24,39 +24,39 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int fake_start(struct vmm *vmm, char err[VMM_ERR_MAX])
+static int fake_start(struct controller *ctl, char err[VMM_ERR_MAX])
 {
 	/* A kernel path starting with "/fail" fails to build, like a missing file. */
-	if (!strncmp(vmm->cfg.boot.kernel_image_path, "/fail", 5)) {
+	if (!strncmp(ctl->cfg.boot.kernel_image_path, "/fail", 5)) {
 		snprintf(err, VMM_ERR_MAX, "kernel: %s: No such file or directory",
-			 vmm->cfg.boot.kernel_image_path);
+			 ctl->cfg.boot.kernel_image_path);
 		return -2;
 	}
 	return 0;
 }
 
-static int fake_stop(struct vmm *vmm)
+static int fake_stop(struct controller *ctl)
 {
-	(void)vmm;
+	(void)ctl;
 	return 0;
 }
 
-static void fake_request_exit(struct vmm *vmm, int code)
+static void fake_request_exit(struct controller *ctl, int code)
 {
-	(void)vmm;
+	(void)ctl;
 	(void)code;
 }
 
-static int fake_ok(struct vmm *vmm, char err[VMM_ERR_MAX])
+static int fake_ok(struct controller *ctl, char err[VMM_ERR_MAX])
 {
-	(void)vmm;
+	(void)ctl;
 	(void)err;
 	return 0;
 }
 
-static int fake_set_log_path(struct vmm *vmm, const char *path, char err[VMM_ERR_MAX])
+static int fake_set_log_path(struct controller *ctl, const char *path, char err[VMM_ERR_MAX])
 {
-	(void)vmm;
+	(void)ctl;
 	if (!strncmp(path, "/fail", 5)) {
 		snprintf(err, VMM_ERR_MAX, "log path %s: Permission denied", path);
 		return -13;
@@ -74,38 +74,40 @@ static int fake_dev(uint64_t v, char err[VMM_ERR_MAX])
 	return 0;
 }
 
-static int fake_balloon_target(struct vmm *vmm, uint32_t mib, char err[VMM_ERR_MAX])
+static int fake_balloon_target(struct controller *ctl, uint32_t mib, char err[VMM_ERR_MAX])
 {
-	(void)vmm;
+	(void)ctl;
 	return fake_dev(mib, err);
 }
 
-static int fake_balloon_stats(struct vmm *vmm, struct balloon_stats *out, char err[VMM_ERR_MAX])
+static int fake_balloon_stats(struct controller *ctl, struct balloon_stats *out,
+			      char err[VMM_ERR_MAX])
 {
-	out->target_mib = vmm->cfg.balloon.amount_mib;
+	out->target_mib = ctl->cfg.balloon.amount_mib;
 	out->target_pages = out->target_mib * 256;
 	out->present = 0xffff;
 	for (unsigned int i = 0; i < VIRTIO_BALLOON_S_NR; i++)
 		out->val[i] = i;
-	return fake_dev(vmm->cfg.balloon.stats_polling_interval_s, err);
+	return fake_dev(ctl->cfg.balloon.stats_polling_interval_s, err);
 }
 
-static int fake_drive_update(struct vmm *vmm, const char *id, const char *path,
+static int fake_drive_update(struct controller *ctl, const char *id, const char *path,
 			     const struct rate_limiter_config *rl, char err[VMM_ERR_MAX])
 {
-	(void)vmm;
+	(void)ctl;
 	(void)id;
 	return fake_dev((path ? strlen(path) : 0) + (rl ? rl->has_ops : 0), err);
 }
 
-static int fake_net_update(struct vmm *vmm, const char *id, const struct rate_limiter_config *rx,
+static int fake_net_update(struct controller *ctl, const char *id,
+			   const struct rate_limiter_config *rx,
 			   const struct rate_limiter_config *tx, char err[VMM_ERR_MAX])
 {
-	(void)vmm;
+	(void)ctl;
 	return fake_dev(strlen(id) + rx->has_ops + tx->has_ops, err);
 }
 
-static const struct vmm_ops fake_ops = {
+static const struct vm_backend_ops fake_ops = {
     .start = fake_start,
     .stop = fake_stop,
     .request_exit = fake_request_exit,
@@ -150,7 +152,7 @@ static void checked_handler(void *opaque, const struct http_request *req,
 	check_answer(resp);
 }
 
-static void boot(struct vmm *vmm)
+static void boot(struct controller *ctl)
 {
 	static const char bs[] = "{\"kernel_image_path\": \"/k\"}";
 	static const char start[] = "{\"action_type\": \"InstanceStart\"}";
@@ -158,11 +160,11 @@ static void boot(struct vmm *vmm)
 	struct http_request b = {"PUT", "/actions", start, sizeof(start) - 1};
 	struct http_response r;
 
-	api_handle(vmm, &a, &r);
+	api_handle(ctl, &a, &r);
 	free(r.body);
-	api_handle(vmm, &b, &r);
+	api_handle(ctl, &b, &r);
 	free(r.body);
-	if (vmm->state != VMM_RUNNING)
+	if (ctl->state != CTRL_RUNNING)
 		abort();
 }
 
@@ -170,7 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const methods[] = {"GET", "PUT", "PATCH", "DELETE", "POST", "HEAD"};
 	static struct logger lg = {.level = LOG_OFF};
-	struct vmm vmm;
+	struct controller ctl;
 	uint8_t mode;
 
 	if (!size)
@@ -180,18 +182,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mode = data[0];
 	data++;
 	size--;
-	vmm_init(&vmm, NULL, &lg, &fake_ops);
+	ctrl_init(&ctl, NULL, &lg, &fake_ops);
 	if (mode & 2)
-		boot(&vmm);
+		boot(&ctl);
 
 	if (!(mode & 1)) {
-		struct http_server srv;
+		struct http_service svc;
 		struct http_conn *c;
 		size_t len, half = size / 2;
 		const char *out;
 
-		http_server_init(&srv, 512, checked_handler, &vmm);
-		c = http_conn_new(&srv, -1);
+		http_service_init(&svc, 512, checked_handler, &ctl);
+		c = http_conn_new(&svc, 1);
 		if (c) {
 			/* In two pieces: requests split across reads. */
 			http_conn_input(c, (const char *)data, half);
@@ -221,10 +223,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		req.path = path;
 		req.body = nl ? (const char *)nl + 1 : NULL;
 		req.body_len = nl ? size - plen - 1 : 0;
-		api_handle(&vmm, &req, &resp);
+		api_handle(&ctl, &req, &resp);
 		check_answer(&resp);
 		free(resp.body);
 	}
-	vmm_destroy(&vmm);
+	ctrl_destroy(&ctl);
 	return 0;
 }

@@ -2,7 +2,7 @@
 /*
  * The API router without sockets: request (method, path, body) -> status and
  * body, for every endpoint, against a controller whose VM is a fake (struct
- * vmm_ops), so the "after boot" rules run without KVM. Every answer is also
+ * vm_backend_ops), so the "after boot" rules run without KVM. Every answer is also
  * checked for its shape: 204 without a body, 200 with JSON, errors with
  * exactly {"fault_message": "..."}.
  */
@@ -34,59 +34,59 @@ struct fake_vm {
 
 static struct fake_vm fake;
 
-static int fake_start(struct vmm *vmm, char err[VMM_ERR_MAX])
+static int fake_start(struct controller *ctl, char err[VMM_ERR_MAX])
 {
 	fake.starts++;
 	if (fake.start_ret) {
 		snprintf(err, VMM_ERR_MAX, "kernel: /no/vmlinux: No such file or directory");
-		vmm->start_bad_input = true;
+		ctl->start_bad_input = true;
 		return fake.start_ret;
 	}
-	fake.started_vcpus = vmm->cfg.machine.vcpu_count;
+	fake.started_vcpus = ctl->cfg.machine.vcpu_count;
 	return 0;
 }
 
-static int fake_stop(struct vmm *vmm)
+static int fake_stop(struct controller *ctl)
 {
-	(void)vmm;
+	(void)ctl;
 	fake.stops++;
 	return 0;
 }
 
-static void fake_request_exit(struct vmm *vmm, int code)
+static void fake_request_exit(struct controller *ctl, int code)
 {
-	(void)vmm;
+	(void)ctl;
 	(void)code;
 	fake.exits++;
 }
 
-static int fake_pause(struct vmm *vmm, char err[VMM_ERR_MAX])
+static int fake_pause(struct controller *ctl, char err[VMM_ERR_MAX])
 {
-	(void)vmm;
+	(void)ctl;
 	(void)err;
 	fake.pauses++;
 	return 0;
 }
 
-static int fake_resume(struct vmm *vmm, char err[VMM_ERR_MAX])
+static int fake_resume(struct controller *ctl, char err[VMM_ERR_MAX])
 {
-	(void)vmm;
+	(void)ctl;
 	(void)err;
 	fake.resumes++;
 	return 0;
 }
 
-static int fake_cad(struct vmm *vmm, char err[VMM_ERR_MAX])
+static int fake_cad(struct controller *ctl, char err[VMM_ERR_MAX])
 {
-	(void)vmm;
+	(void)ctl;
 	(void)err;
 	fake.cads++;
 	return 0;
 }
 
-static int fake_set_log_path(struct vmm *vmm, const char *path, char err[VMM_ERR_MAX])
+static int fake_set_log_path(struct controller *ctl, const char *path, char err[VMM_ERR_MAX])
 {
-	(void)vmm;
+	(void)ctl;
 	if (fake.log_ret) {
 		snprintf(err, VMM_ERR_MAX, "log path %s: Permission denied", path);
 		return fake.log_ret;
@@ -102,25 +102,26 @@ static int fake_dev_result(char err[VMM_ERR_MAX], const char *what)
 	return fake.dev_ret;
 }
 
-static int fake_balloon_set_target(struct vmm *vmm, uint32_t mib, char err[VMM_ERR_MAX])
+static int fake_balloon_set_target(struct controller *ctl, uint32_t mib, char err[VMM_ERR_MAX])
 {
-	(void)vmm;
+	(void)ctl;
 	fake.balloon_targets++;
 	fake.balloon_target = mib;
 	return fake_dev_result(err, "balloon.amount_mib");
 }
 
-static int fake_balloon_set_interval(struct vmm *vmm, uint32_t s, char err[VMM_ERR_MAX])
+static int fake_balloon_set_interval(struct controller *ctl, uint32_t s, char err[VMM_ERR_MAX])
 {
-	(void)vmm;
+	(void)ctl;
 	fake.balloon_intervals++;
 	fake.balloon_interval = s;
 	return fake_dev_result(err, "balloon.stats_polling_interval_s");
 }
 
-static int fake_balloon_stats(struct vmm *vmm, struct balloon_stats *out, char err[VMM_ERR_MAX])
+static int fake_balloon_stats(struct controller *ctl, struct balloon_stats *out,
+			      char err[VMM_ERR_MAX])
 {
-	(void)vmm;
+	(void)ctl;
 	fake.balloon_stats_calls++;
 	out->target_pages = 1024;
 	out->target_mib = 4;
@@ -133,10 +134,10 @@ static int fake_balloon_stats(struct vmm *vmm, struct balloon_stats *out, char e
 	return fake_dev_result(err, "balloon statistics");
 }
 
-static int fake_drive_update(struct vmm *vmm, const char *id, const char *path,
+static int fake_drive_update(struct controller *ctl, const char *id, const char *path,
 			     const struct rate_limiter_config *rl, char err[VMM_ERR_MAX])
 {
-	(void)vmm;
+	(void)ctl;
 	fake.drive_updates++;
 	snprintf(fake.drive_id, sizeof(fake.drive_id), "%s", id);
 	snprintf(fake.drive_path, sizeof(fake.drive_path), "%s", path ? path : "");
@@ -146,10 +147,11 @@ static int fake_drive_update(struct vmm *vmm, const char *id, const char *path,
 	return fake_dev_result(err, "drive");
 }
 
-static int fake_net_update(struct vmm *vmm, const char *id, const struct rate_limiter_config *rx,
+static int fake_net_update(struct controller *ctl, const char *id,
+			   const struct rate_limiter_config *rx,
 			   const struct rate_limiter_config *tx, char err[VMM_ERR_MAX])
 {
-	(void)vmm;
+	(void)ctl;
 	(void)id;
 	fake.net_updates++;
 	fake.net_rx = *rx;
@@ -157,7 +159,7 @@ static int fake_net_update(struct vmm *vmm, const char *id, const struct rate_li
 	return fake_dev_result(err, "network interface");
 }
 
-static const struct vmm_ops fake_ops = {
+static const struct vm_backend_ops fake_ops = {
     .start = fake_start,
     .stop = fake_stop,
     .request_exit = fake_request_exit,
@@ -173,7 +175,7 @@ static const struct vmm_ops fake_ops = {
 };
 
 /* A VM without the after-boot device operations. */
-static const struct vmm_ops fake_ops_no_devices = {
+static const struct vm_backend_ops fake_ops_no_devices = {
     .start = fake_start,
     .stop = fake_stop,
     .request_exit = fake_request_exit,
@@ -183,7 +185,7 @@ static const struct vmm_ops fake_ops_no_devices = {
     .set_log_path = fake_set_log_path,
 };
 
-static struct vmm vmm;
+static struct controller ctl;
 static struct logger lg;
 static char body[8192];	   /* the last answer's body ("" for none) */
 static char message[1024]; /* ... its fault_message, if an error */
@@ -194,14 +196,14 @@ static void setup(void)
 	static FILE *devnull;
 
 	if (initialized)
-		vmm_destroy(&vmm); /* the previous case's */
+		ctrl_destroy(&ctl); /* the previous case's */
 	if (!devnull)
 		devnull = fopen("/dev/null", "w");
 	memset(&fake, 0, sizeof(fake));
 	/* Log lines (the cases turn levels up) must not mix with PASS/FAIL lines. */
 	lg = (struct logger){.out = devnull, .level = LOG_OFF};
 	log_set(&lg);
-	vmm_init(&vmm, NULL, &lg, &fake_ops);
+	ctrl_init(&ctl, NULL, &lg, &fake_ops);
 	initialized = true;
 }
 
@@ -212,7 +214,7 @@ static int call(const char *method, const char *path, const char *req_body)
 	struct http_response resp;
 	int status;
 
-	api_handle(&vmm, &req, &resp);
+	api_handle(&ctl, &req, &resp);
 	status = resp.status;
 	snprintf(body, sizeof(body), "%s", resp.body ? resp.body : "");
 	free(resp.body);
@@ -271,7 +273,7 @@ static void boot(void)
 {
 	OK204("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}");
 	OK204("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}");
-	CHECK_EQ(vmm.state, VMM_RUNNING);
+	CHECK_EQ(ctl.state, CTRL_RUNNING);
 }
 
 TEST(instance_info_and_version)
@@ -322,14 +324,14 @@ TEST(boot_source)
 	setup();
 	OK204("PUT", "/boot-source",
 	      "{\"kernel_image_path\": \"/k\", \"initrd_path\": \"/i\", \"boot_args\": \"a=b\"}");
-	CHECK_STR(vmm.cfg.boot.kernel_image_path, "/k");
-	CHECK_STR(vmm.cfg.boot.initrd_path, "/i");
-	CHECK_STR(vmm.cfg.boot.boot_args, "a=b");
+	CHECK_STR(ctl.cfg.boot.kernel_image_path, "/k");
+	CHECK_STR(ctl.cfg.boot.initrd_path, "/i");
+	CHECK_STR(ctl.cfg.boot.boot_args, "a=b");
 	/* A PUT replaces the whole boot source: absent keys are gone. */
 	OK204("PUT", "/boot-source", "{\"kernel_image_path\": \"/k2\"}");
-	CHECK_STR(vmm.cfg.boot.kernel_image_path, "/k2");
-	CHECK(vmm.cfg.boot.initrd_path == NULL);
-	CHECK(vmm.cfg.boot.boot_args == NULL);
+	CHECK_STR(ctl.cfg.boot.kernel_image_path, "/k2");
+	CHECK(ctl.cfg.boot.initrd_path == NULL);
+	CHECK(ctl.cfg.boot.boot_args == NULL);
 	BAD("PUT", "/boot-source", "{\"kernel_image_path\": 7}",
 	    "boot-source.kernel_image_path: expected a string, got an integer 7");
 	BAD("PUT", "/boot-source", "{\"initrd_path\": \"/i\"}",
@@ -338,10 +340,10 @@ TEST(boot_source)
 	    "boot-source: unknown key \"kernel\"");
 	BAD("PUT", "/boot-source", "{\"kernel_image_path\": \"\"}", "the path is empty");
 	/* A refused body changes nothing. */
-	CHECK_STR(vmm.cfg.boot.kernel_image_path, "/k2");
+	CHECK_STR(ctl.cfg.boot.kernel_image_path, "/k2");
 	boot();
 	BAD("PUT", "/boot-source", "{\"kernel_image_path\": \"/k3\"}", after_boot);
-	CHECK_STR(vmm.cfg.boot.kernel_image_path, "/k");
+	CHECK_STR(ctl.cfg.boot.kernel_image_path, "/k");
 }
 
 TEST(machine_config)
@@ -358,9 +360,9 @@ TEST(machine_config)
 	       "\"huge_pages\":\"Transparent\"}");
 	/* PUT: absent optional keys go back to their defaults. */
 	OK204("PUT", "/machine-config", "{\"vcpu_count\": 4, \"mem_size_mib\": 64}");
-	CHECK(!vmm.cfg.machine.smt);
-	CHECK(!vmm.cfg.machine.track_dirty_pages);
-	CHECK_EQ(vmm.cfg.machine.huge_pages, HUGE_PAGES_NONE);
+	CHECK(!ctl.cfg.machine.smt);
+	CHECK(!ctl.cfg.machine.track_dirty_pages);
+	CHECK_EQ(ctl.cfg.machine.huge_pages, HUGE_PAGES_NONE);
 	BAD("PUT", "/machine-config", "{\"vcpu_count\": 2}",
 	    "machine-config: missing required key \"mem_size_mib\"");
 	BAD("PUT", "/machine-config", "{\"vcpu_count\": 33, \"mem_size_mib\": 64}",
@@ -380,23 +382,23 @@ TEST(machine_config)
 	    "{\"vcpu_count\": 2, \"mem_size_mib\": 64, \"huge_pages\": \"1G\"}",
 	    "huge_pages: \"1G\" is not one of \"None\", \"Transparent\", \"2M\"");
 	/* All or nothing: nothing above changed the configuration. */
-	CHECK_EQ(vmm.cfg.machine.vcpu_count, 4);
-	CHECK_EQ(vmm.cfg.machine.mem_size_mib, 64);
+	CHECK_EQ(ctl.cfg.machine.vcpu_count, 4);
+	CHECK_EQ(ctl.cfg.machine.mem_size_mib, 64);
 
 	/* PATCH: only the keys given, none required. */
 	OK204("PATCH", "/machine-config", "{\"mem_size_mib\": 512}");
-	CHECK_EQ(vmm.cfg.machine.vcpu_count, 4);
-	CHECK_EQ(vmm.cfg.machine.mem_size_mib, 512);
+	CHECK_EQ(ctl.cfg.machine.vcpu_count, 4);
+	CHECK_EQ(ctl.cfg.machine.mem_size_mib, 512);
 	OK204("PATCH", "/machine-config", "{\"smt\": true}");
-	CHECK(vmm.cfg.machine.smt);
+	CHECK(ctl.cfg.machine.smt);
 	BAD("PATCH", "/machine-config", "{\"vcpu_count\": 5}", "vcpu_count: 5 is odd");
 	BAD("PATCH", "/machine-config", "{\"vcpu_count\": 2, \"bogus\": 1}",
 	    "machine-config: unknown key \"bogus\"");
 	BAD("PATCH", "/machine-config", "{\"track_dirty_pages\": \"yes\"}",
 	    "machine-config.track_dirty_pages: expected a boolean, got a string \"yes\"");
 	BAD("PATCH", "/machine-config", "{}", "machine-config: the PATCH body sets no key");
-	CHECK_EQ(vmm.cfg.machine.vcpu_count, 4);
-	CHECK(!vmm.cfg.machine.track_dirty_pages);
+	CHECK_EQ(ctl.cfg.machine.vcpu_count, 4);
+	CHECK(!ctl.cfg.machine.track_dirty_pages);
 
 	boot();
 	CHECK_EQ(fake.started_vcpus, 4);
@@ -421,8 +423,8 @@ TEST(logger)
 	OK204("PUT", "/logger", "{\"log_path\": \"/tmp/ember.log\", \"level\": \"Warning\"}");
 	CHECK_STR(fake.log_path, "/tmp/ember.log");
 	CHECK_EQ(lg.level, LOG_WARN);
-	CHECK_STR(vmm.cfg.logger.log_path, "/tmp/ember.log");
-	CHECK(vmm.cfg.logger.present);
+	CHECK_STR(ctl.cfg.logger.log_path, "/tmp/ember.log");
+	CHECK(ctl.cfg.logger.present);
 	BAD("PUT", "/logger", "{\"level\": \"Loud\"}", "logger.level: \"Loud\" is not one of");
 	BAD("PUT", "/logger", "{\"colour\": true}", "logger: unknown key \"colour\"");
 	BAD("PUT", "/logger", "{\"module\": \"api_server\"}", "logger.module");
@@ -432,7 +434,7 @@ TEST(logger)
 	    "log path /root/x.log: Permission denied");
 	/* Nothing of a refused body is applied. */
 	CHECK_EQ(lg.level, LOG_WARN);
-	CHECK_STR(vmm.cfg.logger.log_path, "/tmp/ember.log");
+	CHECK_STR(ctl.cfg.logger.log_path, "/tmp/ember.log");
 	fake.log_ret = 0;
 	lg.level = LOG_OFF;
 	boot();
@@ -444,18 +446,18 @@ TEST(entropy)
 {
 	setup();
 	OK204("PUT", "/entropy", "{}");
-	CHECK(vmm.cfg.entropy.present);
-	CHECK(!vmm.cfg.entropy.rate_limiter.has_bandwidth);
+	CHECK(ctl.cfg.entropy.present);
+	CHECK(!ctl.cfg.entropy.rate_limiter.has_bandwidth);
 	OK204("PUT", "/entropy",
 	      "{\"rate_limiter\": {\"bandwidth\": {\"size\": 1000, \"refill_time\": 100}}}");
-	CHECK(vmm.cfg.entropy.rate_limiter.has_bandwidth);
-	CHECK_EQ(vmm.cfg.entropy.rate_limiter.bandwidth.size, 1000);
+	CHECK(ctl.cfg.entropy.rate_limiter.has_bandwidth);
+	CHECK_EQ(ctl.cfg.entropy.rate_limiter.bandwidth.size, 1000);
 	BAD("PUT", "/entropy", "{\"rate_limiter\": {\"bandwidth\": {\"size\": 1000}}}",
 	    "entropy.rate_limiter.bandwidth: missing required key \"refill_time\"");
 	BAD("PUT", "/entropy", "{\"rate_limiter\": {\"ops\": {\"size\": -1, \"refill_time\": 1}}}",
 	    "entropy.rate_limiter.ops.size: -1 is out of range");
 	BAD("PUT", "/entropy", "{\"rng\": 1}", "entropy: unknown key \"rng\"");
-	CHECK(vmm.cfg.entropy.rate_limiter.has_bandwidth);
+	CHECK(ctl.cfg.entropy.rate_limiter.has_bandwidth);
 	boot();
 	BAD("PUT", "/entropy", "{}", after_boot);
 }
@@ -482,13 +484,13 @@ TEST(actions)
 	fake.start_ret = -ENOENT;
 	BAD("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}",
 	    "InstanceStart failed: kernel: /no/vmlinux: No such file or directory");
-	CHECK_EQ(vmm.state, VMM_NOT_STARTED);
+	CHECK_EQ(ctl.state, CTRL_NOT_STARTED);
 	/* ... and the configuration can be fixed and the start tried again. */
 	fake.start_ret = 0;
 	OK204("PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}");
 	OK204("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}");
 	CHECK_EQ(fake.starts, 2);
-	CHECK_EQ(vmm.state, VMM_RUNNING);
+	CHECK_EQ(ctl.state, CTRL_RUNNING);
 	BAD("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", after_boot);
 	CHECK_EQ(fake.starts, 2);
 	OK204("PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}");
@@ -507,7 +509,7 @@ TEST(pause_resume)
 	BAD("PATCH", "/vm", "{}", "vm: missing required key \"state\"");
 	BAD("PUT", "/vm", "{\"state\": \"Paused\"}", "Invalid request method and/or path");
 	OK204("PATCH", "/vm", "{\"state\": \"Paused\"}");
-	CHECK_EQ(vmm.state, VMM_PAUSED);
+	CHECK_EQ(ctl.state, CTRL_PAUSED);
 	EXPECT("GET", "/", NULL, 200, "\"state\":\"Paused\"");
 	OK204("PATCH", "/vm", "{\"state\": \"Paused\"}");
 	CHECK_EQ(fake.pauses, 1); /* already paused: nothing more to do */
@@ -600,14 +602,14 @@ TEST(drives)
 	      "\"is_read_only\": true, \"io_engine\": \"Async\"}");
 	OK204("PUT", "/drives/rootfs",
 	      "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r\", \"is_root_device\": true}");
-	CHECK_EQ(vmm.cfg.nr_drives, 2);
-	CHECK_STR(vmm.cfg.drives[0].drive_id, "rootfs");
+	CHECK_EQ(ctl.cfg.nr_drives, 2);
+	CHECK_STR(ctl.cfg.drives[0].drive_id, "rootfs");
 	/* PUT with an existing id replaces the drive. */
 	OK204("PUT", "/drives/data",
 	      "{\"drive_id\": \"data\", \"path_on_host\": \"/d2\", \"is_root_device\": false}");
-	CHECK_EQ(vmm.cfg.nr_drives, 2);
-	CHECK_STR(vmm.cfg.drives[1].path_on_host, "/d2");
-	CHECK(!vmm.cfg.drives[1].is_read_only);
+	CHECK_EQ(ctl.cfg.nr_drives, 2);
+	CHECK_STR(ctl.cfg.drives[1].path_on_host, "/d2");
+	CHECK(!ctl.cfg.drives[1].is_read_only);
 	BAD("PUT", "/drives/other",
 	    "{\"drive_id\": \"other\", \"path_on_host\": \"/o\", \"is_root_device\": true}",
 	    "a root block device already exists (\"rootfs\")");
@@ -624,7 +626,7 @@ TEST(drives)
 	BAD("PUT", "/drives/v",
 	    "{\"drive_id\": \"v\", \"is_root_device\": false, \"socket\": \"/vhost.sock\"}",
 	    "vhost-user block devices are not supported yet");
-	CHECK_STR(vmm.cfg.drives[1].path_on_host, "/d2");
+	CHECK_STR(ctl.cfg.drives[1].path_on_host, "/d2");
 	BAD("PATCH", "/drives/data", "{\"drive_id\": \"data\", \"path_on_host\": \"/d3\"}",
 	    before_boot);
 	EXPECT("GET", "/vm/config", NULL, 200, "\"drives\":[{\"drive_id\":\"rootfs\"");
@@ -640,7 +642,7 @@ TEST(drives)
 	CHECK_STR(fake.drive_id, "data");
 	CHECK_STR(fake.drive_path, "/d3");
 	CHECK(!fake.drive_rl_given);
-	CHECK_STR(vmm.cfg.drives[1].path_on_host, "/d3");
+	CHECK_STR(ctl.cfg.drives[1].path_on_host, "/d3");
 	OK204("PATCH", "/drives/data",
 	      "{\"drive_id\": \"data\", \"rate_limiter\": {\"ops\": {\"size\": 100, "
 	      "\"refill_time\": 1000}}}");
@@ -648,7 +650,7 @@ TEST(drives)
 	CHECK(fake.drive_rl.has_ops);
 	CHECK_EQ(fake.drive_rl.ops.size, 100);
 	CHECK_STR(fake.drive_path, "");
-	CHECK(vmm.cfg.drives[1].rate_limiter.has_ops);
+	CHECK(ctl.cfg.drives[1].rate_limiter.has_ops);
 	/* A bucket given replaces that bucket only. */
 	OK204("PATCH", "/drives/data",
 	      "{\"drive_id\": \"data\", \"rate_limiter\": {\"bandwidth\": {\"size\": 5, "
@@ -670,7 +672,7 @@ TEST(drives)
 	fake.dev_ret = -ENOENT;
 	BAD("PATCH", "/drives/data", "{\"drive_id\": \"data\", \"path_on_host\": \"/gone\"}",
 	    "drive: the device refused");
-	CHECK_STR(vmm.cfg.drives[1].path_on_host, "/d3");
+	CHECK_STR(ctl.cfg.drives[1].path_on_host, "/d3");
 	fake.dev_ret = 0;
 	CHECK_EQ(fake.drive_updates, 4);
 }
@@ -685,8 +687,8 @@ TEST(network_interfaces)
 	      "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap1\"}");
 	OK204("PUT", "/network-interfaces/eth1",
 	      "{\"iface_id\": \"eth1\", \"host_dev_name\": \"tap2\"}");
-	CHECK_EQ(vmm.cfg.nr_nets, 2);
-	CHECK_STR(vmm.cfg.nets[1].host_dev_name, "tap2");
+	CHECK_EQ(ctl.cfg.nr_nets, 2);
+	CHECK_STR(ctl.cfg.nets[1].host_dev_name, "tap2");
 	BAD("PUT", "/network-interfaces/eth2",
 	    "{\"iface_id\": \"eth2\", \"host_dev_name\": \"tap0\"}",
 	    "\"tap0\" is in use by interface \"eth0\"");
@@ -717,7 +719,7 @@ TEST(network_interfaces)
 	CHECK_EQ(fake.net_updates, 1);
 	CHECK(fake.net_rx.has_ops);
 	CHECK(!fake.net_tx.has_ops && !fake.net_tx.has_bandwidth);
-	CHECK(vmm.cfg.nets[0].rx_rate_limiter.has_ops);
+	CHECK(ctl.cfg.nets[0].rx_rate_limiter.has_ops);
 	OK204("PATCH", "/network-interfaces/eth0",
 	      "{\"iface_id\": \"eth0\", \"tx_rate_limiter\": {\"bandwidth\": {\"size\": 9, "
 	      "\"refill_time\": 9}}}");
@@ -739,7 +741,7 @@ TEST(network_interfaces)
 	    "\"refill_time\": "
 	    "2}}}",
 	    "network interface: the device refused");
-	CHECK(!vmm.cfg.nets[0].tx_rate_limiter.has_ops);
+	CHECK(!ctl.cfg.nets[0].tx_rate_limiter.has_ops);
 	fake.dev_ret = 0;
 }
 
@@ -747,17 +749,17 @@ TEST(vsock)
 {
 	setup();
 	OK204("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}");
-	CHECK(vmm.cfg.vsock.present);
+	CHECK(ctl.cfg.vsock.present);
 	OK204("PUT", "/vsock",
 	      "{\"guest_cid\": 52, \"uds_path\": \"/tmp/w.sock\", \"vsock_id\": \"v\"}");
-	CHECK_EQ(vmm.cfg.vsock.guest_cid, 52);
-	CHECK_STR(vmm.cfg.vsock.uds_path, "/tmp/w.sock");
+	CHECK_EQ(ctl.cfg.vsock.guest_cid, 52);
+	CHECK_STR(ctl.cfg.vsock.uds_path, "/tmp/w.sock");
 	BAD("PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"/v\"}",
 	    "vsock.guest_cid: 2 is out of range (3 to 4294967294)");
 	BAD("PUT", "/vsock", "{\"guest_cid\": 3}", "vsock: missing required key \"uds_path\"");
 	BAD("PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/v\", \"cid\": 3}",
 	    "vsock: unknown key \"cid\"");
-	CHECK_EQ(vmm.cfg.vsock.guest_cid, 52);
+	CHECK_EQ(ctl.cfg.vsock.guest_cid, 52);
 	EXPECT("GET", "/vm/config", NULL, 200,
 	       "\"vsock\":{\"guest_cid\":52,\"uds_path\":\"/tmp/w.sock\",\"vsock_id\":\"v\"}");
 	boot();
@@ -788,13 +790,13 @@ TEST(balloon)
 	       "\"free_page_hinting\":false,\"free_page_reporting\":false}");
 	/* Before boot PATCH updates the configuration (the swagger: before or after boot). */
 	OK204("PATCH", "/balloon", "{\"amount_mib\": 16}");
-	CHECK_EQ(vmm.cfg.balloon.amount_mib, 16);
+	CHECK_EQ(ctl.cfg.balloon.amount_mib, 16);
 	BAD("PATCH", "/balloon", "{\"amount_mib\": 16, \"deflate_on_oom\": false}",
 	    "balloon: unknown key \"deflate_on_oom\"");
 	BAD("PATCH", "/balloon", "{\"amount_mib\": 129}", "Amount of pages requested is too large");
 	BAD("GET", "/balloon/statistics", NULL, "statistics are not enabled");
 	OK204("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 2}");
-	CHECK_EQ(vmm.cfg.balloon.stats_polling_interval_s, 2);
+	CHECK_EQ(ctl.cfg.balloon.stats_polling_interval_s, 2);
 	BAD("GET", "/balloon/statistics", NULL, before_boot);
 	BAD("PATCH", "/balloon/hinting/start", NULL, "not supported yet by ember");
 	BAD("GET", "/balloon/hinting/status", NULL, "not supported yet by ember");
@@ -821,7 +823,7 @@ TEST(balloon)
 	       "\"swap_in\":7,\"free_memory\":123456}");
 	OK204("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 5}");
 	CHECK_EQ(fake.balloon_interval, 5);
-	CHECK_EQ(vmm.cfg.balloon.stats_polling_interval_s, 5);
+	CHECK_EQ(ctl.cfg.balloon.stats_polling_interval_s, 5);
 	BAD("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 70000}",
 	    "out of range (0 to 65535)");
 	BAD("PATCH", "/balloon/statistics", "{\"interval\": 1}",
@@ -829,7 +831,7 @@ TEST(balloon)
 	fake.dev_ret = -EINVAL;
 	BAD("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 0}",
 	    "balloon.stats_polling_interval_s: the device refused");
-	CHECK_EQ(vmm.cfg.balloon.stats_polling_interval_s, 5);
+	CHECK_EQ(ctl.cfg.balloon.stats_polling_interval_s, 5);
 	fake.dev_ret = 0;
 	BAD("PATCH", "/balloon/hinting/stop", NULL, "not supported yet by ember");
 	BAD("DELETE", "/balloon", NULL, "Invalid request method and/or path");
@@ -847,8 +849,8 @@ TEST(balloon_stats_disabled_after_boot)
 TEST(device_ops_missing)
 {
 	setup();
-	vmm_destroy(&vmm);
-	vmm_init(&vmm, NULL, &lg, &fake_ops_no_devices);
+	ctrl_destroy(&ctl);
+	ctrl_init(&ctl, NULL, &lg, &fake_ops_no_devices);
 	OK204("PUT", "/balloon", "{\"amount_mib\": 0, \"deflate_on_oom\": false}");
 	OK204("PUT", "/drives/d",
 	      "{\"drive_id\": \"d\", \"path_on_host\": \"/d\", \"is_root_device\": false}");
@@ -861,7 +863,7 @@ TEST(device_ops_missing)
 	    "{\"iface_id\": \"e\", \"rx_rate_limiter\": {\"ops\": {\"size\": 1, \"refill_time\": "
 	    "1}}}",
 	    "PATCH /network-interfaces: not supported");
-	CHECK_STR(vmm.cfg.drives[0].path_on_host, "/d");
+	CHECK_STR(ctl.cfg.drives[0].path_on_host, "/d");
 }
 
 /* Configures everything ember keeps through the API. */
@@ -966,9 +968,9 @@ TEST(vm_config_round_trip)
 		struct vm_config copy;
 		char *a, *b;
 
-		CHECK_EQ(config_copy(&copy, &vmm.cfg), 0);
+		CHECK_EQ(config_copy(&copy, &ctl.cfg), 0);
 		a = config_to_json(&copy);
-		b = config_to_json(&vmm.cfg);
+		b = config_to_json(&ctl.cfg);
 		CHECK(a && b);
 		CHECK_STR(a, b);
 		free(a);
@@ -1003,15 +1005,15 @@ TEST(vm_config_as_config_file)
 
 TEST(signals_and_run_without_vm)
 {
-	/* vmm_destroy on a started fake VM stops it once. */
+	/* ctrl_destroy on a started fake VM stops it once. */
 	setup();
 	boot();
-	vmm_destroy(&vmm);
+	ctrl_destroy(&ctl);
 	CHECK_EQ(fake.stops, 1);
-	vmm_init(&vmm, NULL, &lg, &fake_ops);
-	vmm_destroy(&vmm);
+	ctrl_init(&ctl, NULL, &lg, &fake_ops);
+	ctrl_destroy(&ctl);
 	CHECK_EQ(fake.stops, 1);
-	vmm_init(&vmm, NULL, &lg, &fake_ops);
+	ctrl_init(&ctl, NULL, &lg, &fake_ops);
 }
 
 TEST_MAIN(TEST_ENTRY(instance_info_and_version), TEST_ENTRY(unknown_paths_and_methods),

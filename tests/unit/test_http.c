@@ -4,7 +4,7 @@
  * API socket's rules (stale socket reused, live one refused, file removed at
  * close).
  */
-#include "api/http.h"
+#include "api/http_server.h"
 #include "test.h"
 
 #include <errno.h>
@@ -48,7 +48,7 @@ static struct http_conn *conn(size_t max_body)
 {
 	handled = 0;
 	http_server_init(&srv, max_body, echo, NULL);
-	return http_conn_new(&srv, -1);
+	return http_conn_new(&srv.service, 1);
 }
 
 /* All the output so far, as a string (consumed). */
@@ -245,7 +245,7 @@ TEST(oversize_body_refused)
 
 	/* The default limit is Firecracker's. */
 	c = conn(0);
-	CHECK_EQ(srv.max_body, 51200);
+	CHECK_EQ(srv.service.max_body, 51200);
 	CHECK(!http_conn_input(c, "PUT / HTTP/1.1\r\nContent-Length: 51201\r\n\r\n", 41));
 	CHECK_CONTAINS(output(c), "size 51201 is larger than the limit of 51200");
 	http_conn_free(c);

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The API's HTTP/1.1 server on the event loop (see http.h). */
-#include "api/http.h"
+/* One HTTP/1.1 connection of the API, bytes in and answers out (see http_conn.h). */
+#include "api/http_conn.h"
 
 #include "util/log.h"
 
-#include <errno.h>
 #include <http_parser.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -12,22 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-/* Reading stops while this much output waits for the client (pipelined floods). */
-#define OUT_HIGH_WATER	(256 * 1024)
-#define READ_CHUNK	16384
-#define READS_PER_EVENT 4
 
 struct http_conn {
-	struct http_server *srv;
-	struct http_conn *next, **pprev;
-	struct ev_handler h;
-	uint32_t events; /* what the fd is registered for; 0 before registration */
+	const struct http_service *svc;
 	unsigned long id;
 	http_parser parser;
 
@@ -264,7 +250,7 @@ static void too_large(struct http_conn *c, unsigned long long size)
 	fail_conn(c, 400,
 		  "Request payload with size %llu is larger than the limit of %zu allowed by "
 		  "server.",
-		  size, c->srv->max_body);
+		  size, c->svc->max_body);
 }
 
 static int on_headers_complete(http_parser *p)
@@ -282,7 +268,7 @@ static int on_headers_complete(http_parser *p)
 		fail_conn(c, 400, "The request target is longer than %d bytes.", HTTP_MAX_TARGET);
 		return -1;
 	}
-	if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->srv->max_body) {
+	if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->svc->max_body) {
 		too_large(c, (unsigned long long)p->content_length);
 		return -1;
 	}
@@ -296,7 +282,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
 {
 	struct http_conn *c = p->data;
 
-	if (c->body_len + len > c->srv->max_body) {
+	if (c->body_len + len > c->svc->max_body) {
 		too_large(c, (unsigned long long)(c->body_len + len));
 		return -1;
 	}
@@ -346,7 +332,7 @@ static int on_message_complete(http_parser *p)
 	req.path = path;
 	req.body = c->body_len ? c->body : NULL;
 	req.body_len = c->body_len;
-	c->srv->handler(c->srv->opaque, &req, &resp);
+	c->svc->handler(c->svc->opaque, &req, &resp);
 	if (resp.status < 200 || resp.status > 599) {
 		free(resp.body);
 		resp.status = 500;
@@ -370,15 +356,23 @@ static int on_message_complete(http_parser *p)
 
 /* --- the connection core --- */
 
-struct http_conn *http_conn_new(struct http_server *srv, int fd)
+void http_service_init(struct http_service *svc, size_t max_body, http_handler fn, void *opaque)
+{
+	svc->handler = fn;
+	svc->opaque = opaque;
+	svc->max_body = max_body ? max_body : HTTP_DEFAULT_MAX_BODY;
+	/* The parser's one setting is process-wide: every connection has the same limit. */
+	http_parser_set_max_header_size(HTTP_MAX_HEADER);
+}
+
+struct http_conn *http_conn_new(const struct http_service *svc, unsigned long id)
 {
 	struct http_conn *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
-	c->srv = srv;
-	c->h.fd = fd;
-	c->id = ++srv->next_id;
+	c->svc = svc;
+	c->id = id;
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
 	return c;
@@ -426,271 +420,14 @@ void http_conn_consume(struct http_conn *c, size_t n)
 		c->out_off = c->out_len = 0;
 }
 
-/* --- connections on the event loop --- */
-
-static void conn_close(struct http_conn *c)
+void http_conn_end_input(struct http_conn *c)
 {
-	struct http_server *srv = c->srv;
-
-	log_debug("API connection %lu closed", c->id);
-	if (c->events)
-		ev_del(srv->loop, &c->h);
-	close(c->h.fd);
-	*c->pprev = c->next;
-	if (c->next)
-		c->next->pprev = c->pprev;
-	srv->nr_conns--;
-	http_conn_free(c);
+	if (c->in_request)
+		log_debug("API connection %lu: client left mid-request", c->id);
+	c->closing = true;
 }
 
-/* Writes what it can; false if the connection broke. */
-static bool conn_flush(struct http_conn *c)
+bool http_conn_closing(const struct http_conn *c)
 {
-	size_t len;
-	const char *buf;
-
-	while ((buf = http_conn_output(c, &len)), len) {
-		ssize_t n = send(c->h.fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n > 0) {
-			http_conn_consume(c, (size_t)n);
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-	}
-	return true;
-}
-
-static void conn_event(struct ev_handler *h, uint32_t events)
-{
-	struct http_conn *c = h->opaque;
-	size_t pending;
-	uint32_t want;
-
-	if (events & EPOLLERR) {
-		conn_close(c);
-		return;
-	}
-	for (int i = 0; i < READS_PER_EVENT && !c->closing; i++) {
-		char buf[READ_CHUNK];
-		ssize_t n;
-
-		http_conn_output(c, &pending);
-		if (pending > OUT_HIGH_WATER)
-			break;
-		n = recv(c->h.fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n > 0) {
-			http_conn_input(c, buf, (size_t)n);
-			continue;
-		}
-		if (n == 0) {
-			/* The client is done sending; what it asked for is still answered. */
-			if (c->in_request)
-				log_debug("API connection %lu: client left mid-request", c->id);
-			c->closing = true;
-			break;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			conn_close(c);
-			return;
-		}
-		break;
-	}
-	if (!conn_flush(c)) {
-		conn_close(c);
-		return;
-	}
-	http_conn_output(c, &pending);
-	if (c->closing && !pending) {
-		conn_close(c);
-		return;
-	}
-	want = (c->closing || pending > OUT_HIGH_WATER ? 0 : EPOLLIN) | (pending ? EPOLLOUT : 0);
-	if (want != c->events) {
-		if (ev_mod(c->srv->loop, &c->h, want) < 0) {
-			conn_close(c);
-			return;
-		}
-		c->events = want;
-	}
-}
-
-static void accept_ready(struct ev_handler *h, uint32_t events)
-{
-	struct http_server *srv = h->opaque;
-
-	(void)events;
-	for (int i = 0; i < 16; i++) {
-		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct http_conn *c;
-
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				log_warn("API socket %s: accept: %s", srv->path, strerror(errno));
-			return;
-		}
-		if (srv->nr_conns >= HTTP_MAX_CONNS) {
-			if (!srv->refused_logged)
-				log_warn("API socket %s: %d connections open; closing new ones",
-					 srv->path, HTTP_MAX_CONNS);
-			srv->refused_logged = true;
-			close(fd);
-			continue;
-		}
-		srv->refused_logged = false;
-		c = http_conn_new(srv, fd);
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->h.fn = conn_event;
-		c->h.opaque = c;
-		if (ev_add(srv->loop, &c->h, EPOLLIN) < 0) {
-			http_conn_free(c);
-			close(fd);
-			continue;
-		}
-		c->events = EPOLLIN;
-		c->next = srv->conns;
-		if (c->next)
-			c->next->pprev = &c->next;
-		c->pprev = &srv->conns;
-		srv->conns = c;
-		srv->nr_conns++;
-		log_debug("API connection %lu opened", c->id);
-	}
-}
-
-/* --- the server --- */
-
-void http_server_init(struct http_server *srv, size_t max_body, http_handler fn, void *opaque)
-{
-	memset(srv, 0, sizeof(*srv));
-	srv->listen_fd = -1;
-	srv->max_body = max_body ? max_body : HTTP_DEFAULT_MAX_BODY;
-	srv->handler = fn;
-	srv->opaque = opaque;
-	http_parser_set_max_header_size(HTTP_MAX_HEADER);
-}
-
-/* 1 if something accepts connections on @addr, 0 if nothing does, -errno if unknown. */
-static int socket_alive(const struct sockaddr_un *addr)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	if (!connect(fd, (const struct sockaddr *)addr, sizeof(*addr)))
-		ret = 1;
-	else if (errno == EAGAIN || errno == EINPROGRESS)
-		ret = 1; /* a full backlog: alive, just busy */
-	else if (errno == ECONNREFUSED || errno == ENOENT)
-		ret = 0;
-	else
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-int http_server_listen(struct http_server *srv, const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	struct stat st;
-	int fd, ret;
-
-	if (!path[0] || strlen(path) >= sizeof(addr.sun_path)) {
-		snprintf(err, errlen, "API socket \"%s\": the path must be 1 to %zu bytes long",
-			 path, sizeof(addr.sun_path) - 1);
-		return -ENAMETOOLONG;
-	}
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	if (!lstat(path, &st)) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen,
-				 "API socket %s: the path exists and is not a socket; remove it "
-				 "or choose another --api-sock",
-				 path);
-			return -EEXIST;
-		}
-		ret = socket_alive(&addr);
-		if (ret > 0) {
-			snprintf(err, errlen,
-				 "API socket %s: another process is serving it; stop it or choose "
-				 "another --api-sock",
-				 path);
-			return -EADDRINUSE;
-		}
-		if (ret < 0) {
-			snprintf(err, errlen, "API socket %s: %s", path, strerror(-ret));
-			return ret;
-		}
-		/* Stale: left by a process that is gone. */
-		if (unlink(path) && errno != ENOENT) {
-			ret = -errno;
-			snprintf(err, errlen, "API socket %s: removing the stale socket: %s", path,
-				 strerror(errno));
-			return ret;
-		}
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "API socket %s: socket: %s", path, strerror(errno));
-		return ret;
-	}
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || listen(fd, 128) ||
-	    lstat(path, &st)) {
-		ret = -errno;
-		snprintf(err, errlen, "API socket %s: %s", path, strerror(errno));
-		close(fd);
-		return ret;
-	}
-	srv->path = strdup(path);
-	if (!srv->path) {
-		snprintf(err, errlen, "API socket %s: out of memory", path);
-		unlink(path);
-		close(fd);
-		return -ENOMEM;
-	}
-	srv->dev = st.st_dev;
-	srv->ino = st.st_ino;
-	srv->listen_fd = fd;
-	return 0;
-}
-
-int http_server_start(struct http_server *srv, struct event_loop *loop)
-{
-	srv->loop = loop;
-	srv->listen_h = (struct ev_handler){srv->listen_fd, accept_ready, srv};
-	return ev_add(loop, &srv->listen_h, EPOLLIN);
-}
-
-void http_server_close(struct http_server *srv)
-{
-	struct stat st;
-
-	while (srv->conns) {
-		/* A last try for answers already queued (InstanceStart's, ...). */
-		conn_flush(srv->conns);
-		conn_close(srv->conns);
-	}
-	if (srv->listen_fd >= 0) {
-		if (srv->loop)
-			ev_del(srv->loop, &srv->listen_h);
-		close(srv->listen_fd);
-		/* Remove the file only if it is still the socket this server made. */
-		if (srv->path && !lstat(srv->path, &st) && st.st_dev == srv->dev &&
-		    st.st_ino == srv->ino)
-			unlink(srv->path);
-	}
-	srv->listen_fd = -1;
-	free(srv->path);
-	srv->path = NULL;
+	return c->closing;
 }
