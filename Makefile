@@ -88,8 +88,8 @@ FUZZ_TIME   ?= 60
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
                -Isrc -MMD -MP
-FUZZ_SRCS   := src/api/api.c src/api/http.c src/vmm/controller.c src/vmm/metrics.c src/config/config.c \
-               src/core/event_loop.c src/devices/virtio/balloon.c src/devices/virtio/virtio_mmio.c \
+FUZZ_SRCS   := src/api/api.c src/api/http.c src/vmm/controller.c src/vmm/metrics.c \
+               $(sort $(wildcard src/config/*.c)) src/core/event_loop.c src/devices/virtio/balloon.c src/devices/virtio/virtio_mmio.c \
                src/devices/virtio/virtqueue.c src/devices/virtio/net.c src/util/rate_limiter.c \
                src/core/guest_mem.c \
                src/util/log.c tests/fuzz/fuzz_api.c

@@ -122,17 +122,20 @@ int config_validate(const struct vm_config *cfg, char err[CONFIG_ERR_MAX]);
 /* The machine-config section's own cross-field checks (SMT with an even count). */
 int config_validate_machine(const struct machine_config *mc, char err[CONFIG_ERR_MAX]);
 
-/* The sections the API's PUT and PATCH bodies update. */
+/*
+ * The sections the API's PUT and PATCH bodies update: FullVmConfiguration's
+ * objects in GET /vm/config's order, then the bodies that only update one.
+ */
 enum config_section {
 	CONFIG_BOOT_SOURCE,    /* PUT /boot-source: BootSource */
 	CONFIG_MACHINE,	       /* PUT, PATCH /machine-config: MachineConfiguration */
 	CONFIG_LOGGER,	       /* PUT /logger: Logger */
 	CONFIG_ENTROPY,	       /* PUT /entropy: EntropyDevice */
-	CONFIG_METRICS,	       /* PUT /metrics: Metrics */
 	CONFIG_DRIVE,	       /* PUT /drives/{id}: Drive, added or replacing the same drive_id */
 	CONFIG_NET,	       /* PUT /network-interfaces/{id}: NetworkInterface, likewise */
-	CONFIG_VSOCK,	       /* PUT /vsock: Vsock */
 	CONFIG_BALLOON,	       /* PUT /balloon: Balloon */
+	CONFIG_VSOCK,	       /* PUT /vsock: Vsock */
+	CONFIG_METRICS,	       /* PUT /metrics: Metrics */
 	CONFIG_BALLOON_UPDATE, /* PATCH /balloon before boot: BalloonUpdate */
 	CONFIG_BALLOON_STATS,  /* PATCH /balloon/statistics before boot: BalloonStatsUpdate */
 };
