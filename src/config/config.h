@@ -3,17 +3,17 @@
  * The VM's configuration: Firecracker's FullVmConfiguration (the swagger file's
  * schema), parsed strictly. Unknown keys, wrong types and out-of-range values
  * are refused with a message naming the key and the value; a schema key that
- * ember does not support yet is refused saying so.
+ * ember does not support yet is refused saying so. Plain data and functions
+ * taking JSON text: jansson stays inside config/ (json.h), one file per object.
  */
-#ifndef EMBER_VMM_CONFIG_H
-#define EMBER_VMM_CONFIG_H
+#ifndef EMBER_CONFIG_CONFIG_H
+#define EMBER_CONFIG_CONFIG_H
 
 #include "util/log.h"
-
-#include <jansson.h>
 #include "util/rate_limiter.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define CONFIG_ERR_MAX	  512
@@ -100,10 +100,6 @@ struct vm_config {
 	bool has_balloon;
 	struct balloon_config balloon;
 };
-
-/* For messages naming a value: a short rendering of it (40 characters at most) and its type. */
-void config_show_value(const json_t *v, char *buf, size_t len);
-const char *config_type_name(const json_t *v);
 
 /* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT, no huge pages. */
 void config_init(struct vm_config *cfg);
@@ -204,6 +200,22 @@ int config_parse_balloon_stats_update(const char *json, size_t len, uint32_t *in
  * when out of memory.
  */
 char *config_balloon_to_json(const struct balloon_config *bc);
+
+/*
+ * The API's small bodies, with the same rules and messages. A body whose only
+ * key is @key, a string among @names (NULL-terminated), as InstanceActionInfo
+ * and Vm are: returns the string's index, or -EINVAL with the reason in @err,
+ * which names the body as @what ("actions.action_type: ...").
+ */
+int config_parse_choice(const char *json, size_t len, const char *what, const char *key,
+			const char *const *names, char err[CONFIG_ERR_MAX]);
+/*
+ * Where the swagger file has a resource's id both in the path (@route/@id,
+ * e.g. "/drives" and "rootfs") and in the body (@key), they must agree: 0 if
+ * the body is a JSON object whose @key is absent or @id, else -EINVAL.
+ */
+int config_check_body_id(const char *json, size_t len, const char *route, const char *key,
+			 const char *id, char err[CONFIG_ERR_MAX]);
 
 /* A deep copy (strings duplicated); 0 or -ENOMEM. Free both with config_free(). */
 int config_copy(struct vm_config *dst, const struct vm_config *src);

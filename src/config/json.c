@@ -272,3 +272,21 @@ char *cfg_dump(json_t *o, bool bad)
 	json_decref(o);
 	return s;
 }
+
+int config_parse_choice(const char *json, size_t len, const char *what, const char *key,
+			const char *const *names, char err[CONFIG_ERR_MAX])
+{
+	const char *const keys[] = {key, NULL};
+	json_t *o = cfg_load_body(json, len, what, err);
+	int index = -1, ret;
+
+	if (!o)
+		return -EINVAL;
+	ret = cfg_check_keys(o, what, keys, err);
+	if (!ret && !json_object_get(o, key))
+		ret = cfg_fail(err, "%s: missing required key \"%s\"", what, key);
+	if (!ret)
+		ret = cfg_get_enum(o, what, key, names, &index, err);
+	json_decref(o);
+	return ret ? ret : index;
+}
