@@ -529,22 +529,14 @@ static const struct route *find_route(const char *path, const char **id)
 	return NULL;
 }
 
-/* Firecracker's rule for resource ids in paths: alphanumerics and underscores. */
+/* Firecracker's rule for resource ids in paths (config/id.c). */
 static bool check_id(struct req *r, const struct route *rt)
 {
-	if (!r->id[0]) {
-		fault(r, "%s: the path needs an id (%s/{%s}).", rt->path, rt->path, rt->id_key);
+	char err[CONFIG_ERR_MAX];
+
+	if (config_check_path_id(rt->path, rt->id_key, r->id, err)) {
+		fault(r, "%s", err);
 		return false;
-	}
-	for (const char *c = r->id; *c; c++) {
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		      (*c >= '0' && *c <= '9') || *c == '_')) {
-			fault(r,
-			      "%s/%s: API resource ids can only contain alphanumeric characters "
-			      "and underscores.",
-			      rt->path, r->id);
-			return false;
-		}
 	}
 	return true;
 }

@@ -64,7 +64,7 @@ struct logger_config {
 /* At most this many drives, and network interfaces (each takes a virtio slot). */
 #define CONFIG_MAX_DRIVES 16
 #define CONFIG_MAX_NETS	  16
-/* Resource ids (drive_id, iface_id): Firecracker's rule, [A-Za-z0-9_]{1,64}. */
+/* Ids (id.c): at most this many characters, and at least one. */
 #define CONFIG_ID_MAX 64
 
 struct entropy_config {
@@ -200,6 +200,26 @@ int config_parse_balloon_stats_update(const char *json, size_t len, uint32_t *in
  * when out of memory.
  */
 char *config_balloon_to_json(const struct balloon_config *bc);
+
+/* Firecracker's rules for ids, and whose ids follow which. */
+enum config_id_rule {
+	CONFIG_ID_RESOURCE, /* drive_id, iface_id, in bodies and API paths: [A-Za-z0-9_]{1,64} */
+	CONFIG_ID_INSTANCE, /* the microVM's id (--id): [A-Za-z0-9-]{1,64} */
+};
+/*
+ * 0 if @id follows @rule, else -EINVAL with a message naming it as @what:
+ * "drives[0].drive_id: \"a-b\" may contain only alphanumeric characters and
+ * underscores", "--id: \"a b\" is not a valid id (1 to 64 letters, digits or '-')".
+ */
+int config_check_id(const char *id, enum config_id_rule rule, const char *what,
+		    char err[CONFIG_ERR_MAX]);
+/*
+ * The resource rule for the {id} of an API path (@route "/drives", the body's
+ * @id_key "drive_id"), in the API's words: "/drives: the path needs an id
+ * (/drives/{drive_id}).", "/drives/a-b: API resource ids can only contain ...".
+ */
+int config_check_path_id(const char *route, const char *id_key, const char *id,
+			 char err[CONFIG_ERR_MAX]);
 
 /*
  * The API's small bodies, with the same rules and messages. A body whose only

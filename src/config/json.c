@@ -179,29 +179,6 @@ int cfg_get_enum(const json_t *obj, const char *path, const char *key, const cha
 	return cfg_fail(err, "%s.%s: %s is not one of %s", path, key, val, list);
 }
 
-/* A resource id (drive_id, iface_id): Firecracker's [A-Za-z0-9_], 1 to 64 characters. */
-int cfg_get_id(const json_t *obj, const char *path, const char *key, char **out, char *err)
-{
-	int ret = cfg_get_string(obj, path, key, true, out, err);
-	size_t n;
-
-	if (ret)
-		return ret;
-	n = strlen(*out);
-	if (!n || n > CONFIG_ID_MAX)
-		return cfg_fail(err, "%s.%s: \"%.80s\" must be 1 to %d characters", path, key, *out,
-				CONFIG_ID_MAX);
-	for (const char *c = *out; *c; c++) {
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		      (*c >= '0' && *c <= '9') || *c == '_'))
-			return cfg_fail(err,
-					"%s.%s: \"%.80s\" may contain only alphanumeric characters "
-					"and underscores",
-					path, key, *out);
-	}
-	return 0;
-}
-
 int cfg_refuse_key(const json_t *obj, const char *path, const char *key, const char *why, char *err)
 {
 	const json_t *v = json_object_get(obj, key);
