@@ -37,11 +37,21 @@ static int parse(json_t *o, const char *p, struct balloon_config *b, char *err)
 	return 0;
 }
 
-/* The balloon against the guest's memory: the device's own rule. */
+/*
+ * The balloon against the guest's memory, in Firecracker's words. The device
+ * checks the same at its set-up (virtio_balloon_config_error); config/ needs
+ * no device code.
+ */
 static int check(const struct balloon_config *b, uint64_t mem_size_mib, char *err)
 {
-	const char *why = virtio_balloon_config_error(b, mem_size_mib);
+	const char *why = NULL;
 
+	if (b->amount_mib > mem_size_mib || b->amount_mib > MAX_AMOUNT_MIB)
+		why = "amount_mib: Amount of pages requested is too large.";
+	else if (b->stats_polling_interval_s > VIRTIO_BALLOON_MAX_STATS_INTERVAL)
+		why = "stats_polling_interval_s: out of range (0 to 65535)";
+	else if (b->free_page_hinting)
+		why = "free_page_hinting: free page hinting is not supported yet";
 	if (why)
 		return cfg_fail(err, "balloon.%s (amount_mib %u, mem_size_mib %llu)", why,
 				b->amount_mib, (unsigned long long)mem_size_mib);
@@ -195,4 +205,29 @@ int config_parse_balloon_stats_update(const char *json, size_t len, uint32_t *in
 {
 	return parse_body(json, len, "balloon.statistics", "stats_polling_interval_s",
 			  VIRTIO_BALLOON_MAX_STATS_INTERVAL, interval_s, err);
+}
+
+/* BalloonStats (GET /balloon/statistics): the swagger's name of each statistic. */
+const char *config_balloon_stat_name(unsigned int tag)
+{
+	static const char *const names[VIRTIO_BALLOON_S_NR] = {
+	    [VIRTIO_BALLOON_S_SWAP_IN] = "swap_in",
+	    [VIRTIO_BALLOON_S_SWAP_OUT] = "swap_out",
+	    [VIRTIO_BALLOON_S_MAJFLT] = "major_faults",
+	    [VIRTIO_BALLOON_S_MINFLT] = "minor_faults",
+	    [VIRTIO_BALLOON_S_MEMFREE] = "free_memory",
+	    [VIRTIO_BALLOON_S_MEMTOT] = "total_memory",
+	    [VIRTIO_BALLOON_S_AVAIL] = "available_memory",
+	    [VIRTIO_BALLOON_S_CACHES] = "disk_caches",
+	    [VIRTIO_BALLOON_S_HTLB_PGALLOC] = "hugetlb_allocations",
+	    [VIRTIO_BALLOON_S_HTLB_PGFAIL] = "hugetlb_failures",
+	    [VIRTIO_BALLOON_S_OOM_KILL] = "oom_kill",
+	    [VIRTIO_BALLOON_S_ALLOC_STALL] = "alloc_stall",
+	    [VIRTIO_BALLOON_S_ASYNC_SCAN] = "async_scan",
+	    [VIRTIO_BALLOON_S_DIRECT_SCAN] = "direct_scan",
+	    [VIRTIO_BALLOON_S_ASYNC_RECLAIM] = "async_reclaim",
+	    [VIRTIO_BALLOON_S_DIRECT_RECLAIM] = "direct_reclaim",
+	};
+
+	return tag < VIRTIO_BALLOON_S_NR ? names[tag] : NULL;
 }

@@ -174,6 +174,10 @@ void config_drive_update_limiter(const struct drive_config *d, const struct driv
 int config_apply_drive_update(struct vm_config *cfg, const struct drive_update *u);
 struct drive_config *config_find_drive(const struct vm_config *cfg, const char *drive_id);
 
+/* A guest MAC: "aa:bb:cc:dd:ee:ff" (hex, either case) -> bytes, 0 or -EINVAL; and back. */
+int config_mac_parse(const char *s, uint8_t mac[VIRTIO_NET_ETH_ALEN]);
+void config_mac_format(const uint8_t mac[VIRTIO_NET_ETH_ALEN], char out[18]);
+
 /* PartialNetworkInterface: iface_id required; rx_rate_limiter, tx_rate_limiter optional. */
 struct net_update {
 	char *iface_id;
@@ -194,6 +198,9 @@ int config_parse_balloon_update(const char *json, size_t len, uint32_t *amount_m
 				char err[CONFIG_ERR_MAX]);
 int config_parse_balloon_stats_update(const char *json, size_t len, uint32_t *interval_s,
 				      char err[CONFIG_ERR_MAX]);
+
+/* The swagger's name for a balloon statistics tag ("swap_in", ...), NULL if unknown. */
+const char *config_balloon_stat_name(unsigned int tag);
 
 /*
  * JSON for the API's GETs: Balloon (GET /balloon). free() the result; NULL

@@ -17,6 +17,37 @@ static void net_config_free(struct net_config *n)
 	memset(n, 0, sizeof(*n));
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int config_mac_parse(const char *s, uint8_t mac[VIRTIO_NET_ETH_ALEN])
+{
+	if (!s || strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < VIRTIO_NET_ETH_ALEN; i++) {
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+void config_mac_format(const uint8_t mac[VIRTIO_NET_ETH_ALEN], char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
+}
+
 /* NetworkInterface into a zeroed @n; @p names it ("network-interfaces[0]", "network-interface"). */
 static int parse(json_t *o, const char *p, struct net_config *n, char *err)
 {
@@ -54,7 +85,7 @@ static int parse(json_t *o, const char *p, struct net_config *n, char *err)
 		goto out;
 	}
 	if (mac) {
-		if (net_mac_parse(mac, n->guest_mac)) {
+		if (config_mac_parse(mac, n->guest_mac)) {
 			ret = cfg_fail(err,
 				       "%s.guest_mac: \"%.40s\" is not a MAC address "
 				       "(\"aa:bb:cc:dd:ee:ff\")",
@@ -178,7 +209,7 @@ static json_t *net_json(const struct net_config *n, bool *bad)
 	if (n->has_guest_mac) {
 		char mac[18];
 
-		net_mac_format(n->guest_mac, mac);
+		config_mac_format(n->guest_mac, mac);
 		cfg_put(o, "guest_mac", json_string(mac), bad);
 	} else {
 		cfg_put(o, "guest_mac", json_null(), bad);

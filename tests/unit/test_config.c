@@ -816,6 +816,57 @@ TEST(section_table)
 	REFUSED("{\"cpu-config\": {}}", "cpu-config: not supported yet by ember");
 }
 
+/* Moved from test_virtio_net.c with the functions (net_mac_parse/format there). */
+TEST(mac_parse_and_format)
+{
+	static const uint8_t test_mac[6] = {0x06, 0x00, 0xac, 0x10, 0x00, 0x02};
+	uint8_t mac[6];
+	char s[18];
+
+	CHECK_EQ(config_mac_parse("06:00:AC:10:00:02", mac), 0);
+	CHECK(!memcmp(mac, test_mac, 6));
+	config_mac_format(mac, s);
+	CHECK_STR(s, "06:00:ac:10:00:02");
+	CHECK_EQ(config_mac_parse("06:00:ac:10:00", mac), -EINVAL);
+	CHECK_EQ(config_mac_parse("06:00:ac:10:00:0g", mac), -EINVAL);
+	CHECK_EQ(config_mac_parse("06-00-ac-10-00-02", mac), -EINVAL);
+	CHECK_EQ(config_mac_parse("06:00:ac:10:00:02:", mac), -EINVAL);
+	CHECK_EQ(config_mac_parse(NULL, mac), -EINVAL);
+}
+
+/* The balloon's rules in config/ (the device keeps its own for its set-up). */
+TEST(balloon_checks)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	cfg.has_boot_source = true;
+	cfg.has_balloon = true;
+	cfg.machine.mem_size_mib = 8;
+	cfg.balloon.amount_mib = 9;
+	CHECK_EQ(config_validate(&cfg, err), -EINVAL);
+	CHECK_STR(err, "balloon.amount_mib: Amount of pages requested is too large. (amount_mib 9, "
+		       "mem_size_mib 8)");
+	cfg.machine.mem_size_mib = 9;
+	CHECK_EQ(config_validate(&cfg, err), 0);
+	cfg.balloon.stats_polling_interval_s = 65536;
+	CHECK_EQ(config_validate(&cfg, err), -EINVAL);
+	CHECK_CONTAINS(err, "balloon.stats_polling_interval_s: out of range (0 to 65535)");
+	cfg.balloon.stats_polling_interval_s = 65535;
+	CHECK_EQ(config_validate(&cfg, err), 0);
+	cfg.balloon.free_page_hinting = true;
+	CHECK_EQ(config_validate(&cfg, err), -EINVAL);
+	CHECK_CONTAINS(err, "free page hinting is not supported yet");
+	cfg.balloon = (struct balloon_config){.amount_mib = UINT32_MAX};
+	cfg.machine.mem_size_mib = UINT64_MAX;
+	CHECK_EQ(config_validate(&cfg, err), -EINVAL); /* pages overflow u32 */
+	config_free(&cfg);
+	/* Moved from test_virtio_balloon.c with the function (balloon_stat_name there). */
+	CHECK_STR(config_balloon_stat_name(VIRTIO_BALLOON_S_MEMFREE), "free_memory");
+	CHECK_STR(config_balloon_stat_name(VIRTIO_BALLOON_S_DIRECT_RECLAIM), "direct_reclaim");
+	CHECK(config_balloon_stat_name(VIRTIO_BALLOON_S_NR) == NULL);
+}
+
 TEST_MAIN(TEST_ENTRY(balloon), TEST_ENTRY(balloon_api_sections), TEST_ENTRY(balloon_updates),
 	  TEST_ENTRY(drives), TEST_ENTRY(drives_put_replaces), TEST_ENTRY(network_interfaces),
 	  TEST_ENTRY(vsock), TEST_ENTRY(virtio_device_count), TEST_ENTRY(full_document),
@@ -825,4 +876,4 @@ TEST_MAIN(TEST_ENTRY(balloon), TEST_ENTRY(balloon_api_sections), TEST_ENTRY(ball
 	  TEST_ENTRY(required_keys), TEST_ENTRY(not_yet_supported_said_so),
 	  TEST_ENTRY(malformed_json), TEST_ENTRY(validate_cross_field),
 	  TEST_ENTRY(file_errors_name_the_file), TEST_ENTRY(id_rules), TEST_ENTRY(api_bodies),
-	  TEST_ENTRY(section_table))
+	  TEST_ENTRY(mac_parse_and_format), TEST_ENTRY(balloon_checks), TEST_ENTRY(section_table))
