@@ -50,11 +50,9 @@ struct logger_config {
 
 /*
  * The virtio devices' configuration structures are theirs (Firecracker's
- * Drive, NetworkInterface, Vsock and Balloon objects); block.h and net.h use
- * struct rate_limiter_config, defined above, so they come in here. Whichever
- * header is included first, struct vm_config only holds pointers to the
- * drive and network structures, and balloon.h and vsock.h do not include this
- * file.
+ * Drive, NetworkInterface, Vsock and Balloon objects). config/ is above
+ * devices/ and uses their headers for these structs and constants only: it
+ * links no device code (the API fuzzer relies on that).
  */
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/block.h"
@@ -144,7 +142,8 @@ enum config_section {
  * @patch only the keys given change and none is required, but the object must
  * set at least one (PATCH /machine-config). The logger section always works
  * like a patch, as Firecracker's logger does. The section's cross-field rules
- * are checked too (config_validate_machine). -EINVAL with one line in @err.
+ * are checked too (SMT with an even vCPU count, the balloon against the
+ * guest's memory). -EINVAL with one line in @err.
  */
 int config_update(struct vm_config *cfg, enum config_section section, const char *json, size_t len,
 		  bool patch, char err[CONFIG_ERR_MAX]);

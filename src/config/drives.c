@@ -117,23 +117,14 @@ static unsigned int virtio_devices(const struct vm_config *cfg)
 
 static void copy(struct vm_config *dst, const struct vm_config *src, bool *oom)
 {
-	dst->drives = NULL;
-	dst->nr_drives = 0;
-	if (!src->nr_drives)
-		return;
-	dst->drives = calloc(src->nr_drives, sizeof(*dst->drives));
-	if (!dst->drives) {
-		*oom = true;
-		return;
-	}
-	for (unsigned int i = 0; i < src->nr_drives; i++) {
+	dst->drives = cfg_dup_array(src->drives, src->nr_drives, sizeof(*src->drives), oom);
+	dst->nr_drives = dst->drives ? src->nr_drives : 0;
+	for (unsigned int i = 0; i < dst->nr_drives; i++) {
 		struct drive_config *d = &dst->drives[i];
 
-		*d = src->drives[i];
-		d->drive_id = cfg_dup(src->drives[i].drive_id, oom);
-		d->path_on_host = cfg_dup(src->drives[i].path_on_host, oom);
-		d->partuuid = cfg_dup(src->drives[i].partuuid, oom);
-		dst->nr_drives++;
+		d->drive_id = cfg_dup(d->drive_id, oom);
+		d->path_on_host = cfg_dup(d->path_on_host, oom);
+		d->partuuid = cfg_dup(d->partuuid, oom);
 	}
 }
 
@@ -146,8 +137,9 @@ static void release(struct vm_config *cfg)
 	cfg->nr_drives = 0;
 }
 
-static json_t *drive_json(const struct drive_config *d, bool *bad)
+static json_t *drive_json(const void *e, bool *bad)
 {
+	const struct drive_config *d = e;
 	json_t *o = cfg_object(bad);
 
 	cfg_put(o, "drive_id", json_string(d->drive_id), bad);
@@ -163,14 +155,7 @@ static json_t *drive_json(const struct drive_config *d, bool *bad)
 
 static json_t *to_json(const struct vm_config *cfg, bool *bad)
 {
-	json_t *a = json_array();
-
-	if (!a)
-		*bad = true;
-	for (unsigned int i = 0; a && i < cfg->nr_drives; i++)
-		if (json_array_append_new(a, drive_json(&cfg->drives[i], bad)))
-			*bad = true;
-	return a;
+	return cfg_array_json(cfg->drives, cfg->nr_drives, sizeof(*cfg->drives), drive_json, bad);
 }
 
 const struct config_section_ops config_drives_section = {

@@ -217,6 +217,20 @@ char *cfg_dup(const char *s, bool *oom)
 	return d;
 }
 
+void *cfg_dup_array(const void *src, unsigned int n, size_t size, bool *oom)
+{
+	void *a;
+
+	if (!n)
+		return NULL;
+	a = calloc(n, size);
+	if (!a) {
+		*oom = true;
+		return NULL;
+	}
+	return memcpy(a, src, n * size);
+}
+
 json_t *cfg_object(bool *bad)
 {
 	json_t *o = json_object();
@@ -240,6 +254,19 @@ void cfg_put(json_t *obj, const char *key, json_t *v, bool *bad)
 json_t *cfg_string_or_null(const char *s)
 {
 	return s ? json_string(s) : json_null();
+}
+
+json_t *cfg_array_json(const void *arr, unsigned int n, size_t size,
+		       json_t *(*elem)(const void *e, bool *bad), bool *bad)
+{
+	json_t *a = json_array();
+
+	if (!a)
+		*bad = true;
+	for (unsigned int i = 0; a && i < n; i++)
+		if (json_array_append_new(a, elem((const char *)arr + i * size, bad)))
+			*bad = true;
+	return a;
 }
 
 char *cfg_dump(json_t *o, bool bad)

@@ -53,12 +53,22 @@ json_t *cfg_load_body(const char *json, size_t len, const char *path, char *err)
 char *cfg_dup(const char *s, bool *oom);
 
 /*
+ * A list section's array (drives, network interfaces): a shallow copy of @n
+ * elements of @size, whose strings the caller then duplicates; NULL when @n
+ * is 0, or out of memory (*oom set).
+ */
+void *cfg_dup_array(const void *src, unsigned int n, size_t size, bool *oom);
+
+/*
  * The writers: each remembers any failure (out of memory) in *bad, so a
  * whole document is built and checked once.
  */
 json_t *cfg_object(bool *bad);
 void cfg_put(json_t *obj, const char *key, json_t *v, bool *bad);
 json_t *cfg_string_or_null(const char *s);
+/* A JSON array of @n elements of @size, each written by @elem. */
+json_t *cfg_array_json(const void *arr, unsigned int n, size_t size,
+		       json_t *(*elem)(const void *e, bool *bad), bool *bad);
 /* Compact JSON text of @o (which it releases); NULL if *bad or out of memory. */
 char *cfg_dump(json_t *o, bool bad);
 

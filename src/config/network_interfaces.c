@@ -172,22 +172,13 @@ static unsigned int virtio_devices(const struct vm_config *cfg)
 
 static void copy(struct vm_config *dst, const struct vm_config *src, bool *oom)
 {
-	dst->nets = NULL;
-	dst->nr_nets = 0;
-	if (!src->nr_nets)
-		return;
-	dst->nets = calloc(src->nr_nets, sizeof(*dst->nets));
-	if (!dst->nets) {
-		*oom = true;
-		return;
-	}
-	for (unsigned int i = 0; i < src->nr_nets; i++) {
+	dst->nets = cfg_dup_array(src->nets, src->nr_nets, sizeof(*src->nets), oom);
+	dst->nr_nets = dst->nets ? src->nr_nets : 0;
+	for (unsigned int i = 0; i < dst->nr_nets; i++) {
 		struct net_config *n = &dst->nets[i];
 
-		*n = src->nets[i];
-		n->iface_id = cfg_dup(src->nets[i].iface_id, oom);
-		n->host_dev_name = cfg_dup(src->nets[i].host_dev_name, oom);
-		dst->nr_nets++;
+		n->iface_id = cfg_dup(n->iface_id, oom);
+		n->host_dev_name = cfg_dup(n->host_dev_name, oom);
 	}
 }
 
@@ -200,8 +191,9 @@ static void release(struct vm_config *cfg)
 	cfg->nr_nets = 0;
 }
 
-static json_t *net_json(const struct net_config *n, bool *bad)
+static json_t *net_json(const void *e, bool *bad)
 {
+	const struct net_config *n = e;
 	json_t *o = cfg_object(bad);
 
 	cfg_put(o, "iface_id", json_string(n->iface_id), bad);
@@ -223,14 +215,7 @@ static json_t *net_json(const struct net_config *n, bool *bad)
 
 static json_t *to_json(const struct vm_config *cfg, bool *bad)
 {
-	json_t *a = json_array();
-
-	if (!a)
-		*bad = true;
-	for (unsigned int i = 0; a && i < cfg->nr_nets; i++)
-		if (json_array_append_new(a, net_json(&cfg->nets[i], bad)))
-			*bad = true;
-	return a;
+	return cfg_array_json(cfg->nets, cfg->nr_nets, sizeof(*cfg->nets), net_json, bad);
 }
 
 const struct config_section_ops config_network_interfaces_section = {
