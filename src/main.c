@@ -147,24 +147,11 @@ static int parse_ll(const char *flag, const char *s, long long min, long long *o
 	return 0;
 }
 
-/* Firecracker's rule for instance ids: 1 to 64 alphanumerics or hyphens. */
-static bool valid_id(const char *id)
-{
-	size_t n = strlen(id);
-
-	if (!n || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
-		      (id[i] >= '0' && id[i] <= '9') || id[i] == '-'))
-			return false;
-	return true;
-}
-
 /* Returns 0 to go on, 1 for "done, exit 0", or -EINVAL. */
 static int parse_cli(int argc, char **argv, struct cli *cli)
 {
 	enum log_level ignored_level;
+	char err[CONFIG_ERR_MAX];
 	long long ignored;
 	int opt, idx;
 
@@ -184,10 +171,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			usage(stdout);
 			return 1;
 		case OPT_ID:
-			if (!valid_id(optarg)) {
-				log_error("--id: \"%s\" is not a valid id (1 to 64 letters, digits "
-					  "or '-')",
-					  optarg);
+			/* Firecracker's rule for instance ids (config/id.c). */
+			if (config_check_id(optarg, CONFIG_ID_INSTANCE, "--id", err)) {
+				log_error("%s", err);
 				return -EINVAL;
 			}
 			cli->id = optarg;

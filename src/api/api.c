@@ -10,7 +10,6 @@
 #include "util/log.h"
 #include "config/config.h"
 
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,27 +76,7 @@ static void reply(struct req *r, int ret, const struct ctrl_error *e, char *json
 	r->resp->body = json;
 }
 
-/* --- small JSON bodies: one object, a known set of keys --- */
-
-/* The body as a JSON object, or NULL after answering why not. */
-static json_t *body_object(struct req *r, const char *what)
-{
-	json_error_t jerr;
-	json_t *o =
-	    json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-
-	if (!o) {
-		fault(r, "%s: invalid JSON at line %d, column %d: %s", what, jerr.line, jerr.column,
-		      jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(o)) {
-		fault(r, "%s: expected an object, got %s", what, config_type_name(o));
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
+/* --- small JSON bodies: config/ parses them with its rules and messages --- */
 
 /*
  * A body whose only key is @key, a string among @names (NULL-terminated):
@@ -105,68 +84,28 @@ static json_t *body_object(struct req *r, const char *what)
  */
 static int enum_body(struct req *r, const char *what, const char *key, const char *const *names)
 {
-	json_t *o = body_object(r, what);
-	const char *k;
-	json_t *v;
-	char val[64], list[160] = "";
-	int found = -1;
+	char err[CONFIG_ERR_MAX];
+	int i = config_parse_choice(r->body, r->body_len, what, key, names, err);
 
-	if (!o)
-		return -1;
-	json_object_foreach(o, k, v)
-	{
-		if (strcmp(k, key)) {
-			fault(r, "%s: unknown key \"%s\"", what, k);
-			json_decref(o);
-			return -1;
-		}
-	}
-	v = json_object_get(o, key);
-	if (!v) {
-		fault(r, "%s: missing required key \"%s\"", what, key);
-		json_decref(o);
+	if (i < 0) {
+		fault(r, "%s", err);
 		return -1;
 	}
-	for (int i = 0; names[i] && json_is_string(v); i++)
-		if (!strcmp(names[i], json_string_value(v)))
-			found = i;
-	if (found < 0) {
-		for (int i = 0; names[i]; i++) {
-			size_t used = strlen(list);
-
-			snprintf(list + used, sizeof(list) - used, "%s\"%s\"", i ? ", " : "",
-				 names[i]);
-		}
-		config_show_value(v, val, sizeof(val));
-		fault(r, "%s.%s: %s is not one of %s", what, key, val, list);
-	}
-	json_decref(o);
-	return found;
+	return i;
 }
 
 /* Where the swagger file has an id in both the path and the body, they must agree. */
 static bool check_body_id(struct req *r)
 {
-	const struct route *rt = r->rt;
-	json_t *o, *v;
-	bool ok = true;
+	char err[CONFIG_ERR_MAX];
 
 	if (!r->body)
 		return true;
-	o = body_object(r, rt->path + 1);
-	if (!o)
+	if (config_check_body_id(r->body, r->body_len, r->rt->path, r->rt->id_key, r->id, err)) {
+		fault(r, "%s", err);
 		return false;
-	v = json_object_get(o, rt->id_key);
-	if (v && (!json_is_string(v) || strcmp(json_string_value(v), r->id))) {
-		char val[64];
-
-		config_show_value(v, val, sizeof(val));
-		fault(r, "%s/%s: the body's %s %s does not match the id in the path (\"%s\").",
-		      rt->path, r->id, rt->id_key, val, r->id);
-		ok = false;
 	}
-	json_decref(o);
-	return ok;
+	return true;
 }
 
 /* --- the actions, by the shape of their call --- */
@@ -420,24 +359,14 @@ static const struct route *find_route(const char *path, const char **id)
 	return NULL;
 }
 
-/* Firecracker's rule for resource ids in paths: alphanumerics and underscores. */
+/* Firecracker's rule for resource ids in paths (config/id.c). */
 static bool check_id(struct req *r)
 {
-	const struct route *rt = r->rt;
+	char err[CONFIG_ERR_MAX];
 
-	if (!r->id[0]) {
-		fault(r, "%s: the path needs an id (%s/{%s}).", rt->path, rt->path, rt->id_key);
+	if (config_check_path_id(r->rt->path, r->rt->id_key, r->id, err)) {
+		fault(r, "%s", err);
 		return false;
-	}
-	for (const char *c = r->id; *c; c++) {
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		      (*c >= '0' && *c <= '9') || *c == '_')) {
-			fault(r,
-			      "%s/%s: API resource ids can only contain alphanumeric characters "
-			      "and underscores.",
-			      rt->path, r->id);
-			return false;
-		}
 	}
 	return true;
 }

@@ -3,17 +3,17 @@
  * The VM's configuration: Firecracker's FullVmConfiguration (the swagger file's
  * schema), parsed strictly. Unknown keys, wrong types and out-of-range values
  * are refused with a message naming the key and the value; a schema key that
- * ember does not support yet is refused saying so.
+ * ember does not support yet is refused saying so. Plain data and functions
+ * taking JSON text: jansson stays inside config/ (json.h), one file per object.
  */
-#ifndef EMBER_VMM_CONFIG_H
-#define EMBER_VMM_CONFIG_H
+#ifndef EMBER_CONFIG_CONFIG_H
+#define EMBER_CONFIG_CONFIG_H
 
 #include "util/log.h"
-
-#include <jansson.h>
 #include "util/rate_limiter.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define CONFIG_ERR_MAX	  512
@@ -50,11 +50,9 @@ struct logger_config {
 
 /*
  * The virtio devices' configuration structures are theirs (Firecracker's
- * Drive, NetworkInterface, Vsock and Balloon objects); block.h and net.h use
- * struct rate_limiter_config, defined above, so they come in here. Whichever
- * header is included first, struct vm_config only holds pointers to the
- * drive and network structures, and balloon.h and vsock.h do not include this
- * file.
+ * Drive, NetworkInterface, Vsock and Balloon objects). config/ is above
+ * devices/ and uses their headers for these structs and constants only: it
+ * links no device code (the API fuzzer relies on that).
  */
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/block.h"
@@ -64,7 +62,7 @@ struct logger_config {
 /* At most this many drives, and network interfaces (each takes a virtio slot). */
 #define CONFIG_MAX_DRIVES 16
 #define CONFIG_MAX_NETS	  16
-/* Resource ids (drive_id, iface_id): Firecracker's rule, [A-Za-z0-9_]{1,64}. */
+/* Ids (id.c): at most this many characters, and at least one. */
 #define CONFIG_ID_MAX 64
 
 struct entropy_config {
@@ -101,10 +99,6 @@ struct vm_config {
 	struct balloon_config balloon;
 };
 
-/* For messages naming a value: a short rendering of it (40 characters at most) and its type. */
-void config_show_value(const json_t *v, char *buf, size_t len);
-const char *config_type_name(const json_t *v);
-
 /* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT, no huge pages. */
 void config_init(struct vm_config *cfg);
 void config_free(struct vm_config *cfg);
@@ -122,17 +116,20 @@ int config_validate(const struct vm_config *cfg, char err[CONFIG_ERR_MAX]);
 /* The machine-config section's own cross-field checks (SMT with an even count). */
 int config_validate_machine(const struct machine_config *mc, char err[CONFIG_ERR_MAX]);
 
-/* The sections the API's PUT and PATCH bodies update. */
+/*
+ * The sections the API's PUT and PATCH bodies update: FullVmConfiguration's
+ * objects in GET /vm/config's order, then the bodies that only update one.
+ */
 enum config_section {
 	CONFIG_BOOT_SOURCE,    /* PUT /boot-source: BootSource */
 	CONFIG_MACHINE,	       /* PUT, PATCH /machine-config: MachineConfiguration */
 	CONFIG_LOGGER,	       /* PUT /logger: Logger */
 	CONFIG_ENTROPY,	       /* PUT /entropy: EntropyDevice */
-	CONFIG_METRICS,	       /* PUT /metrics: Metrics */
 	CONFIG_DRIVE,	       /* PUT /drives/{id}: Drive, added or replacing the same drive_id */
 	CONFIG_NET,	       /* PUT /network-interfaces/{id}: NetworkInterface, likewise */
-	CONFIG_VSOCK,	       /* PUT /vsock: Vsock */
 	CONFIG_BALLOON,	       /* PUT /balloon: Balloon */
+	CONFIG_VSOCK,	       /* PUT /vsock: Vsock */
+	CONFIG_METRICS,	       /* PUT /metrics: Metrics */
 	CONFIG_BALLOON_UPDATE, /* PATCH /balloon before boot: BalloonUpdate */
 	CONFIG_BALLOON_STATS,  /* PATCH /balloon/statistics before boot: BalloonStatsUpdate */
 };
@@ -145,7 +142,8 @@ enum config_section {
  * @patch only the keys given change and none is required, but the object must
  * set at least one (PATCH /machine-config). The logger section always works
  * like a patch, as Firecracker's logger does. The section's cross-field rules
- * are checked too (config_validate_machine). -EINVAL with one line in @err.
+ * are checked too (SMT with an even vCPU count, the balloon against the
+ * guest's memory). -EINVAL with one line in @err.
  */
 int config_update(struct vm_config *cfg, enum config_section section, const char *json, size_t len,
 		  bool patch, char err[CONFIG_ERR_MAX]);
@@ -175,6 +173,10 @@ void config_drive_update_limiter(const struct drive_config *d, const struct driv
 int config_apply_drive_update(struct vm_config *cfg, const struct drive_update *u);
 struct drive_config *config_find_drive(const struct vm_config *cfg, const char *drive_id);
 
+/* A guest MAC: "aa:bb:cc:dd:ee:ff" (hex, either case) -> bytes, 0 or -EINVAL; and back. */
+int config_mac_parse(const char *s, uint8_t mac[VIRTIO_NET_ETH_ALEN]);
+void config_mac_format(const uint8_t mac[VIRTIO_NET_ETH_ALEN], char out[18]);
+
 /* PartialNetworkInterface: iface_id required; rx_rate_limiter, tx_rate_limiter optional. */
 struct net_update {
 	char *iface_id;
@@ -196,11 +198,50 @@ int config_parse_balloon_update(const char *json, size_t len, uint32_t *amount_m
 int config_parse_balloon_stats_update(const char *json, size_t len, uint32_t *interval_s,
 				      char err[CONFIG_ERR_MAX]);
 
+/* The swagger's name for a balloon statistics tag ("swap_in", ...), NULL if unknown. */
+const char *config_balloon_stat_name(unsigned int tag);
+
 /*
  * JSON for the API's GETs: Balloon (GET /balloon). free() the result; NULL
  * when out of memory.
  */
 char *config_balloon_to_json(const struct balloon_config *bc);
+
+/* Firecracker's rules for ids, and whose ids follow which. */
+enum config_id_rule {
+	CONFIG_ID_RESOURCE, /* drive_id, iface_id, in bodies and API paths: [A-Za-z0-9_]{1,64} */
+	CONFIG_ID_INSTANCE, /* the microVM's id (--id): [A-Za-z0-9-]{1,64} */
+};
+/*
+ * 0 if @id follows @rule, else -EINVAL with a message naming it as @what:
+ * "drives[0].drive_id: \"a-b\" may contain only alphanumeric characters and
+ * underscores", "--id: \"a b\" is not a valid id (1 to 64 letters, digits or '-')".
+ */
+int config_check_id(const char *id, enum config_id_rule rule, const char *what,
+		    char err[CONFIG_ERR_MAX]);
+/*
+ * The resource rule for the {id} of an API path (@route "/drives", the body's
+ * @id_key "drive_id"), in the API's words: "/drives: the path needs an id
+ * (/drives/{drive_id}).", "/drives/a-b: API resource ids can only contain ...".
+ */
+int config_check_path_id(const char *route, const char *id_key, const char *id,
+			 char err[CONFIG_ERR_MAX]);
+
+/*
+ * The API's small bodies, with the same rules and messages. A body whose only
+ * key is @key, a string among @names (NULL-terminated), as InstanceActionInfo
+ * and Vm are: returns the string's index, or -EINVAL with the reason in @err,
+ * which names the body as @what ("actions.action_type: ...").
+ */
+int config_parse_choice(const char *json, size_t len, const char *what, const char *key,
+			const char *const *names, char err[CONFIG_ERR_MAX]);
+/*
+ * Where the swagger file has a resource's id both in the path (@route/@id,
+ * e.g. "/drives" and "rootfs") and in the body (@key), they must agree: 0 if
+ * the body is a JSON object whose @key is absent or @id, else -EINVAL.
+ */
+int config_check_body_id(const char *json, size_t len, const char *route, const char *key,
+			 const char *id, char err[CONFIG_ERR_MAX]);
 
 /* A deep copy (strings duplicated); 0 or -ENOMEM. Free both with config_free(). */
 int config_copy(struct vm_config *dst, const struct vm_config *src);

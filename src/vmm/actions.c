@@ -480,7 +480,7 @@ static char *balloon_stats_json(const struct balloon_stats *st)
 	json_object_set_new(o, "target_mib", json_integer(st->target_mib));
 	json_object_set_new(o, "actual_mib", json_integer(st->actual_mib));
 	for (unsigned int tag = 0; tag < VIRTIO_BALLOON_S_NR; tag++) {
-		const char *name = balloon_stat_name(tag);
+		const char *name = config_balloon_stat_name(tag);
 
 		if (name && (st->present & (1u << tag)))
 			json_object_set_new(o, name, json_integer((json_int_t)st->val[tag]));

@@ -649,6 +649,224 @@ TEST(virtio_device_count)
 	config_free(&cfg);
 }
 
+TEST(id_rules)
+{
+	char id64[CONFIG_ID_MAX + 2];
+
+	memset(id64, 'a', CONFIG_ID_MAX);
+	id64[CONFIG_ID_MAX] = '\0';
+	/* Resource ids: letters, digits and '_', 1 to 64. */
+	CHECK_EQ(config_check_id("ok_1", CONFIG_ID_RESOURCE, "drive.drive_id", err), 0);
+	CHECK_EQ(config_check_id(id64, CONFIG_ID_RESOURCE, "drive.drive_id", err), 0);
+	CHECK_EQ(config_check_id("a-b", CONFIG_ID_RESOURCE, "drives[0].drive_id", err), -EINVAL);
+	CHECK_STR(err, "drives[0].drive_id: \"a-b\" may contain only alphanumeric characters and "
+		       "underscores");
+	CHECK_EQ(config_check_id("\xc3\xa9", CONFIG_ID_RESOURCE, "x", err),
+		 -EINVAL); /* not ASCII */
+	CHECK_EQ(config_check_id("", CONFIG_ID_RESOURCE, "drive.drive_id", err), -EINVAL);
+	CHECK_STR(err, "drive.drive_id: \"\" must be 1 to 64 characters");
+	strcat(id64, "a");
+	CHECK_EQ(config_check_id(id64, CONFIG_ID_RESOURCE, "drive.drive_id", err), -EINVAL);
+	CHECK_CONTAINS(err, "must be 1 to 64 characters");
+	/* The instance's id: letters, digits and '-', 1 to 64. */
+	CHECK_EQ(config_check_id("vm-1", CONFIG_ID_INSTANCE, "--id", err), 0);
+	CHECK_EQ(config_check_id("a b", CONFIG_ID_INSTANCE, "--id", err), -EINVAL);
+	CHECK_STR(err, "--id: \"a b\" is not a valid id (1 to 64 letters, digits or '-')");
+	CHECK_EQ(config_check_id("a_b", CONFIG_ID_INSTANCE, "--id", err), -EINVAL);
+	CHECK_EQ(config_check_id("", CONFIG_ID_INSTANCE, "--id", err), -EINVAL);
+	CHECK_EQ(config_check_id(id64, CONFIG_ID_INSTANCE, "--id", err), -EINVAL);
+	id64[CONFIG_ID_MAX] = '\0';
+	CHECK_EQ(config_check_id(id64, CONFIG_ID_INSTANCE, "--id", err), 0);
+	/* The same resource rule for API paths, in the API's words. */
+	CHECK_EQ(config_check_path_id("/drives", "drive_id", "rootfs", err), 0);
+	CHECK_EQ(config_check_path_id("/drives", "drive_id", "", err), -EINVAL);
+	CHECK_STR(err, "/drives: the path needs an id (/drives/{drive_id}).");
+	CHECK_EQ(config_check_path_id("/drives", "drive_id", "root-fs", err), -EINVAL);
+	CHECK_STR(err, "/drives/root-fs: API resource ids can only contain alphanumeric characters "
+		       "and underscores.");
+	strcat(id64, "a");
+	CHECK_EQ(config_check_path_id("/network-interfaces", "iface_id", id64, err), -EINVAL);
+	CHECK_CONTAINS(err, "API resource ids must be 1 to 64 characters.");
+	/* ... and for the ids in bodies. */
+	REFUSED("{\"network-interfaces\": [{\"iface_id\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaa\", \"host_dev_name\": \"t\"}]}",
+		"network-interfaces[0].iface_id: \"aaaa");
+	REFUSED("{\"network-interfaces\": [{\"iface_id\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaa\", \"host_dev_name\": \"t\"}]}",
+		"must be 1 to 64 characters");
+}
+
+#define BODY(json) json, strlen(json)
+
+TEST(api_bodies)
+{
+	static const char *const states[] = {"Paused", "Resumed", NULL};
+
+	CHECK_EQ(config_parse_choice(BODY("{\"state\": \"Resumed\"}"), "vm", "state", states, err),
+		 1);
+	CHECK_EQ(config_parse_choice(BODY("{\"state\": \"Stopped\"}"), "vm", "state", states, err),
+		 -EINVAL);
+	CHECK_STR(err, "vm.state: \"Stopped\" is not one of \"Paused\", \"Resumed\"");
+	CHECK_EQ(config_parse_choice(BODY("{\"state\": 1}"), "vm", "state", states, err), -EINVAL);
+	CHECK_STR(err, "vm.state: 1 is not one of \"Paused\", \"Resumed\"");
+	CHECK_EQ(config_parse_choice(BODY("{}"), "vm", "state", states, err), -EINVAL);
+	CHECK_STR(err, "vm: missing required key \"state\"");
+	CHECK_EQ(config_parse_choice(BODY("{\"state\": \"Paused\", \"x\": 1}"), "vm", "state",
+				     states, err),
+		 -EINVAL);
+	CHECK_STR(err, "vm: unknown key \"x\"");
+	CHECK_EQ(config_parse_choice(BODY("[]"), "vm", "state", states, err), -EINVAL);
+	CHECK_STR(err, "vm: expected an object, got an array");
+	CHECK_EQ(config_parse_choice(BODY("{"), "vm", "state", states, err), -EINVAL);
+	CHECK_CONTAINS(err, "vm: invalid JSON at line 1");
+
+	CHECK_EQ(
+	    config_check_body_id(BODY("{\"drive_id\": \"a\"}"), "/drives", "drive_id", "a", err),
+	    0);
+	CHECK_EQ(config_check_body_id(BODY("{}"), "/drives", "drive_id", "a", err), 0);
+	CHECK_EQ(
+	    config_check_body_id(BODY("{\"drive_id\": \"b\"}"), "/drives", "drive_id", "a", err),
+	    -EINVAL);
+	CHECK_STR(err, "/drives/a: the body's drive_id \"b\" does not match the id in the path "
+		       "(\"a\").");
+	CHECK_EQ(config_check_body_id(BODY("7"), "/drives", "drive_id", "a", err), -EINVAL);
+	CHECK_STR(err, "drives: expected an object, got an integer");
+}
+
+/* Every object the table knows, with strings wherever it has them. */
+static const char every_section[] =
+    "{\"boot-source\": {\"kernel_image_path\": \"/k\", \"initrd_path\": \"/i\", \"boot_args\": "
+    "\"quiet\"}, \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 64}, \"logger\": "
+    "{\"log_path\": \"/l\", \"level\": \"Warning\"}, \"entropy\": {}, \"drives\": "
+    "[{\"drive_id\": \"r\", \"path_on_host\": \"/r\", \"is_root_device\": true, \"partuuid\": "
+    "\"p\"}], \"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\"}], "
+    "\"balloon\": {\"amount_mib\": 1, \"deflate_on_oom\": false}, \"vsock\": {\"guest_cid\": 3, "
+    "\"uds_path\": \"/v\", \"vsock_id\": \"x\"}, \"metrics\": {\"metrics_path\": \"/m\", "
+    "\"properties\": {\"a\": \"b\"}}}";
+
+TEST(section_table)
+{
+	struct vm_config cfg, copy;
+	char *a, *b;
+	const char *at;
+
+	/* GET /vm/config: every section, in Firecracker's key order. */
+	CHECK_EQ(parse(&cfg, every_section), 0);
+	CHECK_EQ(config_validate(&cfg, err), 0);
+	a = config_to_json(&cfg);
+	CHECK(a != NULL);
+	at = a;
+	for (const char *const *k =
+		 (const char *const[]){"\"boot-source\"", "\"machine-config\"", "\"logger\"",
+				       "\"entropy\"", "\"drives\"", "\"network-interfaces\"",
+				       "\"balloon\"", "\"vsock\"", "\"metrics\"", "\"mmds-config\"",
+				       NULL};
+	     *k; k++) {
+		CHECK(strstr(at, *k) != NULL);
+		at = strstr(at, *k) ? strstr(at, *k) : at;
+	}
+	/* The copy owns every string and serializes the same. */
+	CHECK_EQ(config_copy(&copy, &cfg), 0);
+	CHECK(copy.boot.boot_args != cfg.boot.boot_args);
+	CHECK(copy.logger.log_path != cfg.logger.log_path);
+	CHECK(copy.metrics.properties_json != cfg.metrics.properties_json);
+	CHECK(copy.vsock.vsock_id != cfg.vsock.vsock_id);
+	CHECK(copy.drives != cfg.drives && copy.drives[0].partuuid != cfg.drives[0].partuuid);
+	CHECK(copy.nets != cfg.nets && copy.nets[0].host_dev_name != cfg.nets[0].host_dev_name);
+	config_free(&cfg);
+	b = config_to_json(&copy);
+	CHECK(b != NULL);
+	CHECK_STR(a, b);
+	free(b);
+	config_free(&copy);
+	CHECK(copy.drives == NULL && copy.nr_drives == 0 && copy.boot.kernel_image_path == NULL);
+	/* What it writes, it reads back. */
+	round_trip(every_section);
+	free(a);
+
+	/* Each API section names itself in messages about its body. */
+	config_init(&cfg);
+	CHECK_EQ(UPDATE(CONFIG_DRIVE, "{", false), -EINVAL);
+	CHECK_CONTAINS(err, "drive: invalid JSON");
+	CHECK_EQ(UPDATE(CONFIG_NET, "[]", false), -EINVAL);
+	CHECK_STR(err, "network-interface: expected an object, got an array");
+	CHECK_EQ(UPDATE(CONFIG_BALLOON_STATS, "{", true), -EINVAL);
+	CHECK_CONTAINS(err, "balloon.statistics: invalid JSON");
+	CHECK_EQ(UPDATE(CONFIG_METRICS, "{}", false), -EINVAL);
+	CHECK_STR(err, "metrics: missing required key \"metrics_path\"");
+	CHECK_EQ(UPDATE((enum config_section)99, "{}", false), -EINVAL);
+	CHECK_STR(err, "unknown configuration section 99");
+	/* PATCH /machine-config keeps what the body does not set; PUT starts from defaults. */
+	CHECK_EQ(UPDATE(CONFIG_MACHINE, "{\"vcpu_count\": 2, \"mem_size_mib\": 256}", false), 0);
+	CHECK_EQ(UPDATE(CONFIG_MACHINE, "{\"smt\": true}", true), 0);
+	CHECK_EQ(cfg.machine.mem_size_mib, 256);
+	CHECK_EQ(UPDATE(CONFIG_MACHINE, "{\"vcpu_count\": 3}", true), -EINVAL);
+	CHECK_CONTAINS(err, "vcpu_count: 3 is odd");
+	CHECK_EQ(UPDATE(CONFIG_MACHINE, "{}", true), -EINVAL);
+	CHECK_CONTAINS(err, "the PATCH body sets no key");
+	CHECK_EQ(UPDATE(CONFIG_MACHINE, "{\"vcpu_count\": 1}", false), -EINVAL);
+	CHECK_STR(err, "machine-config: missing required key \"mem_size_mib\"");
+	config_free(&cfg);
+
+	/* In the file: null is "not configured", except for machine-config. */
+	REFUSED("{\"machine-config\": null}", "machine-config: expected an object, got null");
+	REFUSED("{\"network-interfaces\": {}}",
+		"network-interfaces: expected an array, got an object");
+	REFUSED("{\"pmem\": {}}", "pmem: expected an array, got an object");
+	REFUSED("{\"cpu-config\": {}}", "cpu-config: not supported yet by ember");
+}
+
+/* Moved from test_virtio_net.c with the functions (net_mac_parse/format there). */
+TEST(mac_parse_and_format)
+{
+	static const uint8_t test_mac[6] = {0x06, 0x00, 0xac, 0x10, 0x00, 0x02};
+	uint8_t mac[6];
+	char s[18];
+
+	CHECK_EQ(config_mac_parse("06:00:AC:10:00:02", mac), 0);
+	CHECK(!memcmp(mac, test_mac, 6));
+	config_mac_format(mac, s);
+	CHECK_STR(s, "06:00:ac:10:00:02");
+	CHECK_EQ(config_mac_parse("06:00:ac:10:00", mac), -EINVAL);
+	CHECK_EQ(config_mac_parse("06:00:ac:10:00:0g", mac), -EINVAL);
+	CHECK_EQ(config_mac_parse("06-00-ac-10-00-02", mac), -EINVAL);
+	CHECK_EQ(config_mac_parse("06:00:ac:10:00:02:", mac), -EINVAL);
+	CHECK_EQ(config_mac_parse(NULL, mac), -EINVAL);
+}
+
+/* The balloon's rules in config/ (the device keeps its own for its set-up). */
+TEST(balloon_checks)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	cfg.has_boot_source = true;
+	cfg.has_balloon = true;
+	cfg.machine.mem_size_mib = 8;
+	cfg.balloon.amount_mib = 9;
+	CHECK_EQ(config_validate(&cfg, err), -EINVAL);
+	CHECK_STR(err, "balloon.amount_mib: Amount of pages requested is too large. (amount_mib 9, "
+		       "mem_size_mib 8)");
+	cfg.machine.mem_size_mib = 9;
+	CHECK_EQ(config_validate(&cfg, err), 0);
+	cfg.balloon.stats_polling_interval_s = 65536;
+	CHECK_EQ(config_validate(&cfg, err), -EINVAL);
+	CHECK_CONTAINS(err, "balloon.stats_polling_interval_s: out of range (0 to 65535)");
+	cfg.balloon.stats_polling_interval_s = 65535;
+	CHECK_EQ(config_validate(&cfg, err), 0);
+	cfg.balloon.free_page_hinting = true;
+	CHECK_EQ(config_validate(&cfg, err), -EINVAL);
+	CHECK_CONTAINS(err, "free page hinting is not supported yet");
+	cfg.balloon = (struct balloon_config){.amount_mib = UINT32_MAX};
+	cfg.machine.mem_size_mib = UINT64_MAX;
+	CHECK_EQ(config_validate(&cfg, err), -EINVAL); /* pages overflow u32 */
+	config_free(&cfg);
+	/* Moved from test_virtio_balloon.c with the function (balloon_stat_name there). */
+	CHECK_STR(config_balloon_stat_name(VIRTIO_BALLOON_S_MEMFREE), "free_memory");
+	CHECK_STR(config_balloon_stat_name(VIRTIO_BALLOON_S_DIRECT_RECLAIM), "direct_reclaim");
+	CHECK(config_balloon_stat_name(VIRTIO_BALLOON_S_NR) == NULL);
+}
+
 TEST_MAIN(TEST_ENTRY(balloon), TEST_ENTRY(balloon_api_sections), TEST_ENTRY(balloon_updates),
 	  TEST_ENTRY(drives), TEST_ENTRY(drives_put_replaces), TEST_ENTRY(network_interfaces),
 	  TEST_ENTRY(vsock), TEST_ENTRY(virtio_device_count), TEST_ENTRY(full_document),
@@ -657,4 +875,5 @@ TEST_MAIN(TEST_ENTRY(balloon), TEST_ENTRY(balloon_api_sections), TEST_ENTRY(ball
 	  TEST_ENTRY(types_refused_with_value), TEST_ENTRY(ranges_refused_with_value),
 	  TEST_ENTRY(required_keys), TEST_ENTRY(not_yet_supported_said_so),
 	  TEST_ENTRY(malformed_json), TEST_ENTRY(validate_cross_field),
-	  TEST_ENTRY(file_errors_name_the_file))
+	  TEST_ENTRY(file_errors_name_the_file), TEST_ENTRY(id_rules), TEST_ENTRY(api_bodies),
+	  TEST_ENTRY(mac_parse_and_format), TEST_ENTRY(balloon_checks), TEST_ENTRY(section_table))

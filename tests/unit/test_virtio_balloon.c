@@ -218,9 +218,6 @@ TEST(config_checks)
 	fd_init(&rig.fd, 2 << 20);
 	CHECK_EQ(virtio_balloon_init(b, &cfg, fd_host_ops(), &rig.fd.gm), -EINVAL); /* 2 MiB */
 	fd_destroy(&rig.fd);
-	CHECK_STR(balloon_stat_name(VIRTIO_BALLOON_S_MEMFREE), "free_memory");
-	CHECK_STR(balloon_stat_name(VIRTIO_BALLOON_S_DIRECT_RECLAIM), "direct_reclaim");
-	CHECK(balloon_stat_name(VIRTIO_BALLOON_S_NR) == NULL);
 }
 
 TEST(inflate_drops_pages_and_coalesces)

@@ -737,22 +737,6 @@ TEST(tap_open_errors_name_the_tap)
 	CHECK_EQ(net_tap_open("", &fd, err, sizeof(err)), -EINVAL);
 }
 
-TEST(mac_parse_and_format)
-{
-	uint8_t mac[6];
-	char s[18];
-
-	CHECK_EQ(net_mac_parse("06:00:AC:10:00:02", mac), 0);
-	CHECK(!memcmp(mac, test_mac, 6));
-	net_mac_format(mac, s);
-	CHECK_STR(s, "06:00:ac:10:00:02");
-	CHECK_EQ(net_mac_parse("06:00:ac:10:00", mac), -EINVAL);
-	CHECK_EQ(net_mac_parse("06:00:ac:10:00:0g", mac), -EINVAL);
-	CHECK_EQ(net_mac_parse("06-00-ac-10-00-02", mac), -EINVAL);
-	CHECK_EQ(net_mac_parse("06:00:ac:10:00:02:", mac), -EINVAL);
-	CHECK_EQ(net_mac_parse(NULL, mac), -EINVAL);
-}
-
 TEST(bad_mtu_is_refused)
 {
 	struct net_config cfg = {.iface_id = "eth0", .has_mtu = true, .mtu = 67};
@@ -777,5 +761,4 @@ TEST_MAIN(TEST_ENTRY(features_and_config_space),
 	  TEST_ENTRY(tx_rate_limiter_throttles), TEST_ENTRY(tx_rate_limiter_bytes),
 	  TEST_ENTRY(rx_rate_limiter_holds_frame), TEST_ENTRY(reset_drops_held_frame),
 	  TEST_ENTRY(corrupt_ring_needs_reset), TEST_ENTRY(event_idx_rx),
-	  TEST_ENTRY(tap_open_errors_name_the_tap), TEST_ENTRY(mac_parse_and_format),
-	  TEST_ENTRY(bad_mtu_is_refused))
+	  TEST_ENTRY(tap_open_errors_name_the_tap), TEST_ENTRY(bad_mtu_is_refused))

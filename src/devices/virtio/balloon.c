@@ -680,27 +680,3 @@ uint32_t balloon_stats_interval(struct virtio_balloon *b)
 	pthread_mutex_unlock(&b->dev.lock);
 	return v;
 }
-
-const char *balloon_stat_name(unsigned int tag)
-{
-	static const char *const names[VIRTIO_BALLOON_S_NR] = {
-	    [VIRTIO_BALLOON_S_SWAP_IN] = "swap_in",
-	    [VIRTIO_BALLOON_S_SWAP_OUT] = "swap_out",
-	    [VIRTIO_BALLOON_S_MAJFLT] = "major_faults",
-	    [VIRTIO_BALLOON_S_MINFLT] = "minor_faults",
-	    [VIRTIO_BALLOON_S_MEMFREE] = "free_memory",
-	    [VIRTIO_BALLOON_S_MEMTOT] = "total_memory",
-	    [VIRTIO_BALLOON_S_AVAIL] = "available_memory",
-	    [VIRTIO_BALLOON_S_CACHES] = "disk_caches",
-	    [VIRTIO_BALLOON_S_HTLB_PGALLOC] = "hugetlb_allocations",
-	    [VIRTIO_BALLOON_S_HTLB_PGFAIL] = "hugetlb_failures",
-	    [VIRTIO_BALLOON_S_OOM_KILL] = "oom_kill",
-	    [VIRTIO_BALLOON_S_ALLOC_STALL] = "alloc_stall",
-	    [VIRTIO_BALLOON_S_ASYNC_SCAN] = "async_scan",
-	    [VIRTIO_BALLOON_S_DIRECT_SCAN] = "direct_scan",
-	    [VIRTIO_BALLOON_S_ASYNC_RECLAIM] = "async_reclaim",
-	    [VIRTIO_BALLOON_S_DIRECT_RECLAIM] = "direct_reclaim",
-	};
-
-	return tag < VIRTIO_BALLOON_S_NR ? names[tag] : NULL;
-}

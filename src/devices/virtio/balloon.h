@@ -232,7 +232,4 @@ int balloon_get_stats(struct virtio_balloon *b, struct balloon_stats *out);
 int balloon_set_stats_interval(struct virtio_balloon *b, uint32_t seconds);
 uint32_t balloon_stats_interval(struct virtio_balloon *b);
 
-/* The swagger's name for a statistics tag ("swap_in", ...), NULL if unknown. */
-const char *balloon_stat_name(unsigned int tag);
-
 #endif

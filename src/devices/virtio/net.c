@@ -650,34 +650,3 @@ int net_tap_open(const char *name, int *fdp, char *err, size_t err_len)
 	*fdp = fd;
 	return 0;
 }
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int net_mac_parse(const char *s, uint8_t mac[VIRTIO_NET_ETH_ALEN])
-{
-	if (!s || strlen(s) != 17)
-		return -EINVAL;
-	for (int i = 0; i < VIRTIO_NET_ETH_ALEN; i++) {
-		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
-
-		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
-			return -EINVAL;
-		mac[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-void net_mac_format(const uint8_t mac[VIRTIO_NET_ETH_ALEN], char out[18])
-{
-	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-		 mac[5]);
-}

@@ -96,7 +96,7 @@
 
 /*
  * Firecracker's NetworkInterface (swagger): iface_id and host_dev_name are
- * required; guest_mac ("aa:bb:cc:dd:ee:ff", see net_mac_parse) and mtu
+ * required; guest_mac ("aa:bb:cc:dd:ee:ff", parsed by config/) and mtu
  * (68..65535) optional: without them VIRTIO_NET_F_MAC / VIRTIO_NET_F_MTU are
  * not offered. Strings belong to the configuration; the device copies what it
  * keeps.
@@ -201,11 +201,6 @@ void virtio_net_destroy(struct virtio_net *n);
  * error returns -errno with one line in @err naming the TAP and what to do.
  */
 int net_tap_open(const char *name, int *fd, char *err, size_t err_len);
-
-/* "aa:bb:cc:dd:ee:ff" (hex, either case) -> bytes. 0 or -EINVAL. */
-int net_mac_parse(const char *s, uint8_t mac[VIRTIO_NET_ETH_ALEN]);
-/* bytes -> "aa:bb:cc:dd:ee:ff" (18 bytes with the NUL). */
-void net_mac_format(const uint8_t mac[VIRTIO_NET_ETH_ALEN], char out[18]);
 
 /* Replaces the limiters (NULL: no limit in that direction), e.g. PATCH /network-interfaces. */
 void virtio_net_set_rate_limiters(struct virtio_net *n, const struct rate_limiter_config *rx,

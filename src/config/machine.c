@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+/* MachineConfiguration: vCPUs, memory, SMT, huge pages (PUT and PATCH /machine-config). */
+#include "config/json.h"
+
+/* Largest guest RAM ember maps: 64 TiB, well past any microVM. */
+#define CONFIG_MAX_MEM_MIB (64ULL << 20)
+
+static const char *const huge_names[] = {"None", "Transparent", "2M", NULL};
+
+/* MachineConfiguration into @mc: defaults plus the body (PUT), or @mc plus the body (PATCH). */
+static int parse(json_t *o, const char *p, struct machine_config *mc, bool patch, char *err)
+{
+	static const char *const keys[] = {"vcpu_count", "mem_size_mib", "smt", "track_dirty_pages",
+					   "huge_pages", "cpu_template", NULL};
+	static const char *const templates[] = {"None", "C3",  "T2",   "T2S",
+						"T2CL", "T2A", "V1N1", NULL};
+	uint64_t vcpus = mc->vcpu_count, mem = mc->mem_size_mib;
+	int hp = (int)mc->huge_pages, tmpl = 0;
+	int ret;
+
+	if ((ret = cfg_want_object(o, p, err)) || (ret = cfg_check_keys(o, p, keys, err)) ||
+	    (ret = cfg_get_uint(o, p, "vcpu_count", !patch, 1, CONFIG_MAX_VCPUS, &vcpus, err)) ||
+	    (ret = cfg_get_uint(o, p, "mem_size_mib", !patch, 1, CONFIG_MAX_MEM_MIB, &mem, err)) ||
+	    (ret = cfg_get_bool(o, p, "smt", &mc->smt, err)) ||
+	    (ret = cfg_get_bool(o, p, "track_dirty_pages", &mc->track_dirty_pages, err)) ||
+	    (ret = cfg_get_enum(o, p, "huge_pages", huge_names, &hp, err)) ||
+	    (ret = cfg_get_enum(o, p, "cpu_template", templates, &tmpl, err)))
+		return ret;
+	if (tmpl != 0)
+		return cfg_fail(err,
+				"%s.cpu_template: \"%s\" is not supported by ember (static CPU "
+				"templates are deprecated); use \"None\"",
+				p, templates[tmpl]);
+	if (patch && !json_object_size(o))
+		return cfg_fail(err,
+				"%s: the PATCH body sets no key (vcpu_count, mem_size_mib, smt, "
+				"track_dirty_pages, huge_pages)",
+				p);
+	mc->vcpu_count = (unsigned int)vcpus;
+	mc->mem_size_mib = mem;
+	mc->huge_pages = (enum huge_pages)hp;
+	return 0;
+}
+
+int config_validate_machine(const struct machine_config *mc, char err[CONFIG_ERR_MAX])
+{
+	if (mc->smt && mc->vcpu_count > 1 && mc->vcpu_count % 2)
+		return cfg_fail(err,
+				"machine-config.vcpu_count: %u is odd; with smt enabled it must be "
+				"1 or an even number",
+				mc->vcpu_count);
+	return 0;
+}
+
+static int apply(struct vm_config *cfg, json_t *o, const struct config_apply *how, char *err)
+{
+	struct machine_config mc;
+	int ret;
+
+	if (how->patch) {
+		mc = cfg->machine;
+	} else {
+		struct vm_config defaults;
+
+		config_init(&defaults);
+		mc = defaults.machine;
+	}
+	ret = parse(o, how->path, &mc, how->patch, err);
+	/* The API checks the section as a whole now; a file, once fully read. */
+	if (!ret && how->api)
+		ret = config_validate_machine(&mc, err);
+	if (ret)
+		return ret;
+	cfg->machine = mc;
+	cfg->has_machine_config = true;
+	return 0;
+}
+
+static int validate(const struct vm_config *cfg, char *err)
+{
+	return config_validate_machine(&cfg->machine, err);
+}
+
+json_t *cfg_machine_json(const struct machine_config *mc, bool *bad)
+{
+	json_t *o = cfg_object(bad);
+
+	cfg_put(o, "vcpu_count", json_integer(mc->vcpu_count), bad);
+	cfg_put(o, "mem_size_mib", json_integer((json_int_t)mc->mem_size_mib), bad);
+	cfg_put(o, "smt", json_boolean(mc->smt), bad);
+	cfg_put(o, "track_dirty_pages", json_boolean(mc->track_dirty_pages), bad);
+	cfg_put(o, "huge_pages", json_string(huge_names[mc->huge_pages]), bad);
+	return o;
+}
+
+char *config_machine_to_json(const struct machine_config *mc)
+{
+	bool bad = false;
+
+	return cfg_dump(cfg_machine_json(mc, &bad), bad);
+}
+
+static json_t *to_json(const struct vm_config *cfg, bool *bad)
+{
+	return cfg_machine_json(&cfg->machine, bad);
+}
+
+/* Plain data: nothing to copy or free. */
+const struct config_section_ops config_machine_section = {
+    .key = "machine-config",
+    .name = "machine-config",
+    .not_null = true,
+    .apply = apply,
+    .validate = validate,
+    .to_json = to_json,
+};
