@@ -115,12 +115,13 @@ $(BUILD)/fuzz/fuzz_loader: $(FUZZ_LOADER_OBJS)
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^
 
 # The virtio devices as the guest drives them (tests/fuzz/fuzz_virtio.c): the transport,
-# the virtqueue library and the rng, block (Sync), net, balloon and vsock devices.
+# the virtqueue library and the rng, block (Sync), net, balloon and vsock devices, with the
+# unit tests' fake of their host (tests/unit/virtio_fake_host.h) instead of a VM.
 FUZZ_VIRTIO_SRCS := src/devices/virtio/virtqueue.c src/devices/virtio/virtio_mmio.c \
                     src/devices/virtio/rng.c src/devices/virtio/block.c src/devices/virtio/net.c \
                     src/devices/virtio/balloon.c src/devices/virtio/vsock.c \
-                    src/core/event_loop.c src/core/guest_mem.c src/util/log.c \
-                    src/util/rate_limiter.c tests/fuzz/fuzz_virtio.c
+                    src/core/guest_mem.c src/util/log.c src/util/rate_limiter.c \
+                    tests/fuzz/fuzz_virtio.c
 FUZZ_VIRTIO_OBJS := $(FUZZ_VIRTIO_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 
 $(BUILD)/fuzz/fuzz_virtio: $(FUZZ_VIRTIO_OBJS)

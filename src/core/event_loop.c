@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 static void wake_handler(struct ev_handler *h, uint32_t events)
@@ -95,4 +97,61 @@ void ev_stop(struct event_loop *loop)
 	/* The eventfd wakes epoll_wait; a full counter (EAGAIN) is already a wake-up. */
 	if (write(loop->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		return;
+}
+
+/* --- timers: a timerfd on the loop --- */
+
+int ev_timer_create(struct event_loop *loop, struct ev_handler *h, ev_fn fn, void *opaque)
+{
+	int ret;
+
+	*h = (struct ev_handler){timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK), fn,
+				 opaque};
+	if (h->fd < 0)
+		return -errno;
+	ret = ev_add(loop, h, EPOLLIN);
+	if (ret) {
+		close(h->fd);
+		h->fd = -1;
+	}
+	return ret;
+}
+
+static struct timespec ns_to_ts(uint64_t ns)
+{
+	return (struct timespec){.tv_sec = (time_t)(ns / 1000000000ULL),
+				 .tv_nsec = (long)(ns % 1000000000ULL)};
+}
+
+int ev_timer_arm(struct ev_handler *h, uint64_t ns, uint64_t interval_ns)
+{
+	/* An it_value of 0 would disarm: "at once" is the next nanosecond. */
+	struct itimerspec its = {.it_interval = ns_to_ts(interval_ns),
+				 .it_value = ns_to_ts(ns ? ns : 1)};
+
+	return timerfd_settime(h->fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+int ev_timer_disarm(struct ev_handler *h)
+{
+	struct itimerspec its = {0};
+
+	return timerfd_settime(h->fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+uint64_t ev_timer_consume(struct ev_handler *h)
+{
+	uint64_t n;
+
+	return read(h->fd, &n, sizeof(n)) == sizeof(n) ? n : 0;
+}
+
+void ev_timer_destroy(struct event_loop *loop, struct ev_handler *h)
+{
+	if (h->fd < 0)
+		return;
+	if (loop)
+		ev_del(loop, h);
+	close(h->fd);
+	h->fd = -1;
 }

@@ -1,10 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/*
- * Wiring the balloon into the VM: vm->balloon, one per VM. The stats timer is
- * the slot's timerfd (timer_h), so pause/resume and vm_virtio_disconnect()
- * treat it like the rate limiters' timers. The device's kick hook re-signals a
- * queue's ioeventfd when one event had more work than the device does at once.
- */
+/* The VM's balloon device. See balloon.h. */
 #include "vmm/balloon.h"
 
 #include "util/log.h"
@@ -12,113 +7,101 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
 
-struct virtio_balloon *vm_balloon(const struct vm *vm)
+const struct vm_device_type balloon_type = {
+    .name = "balloon",
+    .add = balloon_add,
+    .remove = balloon_remove,
+    .find = balloon_find,
+    .metrics = balloon_metrics,
+};
+
+struct virtio_slot *balloon_find(struct vm *vm, const char *id)
 {
-	return vm->balloon;
+	(void)id;
+	return vm_virtio_next(vm, &balloon_type, NULL);
 }
 
-/* Device lock held; on the loop (queue work) or a vCPU thread (DRIVER_OK, reset). */
-static void balloon_arm_timer(struct virtio_balloon *b, uint32_t seconds)
+static struct virtio_balloon *balloon_of(struct vm *vm)
 {
-	struct virtio_slot *s = b->dev.host_data;
-	struct itimerspec its = {.it_interval = {.tv_sec = seconds},
-				 .it_value = {.tv_sec = seconds}};
+	struct virtio_slot *s = balloon_find(vm, NULL);
 
-	if (!s || s->timer_h.fd < 0)
-		return;
-	if (timerfd_settime(s->timer_h.fd, 0, &its, NULL) < 0)
-		log_error("balloon: statistics timer: %s", strerror(errno));
+	return s ? s->state : NULL;
 }
 
-/* Device lock held: serve queue @q again on a later turn of the loop. */
-static void balloon_kick(struct virtio_balloon *b, unsigned int q)
+int balloon_add(struct vm *vm)
 {
-	struct virtio_slot *s = b->dev.host_data;
-	uint64_t one = 1;
-
-	if (!s || q >= VIRTIO_MAX_QUEUES || s->notify[q].h.fd < 0)
-		return;
-	if (write(s->notify[q].h.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_error("balloon: re-notifying queue %u: %s", q, strerror(errno));
-}
-
-static void balloon_timer(struct ev_handler *h, uint32_t events)
-{
-	struct virtio_slot *s = h->opaque;
-	uint64_t expirations;
-
-	(void)events;
-	if (read(h->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
-		return;
-	virtio_balloon_stats_tick(s->dev->opaque); /* takes the device lock */
-}
-
-int vm_add_balloon(struct vm *vm, const struct balloon_config *cfg)
-{
+	const struct balloon_config *cfg = &vm->cfg.balloon;
 	struct virtio_balloon *b;
 	struct virtio_slot *s;
+	const char *why;
 	int ret;
 
-	if (vm->balloon) {
+	if (!vm->cfg.has_balloon)
+		return 0;
+	if (balloon_find(vm, NULL)) {
 		log_error("balloon: the VM already has a balloon device");
 		return -EEXIST;
 	}
+	why = virtio_balloon_config_error(cfg, vm->mem.ram_size >> 20);
+	if (why) {
+		log_error("balloon.%s", why);
+		return -EINVAL;
+	}
+	ret = vm_virtio_slot_new(vm, &balloon_type, "balloon", &s);
+	if (ret)
+		return ret;
 	b = calloc(1, sizeof(*b));
 	if (!b) {
 		log_error("balloon: out of memory");
 		return -ENOMEM;
 	}
-	ret = virtio_balloon_init(b, cfg, vm_virtio_host_ops(), &vm->mem);
-	if (ret) {
-		free(b);
-		return ret;
-	}
-	vm->balloon = b; /* from here on vm_balloon_teardown() frees it */
-	b->kick = balloon_kick;
-	ret = vm_virtio_place(vm, &b->dev);
-	if (ret)
-		return ret;
-	if (!b->stats_enabled)
-		return 0;
-	s = b->dev.host_data;
-	s->timer_h = (struct ev_handler){
-	    timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK), balloon_timer, s};
-	if (s->timer_h.fd < 0) {
-		ret = -errno;
-		log_error("balloon: cannot create the statistics timer: %s", strerror(errno));
-		return ret;
-	}
-	ret = ev_add(vm->loop, &s->timer_h, EPOLLIN);
-	if (ret) {
-		log_error("balloon: cannot watch the statistics timer: %s", strerror(-ret));
-		close(s->timer_h.fd);
-		s->timer_h.fd = -1;
-		return ret;
-	}
-	b->arm_timer = balloon_arm_timer; /* armed at DRIVER_OK */
-	return 0;
+	s->state = b; /* from here on balloon_remove() frees it */
+	ret = virtio_balloon_init(b, cfg, vm_virtio_host_ops(), s, &vm->mem);
+	if (!ret)
+		ret = vm_virtio_place(vm, s, &b->dev);
+	return ret;
 }
 
-void vm_balloon_teardown(struct vm *vm)
+void balloon_remove(struct vm *vm, struct virtio_slot *s)
 {
-	struct virtio_balloon *b = vm->balloon;
-	struct virtio_slot *s;
+	(void)vm;
+	virtio_balloon_destroy(s->state);
+	free(s->state);
+}
 
-	if (!b)
+int balloon_update(struct vm *vm, uint32_t amount_mib)
+{
+	struct virtio_balloon *b = balloon_of(vm);
+
+	return b ? balloon_set_target(b, amount_mib) : -ENODEV;
+}
+
+int balloon_update_statistics(struct vm *vm, uint32_t stats_polling_interval_s)
+{
+	struct virtio_balloon *b = balloon_of(vm);
+
+	return b ? balloon_set_stats_interval(b, stats_polling_interval_s) : -ENODEV;
+}
+
+int balloon_statistics(struct vm *vm, struct balloon_stats *out)
+{
+	struct virtio_balloon *b = balloon_of(vm);
+
+	return b ? balloon_get_stats(b, out) : -ENODEV;
+}
+
+#define BALLOON_METRIC(name) {#name, false, offsetof(struct virtio_balloon, name)},
+static const struct vm_metric metrics[] = {
+    VIRTIO_BALLOON_METRICS(VM_METRIC_TRANSPORT, BALLOON_METRIC)};
+
+void balloon_metrics(struct vm *vm, json_t *root)
+{
+	struct virtio_balloon *b = balloon_of(vm);
+	json_t *g;
+
+	if (!b || !(g = json_object()))
 		return;
-	s = b->dev.host_data;
-	/* Normally vm_virtio_disconnect() closed it already. */
-	if (s && s->dev == &b->dev && s->timer_h.fd >= 0) {
-		ev_del(vm->loop, &s->timer_h);
-		close(s->timer_h.fd);
-		s->timer_h.fd = -1;
-	}
-	virtio_balloon_destroy(b);
-	free(b);
-	vm->balloon = NULL;
+	vm_metrics_write(g, NULL, metrics, sizeof(metrics) / sizeof(metrics[0]), &b->dev, b);
+	json_object_set_new(root, "balloon", g);
 }

@@ -1,33 +1,46 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The balloon device in the VM (Firecracker's `balloon` key, at most one per
- * VM): placement, its stats timer on the event loop, and the lookup the API
- * uses for the runtime operations (balloon.h: balloon_set_target, ...).
- *
- * Call order (vm.c):
- *  - phase 1, in vm_init_devices() after guest memory is mapped (it checks
- *    amount_mib against it) and with vm->loop set:
- *	if (vm->cfg.balloon present) ret = vm_add_balloon(vm, &vm->cfg.balloon);
- *    It allocates the device, places it (MMIO window, GSI, command line) and,
- *    with statistics, creates its timerfd in the slot's timer_h on vm->loop
- *    (vm_pause holds and releases it like a rate-limiter timer);
- *  - vm_virtio_connect() then wires its irqfd and ioeventfds like any device;
- *  - vm_destroy(): vm_balloon_teardown(vm) after vm_virtio_disconnect() (which
- *    closes the timerfd) and before nr_virtio is reset. Safe when
- *    vm_add_balloon failed half-way or was never called.
+ * VM): its device-table entry (device_table.h) and the runtime operations the
+ * API uses (PATCH /balloon, PATCH and GET /balloon/statistics). The device
+ * keeps its statistics deadline and asks for its runs through its slot
+ * (host.h), so pause holds them with the rest.
  */
-#ifndef EMBER_VMM_DEV_BALLOON_H
-#define EMBER_VMM_DEV_BALLOON_H
+#ifndef EMBER_VMM_BALLOON_H
+#define EMBER_VMM_BALLOON_H
 
 #include "devices/virtio/balloon.h"
+#include "vmm/device_table.h"
+
+#include <jansson.h>
+#include <stdint.h>
 
 struct vm;
+struct virtio_slot;
 
-/* 0, or a negative errno after logging one line ("balloon.amount_mib: ..."). */
-int vm_add_balloon(struct vm *vm, const struct balloon_config *cfg);
-void vm_balloon_teardown(struct vm *vm);
+extern const struct vm_device_type balloon_type;
 
-/* The VM's balloon device, or NULL if it has none (the API: "not configured"). */
-struct virtio_balloon *vm_balloon(const struct vm *vm);
+/*
+ * Phase 1, after guest memory is mapped (amount_mib is checked against it), if
+ * vm->cfg has a balloon: creates the device in the next slot and places it.
+ * 0, or a negative errno after logging one line ("balloon.amount_mib: ...";
+ * -EEXIST: the VM has one already). A configuration refused before the slot is
+ * taken leaves nothing behind.
+ */
+int balloon_add(struct vm *vm);
+void balloon_remove(struct vm *vm, struct virtio_slot *s);
+/* The VM's balloon slot (@id is not used: one per VM), or NULL. */
+struct virtio_slot *balloon_find(struct vm *vm, const char *id);
+/* Firecracker's "balloon" group. */
+void balloon_metrics(struct vm *vm, json_t *root);
+
+/*
+ * The API's operations: -ENODEV (not logged) without a balloon, else the
+ * device's result (balloon.h: balloon_set_target, balloon_set_stats_interval,
+ * balloon_get_stats; their failures are logged).
+ */
+int balloon_update(struct vm *vm, uint32_t amount_mib);
+int balloon_update_statistics(struct vm *vm, uint32_t stats_polling_interval_s);
+int balloon_statistics(struct vm *vm, struct balloon_stats *out);
 
 #endif

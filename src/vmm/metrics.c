@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,10 +61,9 @@ json_t *metrics_delta(const json_t *cur, const json_t *prev)
 static void timer_fired(struct ev_handler *h, uint32_t events)
 {
 	struct metrics *m = h->opaque;
-	uint64_t n;
 
 	(void)events;
-	if (read(h->fd, &n, sizeof(n)) != sizeof(n))
+	if (!ev_timer_consume(h))
 		return;
 	if (metrics_flush(m) < 0)
 		log_warn("metrics: periodic flush failed");
@@ -84,8 +81,7 @@ void metrics_init(struct metrics *m, metrics_collect_fn collect, void *opaque)
 int metrics_open(struct metrics *m, struct event_loop *loop, const char *path, bool emit_id,
 		 const char *id, const char *properties_json, char *err, size_t errlen)
 {
-	struct itimerspec its = {.it_interval = {METRICS_PERIOD_S, 0},
-				 .it_value = {METRICS_PERIOD_S, 0}};
+	const uint64_t period_ns = METRICS_PERIOD_S * 1000000000ULL;
 	json_t *props = NULL;
 	int fd, ret;
 
@@ -108,9 +104,10 @@ int metrics_open(struct metrics *m, struct event_loop *loop, const char *path, b
 	/* No loop (a unit test's controller): no periodic lines, flushes still work. */
 	m->timer_h = (struct ev_handler){.fd = -1, .fn = timer_fired, .opaque = m};
 	if (loop) {
-		m->timer_h.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-		if (m->timer_h.fd < 0 || timerfd_settime(m->timer_h.fd, 0, &its, NULL) < 0 ||
-		    ev_add(loop, &m->timer_h, EPOLLIN) < 0)
+		ret = ev_timer_create(loop, &m->timer_h, timer_fired, m);
+		if (!ret)
+			ret = ev_timer_arm(&m->timer_h, period_ns, period_ns);
+		if (ret)
 			goto err_timer;
 	}
 	m->loop = loop;
@@ -122,12 +119,9 @@ int metrics_open(struct metrics *m, struct event_loop *loop, const char *path, b
 	return 0;
 
 err_timer:
-	ret = -errno;
 	snprintf(err, errlen, "metrics: cannot arm the %d s timer: %s", METRICS_PERIOD_S,
-		 strerror(errno));
-	if (m->timer_h.fd >= 0)
-		close(m->timer_h.fd);
-	m->timer_h.fd = -1;
+		 strerror(-ret));
+	ev_timer_destroy(loop, &m->timer_h);
 	close(fd);
 	json_decref(props);
 	return ret;
@@ -194,11 +188,7 @@ void metrics_close(struct metrics *m)
 {
 	if (m->active && metrics_flush(m) < 0)
 		log_warn("metrics: the last flush failed");
-	if (m->timer_h.fd >= 0) {
-		if (m->loop)
-			ev_del(m->loop, &m->timer_h);
-		close(m->timer_h.fd);
-	}
+	ev_timer_destroy(m->loop, &m->timer_h);
 	if (m->fd >= 0)
 		close(m->fd);
 	json_decref(m->prev);

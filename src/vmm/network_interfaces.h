@@ -1,41 +1,46 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The VM's virtio-net devices (one per "network-interfaces" entry): each opens
- * its TAP, is placed like every virtio device (vm_virtio_place: MMIO window,
- * GSI, kernel command line) and puts two handlers on vm->loop: the TAP fd
- * (EPOLLIN only while the device wants frames) and a retry timerfd, kept in
- * its virtio slot's timer_h so that vm_pause() holds it with the other device
- * work. The timer serves both rate limiters, work left over by a bounded
- * event, and the resume after a pause (the TAP handler sees vm->paused, stops
- * watching the TAP and arms the timer, which fires once the pause is over).
- * The devices live on the heap, in a list of this file's own.
+ * its TAP and lives in a virtio slot like every virtio device; the device
+ * watches its TAP and asks for its retries through the slot (host.h), so pause
+ * holds them with the rest. The device-table entry (device_table.h) and
+ * PATCH /network-interfaces/{id}.
  */
-#ifndef EMBER_VMM_DEV_NET_H
-#define EMBER_VMM_DEV_NET_H
+#ifndef EMBER_VMM_NETWORK_INTERFACES_H
+#define EMBER_VMM_NETWORK_INTERFACES_H
 
 #include "devices/virtio/net.h"
+#include "vmm/device_table.h"
+
+#include <jansson.h>
 
 struct vm;
+struct virtio_slot;
+
+extern const struct vm_device_type network_interfaces_type;
 
 /*
- * Phase 1 (vm_init_devices, with vm->mem mapped and vm->loop set, before the
- * boot tables: the device appends to the kernel command line), once per
- * interface, in the configuration's order. Opens cfg->host_dev_name (which
- * must exist), creates the device and its handlers; cfg is not kept. On error
- * logs one line naming the interface, its TAP and the problem, and returns a
- * negative errno (a bad configuration: exit 152); vm_net_teardown() still
- * cleans up. vm_virtio_connect() later wires the irqfd and ioeventfds.
+ * Phase 1 (with vm->mem mapped and vm->loop set, before the boot tables: the
+ * device appends to the kernel command line): every interface of vm->cfg, in
+ * order. Opens cfg->host_dev_name (which must exist) and creates the device;
+ * the configuration is not kept. On error logs one line naming the interface,
+ * its TAP and the problem, and returns a negative errno (a bad configuration:
+ * exit 152); vm_destroy cleans up.
  */
-int vm_add_net(struct vm *vm, const struct net_config *cfg);
+int network_interfaces_add(struct vm *vm);
+/* Frees the device of @s (after the vCPUs are joined, before guest memory goes). */
+void network_interfaces_remove(struct vm *vm, struct virtio_slot *s);
+/* The slot of interface @iface_id, or NULL. */
+struct virtio_slot *network_interfaces_find(struct vm *vm, const char *iface_id);
+/* Firecracker's "net_<iface_id>" group for each interface and "net", their sum. */
+void network_interfaces_metrics(struct vm *vm, json_t *root);
 
 /*
- * Frees every net device of @vm: after the vCPU threads are joined and the
- * event loop no longer runs (vm_destroy, after vm_virtio_disconnect), before
- * guest memory is unmapped. Safe to call when none was added, and twice.
+ * PATCH /network-interfaces/{iface_id}: new rate limiters (NULL: no limit in
+ * that direction). 0, or -ENOENT (no such interface; not logged).
  */
-void vm_net_teardown(struct vm *vm);
-
-/* The device of interface @iface_id (metrics, PATCH /network-interfaces), or NULL. */
-struct virtio_net *vm_net_find(struct vm *vm, const char *iface_id);
+int network_interfaces_update(struct vm *vm, const char *iface_id,
+			      const struct rate_limiter_config *rx,
+			      const struct rate_limiter_config *tx);
 
 #endif

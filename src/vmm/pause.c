@@ -9,11 +9,26 @@
  * KVM_RUN unless the VM is stopping, whose kick must stay in force.
  */
 #include "util/log.h"
-#include "vmm/vsock.h"
 #include "vmm/vm.h"
 
 #include <errno.h>
 #include <sys/epoll.h>
+#include <time.h>
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t vm_clock_ns(const struct vm *vm)
+{
+	uint64_t now = mono_ns();
+
+	return now - vm->pause.paused_ns - (vm->pause.paused ? now - vm->pause.paused_at : 0);
+}
 
 void vm_pause_init(struct vm *vm)
 {
@@ -23,6 +38,7 @@ void vm_pause_init(struct vm *vm)
 	vm->pause.requested = false;
 	vm->pause.nr_parked = vm->pause.nr_exited = 0;
 	vm->pause.paused = false;
+	vm->pause.paused_ns = vm->pause.paused_at = 0;
 	vm->pause.ready = true;
 }
 
@@ -79,13 +95,10 @@ void vm_vcpu_exiting(struct vcpu *vcpu)
 }
 
 /*
- * The device work the event loop does for the VM: host console input, virtio
- * queue notifications (ioeventfds) and the devices' timers (each virtio slot's
- * timer_h: rate-limiter retries, block and net continuations, the balloon's
- * statistics). Held while paused; what arrived meanwhile waits in its fd and
- * is served on resume. The devices' other fds look at vm->pause.paused themselves
- * and defer to their (held) slot timer: a drive's io_uring eventfd, a TAP.
- * vsock has host sockets of its own, which it holds itself (vm_vsock_set_paused).
+ * The device work the event loop does for the VM: host console input and
+ * every virtio slot (its queue notifications, its device's deferred run and
+ * the fds the device watches: vm_virtio_hold). Held while paused; what
+ * arrived meanwhile waits in its fd and is served on resume.
  */
 static void loop_work_hold(struct vm *vm)
 {
@@ -93,39 +106,14 @@ static void loop_work_hold(struct vm *vm)
 		ev_del(vm->loop, &vm->console.in_h);
 		vm->console.in_watched = false;
 	}
-	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
-		struct virtio_slot *s = &vm->virtio[i];
-
-		for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-			if (s->notify[q].watched) {
-				ev_del(vm->loop, &s->notify[q].h);
-				s->notify[q].watched = false;
-			}
-		}
-		if (s->timer_h.fd >= 0)
-			ev_del(vm->loop, &s->timer_h);
-	}
-	vm_vsock_set_paused(vm, true);
+	vm_virtio_hold(vm);
 }
 
 static void loop_work_release(struct vm *vm)
 {
 	if (vm->console.in_fd >= 0 && !vm->console.in_watched)
 		vm->console.in_watched = !ev_add(vm->loop, &vm->console.in_h, EPOLLIN);
-	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
-		struct virtio_slot *s = &vm->virtio[i];
-
-		for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
-			struct virtio_notify *n = &s->notify[q];
-
-			if (n->registered && !n->watched && n->h.fd >= 0)
-				n->watched = !ev_add(vm->loop, &n->h, EPOLLIN);
-		}
-		if (s->timer_h.fd >= 0 && ev_add(vm->loop, &s->timer_h, EPOLLIN))
-			log_error("virtio %s: resuming its rate-limiter timer failed",
-				  s->dev->ops->name);
-	}
-	vm_vsock_set_paused(vm, false);
+	vm_virtio_release(vm);
 }
 
 static unsigned int started_vcpus(const struct vm *vm)
@@ -157,6 +145,7 @@ int vm_pause(struct vm *vm)
 	if (atomic_load(&vm->stopping))
 		return -ESHUTDOWN;
 
+	vm->pause.paused_at = mono_ns();
 	vm->pause.paused = true;
 	loop_work_hold(vm);
 	log_info("VM paused (%u vCPUs parked)", n);
@@ -167,6 +156,7 @@ int vm_resume(struct vm *vm)
 {
 	if (!vm->pause.paused)
 		return 0;
+	vm->pause.paused_ns += mono_ns() - vm->pause.paused_at;
 	vm->pause.paused = false;
 	loop_work_release(vm);
 	pthread_mutex_lock(&vm->pause.lock);

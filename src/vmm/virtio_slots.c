@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Placing virtio-mmio devices in the VM: Firecracker's layout (4 KiB windows
- * from 0xc0001000, GSIs from 5), the kernel command line entries the guest's
- * virtio_mmio driver reads, and the KVM plumbing: an ioeventfd per queue on
- * QueueNotify (the guest's notification never leaves the kernel for the vCPU
- * thread; the event loop picks it up) and an irqfd per device for interrupts.
+ * The VM's virtio-mmio slots: Firecracker's layout (4 KiB windows from
+ * 0xc0001000, GSIs from 5), the kernel command line entries the guest's
+ * virtio_mmio driver reads, the KVM plumbing (an ioeventfd per queue on
+ * QueueNotify, so the guest's notification never leaves the kernel for the
+ * vCPU thread, and an irqfd per device for interrupts), and the VM's one
+ * implementation of the device interface (devices/virtio/host.h). See
+ * virtio_slots.h.
  */
+#include "vmm/virtio_slots.h"
+
 #include "arch/x86_64/layout.h"
 #include "util/log.h"
 #include "vmm/vm.h"
@@ -16,27 +20,234 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #define VIRTIO_FIRST_GSI 5
 
-/* Called with the device lock held, from the loop or a vCPU thread: must not block. */
-static void virtio_interrupt(struct virtio_dev *d)
+static struct virtio_slot *to_slot(struct virtio_dev *d)
 {
-	struct virtio_slot *s = d->host_data;
+	return d->host_data;
+}
+
+static const char *slot_name(const struct virtio_slot *s)
+{
+	return s->dev ? s->dev->ops->name : "virtio";
+}
+
+/* --- the device interface (host.h) --- */
+
+/* Called with the device lock held, from the loop or a vCPU thread: must not block. */
+static void host_interrupt(struct virtio_dev *d)
+{
+	struct virtio_slot *s = to_slot(d);
 	uint64_t one = 1;
 
+	if (s->irqfd < 0)
+		return; /* not connected yet (or any more): nobody to tell */
 	/* An irqfd write is an edge on the device's GSI; a full counter is one already. */
 	if (write(s->irqfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_error("virtio %s: irqfd write: %s", d->ops->name, strerror(errno));
 }
 
-static const struct virtio_host_ops host_ops = {.interrupt = virtio_interrupt};
+static uint64_t host_now_ns(struct virtio_dev *d)
+{
+	return vm_clock_ns(to_slot(d)->vm);
+}
+
+/* The timer for a run at s->run_at (device clock). dev->lock held. */
+static void timer_arm(struct virtio_slot *s)
+{
+	uint64_t now = vm_clock_ns(s->vm);
+	int ret;
+
+	if (s->timer_h.fd < 0)
+		return;
+	ret = ev_timer_arm(&s->timer_h, s->run_at > now ? s->run_at - now : 0, 0);
+	if (ret)
+		log_error("virtio %s: arming its timer: %s", slot_name(s), strerror(-ret));
+}
+
+static void host_schedule(struct virtio_dev *d, uint64_t delay_ns)
+{
+	struct virtio_slot *s = to_slot(d);
+	uint64_t at = vm_clock_ns(s->vm) + delay_ns;
+
+	/* One pending run: the earliest deadline wins. */
+	if (s->run_pending && s->run_at <= at)
+		return;
+	s->run_pending = true;
+	s->run_at = at;
+	if (!s->held)
+		timer_arm(s); /* held: vm_virtio_release() arms it */
+}
+
+/* The slot's timerfd: the device's run, if it is due. */
+static void slot_timer(struct ev_handler *h, uint32_t events)
+{
+	struct virtio_slot *s = h->opaque;
+	struct virtio_dev *d = s->dev;
+
+	(void)events;
+	if (!ev_timer_consume(h) || !d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	if (s->run_pending && vm_clock_ns(s->vm) < s->run_at) {
+		timer_arm(s); /* a pause moved the deadline on */
+	} else if (s->run_pending) {
+		s->run_pending = false;
+		if (d->ops->run)
+			d->ops->run(d);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* A watched fd is ready: the device's handler, unless it was unwatched meanwhile. */
+static void watch_event(struct ev_handler *h, uint32_t events)
+{
+	struct dev_watch *w = h->opaque;
+	struct virtio_dev *d = w->host_priv; /* the watch's device; NULL: never watched */
+
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	/* An event fetched before an unwatch in the same batch is dropped. */
+	if (w->watched && w->on_loop)
+		w->fn(d, w, events);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static int watch_add(struct virtio_slot *s, struct dev_watch *w)
+{
+	int ret = ev_add(s->vm->loop, &w->h, w->events);
+
+	w->on_loop = !ret;
+	return ret;
+}
+
+static int host_watch(struct virtio_dev *d, struct dev_watch *w, uint32_t events)
+{
+	struct virtio_slot *s = to_slot(d);
+	int ret;
+
+	w->events = events;
+	w->h = (struct ev_handler){w->fd, watch_event, w};
+	w->host_priv = d;
+	w->on_loop = false;
+	if (!s->held) {
+		ret = watch_add(s, w);
+		if (ret)
+			return ret;
+	}
+	w->watched = true;
+	w->next = s->watches;
+	s->watches = w;
+	return 0;
+}
+
+static int host_watch_set(struct virtio_dev *d, struct dev_watch *w, uint32_t events)
+{
+	struct virtio_slot *s = to_slot(d);
+
+	if (!w->watched)
+		return -ENOENT;
+	w->events = events;
+	return w->on_loop ? ev_mod(s->vm->loop, &w->h, events) : 0;
+}
+
+static void host_unwatch(struct virtio_dev *d, struct dev_watch *w)
+{
+	struct virtio_slot *s = to_slot(d);
+
+	if (!w->watched)
+		return;
+	for (struct dev_watch **p = &s->watches; *p; p = &(*p)->next) {
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	}
+	if (w->on_loop)
+		ev_del(s->vm->loop, &w->h);
+	w->next = NULL;
+	w->watched = w->on_loop = false;
+}
+
+static const struct virtio_host_ops host_ops = {
+    .interrupt = host_interrupt,
+    .schedule = host_schedule,
+    .watch = host_watch,
+    .watch_set = host_watch_set,
+    .unwatch = host_unwatch,
+    .now_ns = host_now_ns,
+};
 
 const struct virtio_host_ops *vm_virtio_host_ops(void)
 {
 	return &host_ops;
+}
+
+/* --- slots --- */
+
+int vm_virtio_slot_new(struct vm *vm, const struct vm_device_type *type, const char *what,
+		       struct virtio_slot **out)
+{
+	struct virtio_slot *s;
+	int ret;
+
+	if (vm->nr_virtio == VM_MAX_VIRTIO) {
+		log_error("%s: at most %d virtio devices", what, VM_MAX_VIRTIO);
+		return -ENOSPC;
+	}
+	s = &vm->virtio[vm->nr_virtio];
+	memset(s, 0, sizeof(*s));
+	s->type = type;
+	s->vm = vm;
+	s->index = vm->nr_virtio;
+	s->irqfd = -1;
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		s->notify[q].h.fd = -1;
+	ret = ev_timer_create(vm->loop, &s->timer_h, slot_timer, s);
+	if (ret) {
+		log_error("%s: cannot create its timer: %s", what, strerror(-ret));
+		return ret;
+	}
+	vm->nr_virtio++; /* from here on vm_destroy() tears the slot down */
+	*out = s;
+	return 0;
+}
+
+int vm_virtio_place(struct vm *vm, struct virtio_slot *s, struct virtio_dev *d)
+{
+	char arg[64];
+	int ret;
+
+	d->mmio_base = LAYOUT_VIRTIO_MMIO_START + s->index * (uint64_t)VIRTIO_MMIO_WINDOW;
+	d->gsi = VIRTIO_FIRST_GSI + s->index;
+	ret = bus_register(&vm->mmio, d->mmio_base, VIRTIO_MMIO_WINDOW, virtio_mmio_io, d,
+			   d->ops->name);
+	if (ret) {
+		log_error("virtio %s: registering MMIO 0x%llx: %s", d->ops->name,
+			  (unsigned long long)d->mmio_base, strerror(-ret));
+		return ret;
+	}
+	s->dev = d;
+	/* What the guest's virtio_mmio driver parses: size@base:irq. */
+	snprintf(arg, sizeof(arg), "virtio_mmio.device=4K@0x%llx:%u",
+		 (unsigned long long)d->mmio_base, d->gsi);
+	ret = cmdline_append(&vm->cmdline, arg);
+	if (ret)
+		log_error("virtio %s: the kernel command line has no room for \"%s\"", d->ops->name,
+			  arg);
+	return ret;
+}
+
+struct virtio_slot *vm_virtio_next(struct vm *vm, const struct vm_device_type *type,
+				   struct virtio_slot *prev)
+{
+	for (unsigned int i = prev ? prev->index + 1 : 0; i < vm->nr_virtio; i++)
+		if (vm->virtio[i].type == type && vm->virtio[i].state)
+			return &vm->virtio[i];
+	return NULL;
 }
 
 /* The guest wrote QueueNotify: KVM signalled the queue's ioeventfd. */
@@ -50,47 +261,6 @@ static void queue_notified(struct ev_handler *h, uint32_t events)
 		return;
 	/* Takes the device lock; ignored unless the device is active and the queue ready. */
 	virtio_dev_notify(n->slot->dev, n->queue);
-}
-
-int vm_virtio_place(struct vm *vm, struct virtio_dev *d)
-{
-	struct virtio_slot *s;
-	char arg[64];
-	int ret;
-
-	if (vm->nr_virtio == VM_MAX_VIRTIO) {
-		log_error("virtio %s: at most %d virtio devices", d->ops->name, VM_MAX_VIRTIO);
-		return -ENOSPC;
-	}
-	s = &vm->virtio[vm->nr_virtio];
-	memset(s, 0, sizeof(*s));
-	s->dev = d;
-	s->irqfd = -1;
-	s->timer_h.fd = -1;
-	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
-		s->notify[q].h.fd = -1;
-	d->host_data = s;
-	d->mmio_base = LAYOUT_VIRTIO_MMIO_START + vm->nr_virtio * (uint64_t)VIRTIO_MMIO_WINDOW;
-	d->gsi = VIRTIO_FIRST_GSI + vm->nr_virtio;
-
-	ret = bus_register(&vm->mmio, d->mmio_base, VIRTIO_MMIO_WINDOW, virtio_mmio_io, d,
-			   d->ops->name);
-	if (ret) {
-		log_error("virtio %s: registering MMIO 0x%llx: %s", d->ops->name,
-			  (unsigned long long)d->mmio_base, strerror(-ret));
-		return ret;
-	}
-	/* What the guest's virtio_mmio driver parses: size@base:irq. */
-	snprintf(arg, sizeof(arg), "virtio_mmio.device=4K@0x%llx:%u",
-		 (unsigned long long)d->mmio_base, d->gsi);
-	ret = cmdline_append(&vm->cmdline, arg);
-	if (ret) {
-		log_error("virtio %s: the kernel command line has no room for \"%s\"", d->ops->name,
-			  arg);
-		return ret;
-	}
-	vm->nr_virtio++;
-	return 0;
 }
 
 static int connect_slot(struct vm *vm, struct virtio_slot *s)
@@ -137,11 +307,15 @@ static int connect_slot(struct vm *vm, struct virtio_slot *s)
 int vm_virtio_connect(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
-		int ret = connect_slot(vm, &vm->virtio[i]);
+		struct virtio_slot *s = &vm->virtio[i];
+		int ret;
 
+		if (!s->dev)
+			continue;
+		ret = connect_slot(vm, s);
 		if (ret) {
 			log_error("virtio %s: connecting its irqfd and ioeventfds: %s",
-				  vm->virtio[i].dev->ops->name, strerror(-ret));
+				  slot_name(s), strerror(-ret));
 			return ret;
 		}
 	}
@@ -166,89 +340,63 @@ void vm_virtio_disconnect(struct vm *vm)
 		if (s->irqfd >= 0)
 			close(s->irqfd);
 		s->irqfd = -1;
-		if (s->timer_h.fd >= 0) {
-			ev_del(vm->loop, &s->timer_h);
-			close(s->timer_h.fd);
-			s->timer_h.fd = -1;
+		/* Held (a paused VM): the timer is off the loop already. */
+		ev_timer_destroy(s->held ? NULL : vm->loop, &s->timer_h);
+		s->run_pending = false;
+	}
+}
+
+/* --- pause: one loop over the slots --- */
+
+void vm_virtio_hold(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
+		struct virtio_slot *s = &vm->virtio[i];
+
+		if (!s->dev || s->held)
+			continue;
+		pthread_mutex_lock(&s->dev->lock);
+		for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+			if (s->notify[q].watched) {
+				ev_del(vm->loop, &s->notify[q].h);
+				s->notify[q].watched = false;
+			}
 		}
+		if (s->timer_h.fd >= 0)
+			ev_del(vm->loop, &s->timer_h);
+		for (struct dev_watch *w = s->watches; w; w = w->next) {
+			if (w->on_loop)
+				ev_del(vm->loop, &w->h);
+			w->on_loop = false;
+		}
+		s->held = true;
+		pthread_mutex_unlock(&s->dev->lock);
 	}
 }
 
-/* --- rate limiting: a device that ran out of tokens retries on its slot's timerfd --- */
-
-static void rate_limiter_block(struct virtio_slot *s, uint64_t wait_ns)
+void vm_virtio_release(struct vm *vm)
 {
-	struct itimerspec its = {.it_value = {.tv_sec = (time_t)(wait_ns / 1000000000ULL),
-					      .tv_nsec = (long)(wait_ns % 1000000000ULL)}};
+	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
+		struct virtio_slot *s = &vm->virtio[i];
 
-	/* One pending retry is enough: the timer re-runs the whole queue. */
-	if (s->timer_armed)
-		return;
-	if (timerfd_settime(s->timer_h.fd, 0, &its, NULL) == 0)
-		s->timer_armed = true;
-	else
-		log_error("virtio %s: rate limiter timer: %s", s->dev->ops->name, strerror(errno));
-}
+		if (!s->dev || !s->held)
+			continue;
+		pthread_mutex_lock(&s->dev->lock);
+		s->held = false;
+		for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+			struct virtio_notify *n = &s->notify[q];
 
-static int rate_limiter_timer_init(struct vm *vm, struct virtio_slot *s, ev_fn fn)
-{
-	s->timer_h =
-	    (struct ev_handler){timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK), fn, s};
-	if (s->timer_h.fd < 0)
-		return -errno;
-	return ev_add(vm->loop, &s->timer_h, EPOLLIN);
-}
-
-/* --- virtio-rng --- */
-
-static bool rng_rate_limit(struct virtio_rng *r, uint64_t bytes)
-{
-	struct virtio_slot *s = r->dev.host_data;
-	uint64_t wait_ns;
-
-	if (rl_consume(&s->rl, bytes, rl_now_ns(), &wait_ns))
-		return true;
-	rate_limiter_block(s, wait_ns);
-	return false;
-}
-
-static void rng_timer(struct ev_handler *h, uint32_t events)
-{
-	struct virtio_slot *s = h->opaque;
-	struct virtio_rng *r = s->dev->opaque;
-	uint64_t expirations;
-
-	(void)events;
-	if (read(h->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
-		return;
-	s->timer_armed = false;
-	pthread_mutex_lock(&r->dev.lock);
-	virtio_rng_process(r);
-	pthread_mutex_unlock(&r->dev.lock);
-}
-
-int vm_add_rng(struct vm *vm)
-{
-	const struct rate_limiter_config *rc = &vm->cfg.entropy.rate_limiter;
-	struct virtio_rng *r = &vm->rng;
-	struct virtio_slot *s;
-	int ret;
-
-	virtio_rng_init(r, &host_ops, &vm->mem);
-	vm->has_rng = true;
-	ret = vm_virtio_place(vm, &r->dev);
-	if (ret)
-		return ret;
-	s = r->dev.host_data;
-	rl_init(&s->rl, rc->has_bandwidth ? &rc->bandwidth : NULL, rc->has_ops ? &rc->ops : NULL,
-		rl_now_ns());
-	if (!rl_active(&s->rl))
-		return 0;
-	ret = rate_limiter_timer_init(vm, s, rng_timer);
-	if (ret) {
-		log_error("entropy.rate_limiter: cannot create its timer: %s", strerror(-ret));
-		return ret;
+			if (n->registered && !n->watched && n->h.fd >= 0)
+				n->watched = !ev_add(vm->loop, &n->h, EPOLLIN);
+		}
+		if (s->timer_h.fd >= 0 && ev_add(vm->loop, &s->timer_h, EPOLLIN))
+			log_error("virtio %s: resuming its timer failed", slot_name(s));
+		if (s->run_pending)
+			timer_arm(s); /* the rest of its delay: the device clock stood still */
+		/* What arrived meanwhile waits in the fds: epoll reports it on the re-add. */
+		for (struct dev_watch *w = s->watches; w; w = w->next)
+			if (watch_add(s, w))
+				log_error("virtio %s: resuming a watched fd failed", slot_name(s));
+		pthread_mutex_unlock(&s->dev->lock);
 	}
-	r->rate_limit = rng_rate_limit;
-	return 0;
 }

@@ -6,10 +6,7 @@
 #include "arch/x86_64/layout.h"
 #include "boot/pvm_profile.h"
 #include "util/log.h"
-#include "vmm/balloon.h"
-#include "vmm/drives.h"
-#include "vmm/network_interfaces.h"
-#include "vmm/vsock.h"
+#include "vmm/device_table.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -81,36 +78,6 @@ static void debug_port_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t
 static const struct uart8250_ops uart_ops = {.set_irq = uart_set_irq, .rx_space = uart_rx_space};
 static const struct i8042_ops i8042_ops = {.set_irq = i8042_set_irq, .reset = i8042_reset};
 
-/*
- * The virtio devices, in Firecracker's order, which is also their slot order
- * (MMIO window 0xc0001000 + 4 KiB * slot, GSI 5 + slot, and the order of the
- * virtio_mmio.device= entries on the command line): the drives as configured
- * (the root device first: it is /dev/vda), the network interfaces as
- * configured, vsock, the balloon, entropy.
- */
-static int vm_add_virtio_devices(struct vm *vm)
-{
-	const struct vm_config *c = &vm->cfg;
-	int ret = 0;
-
-	/* The configuration keeps the root device first, as vm_add_drive() needs. */
-	for (unsigned int i = 0; !ret && i < c->nr_drives; i++)
-		ret = vm_add_drive(vm, &c->drives[i]);
-	if (ret)
-		return ret;
-	for (unsigned int i = 0; !ret && i < c->nr_nets; i++)
-		ret = vm_add_net(vm, &c->nets[i]);
-	if (!ret && c->vsock.present)
-		ret = vm_add_vsock(vm, &c->vsock);
-	if (ret)
-		return ret;
-	if (c->has_balloon)
-		ret = vm_add_balloon(vm, &c->balloon);
-	if (!ret && c->entropy.present)
-		ret = vm_add_rng(vm);
-	return ret;
-}
-
 static int vm_init_devices(struct vm *vm)
 {
 	int ret;
@@ -138,7 +105,12 @@ static int vm_init_devices(struct vm *vm)
 		log_error("registering the legacy devices: %s", strerror(-ret));
 		return ret;
 	}
-	return vm_add_virtio_devices(vm);
+	/*
+	 * The virtio devices, from the device table in Firecracker's order, which
+	 * is also their slot order (MMIO window 0xc0001000 + 4 KiB * slot, GSI 5
+	 * + slot, and the order of the virtio_mmio.device= entries).
+	 */
+	return vm_devices_add(vm);
 }
 
 /* Maps guest RAM; KVM learns of it later (vm_register_memory). */
@@ -339,11 +311,6 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 	vm->supported_cpuid = NULL;
 	vm->nr_vcpus = 0;
 	vm->nr_virtio = 0;
-	vm->has_rng = false;
-	vm->nr_drives = 0;
-	vm->nets = NULL;
-	vm->vsock = NULL;
-	vm->balloon = NULL;
 	vm->devices_ready = false;
 	atomic_init(&vm->exit_code, -1);
 	atomic_init(&vm->stopping, false);
@@ -477,19 +444,11 @@ void vm_destroy(struct vm *vm)
 	vm->nr_vcpus = 0;
 	/*
 	 * The eventfds go before the devices they signal for; then the devices,
-	 * in the reverse of their creation order, each safe when it was never
-	 * (or only half) added.
+	 * in the reverse of their creation order, each safe when it was only
+	 * half added.
 	 */
 	vm_virtio_disconnect(vm);
-	if (vm->has_rng) {
-		virtio_rng_destroy(&vm->rng);
-		vm->has_rng = false;
-	}
-	vm_balloon_teardown(vm);
-	vm_remove_vsock(vm);
-	vm_net_teardown(vm);
-	vm_remove_drives(vm);
-	vm->nr_virtio = 0;
+	vm_devices_remove(vm);
 	if (vm->devices_ready) {
 		uart8250_destroy(&vm->uart);
 		i8042_destroy(&vm->i8042);

@@ -13,7 +13,6 @@
 #include "devices/legacy/boot_timer.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/uart8250.h"
-#include "devices/virtio/rng.h"
 #include "devices/virtio/virtio_mmio.h"
 #include "core/bus.h"
 #include "config/config.h"
@@ -39,12 +38,6 @@ enum vm_exit_code {
 	VM_EXIT_BAD_CONFIG = 152,  /* the configuration could not be applied */
 	VM_EXIT_ARG_PARSING = 153, /* bad command line */
 };
-
-/* The virtio devices' VM wiring (vmm/dev_*.c), opaque here. */
-struct vm_drive;
-struct vm_net;
-struct virtio_balloon;
-struct virtio_vsock;
 
 /* The guest's console: the UART's host side. */
 struct vm_console {
@@ -83,22 +76,16 @@ struct vm {
 	struct uart8250 uart;
 	struct i8042 i8042;
 	struct boot_timer boot_timer;
-	struct virtio_slot virtio[VM_MAX_VIRTIO];
-	unsigned int nr_virtio;
-	struct virtio_rng rng;
-	bool has_rng;
 	/*
-	 * Each virtio device's wiring into the VM, owned by its dev_*.c: added by
-	 * vm_create(), freed by vm_destroy(), looked up from the event loop's
-	 * thread (the API, pause); vCPU threads reach a device through its MMIO
+	 * The virtio devices, each on the heap in its slot (virtio_slots.h), in
+	 * slot order: added by vm_create() from the device table
+	 * (device_table.h), removed by vm_destroy(), looked up from the event
+	 * loop's thread (the API); vCPU threads reach a device through its MMIO
 	 * window, never through these.
 	 */
-	struct vm_drive *drives[VM_MAX_VIRTIO]; /* in configuration order */
-	unsigned int nr_drives;
-	struct vm_net *nets; /* a list, in configuration order */
-	struct virtio_vsock *vsock;
-	struct virtio_balloon *balloon;
-	bool devices_ready; /* the device models are initialized (teardown) */
+	struct virtio_slot virtio[VM_MAX_VIRTIO];
+	unsigned int nr_virtio;
+	bool devices_ready; /* the legacy device models are initialized (teardown) */
 	bool bad_input;	    /* vm_create failed on the configuration or its files */
 
 	/* The event loop (owned by the caller): every handler of the VM's runs on it. */

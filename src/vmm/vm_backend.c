@@ -6,9 +6,9 @@
 #include "vmm/vm.h"
 #include "arch/x86_64/arch.h"
 #include "vmm/balloon.h"
+#include "vmm/device_table.h"
 #include "vmm/drives.h"
 #include "vmm/network_interfaces.h"
-#include "vmm/vsock.h"
 #include "vmm/controller.h"
 
 #include <errno.h>
@@ -134,63 +134,54 @@ static void failed(char err[VMM_ERR_MAX], const char *why, const char *what, int
 		snprintf(err, VMM_ERR_MAX, "%s: %s", what, strerror(-ret));
 }
 
-static struct virtio_balloon *kvm_balloon(struct controller *vmm, char err[VMM_ERR_MAX])
+/* The balloon ops' failure: none configured, or the device's logged reason. */
+static void balloon_failed(char err[VMM_ERR_MAX], const char *why, const char *what, int ret)
 {
-	struct virtio_balloon *b = vm_balloon(vmm->vm);
-
-	if (!b)
+	if (ret == -ENODEV)
 		snprintf(err, VMM_ERR_MAX, "balloon: the VM has no balloon device");
-	return b;
+	else
+		failed(err, why, what, ret);
 }
 
 static int kvm_balloon_set_target(struct controller *vmm, uint32_t amount_mib,
 				  char err[VMM_ERR_MAX])
 {
-	struct virtio_balloon *b = kvm_balloon(vmm, err);
 	const char *why;
 	int ret;
 
-	if (!b)
-		return -ENODEV;
 	log_capture_start();
-	ret = balloon_set_target(b, amount_mib);
+	ret = balloon_update(vmm->vm, amount_mib);
 	why = log_capture_end();
 	if (ret)
-		failed(err, why, "balloon.amount_mib", ret);
+		balloon_failed(err, why, "balloon.amount_mib", ret);
 	return ret;
 }
 
 static int kvm_balloon_set_stats_interval(struct controller *vmm, uint32_t seconds,
 					  char err[VMM_ERR_MAX])
 {
-	struct virtio_balloon *b = kvm_balloon(vmm, err);
 	const char *why;
 	int ret;
 
-	if (!b)
-		return -ENODEV;
 	log_capture_start();
-	ret = balloon_set_stats_interval(b, seconds);
+	ret = balloon_update_statistics(vmm->vm, seconds);
 	why = log_capture_end();
 	if (ret)
-		failed(err, why, "balloon.stats_polling_interval_s", ret);
+		balloon_failed(err, why, "balloon.stats_polling_interval_s", ret);
 	return ret;
 }
 
 static int kvm_balloon_stats(struct controller *vmm, struct balloon_stats *out,
 			     char err[VMM_ERR_MAX])
 {
-	struct virtio_balloon *b = kvm_balloon(vmm, err);
 	const char *why;
 	int ret;
 
-	if (!b)
-		return -ENODEV;
 	log_capture_start();
-	ret = balloon_get_stats(b, out);
+	ret = balloon_statistics(vmm->vm, out);
 	why = log_capture_end();
 	if (ret)
-		failed(err, why, "balloon statistics", ret);
+		balloon_failed(err, why, "balloon statistics", ret);
 	return ret;
 }
 
@@ -201,7 +192,7 @@ static int kvm_drive_update(struct controller *vmm, const char *drive_id, const 
 	int ret;
 
 	log_capture_start();
-	ret = vm_update_drive(vmm->vm, drive_id, path_on_host, rl);
+	ret = drives_update(vmm->vm, drive_id, path_on_host, rl);
 	why = log_capture_end();
 	if (ret)
 		failed(err, why, "drive update", ret);
@@ -212,146 +203,17 @@ static int kvm_net_update(struct controller *vmm, const char *iface_id,
 			  const struct rate_limiter_config *rx,
 			  const struct rate_limiter_config *tx, char err[VMM_ERR_MAX])
 {
-	struct virtio_net *n = vm_net_find(vmm->vm, iface_id);
+	int ret = network_interfaces_update(vmm->vm, iface_id, rx, tx);
 
-	if (!n) {
+	if (ret)
 		snprintf(err, VMM_ERR_MAX, "network interface %s: the VM has no such interface",
 			 iface_id);
-		return -ENOENT;
-	}
-	virtio_net_set_rate_limiters(n, rx, tx); /* takes the device lock */
-	return 0;
+	return ret;
 }
 
 static void set_u64(json_t *o, const char *key, uint64_t v)
 {
 	json_object_set_new(o, key, json_integer((json_int_t)v));
-}
-
-/* Firecracker's NetDeviceMetrics names, from the transport's and the device's counters. */
-static void net_counters(const struct virtio_net *n, json_t *g, bool sum)
-{
-	const struct net_metrics *m = &n->m;
-	const struct {
-		const char *name;
-		uint64_t v;
-	} c[] = {
-	    {"activate_fails", n->dev.activate_fails},
-	    {"cfg_fails", n->dev.cfg_fails},
-	    {"event_fails", n->dev.event_fails},
-	    {"rx_queue_event_count", m->rx_queue_event_count},
-	    {"rx_event_rate_limiter_count", m->rx_event_rate_limiter_count},
-	    {"rx_tap_event_count", m->rx_tap_event_count},
-	    {"rx_bytes_count", m->rx_bytes_count},
-	    {"rx_packets_count", m->rx_packets_count},
-	    {"rx_fails", m->rx_fails},
-	    {"rx_count", m->rx_count},
-	    {"rx_rate_limiter_throttled", m->rx_rate_limiter_throttled},
-	    {"no_rx_avail_buffer", m->no_rx_avail_buffer},
-	    {"tap_read_fails", m->tap_read_fails},
-	    {"tap_write_fails", m->tap_write_fails},
-	    {"tx_bytes_count", m->tx_bytes_count},
-	    {"tx_malformed_frames", m->tx_malformed_frames},
-	    {"tx_fails", m->tx_fails},
-	    {"tx_count", m->tx_count},
-	    {"tx_packets_count", m->tx_packets_count},
-	    {"tx_queue_event_count", m->tx_queue_event_count},
-	    {"tx_rate_limiter_event_count", m->tx_rate_limiter_event_count},
-	    {"tx_rate_limiter_throttled", m->tx_rate_limiter_throttled},
-	    {"tx_remaining_reqs_count", m->tx_remaining_reqs_count},
-	};
-
-	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		uint64_t v = c[i].v;
-
-		if (sum)
-			v += (uint64_t)json_integer_value(json_object_get(g, c[i].name));
-		set_u64(g, c[i].name, v);
-	}
-}
-
-/* "net_<iface_id>" for each interface and "net", their sum. */
-static void net_metrics(struct vm *vm, json_t *root)
-{
-	json_t *total;
-
-	if (!vm->cfg.nr_nets || !(total = json_object()))
-		return;
-	for (unsigned int i = 0; i < vm->cfg.nr_nets; i++) {
-		struct virtio_net *n = vm_net_find(vm, vm->cfg.nets[i].iface_id);
-		char key[96];
-		json_t *g;
-
-		if (!n || !(g = json_object()))
-			continue;
-		snprintf(key, sizeof(key), "net_%s", vm->cfg.nets[i].iface_id);
-		pthread_mutex_lock(&n->dev.lock);
-		net_counters(n, g, false);
-		net_counters(n, total, true);
-		pthread_mutex_unlock(&n->dev.lock);
-		json_object_set_new(root, key, g);
-	}
-	json_object_set_new(root, "net", total);
-}
-
-/* Firecracker's VsockDeviceMetrics names, then ember's own counters. */
-static void vsock_metrics(struct vm *vm, json_t *root)
-{
-	struct virtio_vsock *v = vm_vsock(vm);
-	json_t *g;
-
-	if (!v || !(g = json_object()))
-		return;
-	pthread_mutex_lock(&v->dev.lock);
-	set_u64(g, "activate_fails", v->dev.activate_fails);
-	set_u64(g, "cfg_fails", v->dev.cfg_fails);
-	set_u64(g, "rx_queue_event_fails", v->rx_queue_event_fails);
-	set_u64(g, "tx_queue_event_fails", v->tx_queue_event_fails);
-	set_u64(g, "event_fails", v->dev.event_fails); /* the transport's, all queues */
-	set_u64(g, "rx_queue_event_count", v->rx_queue_event_count);
-	set_u64(g, "tx_queue_event_count", v->tx_queue_event_count);
-	set_u64(g, "rx_bytes_count", v->rx_bytes_count);
-	set_u64(g, "tx_bytes_count", v->tx_bytes_count);
-	set_u64(g, "rx_packets_count", v->rx_packets_count);
-	set_u64(g, "tx_packets_count", v->tx_packets_count);
-	set_u64(g, "conns_added", v->conns_added);
-	set_u64(g, "conns_killed", v->conns_killed);
-	set_u64(g, "conns_removed", v->conns_removed);
-	set_u64(g, "tx_write_fails", v->tx_write_fails);
-	set_u64(g, "rx_read_fails", v->rx_read_fails);
-	set_u64(g, "ev_queue_event_count", v->ev_queue_event_count);
-	set_u64(g, "conns_refused", v->conns_refused);
-	set_u64(g, "pkt_fails", v->pkt_fails);
-	set_u64(g, "credit_overruns", v->credit_overruns);
-	set_u64(g, "bad_connect_lines", v->bad_connect_lines);
-	set_u64(g, "rst_dropped", v->rst_dropped);
-	set_u64(g, "buffered_bytes", v->buffered_bytes);
-	set_u64(g, "timeouts", v->timeouts);
-	pthread_mutex_unlock(&v->dev.lock);
-	json_object_set_new(root, "vsock", g);
-}
-
-/* Firecracker's "balloon" group; the device's counters move under its lock. */
-static void balloon_metrics(struct vm *vm, json_t *root)
-{
-	struct virtio_balloon *b = vm_balloon(vm);
-	json_t *g;
-
-	if (!b || !(g = json_object()))
-		return;
-	pthread_mutex_lock(&b->dev.lock);
-	set_u64(g, "activate_fails", b->dev.activate_fails);
-	set_u64(g, "inflate_count", b->inflate_count);
-	set_u64(g, "stats_updates_count", b->stats_updates_count);
-	set_u64(g, "stats_update_fails", b->stats_update_fails);
-	set_u64(g, "deflate_count", b->deflate_count);
-	set_u64(g, "event_fails", b->dev.event_fails);
-	set_u64(g, "free_page_report_count", b->free_page_report_count);
-	set_u64(g, "free_page_report_freed", b->free_page_report_freed);
-	set_u64(g, "free_page_report_fails", b->free_page_report_fails);
-	set_u64(g, "cfg_fails", b->dev.cfg_fails);
-	pthread_mutex_unlock(&b->dev.lock);
-	json_object_set_new(root, "balloon", g);
 }
 
 static void kvm_collect_metrics(struct controller *vmm, json_t *root)
@@ -412,23 +274,8 @@ static void kvm_collect_metrics(struct controller *vmm, json_t *root)
 		set_u64(g, "write_count", km.write_count);
 		json_object_set_new(root, "i8042", g);
 	}
-	if (vm->has_rng && (g = json_object())) {
-		struct virtio_rng *r = &vm->rng;
-
-		/* The device's counters move under its lock on the event loop: this thread. */
-		set_u64(g, "activate_fails", r->dev.activate_fails);
-		set_u64(g, "entropy_event_fails", r->dev.event_fails);
-		set_u64(g, "entropy_event_count", r->entropy_event_count);
-		set_u64(g, "entropy_bytes", r->entropy_bytes);
-		set_u64(g, "host_rng_fails", r->host_rng_fails);
-		set_u64(g, "entropy_rate_limiter_throttled", r->entropy_rate_limiter_throttled);
-		json_object_set_new(root, "entropy", g);
-	}
-	if (vm->cfg.nr_drives)
-		vm_drives_metrics(vm, root); /* block_<drive_id> and block, their sum */
-	net_metrics(vm, root);
-	vsock_metrics(vm, root);
-	balloon_metrics(vm, root);
+	/* The virtio devices: each type of the device table writes its groups. */
+	vm_devices_metrics(vm, root);
 }
 
 const struct vm_backend_ops kvm_backend_ops = {

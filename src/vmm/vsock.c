@@ -1,10 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/*
- * Wiring the virtio-vsock device into the VM. The device does its own event-loop
- * work (listener, host sockets, kick eventfd, timerfd on vm->loop); this file
- * allocates it, places it, and finds it again for pause and teardown
- * (vm->vsock, one device per VM).
- */
+/* The VM's virtio-vsock device. See vsock.h. */
 #include "vmm/vsock.h"
 
 #include "util/log.h"
@@ -13,49 +8,66 @@
 #include <errno.h>
 #include <stdlib.h>
 
-struct virtio_vsock *vm_vsock(const struct vm *vm)
+const struct vm_device_type vsock_type = {
+    .name = "vsock",
+    .add = vsock_add,
+    .remove = vsock_remove,
+    .find = vsock_find,
+    .metrics = vsock_metrics,
+};
+
+struct virtio_slot *vsock_find(struct vm *vm, const char *id)
 {
-	return vm->vsock;
+	(void)id;
+	return vm_virtio_next(vm, &vsock_type, NULL);
 }
 
-int vm_add_vsock(struct vm *vm, const struct vsock_config *cfg)
+int vsock_add(struct vm *vm)
 {
 	struct virtio_vsock *v;
+	struct virtio_slot *s;
 	int ret;
 
-	if (vm->vsock) {
+	if (!vm->cfg.vsock.present)
+		return 0;
+	if (vsock_find(vm, NULL)) {
 		log_error("vsock: the VM has a vsock device already");
 		return -EBUSY;
 	}
+	ret = vm_virtio_slot_new(vm, &vsock_type, "vsock", &s);
+	if (ret)
+		return ret;
 	v = calloc(1, sizeof(*v));
 	if (!v) {
 		log_error("vsock: out of memory");
 		return -ENOMEM;
 	}
-	vm->vsock = v; /* from here on vm_remove_vsock() frees it */
-	ret = virtio_vsock_init(v, vm_virtio_host_ops(), &vm->mem, vm->loop, cfg);
-	if (ret)
-		return ret;
-	/*
-	 * On failure the device may be on the MMIO bus already: it is freed by
-	 * vm_remove_vsock(), after the vCPUs are gone.
-	 */
-	return vm_virtio_place(vm, &v->dev);
+	s->state = v; /* from here on vsock_remove() frees it */
+	ret = virtio_vsock_init(v, &vm->cfg.vsock, vm_virtio_host_ops(), s, &vm->mem);
+	if (!ret)
+		ret = vm_virtio_place(vm, s, &v->dev);
+	return ret;
 }
 
-void vm_remove_vsock(struct vm *vm)
+void vsock_remove(struct vm *vm, struct virtio_slot *s)
 {
-	if (!vm->vsock)
+	(void)vm;
+	virtio_vsock_destroy(s->state);
+	free(s->state);
+}
+
+#define VSOCK_METRIC(name) {#name, false, offsetof(struct virtio_vsock, name)},
+static const struct vm_metric metrics[] = {VIRTIO_VSOCK_METRICS(VM_METRIC_TRANSPORT, VSOCK_METRIC)};
+
+void vsock_metrics(struct vm *vm, json_t *root)
+{
+	struct virtio_slot *s = vsock_find(vm, NULL);
+	struct virtio_vsock *v;
+	json_t *g;
+
+	if (!s || !(g = json_object()))
 		return;
-	virtio_vsock_destroy(vm->vsock);
-	free(vm->vsock);
-	vm->vsock = NULL;
-}
-
-void vm_vsock_set_paused(struct vm *vm, bool paused)
-{
-	struct virtio_vsock *v = vm_vsock(vm);
-
-	if (v)
-		virtio_vsock_set_paused(v, paused);
+	v = s->state;
+	vm_metrics_write(g, NULL, metrics, sizeof(metrics) / sizeof(metrics[0]), &v->dev, v);
+	json_object_set_new(root, "vsock", g);
 }

@@ -7,7 +7,9 @@
  * a memfd with the Sync engine, net over a socketpair, balloon with statistics
  * and free page reporting, vsock with a host listener on port 1024 and host
  * clients), driven through virtio_mmio_io() and the same entry points the VM
- * glue calls. A crash, a sanitizer report, a hang (libFuzzer's
+ * calls; the device's host is the unit tests' fake (virtio_fake_host.h: its
+ * runs, its watched fds, a clock that moves 1 ms per reading). A crash, a
+ * sanitizer report, a hang (libFuzzer's
  * -timeout) or an access outside the guest RAM (ASan) is a finding; refusing a
  * request or setting DEVICE_NEEDS_RESET is the expected outcome for garbage.
  *
@@ -23,11 +25,11 @@
  *            2 notify the queue, 3 advance its avail->idx by value % 512 and
  *            notify (the driver posting chains), 4 host-side event (net: a
  *            frame of value % 2048 bytes arrives from the backend; balloon: a
- *            statistics tick; block: the device's deferred run; vsock, by
- *            value % 4: run the event loop once, accept the guest's connections
- *            to port 1024 and send them (value >> 8) % 256 bytes, a host client
- *            sends "CONNECT 1024", or a host end closes), 5 config space write of
- *            value at offset % 64
+ *            statistics tick; block: a run; vsock, by value % 4: serve the
+ *            watched fds once, accept the guest's connections to port 1024 and
+ *            send them (value >> 8) % 256 bytes, a host client sends "CONNECT
+ *            1024", or a host end closes), then the run the device asked its
+ *            host for, if any, 5 config space write of value at offset % 64
  *   rest     copied to guest RAM from address 0 (region 0: 256 KiB at 0;
  *            region 1: 256 KiB at 512 KiB; the gap between them is unbacked).
  * Queue q's descriptor table is at 0x2000 * q, its avail ring 4 KiB above, its
@@ -40,7 +42,8 @@
 #include "devices/virtio/rng.h"
 #include "devices/virtio/virtio_mmio.h"
 #include "devices/virtio/vsock.h"
-#include "core/event_loop.h"
+
+#include "../unit/virtio_fake_host.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -77,59 +80,14 @@ struct fixture {
 	struct virtio_net net;
 	struct virtio_balloon balloon;
 	struct virtio_vsock vsock;
-	struct event_loop loop; /* vsock's host sockets and timers */
+	struct fake_host fh; /* every device's: its runs, its watched fds, its clock */
 	char dir[40], uds[64];
 	int listener;	    /* on <uds>_1024, for guest-initiated connections */
 	int host[MAX_HOST]; /* accepted or connecting host ends */
 	unsigned int nr_host;
-	uint64_t now; /* vsock's clock: moves 1 ms per reading */
 };
 
 static struct fixture *fx;
-
-static void no_interrupt(struct virtio_dev *d)
-{
-	(void)d;
-}
-
-static const struct virtio_host_ops host_ops = {.interrupt = no_interrupt};
-
-static void net_interest(struct virtio_net *n, bool on)
-{
-	(void)n;
-	(void)on;
-}
-
-static void net_retry(struct virtio_net *n, uint64_t wait_ns)
-{
-	(void)n;
-	(void)wait_ns;
-}
-
-static const struct virtio_net_hooks net_hooks = {.rx_interest = net_interest, .retry = net_retry};
-
-static void block_defer(struct virtio_block *b, uint64_t delay_ns)
-{
-	(void)b;
-	(void)delay_ns;
-}
-
-static void balloon_arm(struct virtio_balloon *b, uint32_t seconds)
-{
-	(void)b;
-	(void)seconds;
-}
-
-static void balloon_kick(struct virtio_balloon *b, unsigned int q)
-{
-	(void)b;
-	(void)q;
-}
-
-static uint64_t fake_clock(void)
-{
-	return fx->now += 1000000;
-}
 
 static int unix_socket(const char *path, bool listen_on)
 {
@@ -178,8 +136,9 @@ static void setup_once(void)
 		abort();
 	snprintf(fx->disk_path, sizeof(fx->disk_path), "/proc/self/fd/%d", fd);
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/ember-fuzz-vsock.XXXXXX");
-	if (!mkdtemp(fx->dir) || ev_init(&fx->loop))
+	if (!mkdtemp(fx->dir) || fh_init(&fx->fh))
 		abort();
+	fx->fh.tick = 1000000; /* the clock moves 1 ms per reading */
 	snprintf(fx->uds, sizeof(fx->uds), "%s/v.sock", fx->dir);
 	snprintf(path, sizeof(path), "%s_%d", fx->uds, HOST_PORT);
 	fx->listener = unix_socket(path, true);
@@ -188,17 +147,10 @@ static void setup_once(void)
 	atexit(cleanup);
 }
 
-/* One round of vsock's event loop: what is ready now, nothing waited for. */
+/* One round of the host: the watched fds that are ready now, nothing waited for. */
 static void pump(void)
 {
-	struct epoll_event evs[16];
-	int n = epoll_wait(fx->loop.epfd, evs, 16, 0);
-
-	for (int i = 0; i < n; i++) {
-		struct ev_handler *h = evs[i].data.ptr;
-
-		h->fn(h, evs[i].events);
-	}
+	fh_pump(&fx->fh, 0);
 }
 
 static void vsock_host_event(uint32_t value)
@@ -341,9 +293,10 @@ static void host_event(unsigned int dev, struct virtio_dev *d, int peer, uint32_
 		break;
 	}
 	pthread_mutex_unlock(&d->lock);
-	/* vsock's handlers take the device lock themselves, as the event loop runs them. */
+	/* The host takes the device lock itself around vsock's handlers and every run. */
 	if (dev == 4)
 		vsock_host_event(value);
+	fh_run(&fx->fh);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -380,10 +333,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	regs[1] = (struct guest_region){REGION1_GPA, REGION, fx->ram + REGION};
 	if (guest_mem_init_fake(&gm, regs, 2))
 		abort();
+	fx->fh.run_pending = false; /* nothing left from the last input */
+	fx->fh.dev = NULL;
 
 	switch (dev) {
 	case 0:
-		if (virtio_rng_init(&fx->rng, &host_ops, &gm))
+		if (virtio_rng_init(&fx->rng, NULL, fh_ops(), &fx->fh, &gm))
 			return 0;
 		d = &fx->rng.dev;
 		break;
@@ -396,9 +351,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    .io_engine = BLOCK_ENGINE_SYNC,
 		};
 
-		if (virtio_block_init(&fx->blk, &cfg, &host_ops, &gm))
+		if (virtio_block_init(&fx->blk, &cfg, fh_ops(), &fx->fh, &gm))
 			return 0;
-		fx->blk.defer = block_defer;
 		d = &fx->blk.dev;
 		break;
 	}
@@ -407,23 +361,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
 			abort();
-		if (virtio_net_init(&fx->net, &cfg, sv[0], false, &host_ops, &gm)) {
-			close(sv[0]);
-			close(sv[1]);
+		if (virtio_net_init(&fx->net, &cfg, sv[0], false, fh_ops(), &fx->fh, &gm)) {
+			close(sv[1]); /* sv[0] is the device's, closed */
 			return 0;
 		}
-		fx->net.hooks = &net_hooks;
 		d = &fx->net.dev;
 		break;
 	}
 	case 4: {
 		struct vsock_config cfg = {.present = true, .guest_cid = 3, .uds_path = fx->uds};
 
-		if (virtio_vsock_init(&fx->vsock, &host_ops, &gm, &fx->loop, &cfg)) {
+		if (virtio_vsock_init(&fx->vsock, &cfg, fh_ops(), &fx->fh, &gm)) {
 			virtio_vsock_destroy(&fx->vsock);
 			return 0;
 		}
-		fx->vsock.clock_ns = fake_clock;
 		d = &fx->vsock.dev;
 		break;
 	}
@@ -435,15 +386,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    .free_page_reporting = true,
 		};
 
-		if (virtio_balloon_init(&fx->balloon, &cfg, &host_ops, &gm))
+		if (virtio_balloon_init(&fx->balloon, &cfg, fh_ops(), &fx->fh, &gm))
 			return 0;
-		fx->balloon.arm_timer = balloon_arm;
-		fx->balloon.kick = balloon_kick;
 		d = &fx->balloon.dev;
 		break;
 	}
 	}
 
+	fh_attach(&fx->fh, d);
 	bring_up(d, features, qsize);
 	for (unsigned int i = 0; i < nr_ops; i++) {
 		const uint8_t *op = ops + (size_t)i * OP_LEN;

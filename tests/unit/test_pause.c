@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -196,26 +195,32 @@ static bool on_loop(struct event_loop *loop, int fd)
 	return epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
+static const struct virtio_dev_ops noop_ops = {.name = "noop", .nr_queues = 1, .queue_max = 8};
+
 TEST(pause_holds_the_loops_device_work)
 {
 	struct event_loop loop;
 	struct virtio_slot *s;
 	struct virtio_notify *n;
+	struct virtio_dev dev;
 
 	CHECK_EQ(ev_init(&loop), 0);
 	start();
 	vm->loop = &loop;
 	s = &vm->virtio[0];
 	memset(s, 0, sizeof(*s));
+	s->vm = vm;
+	s->irqfd = -1;
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		s->notify[q].h.fd = -1;
+	virtio_dev_init(&dev, &noop_ops, vm_virtio_host_ops(), s, NULL, NULL);
+	s->dev = &dev;
 	n = &s->notify[0];
 	n->h = (struct ev_handler){eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), noop, n};
 	n->registered = true;
 	CHECK_EQ(ev_add(&loop, &n->h, EPOLLIN), 0);
 	n->watched = true;
-	s->timer_h = (struct ev_handler){timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC), noop, s};
-	CHECK_EQ(ev_add(&loop, &s->timer_h, EPOLLIN), 0);
+	CHECK_EQ(ev_timer_create(&loop, &s->timer_h, noop, s), 0);
 	vm->nr_virtio = 1;
 
 	CHECK_EQ(vm_pause(vm), 0);
@@ -228,7 +233,8 @@ TEST(pause_holds_the_loops_device_work)
 	CHECK(on_loop(&loop, s->timer_h.fd));
 
 	close(n->h.fd);
-	close(s->timer_h.fd);
+	ev_timer_destroy(&loop, &s->timer_h);
+	virtio_dev_destroy(&dev);
 	vm->nr_virtio = 0;
 	finish();
 	ev_destroy(&loop);

@@ -32,26 +32,11 @@ struct rig {
 	char path[64];
 	char path2[64];
 	bool async;
-	int defer_calls;
-	uint64_t defer_delay;
 	uint16_t next_head;
 };
 
 static struct rig rig; /* struct virtio_block holds a vq_chain: not on the stack */
-static uint64_t fake_now;
 static bool async_mode;
-
-static uint64_t fake_clock(void)
-{
-	return fake_now;
-}
-
-static void test_defer(struct virtio_block *b, uint64_t delay_ns)
-{
-	(void)b;
-	rig.defer_calls++;
-	rig.defer_delay = delay_ns;
-}
 
 static uint8_t pattern(uint64_t off)
 {
@@ -112,14 +97,13 @@ static void setup_cfg(struct drive_config *cfg, uint64_t file_size)
 
 	memset(&rig, 0, sizeof(rig));
 	rig.async = async_mode;
-	fake_now = 1000000000ULL;
 	make_file(rig.path, file_size);
 	if (!cfg->path_on_host)
 		cfg->path_on_host = rig.path;
-	fd_init(&rig.f, RAM_SIZE);
-	CHECK_EQ(virtio_block_init(&rig.b, cfg, fd_host_ops(), &rig.f.gm), 0);
+	fd_init(&rig.f, RAM_SIZE); /* the fake host's clock: 1 s */
+	CHECK_EQ(virtio_block_init(&rig.b, cfg, fd_host_ops(), &rig.f.host, &rig.f.gm), 0);
 	CHECK_EQ(block_uring_fd(&rig.b) >= 0, async_mode);
-	rig.b.defer = test_defer;
+	CHECK_EQ(rig.f.host.nr_watches, async_mode); /* Async: its completion eventfd */
 	fd_attach(&rig.f, &rig.b.dev);
 	features = fd_device_features(&rig.f) & 0xffffff; /* the device-specific bits */
 	fd_bring_up(&rig.f, VIRTIO_ID_BLOCK, features, 1, QSIZE);
@@ -270,7 +254,7 @@ static void case_read_round_trip(void)
 	CHECK_EQ(rig.b.m.read_count, 3);
 	CHECK_EQ(rig.b.m.read_bytes, 512 + 4096 + 1024);
 	CHECK_EQ(rig.b.m.invalid_reqs_count, 0);
-	CHECK(rig.f.interrupts >= 3);
+	CHECK(rig.f.host.interrupts >= 3);
 	teardown();
 }
 
@@ -572,10 +556,8 @@ static void case_rate_limiter_throttles_then_serves(void)
 	cfg.rate_limiter.has_bandwidth = true;
 	cfg.rate_limiter.bandwidth =
 	    (struct token_bucket_config){.size = 1024, .refill_time_ms = 100};
-	setup_cfg(&cfg, FILE_SECT * 512);
-	rig.b.now_ns = fake_clock;
-	block_set_rate_limiter(&rig.b, &cfg.rate_limiter); /* re-init on the fake clock */
-	rig.defer_calls = 0;
+	setup_cfg(&cfg, FILE_SECT * 512); /* the limiter runs on the fake host's clock */
+	rig.f.host.schedules = 0;
 
 	for (unsigned int k = 0; k < 3; k++)
 		post_req(k, VIRTIO_BLK_T_IN, k, 512, true);
@@ -584,20 +566,20 @@ static void case_rate_limiter_throttles_then_serves(void)
 	/* Two served (1 KiB), the third waits for tokens. */
 	CHECK_EQ(fd_used_idx(&rig.f, 0), 2);
 	CHECK_EQ(rig.b.m.rate_limiter_throttled_events, 1);
-	CHECK_EQ(rig.defer_calls, 1);
-	CHECK(rig.defer_delay > 0 && rig.defer_delay <= 100000000ULL);
+	CHECK_EQ(rig.f.host.schedules, 1);
+	CHECK(rig.f.host.last_delay > 0 && rig.f.host.last_delay <= 100000000ULL);
 	CHECK_EQ(status_of(2), 0xee);
 	CHECK(vq_has_avail(&rig.b.dev.vqs[0]));
 
 	/* Too early: still waiting. */
-	fake_now += 1000;
+	rig.f.host.now += 1000;
 	block_run(&rig.b);
 	settle();
 	CHECK_EQ(fd_used_idx(&rig.f, 0), 2);
 	CHECK_EQ(rig.b.m.rate_limiter_throttled_events, 2);
 
 	/* After the wait the limiter asked for: served. */
-	fake_now += rig.defer_delay;
+	rig.f.host.now += rig.f.host.last_delay;
 	block_run(&rig.b);
 	settle();
 	CHECK_EQ(fd_used_idx(&rig.f, 0), 3);
@@ -616,7 +598,7 @@ static void case_swap_file(void)
 
 	setup();
 	gen = fd_rd(&rig.f, VIRTIO_MMIO_CONFIG_GENERATION);
-	irq = rig.f.interrupts;
+	irq = rig.f.host.interrupts;
 	make_file(rig.path2, 128 * 512);
 	/* Make the new file's content distinguishable. */
 	{
@@ -631,7 +613,7 @@ static void case_swap_file(void)
 	fd_cfg_read(&rig.f, 0, &cap, 8);
 	CHECK_EQ(cap, 128);
 	CHECK_EQ(fd_rd(&rig.f, VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
-	CHECK_EQ(rig.f.interrupts, irq + 1);
+	CHECK_EQ(rig.f.host.interrupts, irq + 1);
 	CHECK(fd_rd(&rig.f, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_INT_CONFIG);
 	CHECK_EQ(rig.b.m.update_count, 1);
 	/* Sector 100 exists now and holds the new file's bytes. */
@@ -716,8 +698,8 @@ static void case_work_is_bounded(void)
 	settle();
 	/* One run serves a batch, then asks to be run again at once. */
 	CHECK_EQ(fd_used_idx(&rig.f, 0), BLOCK_BATCH_REQS);
-	CHECK_EQ(rig.defer_calls, 1);
-	CHECK_EQ(rig.defer_delay, 0);
+	CHECK_EQ(rig.f.host.schedules, 1);
+	CHECK_EQ(rig.f.host.last_delay, 0);
 	CHECK_EQ(rig.b.m.remaining_reqs_count, 1);
 	block_run(&rig.b);
 	settle();
@@ -725,7 +707,7 @@ static void case_work_is_bounded(void)
 	for (unsigned int k = 0; k < n; k++)
 		CHECK_EQ(status_of(k), VIRTIO_BLK_S_OK);
 	CHECK(data_matches_file(n - 1, ((n - 1) % FILE_SECT) * 512, 512));
-	CHECK_EQ(rig.defer_calls, 1);
+	CHECK_EQ(rig.f.host.schedules, 1);
 	teardown();
 }
 
@@ -756,7 +738,7 @@ static void case_bad_backing_files(void)
 	fd_init(&rig.f, RAM_SIZE);
 	/* A directory. */
 	log_capture_start();
-	CHECK(virtio_block_init(b, &cfg, fd_host_ops(), &rig.f.gm) < 0);
+	CHECK(virtio_block_init(b, &cfg, fd_host_ops(), &rig.f.host, &rig.f.gm) < 0);
 	CHECK_CONTAINS(log_capture_end(), "/tmp: is a directory");
 	virtio_block_destroy(b);
 	/* A FIFO: refused without waiting for a writer. */
@@ -765,18 +747,18 @@ static void case_bad_backing_files(void)
 	CHECK_EQ(mkfifo(fifo, 0600), 0);
 	cfg.path_on_host = fifo;
 	log_capture_start();
-	CHECK(virtio_block_init(b, &cfg, fd_host_ops(), &rig.f.gm) < 0);
+	CHECK(virtio_block_init(b, &cfg, fd_host_ops(), &rig.f.host, &rig.f.gm) < 0);
 	CHECK_CONTAINS(log_capture_end(), "is a FIFO");
 	virtio_block_destroy(b);
 	unlink(fifo);
 	/* A character device. */
 	cfg.path_on_host = "/dev/null";
-	CHECK(virtio_block_init(b, &cfg, fd_host_ops(), &rig.f.gm) < 0);
+	CHECK(virtio_block_init(b, &cfg, fd_host_ops(), &rig.f.host, &rig.f.gm) < 0);
 	virtio_block_destroy(b);
 	/* Missing. */
 	cfg.path_on_host = "/nonexistent/disk.img";
 	log_capture_start();
-	CHECK_EQ(virtio_block_init(b, &cfg, fd_host_ops(), &rig.f.gm), -ENOENT);
+	CHECK_EQ(virtio_block_init(b, &cfg, fd_host_ops(), &rig.f.host, &rig.f.gm), -ENOENT);
 	CHECK_CONTAINS(log_capture_end(), "drive rootfs: path_on_host /nonexistent/disk.img");
 	virtio_block_destroy(b);
 	fd_destroy(&rig.f);

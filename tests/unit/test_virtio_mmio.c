@@ -103,7 +103,7 @@ static void setup(struct fake *f)
 	CHECK_EQ(guest_mem_init_fake(&f->gm, &r, 1), 0);
 	for (unsigned int i = 0; i < sizeof(f->config); i++)
 		f->config[i] = (uint8_t)(0x10 + i);
-	virtio_dev_init(&f->d, &fake_ops, &fake_host, f, &f->gm);
+	virtio_dev_init(&f->d, &fake_ops, &fake_host, NULL, f, &f->gm);
 }
 
 static void teardown(struct fake *f)
@@ -615,7 +615,7 @@ TEST(config_space_without_ops_reads_zero)
 
 	setup(&f);
 	virtio_dev_destroy(&f.d);
-	virtio_dev_init(&f.d, &bare, &fake_host, &f, &f.gm);
+	virtio_dev_init(&f.d, &bare, &fake_host, NULL, &f, &f.gm);
 	virtio_mmio_io(&f.d, VIRTIO_MMIO_CONFIG, (uint8_t *)&w, 4, false);
 	CHECK_EQ(w, 0);
 	virtio_mmio_io(&f.d, VIRTIO_MMIO_CONFIG, (uint8_t *)&w, 4, true); /* dropped */

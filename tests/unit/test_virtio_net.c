@@ -3,8 +3,8 @@
  * virtio-net through the transport's registers (tests/unit/virtio_fake_driver.h),
  * with a SOCK_SEQPACKET socket pair standing in for the TAP: the test holds
  * the peer end, reads what the device transmits and sends what it receives.
- * The device's hooks (TAP interest, retry timer) and the limiters' clock are
- * the test's.
+ * The device's host is the fake (virtio_fake_host.h): the TAP's interest is
+ * its watch's, the retries are its scheduled runs, the limiters' clock is its.
  */
 #include "test.h"
 #include "virtio_fake_driver.h"
@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,30 +36,10 @@ struct rig {
 };
 
 static struct rig rig; /* struct virtio_net holds two vq_chains: not on the stack */
-static int interest_calls, retries;
-static bool interest;
-static uint64_t retry_wait, fake_now;
-
-static void hook_interest(struct virtio_net *n, bool on)
+/* Whether the device wants frames: EPOLLIN on its watch of the backend. */
+static bool interest(void)
 {
-	(void)n;
-	interest_calls++;
-	interest = on;
-}
-
-static void hook_retry(struct virtio_net *n, uint64_t wait_ns)
-{
-	(void)n;
-	retries++;
-	retry_wait = wait_ns;
-}
-
-static const struct virtio_net_hooks test_hooks = {.rx_interest = hook_interest,
-						   .retry = hook_retry};
-
-static uint64_t fake_clock(void)
-{
-	return fake_now;
+	return rig.n.tap_w.watched && (rig.n.tap_w.events & EPOLLIN);
 }
 
 static const uint8_t test_mac[6] = {0x06, 0x00, 0xac, 0x10, 0x00, 0x02};
@@ -68,19 +49,15 @@ static void setup_cfg(const struct net_config *cfg, uint64_t features)
 	int sv[2];
 
 	memset(&rig, 0, sizeof(rig));
-	interest_calls = retries = 0;
-	interest = false;
-	retry_wait = 0;
-	fake_now = 1000000000ULL;
-	fd_init(&rig.f, 4 << 20);
+	fd_init(&rig.f, 4 << 20); /* the fake host's clock: 1 s */
 	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
 	rig.peer = sv[1];
 	/* Room for many frames in flight (the kernel caps it at twice wmem_max). */
 	setsockopt(rig.peer, SOL_SOCKET, SO_SNDBUF, &(int){1 << 22}, sizeof(int));
-	CHECK_EQ(virtio_net_init(&rig.n, cfg, sv[0], false, fd_host_ops(), &rig.f.gm), 0);
-	rig.n.hooks = &test_hooks;
-	rig.n.now_ns = fake_clock;
+	CHECK_EQ(virtio_net_init(&rig.n, cfg, sv[0], false, fd_host_ops(), &rig.f.host, &rig.f.gm),
+		 0);
 	fd_attach(&rig.f, &rig.n.dev);
+	CHECK(rig.n.tap_w.watched && !interest()); /* registered, not polled yet */
 	fd_bring_up(&rig.f, VIRTIO_ID_NET, features, 2, QSIZE);
 }
 
@@ -241,7 +218,7 @@ TEST(features_and_config_space)
 TEST(activation_watches_backend_and_sets_offloads)
 {
 	setup(0);
-	CHECK(interest); /* activated: frames may come in */
+	CHECK(interest()); /* activated: frames may come in */
 	CHECK_EQ(rig.n.tap_offloads, 0);
 	teardown();
 
@@ -254,7 +231,7 @@ TEST(activation_watches_backend_and_sets_offloads)
 	CHECK_EQ(rig.n.tap_offloads, 0);
 	/* A reset stops reading the backend. */
 	fd_wr(&rig.f, VIRTIO_MMIO_STATUS, 0);
-	CHECK(!interest);
+	CHECK(!interest());
 	teardown();
 }
 
@@ -271,7 +248,7 @@ TEST(tx_frame_reaches_backend)
 	fd_used(&rig.f, TXQ, 0, &id, &len);
 	CHECK_EQ(id, head);
 	CHECK_EQ(len, 0);
-	CHECK_EQ(rig.f.interrupts, 1);
+	CHECK_EQ(rig.f.host.interrupts, 1);
 	/* One datagram: the guest's 12-byte header as is, then the frame. */
 	CHECK_EQ(peer_recv(got, sizeof(got)), HDR + 60);
 	memset(want, 0, HDR);
@@ -288,7 +265,7 @@ TEST(tx_frame_reaches_backend)
 		post_tx(TXBUF + 0x1000 * (i + 1), 100 + i, 2 + i);
 	fd_notify(&rig.f, TXQ);
 	CHECK_EQ(fd_used_idx(&rig.f, TXQ), 4);
-	CHECK_EQ(rig.f.interrupts, 2);
+	CHECK_EQ(rig.f.host.interrupts, 2);
 	for (unsigned int i = 0; i < 3; i++) {
 		CHECK_EQ(peer_recv(got, sizeof(got)), HDR + 100 + i);
 		pattern(want + HDR, 60, 2 + i);
@@ -328,7 +305,7 @@ TEST(tx_malformed_chains_are_dropped)
 	CHECK_EQ(rig.n.m.tx_malformed_frames, 3);
 	CHECK_EQ(rig.n.dev.event_fails, 1);
 	CHECK_EQ(peer_recv(got, sizeof(got)), -1); /* nothing reached the backend */
-	CHECK_EQ(rig.f.interrupts, 1);
+	CHECK_EQ(rig.f.host.interrupts, 1);
 
 	/* Exactly 65562 bytes is fine, and the device goes on. */
 	fd_chain(&rig.f, TXQ, 6, 2,
@@ -357,7 +334,7 @@ TEST(rx_frame_lands_in_guest_buffer)
 	head = post_rx(RXBUF, 1526, 1);
 	fd_notify(&rig.f, RXQ); /* no frame yet: nothing happens, the backend stays watched */
 	CHECK_EQ(fd_used_idx(&rig.f, RXQ), 0);
-	CHECK(interest);
+	CHECK(interest());
 
 	plen = make_packet(pkt, 100, 7, VIRTIO_NET_HDR_F_DATA_VALID);
 	peer_send(pkt, plen);
@@ -370,10 +347,10 @@ TEST(rx_frame_lands_in_guest_buffer)
 	CHECK_EQ(num_buffers(RXBUF), 1); /* 1 without MRG_RXBUF too (virtio 1.x) */
 	/* Without GUEST_CSUM the DATA_VALID flag is cleared. */
 	CHECK_EQ(fd_at(&rig.f, RXBUF)[0], 0);
-	CHECK_EQ(rig.f.interrupts, 1);
+	CHECK_EQ(rig.f.host.interrupts, 1);
 	CHECK_EQ(rig.n.m.rx_packets_count, 1);
 	CHECK_EQ(rig.n.m.rx_bytes_count, 100);
-	CHECK(!interest); /* no buffer left: the backend waits for the next rx notification */
+	CHECK(!interest()); /* no buffer left: the backend waits for the next rx notification */
 
 	/* Header and frame in separate descriptors of one chain. */
 	{
@@ -428,7 +405,7 @@ TEST(rx_mrg_rxbuf_spans_two_buffers)
 	CHECK_EQ(num_buffers(RXBUF), 2);
 	CHECK(!memcmp(fd_at(&rig.f, RXBUF + HDR), pkt + HDR, 1024 - HDR));
 	CHECK(!memcmp(fd_at(&rig.f, RXBUF + 0x1000), pkt + 1024, HDR + 1500 - 1024));
-	CHECK_EQ(rig.f.interrupts, 1);
+	CHECK_EQ(rig.f.host.interrupts, 1);
 	CHECK_EQ(rig.n.m.rx_packets_count, 1);
 
 	/* A small frame takes one buffer: num_buffers 1. */
@@ -452,7 +429,7 @@ TEST(rx_mrg_waits_for_the_next_buffer)
 	/* Read, but held: nothing published until the whole frame has buffers. */
 	CHECK_EQ(fd_used_idx(&rig.f, RXQ), 0);
 	CHECK_EQ(rig.n.m.no_rx_avail_buffer, 1);
-	CHECK(!interest);
+	CHECK(!interest());
 	CHECK(rig.n.rx.active);
 
 	post_rx(RXBUF + 0x1000, 1024, 1);
@@ -465,7 +442,7 @@ TEST(rx_mrg_waits_for_the_next_buffer)
 	CHECK_EQ(len, HDR + 3000 - 2048);
 	CHECK_EQ(num_buffers(RXBUF), 3);
 	CHECK(!memcmp(fd_at(&rig.f, RXBUF + 0x2000), pkt + 2048, HDR + 3000 - 2048));
-	CHECK(!interest); /* every buffer used */
+	CHECK(!interest()); /* every buffer used */
 	teardown();
 }
 
@@ -480,7 +457,7 @@ TEST(rx_without_buffers_waits_then_delivers)
 	run_rx(); /* the TAP is readable, the guest has no buffer */
 	CHECK_EQ(fd_used_idx(&rig.f, RXQ), 0);
 	CHECK_EQ(rig.n.m.no_rx_avail_buffer, 1);
-	CHECK(!interest); /* stop reading the backend: the frames wait there */
+	CHECK(!interest()); /* stop reading the backend: the frames wait there */
 	CHECK_EQ(rig.n.m.rx_count, 0);
 
 	post_rx(RXBUF, 1526, 1);
@@ -488,7 +465,7 @@ TEST(rx_without_buffers_waits_then_delivers)
 	CHECK_EQ(fd_used_idx(&rig.f, RXQ), 1);
 	fd_used(&rig.f, RXQ, 0, &id, &len);
 	CHECK_EQ(len, HDR + 64);
-	CHECK(!interest); /* the second frame waits for the next buffer */
+	CHECK(!interest()); /* the second frame waits for the next buffer */
 
 	post_rx(RXBUF + 0x1000, 1526, 1);
 	fd_notify(&rig.f, RXQ);
@@ -569,10 +546,10 @@ TEST(rx_work_is_bounded)
 	}
 	run_rx();
 	CHECK_EQ(fd_used_idx(&rig.f, RXQ), VIRTIO_NET_RX_BUDGET);
-	CHECK(interest); /* the backend is still readable: the event loop calls again */
+	CHECK(interest()); /* the backend is still readable: the event loop calls again */
 	run_rx();
 	CHECK_EQ(fd_used_idx(&rig.f, RXQ), 150);
-	CHECK_EQ(rig.f.interrupts, 2);
+	CHECK_EQ(rig.f.host.interrupts, 2);
 	CHECK_EQ(rig.n.m.rx_packets_count, 150);
 	teardown();
 }
@@ -590,8 +567,8 @@ TEST(tx_rate_limiter_throttles)
 	fd_notify(&rig.f, TXQ);
 	CHECK_EQ(fd_used_idx(&rig.f, TXQ), 1);
 	CHECK_EQ(rig.n.m.tx_rate_limiter_throttled, 1);
-	CHECK_EQ(retries, 1);
-	CHECK(retry_wait > 0 && retry_wait <= 1000000000ULL);
+	CHECK_EQ(rig.f.host.schedules, 1);
+	CHECK(rig.f.host.last_delay > 0 && rig.f.host.last_delay <= 1000000000ULL);
 	CHECK_EQ(peer_recv(got, sizeof(got)), HDR + 60);
 	CHECK_EQ(peer_recv(got, sizeof(got)), -1);
 
@@ -601,12 +578,12 @@ TEST(tx_rate_limiter_throttles)
 	CHECK_EQ(rig.n.m.tx_rate_limiter_throttled, 1);
 
 	/* Too early: throttled again. */
-	fake_now += retry_wait / 2;
+	rig.f.host.now += rig.f.host.last_delay / 2;
 	run_retry();
 	CHECK_EQ(fd_used_idx(&rig.f, TXQ), 1);
 	CHECK_EQ(rig.n.m.tx_rate_limiter_throttled, 2);
 
-	fake_now += 1000000000ULL;
+	rig.f.host.now += 1000000000ULL;
 	run_retry();
 	CHECK_EQ(fd_used_idx(&rig.f, TXQ), 2);
 	CHECK_EQ(peer_recv(got, sizeof(got)), HDR + 61);
@@ -628,7 +605,7 @@ TEST(tx_rate_limiter_bytes)
 	fd_notify(&rig.f, TXQ);
 	CHECK_EQ(fd_used_idx(&rig.f, TXQ), 1);
 	CHECK_EQ(rig.n.m.tx_rate_limiter_throttled, 1);
-	fake_now += 100000000ULL;
+	rig.f.host.now += 100000000ULL;
 	run_retry();
 	CHECK_EQ(fd_used_idx(&rig.f, TXQ), 2);
 	CHECK_EQ(peer_recv(got, sizeof(got)), HDR + 60);
@@ -651,23 +628,23 @@ TEST(rx_rate_limiter_holds_frame)
 	run_rx();
 	CHECK_EQ(fd_used_idx(&rig.f, RXQ), 1);
 	CHECK_EQ(rig.n.m.rx_rate_limiter_throttled, 1);
-	CHECK(!interest); /* no reading while throttled */
-	CHECK_EQ(retries, 1);
-	CHECK(retry_wait > 0);
+	CHECK(!interest()); /* no reading while throttled */
+	CHECK_EQ(rig.f.host.schedules, 1);
+	CHECK(rig.f.host.last_delay > 0);
 
 	/* Buffers posted meanwhile do not bypass the limiter. */
 	post_rx(RXBUF + 0x2000, 1526, 1);
 	fd_notify(&rig.f, RXQ);
 	CHECK_EQ(fd_used_idx(&rig.f, RXQ), 1);
 
-	fake_now += 1000000000ULL;
+	rig.f.host.now += 1000000000ULL;
 	run_retry();
 	CHECK_EQ(fd_used_idx(&rig.f, RXQ), 2);
 	pattern(pkt, 64, 2);
 	CHECK(!memcmp(fd_at(&rig.f, RXBUF + 0x1000 + HDR), pkt, 64));
 	CHECK_EQ(rig.n.m.rx_event_rate_limiter_count, 1);
 	CHECK_EQ(rig.n.m.rx_packets_count, 2);
-	CHECK(interest);
+	CHECK(interest());
 	teardown();
 }
 
@@ -682,7 +659,7 @@ TEST(reset_drops_held_frame)
 	CHECK(rig.n.rx.active);
 	fd_wr(&rig.f, VIRTIO_MMIO_STATUS, 0);
 	CHECK(!rig.n.rx.active);
-	CHECK(!interest);
+	CHECK(!interest());
 	run_rx(); /* not running: nothing */
 	/* A new bring-up works from a clean state. */
 	fd_bring_up(&rig.f, VIRTIO_ID_NET, 0, 2, QSIZE);
@@ -701,7 +678,7 @@ TEST(corrupt_ring_needs_reset)
 	fd_set_avail_idx(&rig.f, TXQ, QSIZE + 1); /* more than the queue size ahead */
 	fd_notify(&rig.f, TXQ);
 	CHECK(fd_rd(&rig.f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
-	CHECK(!interest);
+	CHECK(!interest());
 	run_rx(); /* ignored now */
 	CHECK_EQ(fd_used_idx(&rig.f, RXQ), 0);
 	teardown();
@@ -744,7 +721,7 @@ TEST(bad_mtu_is_refused)
 	int sv[2];
 
 	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	CHECK_EQ(virtio_net_init(&n, &cfg, sv[0], false, fd_host_ops(), NULL), -EINVAL);
+	CHECK_EQ(virtio_net_init(&n, &cfg, sv[0], false, fd_host_ops(), NULL, NULL), -EINVAL);
 	CHECK_EQ(n.fd, -1);	/* closed */
 	virtio_net_destroy(&n); /* safe after a failed init */
 	close(sv[1]);

@@ -5,6 +5,7 @@
  * guest memory, posts requests, notifies (QueueNotify) and reads the used ring.
  */
 #include "test.h"
+#include "virtio_fake_host.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -24,21 +25,10 @@ struct rig {
 	uint8_t *ram;
 	struct guest_mem gm;
 	uint16_t avail_idx;
+	struct fake_host host; /* interrupts, the limiter's runs, the clock */
 };
 
 static struct rig rig; /* struct virtio_rng holds a vq_chain: not on the stack */
-static int interrupts;
-static int limiter_calls;
-static bool limiter_allows;
-static uint64_t limiter_bytes;
-
-static void host_interrupt(struct virtio_dev *d)
-{
-	(void)d;
-	interrupts++;
-}
-
-static const struct virtio_host_ops host = {.interrupt = host_interrupt};
 
 static uint32_t rd(uint64_t off)
 {
@@ -121,28 +111,33 @@ static void bring_up(bool event_idx)
 					     VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
 }
 
-static void setup(void)
+/* The device with the rate limiter @rl (NULL: none), brought up. */
+static void setup_rl(const struct rate_limiter_config *rl)
 {
 	struct guest_region reg;
 
 	memset(&rig, 0, sizeof(rig));
-	interrupts = 0;
-	limiter_calls = 0;
-	limiter_allows = true;
-	limiter_bytes = 0;
+	CHECK_EQ(fh_init(&rig.host), 0);
 	rig.ram = calloc(1, RAM_SIZE);
 	if (!rig.ram)
 		FAIL_AT("calloc");
 	reg = (struct guest_region){0, RAM_SIZE, rig.ram};
 	CHECK_EQ(guest_mem_init_fake(&rig.gm, &reg, 1), 0);
-	CHECK_EQ(virtio_rng_init(&rig.r, &host, &rig.gm), 0);
+	CHECK_EQ(virtio_rng_init(&rig.r, rl, fh_ops(), &rig.host, &rig.gm), 0);
+	fh_attach(&rig.host, &rig.r.dev);
 	bring_up(false);
+}
+
+static void setup(void)
+{
+	setup_rl(NULL);
 }
 
 static void teardown(void)
 {
 	virtio_rng_destroy(&rig.r);
 	free(rig.ram);
+	fh_destroy(&rig.host);
 }
 
 static void desc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
@@ -210,7 +205,7 @@ TEST(request_64_bytes)
 	CHECK_EQ(request(0, BUF_GPA, 64), 64);
 	CHECK(!all_zero(BUF_GPA, 64));
 	CHECK(all_zero(BUF_GPA + 64, 64)); /* nothing past the buffer */
-	CHECK_EQ(interrupts, 1);
+	CHECK_EQ(rig.host.interrupts, 1);
 	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_INT_USED_RING);
 	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_INT_USED_RING);
 	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
@@ -224,7 +219,7 @@ TEST(request_64_bytes)
 	memcpy(first, at(BUF_GPA), 64);
 	CHECK_EQ(request(1, BUF_GPA, 64), 64);
 	CHECK(memcmp(first, at(BUF_GPA), 64) != 0);
-	CHECK_EQ(interrupts, 2);
+	CHECK_EQ(rig.host.interrupts, 2);
 	teardown();
 }
 
@@ -262,7 +257,7 @@ TEST(readable_buffers_are_refused)
 	CHECK_EQ(len, 0);
 	CHECK(all_zero(BUF_GPA, 64));
 	CHECK_EQ(rig.r.dev.event_fails, 1);
-	CHECK_EQ(interrupts, 1); /* the guest gets its buffer back */
+	CHECK_EQ(rig.host.interrupts, 1); /* the guest gets its buffer back */
 
 	/* Readable then writable: the spec forbids readable buffers for this device. */
 	desc(1, BUF_GPA, 16, VRING_DESC_F_NEXT, 2);
@@ -337,11 +332,11 @@ TEST(one_interrupt_per_batch)
 	}
 	notify();
 	CHECK_EQ(used_idx(), 3);
-	CHECK_EQ(interrupts, 1);
+	CHECK_EQ(rig.host.interrupts, 1);
 	CHECK_EQ(rig.r.requests, 3);
 	/* A spurious notification: nothing to do, no interrupt. */
 	notify();
-	CHECK_EQ(interrupts, 1);
+	CHECK_EQ(rig.host.interrupts, 1);
 	CHECK_EQ(rig.r.entropy_event_count, 2);
 	teardown();
 }
@@ -351,7 +346,7 @@ TEST(no_interrupt_flag_suppresses)
 	setup();
 	put16(AVAIL_GPA, VRING_AVAIL_F_NO_INTERRUPT);
 	CHECK_EQ(request(0, BUF_GPA, 8), 8);
-	CHECK_EQ(interrupts, 0);
+	CHECK_EQ(rig.host.interrupts, 0);
 	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
 	teardown();
 }
@@ -365,43 +360,43 @@ TEST(event_idx_arms_avail_event)
 	CHECK_EQ(request(1, BUF_GPA, 8), 8);
 	/* avail_event (after used->ring[QSIZE]): notify me when you add entry 2 */
 	CHECK_EQ(get16(USED_GPA + 4 + 8 * QSIZE), 2);
-	CHECK_EQ(interrupts, 1); /* used_event stays 0: only the first used entry passes it */
+	CHECK_EQ(rig.host.interrupts,
+		 1); /* used_event stays 0: only the first used entry passes it */
 	teardown();
-}
-
-static bool test_limiter(struct virtio_rng *r, uint64_t bytes)
-{
-	(void)r;
-	limiter_calls++;
-	limiter_bytes += bytes;
-	return limiter_allows;
 }
 
 TEST(rate_limiter_hook_defers)
 {
-	setup();
-	rig.r.rate_limit = test_limiter;
-	limiter_allows = false;
+	/* One request's worth of bytes per 100 ms. */
+	const struct rate_limiter_config rl = {
+	    .has_bandwidth = true,
+	    .bandwidth = {.size = VIRTIO_RNG_MAX_REQUEST, .refill_time_ms = 100},
+	};
+	uint64_t wait_ns;
+
+	setup_rl(&rl);
+	/* The bucket is empty: its tokens went to an earlier request. */
+	CHECK(rl_consume(&rig.r.rl, VIRTIO_RNG_MAX_REQUEST, rig.host.now, &wait_ns));
 	desc(0, BIG_GPA, 1u << 20, VRING_DESC_F_WRITE, 0);
 	post(0);
 	notify();
-	CHECK_EQ(limiter_calls, 1);
-	CHECK_EQ(limiter_bytes, VIRTIO_RNG_MAX_REQUEST); /* asked for what will be produced */
+	CHECK_EQ(rig.host.schedules, 1); /* asked the limiter once, then for a retry */
+	/* Asked for what will be produced: the refill of exactly one capped request. */
+	CHECK_EQ(rig.host.last_delay, 100000000ULL);
 	CHECK_EQ(used_idx(), 0);
 	CHECK_EQ(rig.r.entropy_rate_limiter_throttled, 1);
-	CHECK_EQ(interrupts, 0);
+	CHECK_EQ(rig.host.interrupts, 0);
 	CHECK(all_zero(BIG_GPA, 64));
 	CHECK(vq_has_avail(&rig.r.dev.vqs[0])); /* still there */
 
-	/* Tokens again: the limiter's timer runs the queue. */
-	limiter_allows = true;
-	pthread_mutex_lock(&rig.r.dev.lock);
-	virtio_rng_process(&rig.r);
-	pthread_mutex_unlock(&rig.r.dev.lock);
+	/* Tokens again: the run the device asked for serves the queue. */
+	CHECK(!fh_run_due(&rig.host));
+	rig.host.now += rig.host.last_delay;
+	CHECK(fh_run_due(&rig.host));
 	CHECK_EQ(used_idx(), 1);
 	CHECK_EQ(get32(USED_GPA + 8), VIRTIO_RNG_MAX_REQUEST);
-	CHECK_EQ(limiter_calls, 2);
-	CHECK_EQ(interrupts, 1);
+	CHECK_EQ(rig.r.rl.tb[RL_BYTES].budget, 0); /* the limiter was charged again */
+	CHECK_EQ(rig.host.interrupts, 1);
 	teardown();
 }
 

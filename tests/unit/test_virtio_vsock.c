@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * virtio-vsock through its registers and rings (tests/unit/virtio_fake_driver.h),
- * with real Unix sockets in a temporary directory and a real event loop that
- * the test pumps by hand (epoll_wait on the loop's fd, then the handlers): host
- * clients connect to uds_path, listeners serve "<uds_path>_<port>", and the
- * test plays the guest driver on the rx, tx and event queues.
+ * with real Unix sockets in a temporary directory, watched through the fake
+ * host (virtio_fake_host.h) that the test pumps by hand (epoll_wait on its
+ * watched fds, their handlers, then the device's run when due): host clients
+ * connect to uds_path, listeners serve "<uds_path>_<port>", and the test plays
+ * the guest driver on the rx, tx and event queues. The clock is the fake
+ * host's, moved by hand.
  */
 #include "test.h"
 #include "virtio_fake_driver.h"
@@ -34,19 +36,18 @@
 
 struct rig {
 	bool live;
-	struct fake_driver f;
+	struct fake_driver f; /* f.host: the device's host */
 	struct virtio_vsock v;
-	struct event_loop loop;
 	char dir[40];
 	char uds[64];
 	uint16_t qsize;
 	uint16_t rx_seen;  /* rx used entries consumed */
 	uint16_t tx_count; /* tx chains posted */
-	uint64_t now;
 };
 
 static struct rig R; /* big (the device holds chains): not on the stack */
 static struct virtio_vsock other;
+static struct fake_host other_host; /* another device, another host */
 
 struct pkt {
 	struct virtio_vsock_hdr h;
@@ -56,23 +57,10 @@ struct pkt {
 
 static struct pkt P;
 
-static uint64_t test_clock(void)
-{
-	return R.now;
-}
-
-/* One round of the event loop: waits up to @ms for events, runs their handlers. */
+/* One round of the host: waits up to @ms for events, runs their handlers, then a due run. */
 static int pump(int ms)
 {
-	struct epoll_event evs[16];
-	int n = epoll_wait(R.loop.epfd, evs, 16, ms);
-
-	for (int i = 0; i < n; i++) {
-		struct ev_handler *h = evs[i].data.ptr;
-
-		h->fn(h, evs[i].events);
-	}
-	return n < 0 ? 0 : n;
+	return fh_pump(&R.f.host, ms);
 }
 
 static void pump_idle(void)
@@ -95,7 +83,6 @@ static void rig_cleanup(void)
 		return;
 	R.live = false;
 	virtio_vsock_destroy(&R.v);
-	ev_destroy(&R.loop);
 	fd_destroy(&R.f);
 	for (int p = 0; p < 100; p++) {
 		snprintf(path, sizeof(path), "%s/v.sock_%d", R.dir, p);
@@ -128,13 +115,11 @@ static void setup_q(uint16_t qsize)
 		FAIL_AT("mkdtemp: %s", strerror(errno));
 	snprintf(R.uds, sizeof(R.uds), "%s/v.sock", R.dir);
 	cfg.uds_path = R.uds;
-	fd_init(&R.f, RAM);
-	CHECK_EQ(ev_init(&R.loop), 0);
+	fd_init(&R.f, RAM); /* the fake host's clock: 1 s */
 	R.live = true;
-	CHECK_EQ(virtio_vsock_init(&R.v, fd_host_ops(), &R.f.gm, &R.loop, &cfg), 0);
-	R.v.clock_ns = test_clock;
-	R.now = 1000000000ULL;
+	CHECK_EQ(virtio_vsock_init(&R.v, &cfg, fd_host_ops(), &R.f.host, &R.f.gm), 0);
 	fd_attach(&R.f, &R.v.dev);
+	CHECK_EQ(R.f.host.nr_watches, 1); /* the listener */
 	bring_up(qsize);
 	pump_idle(); /* the activation kick */
 }
@@ -399,9 +384,10 @@ TEST(uds_path_in_use)
 	int fd;
 
 	setup();
+	CHECK_EQ(fh_init(&other_host), 0);
 	/* Something serves there (our own device): refused. */
 	cfg.uds_path = R.uds;
-	CHECK_EQ(virtio_vsock_init(&other, fd_host_ops(), &R.f.gm, &R.loop, &cfg), -EADDRINUSE);
+	CHECK_EQ(virtio_vsock_init(&other, &cfg, fd_host_ops(), &other_host, &R.f.gm), -EADDRINUSE);
 	virtio_vsock_destroy(&other);
 	CHECK(access(R.uds, F_OK) == 0); /* not ours to remove */
 	/* A regular file: refused. */
@@ -410,7 +396,7 @@ TEST(uds_path_in_use)
 	CHECK(fd >= 0);
 	close(fd);
 	cfg.uds_path = path;
-	CHECK_EQ(virtio_vsock_init(&other, fd_host_ops(), &R.f.gm, &R.loop, &cfg), -EEXIST);
+	CHECK_EQ(virtio_vsock_init(&other, &cfg, fd_host_ops(), &other_host, &R.f.gm), -EEXIST);
 	virtio_vsock_destroy(&other);
 	unlink(path);
 	/* A stale socket (nobody listening): replaced. */
@@ -418,10 +404,12 @@ TEST(uds_path_in_use)
 	close(fd);
 	snprintf(path, sizeof(path), "%s_2", R.uds);
 	cfg.uds_path = path;
-	CHECK_EQ(virtio_vsock_init(&other, fd_host_ops(), &R.f.gm, &R.loop, &cfg), 0);
+	CHECK_EQ(virtio_vsock_init(&other, &cfg, fd_host_ops(), &other_host, &R.f.gm), 0);
 	close(unix_connect(path));
 	virtio_vsock_destroy(&other);
+	CHECK_EQ(other_host.nr_watches, 0); /* the listener is unwatched */
 	CHECK(access(path, F_OK) != 0);
+	fh_destroy(&other_host);
 	rig_cleanup();
 }
 
@@ -626,12 +614,12 @@ TEST(request_timeout)
 	c = unix_connect(R.uds);
 	send_all(c, "CONNECT 61\n", 11);
 	rx_expect(VSOCK_OP_REQUEST, HOST_PORT0, 61);
-	R.now += (VSOCK_REQUEST_TIMEOUT_MS - 1) * 1000000ULL;
+	R.f.host.now += (VSOCK_REQUEST_TIMEOUT_MS - 1) * 1000000ULL;
 	pthread_mutex_lock(&R.v.dev.lock);
 	virtio_vsock_expire(&R.v);
 	pthread_mutex_unlock(&R.v.dev.lock);
 	CHECK_EQ(R.v.nr_conns, 1);
-	R.now += 2000000ULL;
+	R.f.host.now += 2000000ULL;
 	pthread_mutex_lock(&R.v.dev.lock);
 	virtio_vsock_expire(&R.v);
 	virtio_vsock_process(&R.v);
@@ -1030,10 +1018,10 @@ TEST(paused_device_holds_its_work)
 
 	setup();
 	c = host_connect(52, HOST_PORT0, GUEST_BUF);
-	virtio_vsock_set_paused(&R.v, true);
+	fh_pause(&R.f.host); /* as the VM's host: no watch served, no run */
 	send_all(c, "held", 4);
 	rx_none();
-	virtio_vsock_set_paused(&R.v, false);
+	fh_resume(&R.f.host);
 	rx_expect(VSOCK_OP_RW, HOST_PORT0, 52);
 	CHECK(!memcmp(P.data, "held", 4));
 	close(c);
@@ -1053,7 +1041,7 @@ TEST(host_closing_waits_for_guest_rst_then_times_out)
 	tx(VSOCK_OP_RW, 52, HOST_PORT0, "lost", 4, 0);
 	rx_none();
 	CHECK_EQ(R.v.nr_conns, 1);
-	R.now += (VSOCK_CLOSE_TIMEOUT_MS + 1) * 1000000ULL;
+	R.f.host.now += (VSOCK_CLOSE_TIMEOUT_MS + 1) * 1000000ULL;
 	pthread_mutex_lock(&R.v.dev.lock);
 	virtio_vsock_expire(&R.v);
 	virtio_vsock_process(&R.v);

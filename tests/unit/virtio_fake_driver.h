@@ -6,9 +6,9 @@
  * so a test includes this header and uses what it needs.
  *
  *	struct fake_driver fd;
- *	fd_init(&fd, 4 << 20);                       // RAM, guest_mem (fd.gm)
- *	my_device_init(&dev, fd_host_ops(), &fd.gm);  // the device under test
- *	fd_attach(&fd, &dev.dev);                    // interrupts counted in fd.interrupts
+ *	fd_init(&fd, 4 << 20);                       // RAM, guest_mem (fd.gm), host (fd.host)
+ *	my_device_init(&dev, fd_host_ops(), &fd.host, &fd.gm);  // the device under test
+ *	fd_attach(&fd, &dev.dev);                    // interrupts counted in fd.host.interrupts
  *	fd_bring_up(&fd, VIRTIO_ID_X, driver_features, nr_queues, qsize);
  *	fd_chain(&fd, 0, 0, 2, (struct fd_buf[]){{gpa, 16, false}, {gpa2, 1, true}});
  *	fd_post(&fd, 0, 0);
@@ -19,8 +19,9 @@
  * Layout of the fake guest memory: queue q's descriptor table at
  * FD_QUEUE_GPA(q), its avail ring 4 KiB above, its used ring 8 KiB above (room
  * for 256 entries each); test buffers from FD_BUF_GPA up. Queue sizes up to
- * FD_MAX_QSIZE. The interface is shared by the device tests: extend it, do not
- * change what exists.
+ * FD_MAX_QSIZE. The device's host is a fake_host (virtio_fake_host.h): it counts
+ * interrupts, records the runs the device asks for and watches its fds. The
+ * interface is shared by the device tests: extend it, do not change what exists.
  */
 #ifndef EMBER_TESTS_UNIT_VIRTIO_FAKE_DRIVER_H
 #define EMBER_TESTS_UNIT_VIRTIO_FAKE_DRIVER_H
@@ -32,6 +33,7 @@
 #include <string.h>
 
 #include "devices/virtio/virtio_mmio.h"
+#include "virtio_fake_host.h"
 
 #define FD_MAX_QSIZE	256
 #define FD_QUEUE_GPA(q) (0x10000ULL + 0x4000ULL * (q)) /* desc; avail +4 KiB; used +8 KiB */
@@ -42,7 +44,7 @@ struct fake_driver {
 	uint64_t ram_size;
 	struct guest_mem gm;
 	struct virtio_dev *dev;
-	int interrupts; /* host interrupt() calls */
+	struct fake_host host; /* the device's host: interrupts, runs, watches, clock */
 	uint16_t qsize[VIRTIO_MAX_QUEUES];
 	uint16_t avail_idx[VIRTIO_MAX_QUEUES]; /* the driver's next avail->idx */
 };
@@ -54,20 +56,10 @@ struct fd_buf {
 	bool write;
 };
 
-static inline void fd_host_interrupt(struct virtio_dev *d)
-{
-	struct fake_driver *f = d->host_data;
-
-	if (f)
-		f->interrupts++;
-}
-
-/* The host ops to initialize the device with: interrupts land in fake_driver.interrupts. */
+/* The host ops to initialize the device with, and &f->host as its host_data. */
 static inline const struct virtio_host_ops *fd_host_ops(void)
 {
-	static const struct virtio_host_ops ops = {.interrupt = fd_host_interrupt};
-
-	return &ops;
+	return fh_ops();
 }
 
 /* Zeroed RAM of @ram_size bytes at guest-physical 0 (at least 2 MiB). */
@@ -82,19 +74,21 @@ static inline void fd_init(struct fake_driver *f, uint64_t ram_size)
 	f->ram_size = ram_size;
 	reg = (struct guest_region){0, ram_size, f->ram};
 	CHECK_EQ(guest_mem_init_fake(&f->gm, &reg, 1), 0);
+	CHECK_EQ(fh_init(&f->host), 0);
 }
 
 static inline void fd_destroy(struct fake_driver *f)
 {
 	free(f->ram);
 	f->ram = NULL;
+	fh_destroy(&f->host);
 }
 
-/* After the device's init: the device's interrupts are counted (uses dev->host_data). */
+/* After the device's init (with &f->host as its host_data): the driver's device. */
 static inline void fd_attach(struct fake_driver *f, struct virtio_dev *d)
 {
 	f->dev = d;
-	d->host_data = f;
+	fh_attach(&f->host, d);
 }
 
 static inline uint8_t *fd_at(struct fake_driver *f, uint64_t gpa)

@@ -152,8 +152,8 @@ static void requeue(struct virtio_balloon *b, struct virtqueue *vq, unsigned int
 	if (!vq_has_avail(vq))
 		return;
 	b->requeued++;
-	if (b->kick)
-		b->kick(b, q);
+	b->requeue |= 1u << q;
+	virtio_dev_schedule(&b->dev, 0);
 }
 
 /*
@@ -416,11 +416,36 @@ static void balloon_queue_notify(struct virtio_dev *d, unsigned int q)
 		log_debug("virtio-balloon: notification of queue %u, not in use: ignored", q);
 }
 
-/* Lock held. */
+/* Lock held. Statistics every @seconds of the device clock from now (0: none). */
 static void arm_timer(struct virtio_balloon *b, uint32_t seconds)
 {
-	if (b->arm_timer)
-		b->arm_timer(b, seconds);
+	uint64_t ns = seconds * 1000000000ULL;
+
+	b->stats_deadline = seconds ? virtio_dev_now_ns(&b->dev) + ns : 0;
+	if (seconds)
+		virtio_dev_schedule(&b->dev, ns);
+}
+
+/* The run the device asked for: requeued queues, then the statistics poll if due. */
+static void balloon_run(struct virtio_dev *d)
+{
+	struct virtio_balloon *b = to_balloon(d);
+	uint32_t again = b->requeue;
+	uint64_t now;
+
+	b->requeue = 0;
+	for (unsigned int q = 0; q < d->ops->nr_queues; q++)
+		if (again & (1u << q))
+			virtio_dev_notify(d, q); /* as the guest's notification is served */
+	if (!b->stats_deadline)
+		return;
+	now = virtio_dev_now_ns(d);
+	if (now >= b->stats_deadline) {
+		stats_request(b);
+		arm_timer(b, b->stats_interval);
+	} else {
+		virtio_dev_schedule(d, b->stats_deadline - now);
+	}
 }
 
 static int balloon_activate(struct virtio_dev *d)
@@ -473,6 +498,7 @@ static void balloon_reset(struct virtio_dev *d)
 		arm_timer(b, 0);
 	b->stats_q = b->reporting_q = VIRTIO_BALLOON_NO_QUEUE;
 	b->stats_held = false;
+	b->requeue = 0;
 	b->actual = 0; /* the driver's balloon went with it */
 	b->nr_pfns = 0;
 }
@@ -542,7 +568,8 @@ static uint64_t mem_mib(const struct guest_mem *mem)
 }
 
 int virtio_balloon_init(struct virtio_balloon *b, const struct balloon_config *cfg,
-			const struct virtio_host_ops *host, const struct guest_mem *mem)
+			const struct virtio_host_ops *host, void *host_data,
+			const struct guest_mem *mem)
 {
 	const char *why = virtio_balloon_config_error(cfg, mem_mib(mem));
 
@@ -570,6 +597,7 @@ int virtio_balloon_init(struct virtio_balloon *b, const struct balloon_config *c
 	    .activate = balloon_activate,
 	    .queue_notify = balloon_queue_notify,
 	    .reset = balloon_reset,
+	    .run = balloon_run,
 	};
 	if (cfg->deflate_on_oom)
 		b->ops.features |= 1ULL << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
@@ -577,7 +605,7 @@ int virtio_balloon_init(struct virtio_balloon *b, const struct balloon_config *c
 		b->ops.features |= 1ULL << VIRTIO_BALLOON_F_STATS_VQ;
 	if (b->reporting_enabled)
 		b->ops.features |= 1ULL << VIRTIO_BALLOON_F_REPORTING;
-	virtio_dev_init(&b->dev, &b->ops, host, b, mem);
+	virtio_dev_init(&b->dev, &b->ops, host, host_data, b, mem);
 	return 0;
 }
 

@@ -46,9 +46,14 @@
  *    are ignored (spec). A second buffer while one is held gives the older one
  *    back.
  *  - work per event: at most VIRTIO_BALLOON_CHAINS_PER_EVENT chains per queue
- *    notification; if more wait, the device asks the host glue to notify the
- *    queue again (the kick hook), so the loop serves other handlers in between.
+ *    notification; if more wait, the device asks its host for a run (0 ns)
+ *    that serves the queue again as a notification would, so the loop serves
+ *    other handlers in between.
  *  - a corrupt ring (vq_pop -EIO) sets DEVICE_NEEDS_RESET.
+ *
+ * Statistics: every stats_polling_interval_s seconds of the device clock, from
+ * DRIVER_OK on, the held stats buffer goes back to the driver (a deadline the
+ * device keeps; its run serves it and asks for the next).
  *
  * Threads: queue work on the event loop (dev.lock held), register accesses on
  * vCPU threads, the runtime operations below from the API (event loop): each
@@ -128,6 +133,19 @@ struct balloon_stats {
 	uint64_t updated_real_ns; /* CLOCK_REALTIME of that buffer; 0: none yet */
 };
 
+/* Firecracker's BalloonDeviceMetrics (virtio_mmio.h: T, C). */
+#define VIRTIO_BALLOON_METRICS(T, C)                                         \
+	T(activate_fails, activate_fails)                                    \
+	C(inflate_count)       /* inflate queue events */                    \
+	C(stats_updates_count) /* stats buffers parsed */                    \
+	C(stats_update_fails)  /* stats buffers refused (malformed) */       \
+	C(deflate_count)       /* deflate queue events */                    \
+	T(event_fails, event_fails)                                          \
+	C(free_page_report_count) /* reporting queue events */               \
+	C(free_page_report_freed) /* bytes dropped by free page reporting */ \
+	C(free_page_report_fails) /* reporting chains or ranges refused */   \
+	T(cfg_fails, cfg_fails)
+
 struct virtio_balloon {
 	struct virtio_dev dev;	   /* first: dev.opaque points back here */
 	struct virtio_dev_ops ops; /* per device: features and queues follow the config */
@@ -152,29 +170,21 @@ struct virtio_balloon {
 	struct balloon_stats stats;
 
 	/*
-	 * Host glue hooks (unset: nothing happens), called with dev.lock held:
-	 * arm_timer(seconds): make virtio_balloon_stats_tick() run every
-	 * @seconds (0 stops it); kick(q): serve queue @q again soon (more work
-	 * than one event may do). hook_opaque is the glue's.
+	 * What the device's run (host->schedule) has to do: the statistics
+	 * poll when the device clock reaches stats_deadline (0: none armed),
+	 * and the queues in `requeue` (bit q), which had more work than one
+	 * event does.
 	 */
-	void (*arm_timer)(struct virtio_balloon *b, uint32_t seconds);
-	void (*kick)(struct virtio_balloon *b, unsigned int q);
-	void *hook_opaque;
+	uint64_t stats_deadline;
+	uint32_t requeue;
 
 	/* Scratch (too big for the stack). */
 	struct vq_chain chain;
 	uint32_t pfns[VIRTIO_BALLOON_PFN_BATCH];
 	unsigned int nr_pfns;
 
-	/* Counters: Firecracker's balloon metric names, then ember's own. */
-	uint64_t inflate_count;		 /* inflate queue events */
-	uint64_t deflate_count;		 /* deflate queue events */
-	uint64_t stats_updates_count;	 /* stats buffers parsed */
-	uint64_t stats_update_fails;	 /* stats buffers refused (malformed) */
-	uint64_t free_page_report_count; /* reporting queue events */
-	uint64_t free_page_report_freed; /* bytes dropped by free page reporting */
-	uint64_t free_page_report_fails; /* reporting chains or ranges refused */
-	/* activate_fails, cfg_fails and event_fails are dev's. */
+	/* Counters: Firecracker's balloon metrics, then ember's own. */
+	VIRTIO_BALLOON_METRICS(VIRTIO_METRIC_SKIP, VIRTIO_METRIC_COUNTER)
 	uint64_t inflated_pages;   /* PFNs dropped (after de-duplication) */
 	uint64_t deflated_pages;   /* PFNs the driver took back */
 	uint64_t inflate_bad_pfns; /* PFNs outside guest RAM, skipped */
@@ -200,10 +210,11 @@ const char *virtio_balloon_config_error(const struct balloon_config *cfg, uint64
  * refuses @cfg.
  */
 int virtio_balloon_init(struct virtio_balloon *b, const struct balloon_config *cfg,
-			const struct virtio_host_ops *host, const struct guest_mem *mem);
+			const struct virtio_host_ops *host, void *host_data,
+			const struct guest_mem *mem);
 void virtio_balloon_destroy(struct virtio_balloon *b);
 
-/* The stats timer fired: give the held buffer back to ask for fresh statistics. */
+/* A statistics poll now: give the held buffer back to ask for fresh statistics. */
 void virtio_balloon_stats_tick(struct virtio_balloon *b);
 
 /*

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -412,8 +413,7 @@ static void uring_submit(struct virtio_block *b)
 	}
 	/* EAGAIN/EBUSY (kernel resources): the SQEs stay queued; try again soon. */
 	log_warn_rl("drive %s: io_uring_submit: %s", b->drive_id, strerror(-ret));
-	if (b->defer)
-		b->defer(b, 1000000);
+	virtio_dev_schedule(&b->dev, 1000000);
 }
 
 /* Queues @r's I/O on the ring. False: no SQE (the caller gives the chain back). */
@@ -563,8 +563,7 @@ static void uring_destroy(struct virtio_block *b)
 
 static void defer(struct virtio_block *b, uint64_t delay_ns)
 {
-	if (b->defer)
-		b->defer(b, delay_ns);
+	virtio_dev_schedule(&b->dev, delay_ns);
 }
 
 /* One popped chain. */
@@ -599,7 +598,7 @@ static enum serve_result serve(struct virtio_block *b, const struct vq_chain *c,
 	if (rl_active(&b->rl) &&
 	    !rl_consume(&b->rl,
 			r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT ? r->data_len : 0,
-			b->now_ns(), &wait_ns)) {
+			virtio_dev_now_ns(&b->dev), &wait_ns)) {
 		vq_undo_pop(vq);
 		b->m.rate_limiter_throttled_events++;
 		b->throttled = true;
@@ -747,6 +746,23 @@ void block_drain(struct virtio_block *b)
 	pthread_mutex_unlock(&b->dev.lock);
 }
 
+/* The host's run (dev.lock held): a timer, a limiter's retry, a bounded run's rest. */
+static void block_run_op(struct virtio_dev *d)
+{
+	run_locked(to_block(d));
+}
+
+/* Async: io_uring posted completions (dev.lock held). */
+static void uring_ready(struct virtio_dev *d, struct dev_watch *w, uint32_t events)
+{
+	uint64_t n;
+
+	(void)events;
+	if (read(w->fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	run_locked(to_block(d));
+}
+
 int block_uring_fd(const struct virtio_block *b)
 {
 	return b->uring ? b->uring->efd : -1;
@@ -791,18 +807,18 @@ static void block_reset(struct virtio_dev *d)
 static void init_rate_limiter(struct virtio_block *b, const struct rate_limiter_config *rc)
 {
 	rl_init(&b->rl, rc && rc->has_bandwidth ? &rc->bandwidth : NULL,
-		rc && rc->has_ops ? &rc->ops : NULL, b->now_ns());
+		rc && rc->has_ops ? &rc->ops : NULL, virtio_dev_now_ns(&b->dev));
 }
 
 int virtio_block_init(struct virtio_block *b, const struct drive_config *cfg,
-		      const struct virtio_host_ops *host, const struct guest_mem *mem)
+		      const struct virtio_host_ops *host, void *host_data,
+		      const struct guest_mem *mem)
 {
 	const char *id = cfg->drive_id ? cfg->drive_id : "?";
 	int ret;
 
 	memset(b, 0, sizeof(*b));
 	b->fd = -1;
-	b->now_ns = rl_now_ns;
 	b->read_only = cfg->is_read_only;
 	b->cache_type = cfg->cache_type;
 	b->engine = cfg->io_engine;
@@ -816,12 +832,13 @@ int virtio_block_init(struct virtio_block *b, const struct drive_config *cfg,
 	    .activate = block_activate,
 	    .queue_notify = block_queue_notify,
 	    .reset = block_reset,
+	    .run = block_run_op,
 	};
 	if (b->read_only)
 		b->ops.features |= 1ULL << VIRTIO_BLK_F_RO;
 	if (b->cache_type == BLOCK_CACHE_WRITEBACK)
 		b->ops.features |= 1ULL << VIRTIO_BLK_F_FLUSH;
-	virtio_dev_init(&b->dev, &b->ops, host, b, mem);
+	virtio_dev_init(&b->dev, &b->ops, host, host_data, b, mem);
 
 	b->drive_id = strdup(id);
 	b->path = cfg->path_on_host ? strdup(cfg->path_on_host) : NULL;
@@ -840,6 +857,13 @@ int virtio_block_init(struct virtio_block *b, const struct drive_config *cfg,
 		ret = uring_init(b);
 		if (ret)
 			return ret;
+		b->uring_w = (struct dev_watch){.fd = b->uring->efd, .fn = uring_ready};
+		ret = virtio_dev_watch(&b->dev, &b->uring_w, EPOLLIN);
+		if (ret) {
+			log_error("drive %s: watching its io_uring eventfd: %s", id,
+				  strerror(-ret));
+			return ret;
+		}
 	}
 	log_debug("drive %s: %s, %llu sectors, %s, %s, %s engine", id, b->path,
 		  (unsigned long long)b->capacity, b->read_only ? "read-only" : "read-write",
@@ -853,6 +877,7 @@ void virtio_block_destroy(struct virtio_block *b)
 	if (!b->dev.ops)
 		return; /* virtio_block_init never ran */
 	pthread_mutex_lock(&b->dev.lock);
+	virtio_dev_unwatch(&b->dev, &b->uring_w);
 	uring_destroy(b);
 	pthread_mutex_unlock(&b->dev.lock);
 	virtio_dev_destroy(&b->dev);
@@ -911,7 +936,7 @@ void block_set_rate_limiter(struct virtio_block *b, const struct rate_limiter_co
 {
 	pthread_mutex_lock(&b->dev.lock);
 	init_rate_limiter(b, rc);
-	pthread_mutex_unlock(&b->dev.lock);
 	/* Requests the old limiter held back: serve them under the new one. */
 	defer(b, 0);
+	pthread_mutex_unlock(&b->dev.lock);
 }

@@ -37,19 +37,21 @@
  *
  * Engines: "Sync" does preadv/pwritev/fsync on the event loop thread; "Async"
  * submits readv/writev/fsync to an io_uring whose completions signal an eventfd
- * (block_uring_fd) the VM glue watches. Work per call is bounded: at most
- * BLOCK_BATCH_REQS requests and about BLOCK_BATCH_BYTES of data, then the
- * device asks to be run again (the defer hook, delay 0) so the loop serves
- * others; Async keeps at most BLOCK_QUEUE_SIZE requests in flight and leaves
- * the rest on the ring until completions free a slot.
+ * (block_uring_fd) the device watches through its host. Work per call is
+ * bounded: at most BLOCK_BATCH_REQS requests and about BLOCK_BATCH_BYTES of
+ * data, then the device asks its host to run it again (schedule, delay 0) so
+ * the loop serves others; Async keeps at most BLOCK_QUEUE_SIZE requests in
+ * flight and leaves the rest on the ring until completions free a slot.
  *
  * Rate limiter (Firecracker's): each well-formed request takes one op, T_IN and
  * T_OUT also their data bytes, before any I/O. Without tokens the chain goes
  * back on the ring (vq_undo_pop), rate_limiter_throttled_events++, and the
- * device asks to be run again after the wait the limiter computed.
+ * device asks to be run again after the wait the limiter computed (on the
+ * host's device clock).
  *
- * Threads and locks: everything runs under dev.lock (recursive): queue_notify
- * (held by the transport), block_run (takes it), block_swap_file (takes it),
+ * Threads and locks: everything runs under dev.lock (recursive): queue_notify,
+ * the run and the completion eventfd's watch (held by the transport and the
+ * host), block_run (takes it), block_swap_file (takes it),
  * reset (a vCPU thread, held by the transport: waits for in-flight Async
  * requests and drops their results, the rings being gone).
  */
@@ -109,21 +111,31 @@ struct drive_config {
 	struct rate_limiter_config rate_limiter;
 };
 
-/* Counters, with Firecracker's block metric names (dev.* has activate_fails, cfg_fails, ...). */
+/* Firecracker's BlockDeviceMetrics (virtio_mmio.h: T, C). */
+#define VIRTIO_BLOCK_METRICS(T, C)                                                       \
+	T(activate_fails, activate_fails)                                                \
+	T(cfg_fails, cfg_fails)                                                          \
+	T(event_fails, event_fails)                                                      \
+	C(execute_fails)	    /* requests refused for their shape */               \
+	C(invalid_reqs_count)	    /* requests answered IOERR or UNSUPP */              \
+	C(flush_count)		    /* T_FLUSH served */                                 \
+	C(queue_event_count)	    /* queue notifications handled */                    \
+	C(rate_limiter_event_count) /* runs while a request waited for tokens */         \
+	C(update_count)		    /* block_swap_file */                                \
+	C(update_fails)		    /* block_swap_file refused */                        \
+	C(read_bytes)		    /* data moved */                                     \
+	C(write_bytes)                                                                   \
+	C(read_count) /* successful T_IN / T_OUT */                                      \
+	C(write_count)                                                                   \
+	C(rate_limiter_throttled_events) /* requests deferred for lack of tokens */      \
+	C(io_engine_throttled_events)	 /* Async: requests left on the ring, no slot */ \
+	C(remaining_reqs_count)		 /* runs that stopped at the batch bound */      \
+	C(no_avail_buffer)		 /* notifications with nothing to do */
+
+/* Counters: Firecracker's block metrics (dev.* has activate_fails, ...), then ember's own. */
 struct block_metrics {
-	uint64_t queue_event_count;		/* queue notifications handled */
-	uint64_t execute_fails;			/* requests refused for their shape */
-	uint64_t invalid_reqs_count;		/* requests answered IOERR or UNSUPP */
-	uint64_t flush_count;			/* T_FLUSH served */
-	uint64_t read_bytes, write_bytes;	/* data moved */
-	uint64_t read_count, write_count;	/* successful T_IN / T_OUT */
-	uint64_t rate_limiter_event_count;	/* runs the rate limiter's timer asked for */
-	uint64_t rate_limiter_throttled_events; /* requests deferred for lack of tokens */
-	uint64_t io_engine_throttled_events;	/* Async: requests left on the ring, no slot */
-	uint64_t update_count, update_fails;	/* block_swap_file */
-	uint64_t no_avail_buffer;		/* notifications with nothing to do */
-	uint64_t remaining_reqs_count;		/* runs that stopped at the batch bound */
-	uint64_t host_syncs;			/* fsync() calls (Writeback flushes) */
+	VIRTIO_BLOCK_METRICS(VIRTIO_METRIC_SKIP, VIRTIO_METRIC_COUNTER)
+	uint64_t host_syncs; /* fsync() calls (Writeback flushes) */
 };
 
 struct block_uring; /* the Async engine's state (block.c) */
@@ -143,18 +155,10 @@ struct virtio_block {
 	uint64_t capacity;  /* whole 512-byte sectors the guest sees */
 	uint8_t id[BLOCK_ID_BYTES];
 
-	struct rate_limiter rl;
-	uint64_t (*now_ns)(void); /* the limiter's clock: rl_now_ns (tests may replace it) */
-
-	/*
-	 * "Run me again after @delay_ns" (0: as soon as the loop has served the
-	 * others): the VM glue arms its timer and then calls block_run(). Unset:
-	 * nobody re-runs the device (a unit test calls block_run itself).
-	 */
-	void (*defer)(struct virtio_block *b, uint64_t delay_ns);
-	void *defer_opaque;
+	struct rate_limiter rl; /* on the host's device clock */
 
 	struct block_uring *uring; /* Async only */
+	struct dev_watch uring_w;  /* Async: its completion eventfd */
 	struct block_req *req;	   /* Sync: the request being served */
 	bool throttled;		   /* the limiter deferred a request; not retried yet */
 	struct vq_chain chain;	   /* the chain being parsed (too big for the stack) */
@@ -167,20 +171,21 @@ struct virtio_block {
  * a multiple of 512 is rounded down, with a warning, as Firecracker does), sets
  * up the rate limiter and, for "Async", the io_uring. Returns 0, or a negative
  * errno after logging one line naming the drive, the path and the problem.
- * The VM glue then places it (virtio_mmio_io on &b->dev) and watches
- * block_uring_fd(). Call virtio_block_destroy() even on failure.
+ * Async watches its completion eventfd through @host. The VM glue then places
+ * it (virtio_mmio_io on &b->dev). Call virtio_block_destroy() even on failure.
  */
 int virtio_block_init(struct virtio_block *b, const struct drive_config *cfg,
-		      const struct virtio_host_ops *host, const struct guest_mem *mem);
+		      const struct virtio_host_ops *host, void *host_data,
+		      const struct guest_mem *mem);
 /* Waits for in-flight requests, closes the file and the ring. */
 void virtio_block_destroy(struct virtio_block *b);
 
-/* The Async engine's completion eventfd (readable: call block_run), or -1 for Sync. */
+/* The Async engine's completion eventfd (the device watches it), or -1 for Sync. */
 int block_uring_fd(const struct virtio_block *b);
 
 /*
- * Reaps finished Async requests, then serves the queue (bounded; see above).
- * For the glue's handlers (timer, completion eventfd). Takes dev.lock.
+ * Reaps finished Async requests, then serves the queue (bounded; see above):
+ * what the device's run and its completion eventfd do. Takes dev.lock.
  */
 void block_run(struct virtio_block *b);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -42,17 +43,21 @@ static bool running(const struct virtio_net *n)
 
 static void set_rx_want(struct virtio_net *n, bool on)
 {
+	int ret;
+
 	if (n->rx_want == on)
 		return;
 	n->rx_want = on;
-	if (n->hooks && n->hooks->rx_interest)
-		n->hooks->rx_interest(n, on);
+	if (!n->tap_w.watched)
+		return; /* the backend failed: nothing to read any more */
+	ret = virtio_dev_watch_set(&n->dev, &n->tap_w, on ? EPOLLIN : 0);
+	if (ret)
+		log_error("virtio-net %s: watching its TAP: %s", n->iface_id, strerror(-ret));
 }
 
 static void ask_retry(struct virtio_net *n, uint64_t wait_ns)
 {
-	if (n->hooks && n->hooks->retry)
-		n->hooks->retry(n, wait_ns);
+	virtio_dev_schedule(&n->dev, wait_ns);
 }
 
 /* A queue's ring is corrupt (vq_pop said -EIO): the device needs a reset. */
@@ -109,7 +114,8 @@ static bool tx_one(struct virtio_net *n, struct virtqueue *vq, const struct vq_c
 		return true;
 	}
 	bytes = c->out_len - VIRTIO_NET_HDR_LEN;
-	if (rl_active(&n->tx_rl) && !rl_consume(&n->tx_rl, bytes, n->now_ns(), &wait_ns)) {
+	if (rl_active(&n->tx_rl) &&
+	    !rl_consume(&n->tx_rl, bytes, virtio_dev_now_ns(&n->dev), &wait_ns)) {
 		vq_undo_pop(vq); /* the same chain comes back on the retry */
 		n->m.tx_rate_limiter_throttled++;
 		n->tx_throttled = true;
@@ -320,7 +326,8 @@ static int rx_finish(struct virtio_net *n, struct virtqueue *vq, unsigned int *b
 	uint64_t wait_ns;
 
 	if (!f->charged && rl_active(&n->rx_rl)) {
-		if (!rl_consume(&n->rx_rl, f->len - VIRTIO_NET_HDR_LEN, n->now_ns(), &wait_ns)) {
+		if (!rl_consume(&n->rx_rl, f->len - VIRTIO_NET_HDR_LEN, virtio_dev_now_ns(&n->dev),
+				&wait_ns)) {
 			n->m.rx_rate_limiter_throttled++;
 			n->rx_throttled = true;
 			ask_retry(n, wait_ns);
@@ -409,7 +416,29 @@ void virtio_net_retry(struct virtio_net *n)
 	virtio_net_rx(n);
 }
 
+/* The backend fd (the host's watch, dev.lock held). */
+static void tap_event(struct virtio_dev *d, struct dev_watch *w, uint32_t events)
+{
+	struct virtio_net *n = d->opaque;
+
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		/* The TAP went away (deleted): it would report this forever. */
+		log_error("virtio-net %s: its TAP failed (deleted?): no more frames from it",
+			  n->iface_id);
+		virtio_dev_unwatch(d, w);
+		n->m.tap_read_fails++;
+		return;
+	}
+	n->m.rx_tap_event_count++;
+	virtio_net_rx(n);
+}
+
 /* --- transport ops --- */
+
+static void net_run(struct virtio_dev *d)
+{
+	virtio_net_retry(d->opaque);
+}
 
 static void net_queue_notify(struct virtio_dev *d, unsigned int q)
 {
@@ -508,7 +537,7 @@ static void rl_from_config(struct rate_limiter *rl, const struct rate_limiter_co
 void virtio_net_set_rate_limiters(struct virtio_net *n, const struct rate_limiter_config *rx,
 				  const struct rate_limiter_config *tx)
 {
-	uint64_t now = n->now_ns();
+	uint64_t now = virtio_dev_now_ns(&n->dev);
 
 	rl_from_config(&n->rx_rl, rx, now);
 	rl_from_config(&n->tx_rl, tx, now);
@@ -517,9 +546,11 @@ void virtio_net_set_rate_limiters(struct virtio_net *n, const struct rate_limite
 }
 
 int virtio_net_init(struct virtio_net *n, const struct net_config *cfg, int fd, bool fd_is_tap,
-		    const struct virtio_host_ops *host, const struct guest_mem *mem)
+		    const struct virtio_host_ops *host, void *host_data,
+		    const struct guest_mem *mem)
 {
 	uint64_t features = OFFERED_FEATURES;
+	int ret;
 
 	memset(n, 0, sizeof(*n));
 	n->fd = fd;
@@ -562,10 +593,19 @@ int virtio_net_init(struct virtio_net *n, const struct net_config *cfg, int fd, 
 	    .activate = net_activate,
 	    .queue_notify = net_queue_notify,
 	    .reset = net_reset,
+	    .run = net_run,
 	};
-	n->now_ns = rl_now_ns;
+	virtio_dev_init(&n->dev, &n->ops, host, host_data, n, mem);
 	virtio_net_set_rate_limiters(n, &cfg->rx_rate_limiter, &cfg->tx_rate_limiter);
-	virtio_dev_init(&n->dev, &n->ops, host, n, mem);
+	/* Registered without events: EPOLLIN is on while the device wants frames. */
+	n->tap_w = (struct dev_watch){.fd = fd, .fn = tap_event};
+	ret = virtio_dev_watch(&n->dev, &n->tap_w, 0);
+	if (ret) {
+		log_error("network-interfaces: %s: watching its TAP: %s", n->iface_id,
+			  strerror(-ret));
+		virtio_net_destroy(n);
+		return ret;
+	}
 	return 0;
 
 fail_inval:
@@ -576,6 +616,8 @@ fail_inval:
 
 void virtio_net_destroy(struct virtio_net *n)
 {
+	if (n->dev.ops)
+		virtio_dev_unwatch(&n->dev, &n->tap_w);
 	virtio_dev_destroy(&n->dev);
 	if (n->fd >= 0)
 		close(n->fd);

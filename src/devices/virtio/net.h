@@ -32,12 +32,17 @@
  * Rate limiters (Firecracker's, bytes + ops, one per direction): a tx chain
  * that finds no tokens goes back on the ring (vq_undo_pop); a received frame
  * that finds no tokens is held, unpublished, in its buffers and the backend is
- * not read meanwhile. Either direction asks its host for a retry
- * (hooks->retry) and resumes from virtio_net_retry().
+ * not read meanwhile. Either direction asks its host for a run
+ * (host->schedule) and resumes from virtio_net_retry(), the device's run.
  *
  * Work per call is bounded: VIRTIO_NET_TX_BUDGET chains and
- * VIRTIO_NET_RX_BUDGET frames; leftover tx work asks for a retry (wait 0), and
+ * VIRTIO_NET_RX_BUDGET frames; leftover tx work asks for a run (wait 0), and
  * leftover rx work stays readable on the backend.
+ *
+ * The backend fd is watched through the host from init on: EPOLLIN only while
+ * the device wants frames (registered without events otherwise). An error or
+ * hang-up on it (the TAP was deleted) ends the watch: no more frames from it
+ * (tap_read_fails).
  *
  * Locking: every entry point below runs with dev.lock held (queue_notify
  * already holds it; the host takes it around the others).
@@ -113,38 +118,35 @@ struct net_config {
 	struct rate_limiter_config tx_rate_limiter;
 };
 
-/* Counters: Firecracker's net metric names (activate_fails, cfg_fails, event_fails: dev). */
+/* Firecracker's NetDeviceMetrics (virtio_mmio.h: T, C). */
+#define VIRTIO_NET_METRICS(T, C)                                                             \
+	T(activate_fails, activate_fails)                                                    \
+	T(cfg_fails, cfg_fails)                                                              \
+	T(event_fails, event_fails)                                                          \
+	C(rx_queue_event_count)	       /* receive queue notifications */                     \
+	C(rx_event_rate_limiter_count) /* retries run while rx was throttled */              \
+	C(rx_tap_event_count)	       /* backend readable events */                         \
+	C(rx_bytes_count)	       /* frame bytes given to the guest (without header) */ \
+	C(rx_packets_count)	       /* frames given to the guest */                       \
+	C(rx_fails)		       /* frames dropped: too big for the guest's buffers */ \
+	C(rx_count)		       /* successful backend reads */                        \
+	C(rx_rate_limiter_throttled)   /* frames held back by the rx limiter */              \
+	C(no_rx_avail_buffer)	       /* rx stopped: no (or not enough) receive buffers */  \
+	C(tap_read_fails)	       /* backend read errors */                             \
+	C(tap_write_fails)	       /* backend write errors */                            \
+	C(tx_bytes_count)	       /* frame bytes sent (without header) */               \
+	C(tx_malformed_frames)	       /* chains refused: writable buffer, size */           \
+	C(tx_fails)		       /* frames dropped: backend write errors */            \
+	C(tx_count)		       /* successful backend writes */                       \
+	C(tx_packets_count)	       /* frames sent */                                     \
+	C(tx_queue_event_count)	       /* transmit queue notifications */                    \
+	C(tx_rate_limiter_event_count) /* retries run while tx was throttled */              \
+	C(tx_rate_limiter_throttled)   /* chains put back by the tx limiter */               \
+	C(tx_remaining_reqs_count)     /* tx calls that hit the budget with work left */
+
+/* Counters: Firecracker's net metrics (activate_fails, cfg_fails, event_fails: dev). */
 struct net_metrics {
-	uint64_t rx_queue_event_count;	      /* receive queue notifications */
-	uint64_t rx_tap_event_count;	      /* backend readable events (the host counts them) */
-	uint64_t rx_event_rate_limiter_count; /* retries run while rx was throttled */
-	uint64_t rx_bytes_count;	      /* frame bytes given to the guest (without header) */
-	uint64_t rx_packets_count;	      /* frames given to the guest */
-	uint64_t rx_count;		      /* successful backend reads */
-	uint64_t rx_fails; /* frames dropped: too big for the guest's buffers, ... */
-	uint64_t rx_rate_limiter_throttled;   /* frames held back by the rx limiter */
-	uint64_t no_rx_avail_buffer;	      /* rx stopped: no (or not enough) receive buffers */
-	uint64_t tap_read_fails;	      /* backend read errors */
-	uint64_t tx_queue_event_count;	      /* transmit queue notifications */
-	uint64_t tx_rate_limiter_event_count; /* retries run while tx was throttled */
-	uint64_t tx_bytes_count;	      /* frame bytes sent (without header) */
-	uint64_t tx_packets_count;	      /* frames sent */
-	uint64_t tx_count;		      /* successful backend writes */
-	uint64_t tx_fails;		      /* frames dropped: backend write errors */
-	uint64_t tx_malformed_frames;	      /* chains refused: writable buffer, size */
-	uint64_t tx_rate_limiter_throttled;   /* chains put back by the tx limiter */
-	uint64_t tap_write_fails;	      /* backend write errors */
-	uint64_t tx_remaining_reqs_count;     /* tx calls that hit the budget with work left */
-};
-
-struct virtio_net;
-
-/* What the device asks of its host (the VM glue, or a unit test). dev.lock held. */
-struct virtio_net_hooks {
-	/* Whether the device wants to read the backend now (EPOLLIN on the TAP fd). */
-	void (*rx_interest)(struct virtio_net *n, bool on);
-	/* Call virtio_net_retry() in @wait_ns nanoseconds (0: soon, from the event loop). */
-	void (*retry)(struct virtio_net *n, uint64_t wait_ns);
+	VIRTIO_NET_METRICS(VIRTIO_METRIC_SKIP, VIRTIO_METRIC_COUNTER)
 };
 
 /* A received frame read from the backend but not yet given to the guest. */
@@ -168,12 +170,10 @@ struct virtio_net {
 	uint8_t config[VIRTIO_NET_CFG_SIZE];
 	unsigned int tap_offloads; /* TUN_F_* set at the last activation */
 
-	const struct virtio_net_hooks *hooks;
-	void *hooks_opaque;
-	uint64_t (*now_ns)(void); /* the limiters' clock (rl_now_ns; tests replace it) */
-	struct rate_limiter rx_rl, tx_rl;
+	struct dev_watch tap_w;		  /* the backend fd, through the host */
+	struct rate_limiter rx_rl, tx_rl; /* on the host's device clock */
 
-	bool rx_want;	   /* what the device last told rx_interest */
+	bool rx_want;	   /* EPOLLIN on the backend: the device wants frames */
 	bool rx_throttled; /* waiting for virtio_net_retry (rx limiter or backend error) */
 	bool tx_throttled; /* waiting for virtio_net_retry (tx limiter) */
 	struct net_rx_frame rx;
@@ -189,10 +189,12 @@ struct virtio_net {
  * message-preserving: a TAP, or a SOCK_DGRAM/SOCK_SEQPACKET socket in tests;
  * the device owns it from here, even on failure) with @cfg's MAC, MTU and rate
  * limiters. @fd_is_tap: apply the negotiated offloads with TUNSETOFFLOAD. The
- * host then places the device, sets hooks, and drives it. 0 or -ENOMEM/-EINVAL.
+ * device watches @fd through @host; the host then places the device and
+ * drives it. 0, -ENOMEM, -EINVAL or the watch's error.
  */
 int virtio_net_init(struct virtio_net *n, const struct net_config *cfg, int fd, bool fd_is_tap,
-		    const struct virtio_host_ops *host, const struct guest_mem *mem);
+		    const struct virtio_host_ops *host, void *host_data,
+		    const struct guest_mem *mem);
 void virtio_net_destroy(struct virtio_net *n);
 
 /*
@@ -210,7 +212,7 @@ void virtio_net_set_rate_limiters(struct virtio_net *n, const struct rate_limite
 void virtio_net_rx(struct virtio_net *n);
 /* Transmit what the guest queued. */
 void virtio_net_tx(struct virtio_net *n);
-/* hooks->retry's time came: resume whatever was throttled or left over. */
+/* The device's run (the time it asked for came): resume what was throttled or left over. */
 void virtio_net_retry(struct virtio_net *n);
 
 #endif

@@ -48,7 +48,7 @@ static uint32_t fill(struct virtio_rng *r, const struct vq_chain *c, uint32_t wa
 /* One popped request. Returns false when the rate limiter deferred it (stop). */
 static bool serve(struct virtio_rng *r, struct virtqueue *vq, const struct vq_chain *c)
 {
-	uint64_t want = c->in_len;
+	uint64_t want = c->in_len, wait_ns;
 	uint32_t n;
 
 	if (c->nr_out || !c->in_len) {
@@ -63,9 +63,10 @@ static bool serve(struct virtio_rng *r, struct virtqueue *vq, const struct vq_ch
 		r->capped++;
 	}
 	/* rate limiter: consume tokens here (one op, @want bytes), before producing any */
-	if (r->rate_limit && !r->rate_limit(r, want)) {
+	if (rl_active(&r->rl) && !rl_consume(&r->rl, want, virtio_dev_now_ns(&r->dev), &wait_ns)) {
 		vq_undo_pop(vq);
 		r->entropy_rate_limiter_throttled++;
+		virtio_dev_schedule(&r->dev, wait_ns);
 		return false;
 	}
 	n = fill(r, c, (uint32_t)want);
@@ -120,6 +121,11 @@ static void rng_queue_notify(struct virtio_dev *d, unsigned int q)
 	virtio_rng_process(r);
 }
 
+static void rng_run(struct virtio_dev *d)
+{
+	virtio_rng_process(to_rng(d));
+}
+
 static int rng_activate(struct virtio_dev *d)
 {
 	if (!d->vqs[0].ready) {
@@ -138,13 +144,17 @@ static const struct virtio_dev_ops rng_ops = {
     .config_read = NULL, /* no configuration space: reads 0 */
     .activate = rng_activate,
     .queue_notify = rng_queue_notify,
+    .run = rng_run,
 };
 
-int virtio_rng_init(struct virtio_rng *r, const struct virtio_host_ops *host,
+int virtio_rng_init(struct virtio_rng *r, const struct rate_limiter_config *rl,
+		    const struct virtio_host_ops *host, void *host_data,
 		    const struct guest_mem *mem)
 {
 	memset(r, 0, sizeof(*r));
-	virtio_dev_init(&r->dev, &rng_ops, host, r, mem);
+	virtio_dev_init(&r->dev, &rng_ops, host, host_data, r, mem);
+	rl_init(&r->rl, rl && rl->has_bandwidth ? &rl->bandwidth : NULL,
+		rl && rl->has_ops ? &rl->ops : NULL, virtio_dev_now_ns(&r->dev));
 	return 0;
 }
 

@@ -66,13 +66,15 @@ static void device_reset(struct virtio_dev *d)
 }
 
 void virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops,
-		     const struct virtio_host_ops *host, void *opaque, const struct guest_mem *mem)
+		     const struct virtio_host_ops *host, void *host_data, void *opaque,
+		     const struct guest_mem *mem)
 {
 	pthread_mutexattr_t attr;
 
 	memset(d, 0, sizeof(*d));
 	d->ops = ops;
 	d->host = host;
+	d->host_data = host_data;
 	d->opaque = opaque;
 	d->mem = mem;
 	atomic_init(&d->interrupt_status, 0);
@@ -89,6 +91,33 @@ void virtio_dev_destroy(struct virtio_dev *d)
 		return;
 	pthread_mutex_destroy(&d->lock);
 	d->ops = NULL;
+}
+
+void virtio_dev_schedule(struct virtio_dev *d, uint64_t delay_ns)
+{
+	if (d->host && d->host->schedule)
+		d->host->schedule(d, delay_ns);
+}
+
+int virtio_dev_watch(struct virtio_dev *d, struct dev_watch *w, uint32_t events)
+{
+	return d->host && d->host->watch ? d->host->watch(d, w, events) : -ENOSYS;
+}
+
+int virtio_dev_watch_set(struct virtio_dev *d, struct dev_watch *w, uint32_t events)
+{
+	return d->host && d->host->watch_set ? d->host->watch_set(d, w, events) : -ENOSYS;
+}
+
+void virtio_dev_unwatch(struct virtio_dev *d, struct dev_watch *w)
+{
+	if (d->host && d->host->unwatch && w->watched)
+		d->host->unwatch(d, w);
+}
+
+uint64_t virtio_dev_now_ns(struct virtio_dev *d)
+{
+	return d->host && d->host->now_ns ? d->host->now_ns(d) : 0;
 }
 
 static void raise_interrupt(struct virtio_dev *d, unsigned int bits)

@@ -40,6 +40,7 @@
 #ifndef EMBER_DEVICES_VIRTIO_VIRTIO_MMIO_H
 #define EMBER_DEVICES_VIRTIO_VIRTIO_MMIO_H
 
+#include "devices/virtio/host.h"
 #include "devices/virtio/virtqueue.h"
 
 #include <pthread.h>
@@ -111,6 +112,17 @@
 
 struct virtio_dev;
 
+/*
+ * Metrics: each device lists its Firecracker metrics once, in Firecracker's
+ * order, as an X-macro of T(name, field) entries (a counter of the
+ * transport's: struct virtio_dev's @field) and C(name) entries (a counter of
+ * the device's own). The device declares its counters from the list
+ * (VIRTIO_METRIC_SKIP, VIRTIO_METRIC_COUNTER), the VM writes the JSON from it
+ * (vmm/device_table.h), so a name is written in one place.
+ */
+#define VIRTIO_METRIC_SKIP(name, field)
+#define VIRTIO_METRIC_COUNTER(name) uint64_t name;
+
 struct virtio_dev_ops {
 	const char *name;	/* "rng", "block", ...: logs and metrics */
 	uint32_t device_id;	/* VIRTIO_ID_* */
@@ -133,19 +145,19 @@ struct virtio_dev_ops {
 	void (*queue_notify)(struct virtio_dev *d, unsigned int q);
 	/* The driver reset the device (status 0); queues are already reset. Optional. */
 	void (*reset)(struct virtio_dev *d);
-};
-
-/* How a device reaches the VM: provided by the VM glue (or a unit test). */
-struct virtio_host_ops {
-	/* Raise the device's interrupt (irqfd). Any thread. */
-	void (*interrupt)(struct virtio_dev *d);
+	/*
+	 * The run the device asked its host for (host->schedule: a timer, a
+	 * rate limiter's retry, work left over by a bounded event). Event loop,
+	 * dev->lock held. Optional (a device that never schedules).
+	 */
+	void (*run)(struct virtio_dev *d);
 };
 
 struct virtio_dev {
 	const struct virtio_dev_ops *ops;
-	const struct virtio_host_ops *host;
-	void *host_data; /* the host glue's own (the VM: the device's slot) */
-	void *opaque;	 /* the device's own state */
+	const struct virtio_host_ops *host; /* how the device reaches the VM (host.h) */
+	void *host_data;		    /* the host's own (the VM: the device's slot) */
+	void *opaque;			    /* the device's own state */
 	const struct guest_mem *mem;
 	pthread_mutex_t lock; /* recursive */
 
@@ -172,10 +184,26 @@ struct virtio_dev {
 	uint64_t interrupts;
 };
 
-/* Zeroes @d (host_data, mmio_base and gsi too: place the device after this) and resets it. */
+/*
+ * Zeroes @d (mmio_base and gsi too: place the device after this), connects it
+ * to its host (@host, @host_data: from here on the device may call the host,
+ * e.g. watch its fds from its own init) and resets it.
+ */
 void virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops,
-		     const struct virtio_host_ops *host, void *opaque, const struct guest_mem *mem);
+		     const struct virtio_host_ops *host, void *host_data, void *opaque,
+		     const struct guest_mem *mem);
 void virtio_dev_destroy(struct virtio_dev *d);
+
+/*
+ * The host's services for the device (host.h), each a no-op (0, or -ENOSYS for
+ * a watch) when the host does not provide it: a test's host may provide only
+ * the interrupt.
+ */
+void virtio_dev_schedule(struct virtio_dev *d, uint64_t delay_ns);
+int virtio_dev_watch(struct virtio_dev *d, struct dev_watch *w, uint32_t events);
+int virtio_dev_watch_set(struct virtio_dev *d, struct dev_watch *w, uint32_t events);
+void virtio_dev_unwatch(struct virtio_dev *d, struct dev_watch *w);
+uint64_t virtio_dev_now_ns(struct virtio_dev *d);
 
 /* The bus handler for the device's 4 KiB window; opaque = struct virtio_dev *. */
 void virtio_mmio_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);

@@ -19,10 +19,10 @@
  * while it has more (round robin). A freed connection may stay on the rxq; the
  * loop drops it when it gets there (a reused slot is simply served).
  *
- * The event loop hands handlers the ev_handler pointer from epoll: a slot is
- * never freed before destroy, so an event for a connection freed earlier in the
- * same batch finds a free (ignored) or reused slot, and readiness is only a
- * hint: every read and write finds out the truth itself.
+ * The host may deliver an event it fetched before the connection's unwatch (in
+ * the same turn of its loop): a slot, and its dev_watch, is never freed before
+ * destroy, so such an event finds a free (ignored) or reused slot, and
+ * readiness is only a hint: every read and write finds out the truth itself.
  */
 #include "devices/virtio/vsock.h"
 
@@ -35,12 +35,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 enum conn_state {
@@ -59,7 +56,7 @@ enum conn_state {
 #define PEND_SHUTDOWN	    16u
 
 struct vsock_conn {
-	struct ev_handler h; /* h.fd: the host socket, -1 while free */
+	struct dev_watch w; /* w.fd: the host socket, -1 while free */
 	struct virtio_vsock *v;
 	enum conn_state state;
 	uint32_t local_port, peer_port; /* host side, guest side */
@@ -162,44 +159,22 @@ static unsigned int iov_slice(const struct iovec *iov, unsigned int n, size_t of
 
 /* --- small helpers --- */
 
-static uint64_t default_clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static bool dev_usable(const struct virtio_vsock *v)
 {
-	return v->dev.activated && !(v->dev.status & VIRTIO_STATUS_NEEDS_RESET) && !v->paused;
+	return v->dev.activated && !(v->dev.status & VIRTIO_STATUS_NEEDS_RESET);
 }
 
+/* Deferred work (a budget ran out, activation): the host runs us again soon. */
 static void kick(struct virtio_vsock *v)
 {
-	uint64_t one = 1;
-
-	if (v->kick_pending || v->kick_h.fd < 0)
-		return;
-	if (write(v->kick_h.fd, &one, sizeof(one)) == sizeof(one) || errno == EAGAIN)
-		v->kick_pending = true;
+	virtio_dev_schedule(&v->dev, 0);
 }
 
-static void timer_set(struct virtio_vsock *v, bool on)
-{
-	long ns = VSOCK_TIMER_TICK_MS * 1000000L;
-	struct itimerspec its = {.it_interval = {0, on ? ns : 0}, .it_value = {0, on ? ns : 0}};
-
-	if (v->timer_armed == on || v->timer_h.fd < 0)
-		return;
-	if (timerfd_settime(v->timer_h.fd, 0, &its, NULL) == 0)
-		v->timer_armed = on;
-}
-
+/* The connection ends in @ms unless something happens first: run no later than that. */
 static void conn_set_deadline(struct vsock_conn *c, unsigned int ms)
 {
-	c->deadline_ns = c->v->clock_ns() + ms * 1000000ULL;
-	timer_set(c->v, true);
+	c->deadline_ns = virtio_dev_now_ns(&c->v->dev) + ms * 1000000ULL;
+	virtio_dev_schedule(&c->v->dev, ms * 1000000ULL);
 }
 
 static unsigned int hash_of(uint32_t local, uint32_t peer)
@@ -320,25 +295,25 @@ static struct vsock_conn *conn_alloc(struct virtio_vsock *v, enum conn_state sta
 	c->in_rxq = in_rxq;
 	c->rxq_next = rxq_next;
 	c->v = v;
-	c->h.fd = -1;
+	c->w.fd = -1;
 	c->state = state;
 	v->nr_conns++;
 	return c;
 }
 
-static void conn_event(struct ev_handler *h, uint32_t events);
+static void conn_event(struct virtio_dev *d, struct dev_watch *w, uint32_t events);
 
-/* Puts @fd (nonblocking) on the loop for @c, edge-triggered. Closes @fd on failure. */
+/* Watches @fd (nonblocking) for @c, edge-triggered. Closes @fd on failure. */
 static int conn_attach(struct vsock_conn *c, int fd)
 {
 	int ret;
 
-	c->h = (struct ev_handler){fd, conn_event, c};
-	ret = ev_add(c->v->loop, &c->h, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+	c->w = (struct dev_watch){.fd = fd, .fn = conn_event, .opaque = c};
+	ret = virtio_dev_watch(&c->v->dev, &c->w, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
 	if (ret) {
 		log_warn_rl("vsock: cannot watch a host socket: %s", strerror(-ret));
 		close(fd);
-		c->h.fd = -1;
+		c->w.fd = -1;
 	}
 	return ret;
 }
@@ -359,10 +334,10 @@ static void conn_release(struct vsock_conn *c)
 	if (c->state == CONN_FREE)
 		return;
 	conn_unkey(c);
-	if (c->h.fd >= 0) {
-		ev_del(v->loop, &c->h);
-		close(c->h.fd);
-		c->h.fd = -1;
+	if (c->w.fd >= 0) {
+		virtio_dev_unwatch(&v->dev, &c->w);
+		close(c->w.fd);
+		c->w.fd = -1;
 	}
 	conn_drop_buf(c);
 	c->state = CONN_FREE;
@@ -447,7 +422,7 @@ static void conn_shut_host_wr(struct vsock_conn *c)
 {
 	if (c->host_wr_shut)
 		return;
-	shutdown(c->h.fd, SHUT_WR);
+	shutdown(c->w.fd, SHUT_WR);
 	c->host_wr_shut = true;
 }
 
@@ -469,7 +444,7 @@ static void conn_flush(struct vsock_conn *c)
 			iov[1] = (struct iovec){c->buf, c->buf_len - first};
 			msg.msg_iovlen = 2;
 		}
-		n = sendmsg(c->h.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = sendmsg(c->w.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -521,7 +496,7 @@ static void conn_recv(struct vsock_conn *c, const struct vq_chain *ch, uint32_t 
 		ssize_t n;
 
 		do
-			n = sendmsg(c->h.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+			n = sendmsg(c->w.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		while (n < 0 && errno == EINTR);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -578,7 +553,7 @@ static void conn_read_line(struct vsock_conn *c)
 	char *nl;
 	size_t len, i;
 
-	n = recv(c->h.fd, line, VSOCK_CONNECT_LINE_MAX, MSG_PEEK | MSG_DONTWAIT);
+	n = recv(c->w.fd, line, VSOCK_CONNECT_LINE_MAX, MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
 		c->readable = false;
 		return;
@@ -589,7 +564,7 @@ static void conn_read_line(struct vsock_conn *c)
 	}
 	nl = memchr(line, '\n', (size_t)n);
 	if (!nl) {
-		struct pollfd p = {.fd = c->h.fd, .events = POLLRDHUP};
+		struct pollfd p = {.fd = c->w.fd, .events = POLLRDHUP};
 
 		if (n >= VSOCK_CONNECT_LINE_MAX) {
 			why = "too long";
@@ -603,7 +578,7 @@ static void conn_read_line(struct vsock_conn *c)
 		return;
 	}
 	len = (size_t)(nl - line) + 1;
-	if (recv(c->h.fd, line, len, MSG_DONTWAIT) != (ssize_t)len) {
+	if (recv(c->w.fd, line, len, MSG_DONTWAIT) != (ssize_t)len) {
 		conn_release(c);
 		return;
 	}
@@ -652,7 +627,7 @@ bad:
 	conn_release(c);
 }
 
-/* Serves @c's remembered readiness (event loop, lock held, device not paused). */
+/* Serves @c's remembered readiness (event loop, lock held). */
 static void conn_service(struct vsock_conn *c)
 {
 	if (c->state == CONN_HOST_LINE) {
@@ -668,24 +643,20 @@ static void conn_service(struct vsock_conn *c)
 		conn_update(c);
 }
 
-static void conn_event(struct ev_handler *h, uint32_t events)
+/* A host socket's readiness (the host's watch, dev.lock held). */
+static void conn_event(struct virtio_dev *d, struct dev_watch *w, uint32_t events)
 {
-	struct vsock_conn *c = h->opaque;
-	struct virtio_vsock *v = c->v;
+	struct vsock_conn *c = w->opaque;
 
-	pthread_mutex_lock(&v->dev.lock);
-	if (c->state != CONN_FREE && c->h.fd >= 0) {
-		/* Hints only: errors and hang-ups show up in the next read or write. */
-		if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-			c->readable = true;
-		if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
-			c->writable = true;
-		if (!v->paused) {
-			conn_service(c);
-			process_rx(v);
-		}
-	}
-	pthread_mutex_unlock(&v->dev.lock);
+	if (c->state == CONN_FREE || c->w.fd < 0)
+		return;
+	/* Hints only: errors and hang-ups show up in the next read or write. */
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->readable = true;
+	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		c->writable = true;
+	conn_service(c);
+	process_rx(d->opaque);
 }
 
 /* --- the listener: host-initiated connections --- */
@@ -694,7 +665,7 @@ static void accept_some(struct virtio_vsock *v)
 {
 	for (unsigned int i = 0; i < VSOCK_ACCEPT_BUDGET; i++) {
 		struct vsock_conn *c;
-		int fd = accept4(v->listen_h.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(v->listen_w.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -725,18 +696,16 @@ static void accept_some(struct virtio_vsock *v)
 	kick(v); /* more may wait: come back after the loop served the others */
 }
 
-static void listen_event(struct ev_handler *h, uint32_t events)
+/* The listener's readiness (the host's watch, dev.lock held). */
+static void listen_event(struct virtio_dev *d, struct dev_watch *w, uint32_t events)
 {
-	struct virtio_vsock *v = h->opaque;
+	struct virtio_vsock *v = d->opaque;
 
+	(void)w;
 	(void)events;
-	pthread_mutex_lock(&v->dev.lock);
 	v->listen_ready = true;
-	if (!v->paused) {
-		accept_some(v);
-		process_rx(v);
-	}
-	pthread_mutex_unlock(&v->dev.lock);
+	accept_some(v);
+	process_rx(v);
 }
 
 static int listen_on(struct virtio_vsock *v)
@@ -773,8 +742,8 @@ static int listen_on(struct virtio_vsock *v)
 		return ret;
 	}
 	v->unlink_path = true;
-	v->listen_h = (struct ev_handler){fd, listen_event, v};
-	ret = ev_add(v->loop, &v->listen_h, EPOLLIN | EPOLLET);
+	v->listen_w = (struct dev_watch){.fd = fd, .fn = listen_event};
+	ret = virtio_dev_watch(&v->dev, &v->listen_w, EPOLLIN | EPOLLET);
 	if (ret) {
 		log_error("vsock.uds_path: %s: cannot watch it: %s", v->uds_path, strerror(-ret));
 		return ret;
@@ -866,7 +835,7 @@ static void conn_established(struct vsock_conn *c)
 	c->state = CONN_ESTABLISHED;
 	c->deadline_ns = 0;
 	do
-		w = send(c->h.fd, ok, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		w = send(c->w.fd, ok, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (w < 0 && errno == EINTR);
 	if (w != n) {
 		/* A fresh socket takes a few bytes; anything else means the client is gone. */
@@ -1048,7 +1017,7 @@ static void conn_hdr(struct vsock_conn *c, struct virtio_vsock_hdr *h, uint16_t 
  */
 static void conn_host_eof(struct vsock_conn *c)
 {
-	struct pollfd p = {.fd = c->h.fd, .events = 0};
+	struct pollfd p = {.fd = c->w.fd, .events = 0};
 
 	c->host_eof = true;
 	c->shut_pending |= VSOCK_SHUTDOWN_SEND;
@@ -1088,7 +1057,7 @@ static uint32_t conn_fill(struct vsock_conn *c, const struct vq_chain *ch)
 		if (max) {
 			k = iov_slice(ch->in, ch->nr_in, VSOCK_HDR_SIZE, max, v->iov_tmp);
 			do
-				n = readv(c->h.fd, v->iov_tmp, (int)k);
+				n = readv(c->w.fd, v->iov_tmp, (int)k);
 			while (n < 0 && errno == EINTR);
 			if (n > 0) {
 				conn_hdr(c, &h, VSOCK_OP_RW);
@@ -1243,19 +1212,12 @@ static void process_rx(struct virtio_vsock *v)
 		virtio_dev_signal_used(d, VSOCK_QUEUE_RX);
 }
 
-/* --- the device: ops, deferred work, timer --- */
+/* --- the device: ops, deferred work, deadlines --- */
 
 void virtio_vsock_process(struct virtio_vsock *v)
 {
-	if (v->paused)
-		return;
-	if (v->listen_ready && v->listen_h.fd >= 0)
+	if (v->listen_ready && v->listen_w.fd >= 0)
 		accept_some(v);
-	if (v->resync) {
-		v->resync = false;
-		for (unsigned int i = 0; i < v->nr_slots; i++)
-			conn_service(v->slots[i]);
-	}
 	if (v->tx_more)
 		process_tx(v);
 	process_rx(v);
@@ -1263,18 +1225,16 @@ void virtio_vsock_process(struct virtio_vsock *v)
 
 void virtio_vsock_expire(struct virtio_vsock *v)
 {
-	uint64_t now = v->clock_ns();
-	bool any = false;
+	uint64_t now = virtio_dev_now_ns(&v->dev), next = 0;
 
-	if (v->paused)
-		return;
 	for (unsigned int i = 0; i < v->nr_slots; i++) {
 		struct vsock_conn *c = v->slots[i];
 
 		if (c->state == CONN_FREE || !c->deadline_ns)
 			continue;
 		if (now < c->deadline_ns) {
-			any = true;
+			if (!next || c->deadline_ns < next)
+				next = c->deadline_ns;
 			continue;
 		}
 		log_debug("vsock: %u:%u timed out (%s)", c->local_port, c->peer_port,
@@ -1283,36 +1243,9 @@ void virtio_vsock_expire(struct virtio_vsock *v)
 		c->deadline_ns = 0;
 		conn_kill(c);
 	}
-	if (!any)
-		timer_set(v, false);
-}
-
-static void kick_event(struct ev_handler *h, uint32_t events)
-{
-	struct virtio_vsock *v = h->opaque;
-	uint64_t val;
-
-	(void)events;
-	if (read(h->fd, &val, sizeof(val)) < 0 && errno != EAGAIN)
-		return;
-	pthread_mutex_lock(&v->dev.lock);
-	v->kick_pending = false;
-	virtio_vsock_process(v);
-	pthread_mutex_unlock(&v->dev.lock);
-}
-
-static void timer_event(struct ev_handler *h, uint32_t events)
-{
-	struct virtio_vsock *v = h->opaque;
-	uint64_t val;
-
-	(void)events;
-	if (read(h->fd, &val, sizeof(val)) < 0)
-		return;
-	pthread_mutex_lock(&v->dev.lock);
-	virtio_vsock_expire(v);
-	process_rx(v);
-	pthread_mutex_unlock(&v->dev.lock);
+	/* The next deadline: a run no later than that (the host keeps the earliest asked for). */
+	if (next)
+		virtio_dev_schedule(&v->dev, next - now);
 }
 
 static void release_all(struct virtio_vsock *v)
@@ -1398,6 +1331,15 @@ static void vsock_reset(struct virtio_dev *d)
 	}
 }
 
+/* The run the device asked for (a deadline, deferred work): dev.lock held. */
+static void vsock_run(struct virtio_dev *d)
+{
+	struct virtio_vsock *v = to_vsock(d);
+
+	virtio_vsock_expire(v);
+	virtio_vsock_process(v);
+}
+
 static const struct virtio_dev_ops vsock_ops = {
     .name = "vsock",
     .device_id = VIRTIO_ID_VSOCK,
@@ -1408,6 +1350,7 @@ static const struct virtio_dev_ops vsock_ops = {
     .activate = vsock_activate,
     .queue_notify = vsock_queue_notify,
     .reset = vsock_reset,
+    .run = vsock_run,
 };
 
 int virtio_vsock_check_config(const struct vsock_config *cfg, char *err, size_t err_len)
@@ -1431,20 +1374,17 @@ int virtio_vsock_check_config(const struct vsock_config *cfg, char *err, size_t 
 	return 0;
 }
 
-int virtio_vsock_init(struct virtio_vsock *v, const struct virtio_host_ops *host,
-		      const struct guest_mem *mem, struct event_loop *loop,
-		      const struct vsock_config *cfg)
+int virtio_vsock_init(struct virtio_vsock *v, const struct vsock_config *cfg,
+		      const struct virtio_host_ops *host, void *host_data,
+		      const struct guest_mem *mem)
 {
 	char err[256];
-	int ret;
 
 	memset(v, 0, sizeof(*v));
-	v->listen_h.fd = v->kick_h.fd = v->timer_h.fd = -1;
-	v->loop = loop;
-	v->clock_ns = default_clock_ns;
+	v->listen_w.fd = -1;
 	v->max_conns = VSOCK_MAX_CONNS;
 	v->next_host_port = VSOCK_HOST_PORT_FIRST;
-	virtio_dev_init(&v->dev, &vsock_ops, host, v, mem);
+	virtio_dev_init(&v->dev, &vsock_ops, host, host_data, v, mem);
 
 	if (virtio_vsock_check_config(cfg, err, sizeof(err))) {
 		log_error("%s", err);
@@ -1452,20 +1392,6 @@ int virtio_vsock_init(struct virtio_vsock *v, const struct virtio_host_ops *host
 	}
 	v->guest_cid = cfg->guest_cid;
 	memcpy(v->uds_path, cfg->uds_path, strlen(cfg->uds_path) + 1);
-
-	v->kick_h = (struct ev_handler){eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), kick_event, v};
-	ret = v->kick_h.fd < 0 ? -errno : ev_add(loop, &v->kick_h, EPOLLIN);
-	if (ret) {
-		log_error("vsock: cannot set up its eventfd: %s", strerror(-ret));
-		return ret;
-	}
-	v->timer_h = (struct ev_handler){
-	    timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK), timer_event, v};
-	ret = v->timer_h.fd < 0 ? -errno : ev_add(loop, &v->timer_h, EPOLLIN);
-	if (ret) {
-		log_error("vsock: cannot set up its timer: %s", strerror(-ret));
-		return ret;
-	}
 	return listen_on(v);
 }
 
@@ -1478,36 +1404,13 @@ void virtio_vsock_destroy(struct virtio_vsock *v)
 		free(v->slots[i]);
 	v->nr_slots = 0;
 	v->free_head = v->free_tail = NULL;
-	if (v->listen_h.fd >= 0) {
-		ev_del(v->loop, &v->listen_h);
-		close(v->listen_h.fd);
-		v->listen_h.fd = -1;
+	if (v->listen_w.fd >= 0) {
+		virtio_dev_unwatch(&v->dev, &v->listen_w);
+		close(v->listen_w.fd);
+		v->listen_w.fd = -1;
 	}
 	if (v->unlink_path)
 		unlink(v->uds_path);
 	v->unlink_path = false;
-	if (v->kick_h.fd >= 0) {
-		ev_del(v->loop, &v->kick_h);
-		close(v->kick_h.fd);
-		v->kick_h.fd = -1;
-	}
-	if (v->timer_h.fd >= 0) {
-		ev_del(v->loop, &v->timer_h);
-		close(v->timer_h.fd);
-		v->timer_h.fd = -1;
-	}
 	virtio_dev_destroy(&v->dev);
-}
-
-void virtio_vsock_set_paused(struct virtio_vsock *v, bool paused)
-{
-	pthread_mutex_lock(&v->dev.lock);
-	if (v->paused != paused) {
-		v->paused = paused;
-		if (!paused) {
-			v->resync = true;
-			kick(v);
-		}
-	}
-	pthread_mutex_unlock(&v->dev.lock);
 }

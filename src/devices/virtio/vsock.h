@@ -53,16 +53,19 @@
  *
  * Work per event is bounded: VSOCK_TX_BUDGET tx packets and VSOCK_RX_BUDGET rx
  * packets per run, VSOCK_ACCEPT_BUDGET accepts per listener event, one buffer's
- * worth of writes per socket event; more work left is picked up by a "kick"
- * eventfd on the event loop, so the loop serves its other fds in between.
+ * worth of writes per socket event; more work left is picked up by a run the
+ * device asks its host for (schedule, 0 ns), so the loop serves its other fds
+ * in between. The request and close deadlines are the device's own (on the
+ * host's device clock); it asks for a run no later than the next one.
  *
- * Threads: every fd (listener, host sockets, kick eventfd, timerfd) is on the
- * event loop given at init; handlers take dev.lock. Register accesses (vCPU
- * threads) reach the device through the transport with dev.lock held: reset
- * closes every connection the guest knows of (host clients whose REQUEST was
- * not delivered yet wait for the driver). Host sockets are registered edge-triggered and the
- * readiness is remembered per connection, so a socket the device cannot serve
- * now (no credit, no rx buffer) does not make the loop spin.
+ * Threads: every fd (listener, host sockets) is watched through the host,
+ * which calls their handlers and the device's run with dev.lock held, and
+ * holds them all while the VM is paused. Register accesses (vCPU threads)
+ * reach the device through the transport with dev.lock held: reset closes
+ * every connection the guest knows of (host clients whose REQUEST was not
+ * delivered yet wait for the driver). Host sockets are watched edge-triggered
+ * and the readiness is remembered per connection, so a socket the device
+ * cannot serve now (no credit, no rx buffer) does not make the loop spin.
  *
  * The header fields are little-endian; ember runs on x86-64 only.
  */
@@ -70,7 +73,6 @@
 #define EMBER_DEVICES_VIRTIO_VSOCK_H
 
 #include "devices/virtio/virtio_mmio.h"
-#include "core/event_loop.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -135,11 +137,37 @@ _Static_assert(sizeof(struct virtio_vsock_hdr) == VSOCK_HDR_SIZE, "virtio_vsock_
 #define VSOCK_CONNECT_LINE_MAX	 32	    /* "CONNECT 4294967295\n" is 19 */
 #define VSOCK_REQUEST_TIMEOUT_MS 5000	    /* the guest's answer to our REQUEST */
 #define VSOCK_CLOSE_TIMEOUT_MS	 2000	    /* a closing connection's last words */
-#define VSOCK_TIMER_TICK_MS	 100
 #define VSOCK_TX_BUDGET		 128
 #define VSOCK_RX_BUDGET		 128
 #define VSOCK_ACCEPT_BUDGET	 16
 #define VSOCK_HASH_SIZE		 256
+
+/* Firecracker's VsockDeviceMetrics, then ember's own counters (virtio_mmio.h: T, C). */
+#define VIRTIO_VSOCK_METRICS(T, C)                                                             \
+	T(activate_fails, activate_fails)                                                      \
+	T(cfg_fails, cfg_fails)                                                                \
+	C(rx_queue_event_fails)	    /* unusable rx chains (readable, < 44 bytes, malformed) */ \
+	C(tx_queue_event_fails)	    /* malformed tx chains, chains without a header */         \
+	T(event_fails, event_fails) /* the transport's, all queues */                          \
+	C(rx_queue_event_count)                                                                \
+	C(tx_queue_event_count)                                                                \
+	C(rx_bytes_count) /* to the guest (payload bytes) */                                   \
+	C(tx_bytes_count) /* from the guest */                                                 \
+	C(rx_packets_count)                                                                    \
+	C(tx_packets_count)                                                                    \
+	C(conns_added)                                                                         \
+	C(conns_killed)                                                                        \
+	C(conns_removed)                                                                       \
+	C(tx_write_fails) /* writing a host socket failed (connection reset) */                \
+	C(rx_read_fails)  /* reading a host socket failed */                                   \
+	C(ev_queue_event_count)                                                                \
+	C(conns_refused)   /* limit reached, or the guest's connect failed */                  \
+	C(pkt_fails)	   /* malformed or misplaced guest packets (answered RST) */           \
+	C(credit_overruns) /* the guest sent beyond our buf_alloc (RST) */                     \
+	C(bad_connect_lines)                                                                   \
+	C(rst_dropped)	  /* the RST ring was full */                                          \
+	C(buffered_bytes) /* guest bytes waiting in connection buffers now */                  \
+	C(timeouts)
 
 struct vsock_conn; /* vsock.c */
 
@@ -147,24 +175,12 @@ struct virtio_vsock {
 	struct virtio_dev dev; /* first: dev.opaque points back here */
 	uint64_t guest_cid;
 	char uds_path[108];
-	struct event_loop *loop;
 
-	/* Host fds on the loop. */
-	struct ev_handler listen_h; /* the listening socket at uds_path */
-	bool listen_ready;	    /* connections may wait in its backlog */
-	bool unlink_path;	    /* we created uds_path: remove it at destroy */
-	struct ev_handler kick_h;   /* eventfd: deferred work (budgets, activation, resume) */
-	bool kick_pending;
-	struct ev_handler timer_h; /* timerfd: request and close deadlines */
-	bool timer_armed;
+	struct dev_watch listen_w; /* the listening socket at uds_path */
+	bool listen_ready;	   /* connections may wait in its backlog */
+	bool unlink_path;	   /* we created uds_path: remove it at destroy */
 
-	/* Paused (the VM is): handlers only remember readiness; resume serves it. */
-	bool paused;
-	bool resync; /* serve every connection's remembered readiness on the next run */
-
-	/* Tests may replace the clock (monotonic nanoseconds) and lower the limit. */
-	uint64_t (*clock_ns)(void);
-	unsigned int max_conns; /* <= VSOCK_MAX_CONNS */
+	unsigned int max_conns; /* <= VSOCK_MAX_CONNS (tests lower it) */
 
 	/* Connections: slots are allocated once and reused, never freed before destroy. */
 	struct vsock_conn *slots[VSOCK_MAX_CONNS];
@@ -184,22 +200,8 @@ struct virtio_vsock {
 	struct vq_chain tx_chain, rx_chain;
 	struct iovec iov_tmp[VQ_MAX_SEGS];
 
-	/* Counters (Firecracker's vsock metric names where they exist). */
-	uint64_t rx_queue_event_count, tx_queue_event_count, ev_queue_event_count;
-	uint64_t rx_queue_event_fails; /* unusable rx chains (readable, < 44 bytes, malformed) */
-	uint64_t tx_queue_event_fails; /* malformed tx chains, chains without a header */
-	uint64_t rx_packets_count, rx_bytes_count; /* to the guest (payload bytes) */
-	uint64_t tx_packets_count, tx_bytes_count; /* from the guest */
-	uint64_t conns_added, conns_killed, conns_removed;
-	uint64_t conns_refused;	  /* limit reached, or the guest's connect failed */
-	uint64_t tx_write_fails;  /* writing a host socket failed (connection reset) */
-	uint64_t rx_read_fails;	  /* reading a host socket failed */
-	uint64_t pkt_fails;	  /* malformed or misplaced guest packets (answered RST) */
-	uint64_t credit_overruns; /* the guest sent beyond our buf_alloc (RST) */
-	uint64_t bad_connect_lines;
-	uint64_t rst_dropped;	 /* the RST ring was full */
-	uint64_t buffered_bytes; /* guest bytes waiting in connection buffers now */
-	uint64_t timeouts;
+	/* Counters: Firecracker's vsock metrics, then ember's own (all in the metrics). */
+	VIRTIO_VSOCK_METRICS(VIRTIO_METRIC_SKIP, VIRTIO_METRIC_COUNTER)
 };
 
 /*
@@ -212,27 +214,23 @@ int virtio_vsock_check_config(const struct vsock_config *cfg, char *err, size_t 
 /*
  * Sets up the device in the reset state and starts listening on cfg->uds_path
  * (a stale socket file there is replaced; a live listener or a non-socket
- * file is an error). Registers the listener, a kick eventfd and a timerfd on
- * @loop. Returns 0, or a negative errno after logging one line naming the
- * path and the problem; virtio_vsock_destroy() is safe either way.
+ * file is an error), watched through @host. Returns 0, or a negative errno
+ * after logging one line naming the path and the problem;
+ * virtio_vsock_destroy() is safe either way.
  */
-int virtio_vsock_init(struct virtio_vsock *v, const struct virtio_host_ops *host,
-		      const struct guest_mem *mem, struct event_loop *loop,
-		      const struct vsock_config *cfg);
+int virtio_vsock_init(struct virtio_vsock *v, const struct vsock_config *cfg,
+		      const struct virtio_host_ops *host, void *host_data,
+		      const struct guest_mem *mem);
 /* Closes every connection and fd, removes uds_path. After the loop stopped serving it. */
 void virtio_vsock_destroy(struct virtio_vsock *v);
 
-/*
- * The VM paused / resumed (event loop thread): while paused the device touches
- * neither guest memory nor its queues; readiness seen meanwhile is served on
- * resume. Deadlines do not expire while paused.
- */
-void virtio_vsock_set_paused(struct virtio_vsock *v, bool paused);
-
-/* Runs whatever can run now: accepts, tx, rx. dev.lock held. (The kick handler; tests.) */
+/* Runs whatever can run now: accepts, tx, rx. dev.lock held. (The device's run; tests.) */
 void virtio_vsock_process(struct virtio_vsock *v);
 
-/* Ends the connections whose deadline passed (clock_ns()). dev.lock held. (Timer; tests.) */
+/*
+ * Ends the connections whose deadline passed on the device clock and asks the
+ * host for a run at the next one. dev.lock held. (The device's run; tests.)
+ */
 void virtio_vsock_expire(struct virtio_vsock *v);
 
 #endif
