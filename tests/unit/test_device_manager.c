@@ -67,9 +67,9 @@ static void vm_setup(void)
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm_pause_init(vm);
 	CHECK_EQ(cmdline_init(&vm->cmdline, "console=ttyS0"), 0);
-	CHECK_EQ(guest_mem_init(&vm->mem, 16 << 20, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END,
-				false),
-		 0);
+	CHECK_EQ(
+	    guest_mem_init(&vm->mem, 16 << 20, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END, false),
+	    0);
 }
 
 /* vm_destroy's device half: the slots' fds, then the devices. */
@@ -339,7 +339,7 @@ TEST(schedule_earliest_deadline_wins)
 	tdev_setup();
 	t0 = mono_ns();
 	schedule(300 * MS);
-	schedule(60 * MS); /* earlier: wins */
+	schedule(60 * MS);  /* earlier: wins */
 	schedule(900 * MS); /* later: changes nothing */
 	CHECK(T.s->run_pending);
 	CHECK(T.s->run_at <= vm_clock_ns(vm) + 60 * MS);
