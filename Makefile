@@ -4,7 +4,7 @@
 #   make unit       unit-test binaries (and build/asan/: the same under ASan + UBSan)
 #   make test       the whole suite (tests/run.sh), last line "N passed, N failed"
 #   make demo       the main job
-#   make fuzz       build/fuzz/fuzz_{api,loader,virtio} (libFuzzer, clang), FUZZ_TIME s each (60)
+#   make fuzz       build/fuzz/fuzz_{api,loader,virtio,state} (libFuzzer, clang), FUZZ_TIME s each (60)
 #   make format     clang-format in place; make format-check: CI's check
 #   make check-layers  every #include under src/ points down the layers (scripts/layers.txt)
 #   make guest      build/guest/: the Linux guest (vmlinux, initramfs.cpio, rootfs.ext4)
@@ -21,7 +21,7 @@ HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -Isrc -MMD -MP
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
-LDLIBS  := -ljansson -lhttp_parser -luring -lpthread
+LDLIBS  := -ljansson -lhttp_parser -luring -llzma -lpthread
 
 SRCS     := $(sort $(shell find src -name '*.c'))
 MAIN_SRC := src/main.c
@@ -114,6 +114,15 @@ $(BUILD)/fuzz/fuzz_loader: $(FUZZ_LOADER_OBJS)
 	@echo "  LD      $@ (libFuzzer)"
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^
 
+# The snapshot state file parser (src/core/state.c): a file ember reads back from disk.
+FUZZ_STATE_SRCS := src/core/state.c tests/fuzz/fuzz_state.c
+FUZZ_STATE_OBJS := $(FUZZ_STATE_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+
+$(BUILD)/fuzz/fuzz_state: $(FUZZ_STATE_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@ (libFuzzer)"
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -llzma
+
 # The virtio devices as the guest drives them (tests/fuzz/fuzz_virtio.c): the transport,
 # the virtqueue library and the rng, block (Sync), net, balloon and vsock devices, with the
 # unit tests' fake of their host (tests/unit/virtio_fake_host.h) instead of a VM.
@@ -131,11 +140,14 @@ $(BUILD)/fuzz/fuzz_virtio: $(FUZZ_VIRTIO_OBJS)
 
 # New inputs go to build/fuzz/corpus*. Seeds: tests/fuzz/corpus and corpus_loader; the
 # virtio seeds are written by tests/fuzz/virtio_seeds.py.
-fuzz: $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_virtio
-	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/corpus_loader $(BUILD)/fuzz/corpus_virtio
+fuzz: $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_virtio $(BUILD)/fuzz/fuzz_state
+	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/corpus_loader $(BUILD)/fuzz/corpus_virtio \
+		$(BUILD)/fuzz/corpus_state
 	python3 tests/fuzz/virtio_seeds.py $(BUILD)/fuzz/seeds_virtio
 	$(BUILD)/fuzz/fuzz_api -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
 		$(BUILD)/fuzz/corpus tests/fuzz/corpus
+	$(BUILD)/fuzz/fuzz_state -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
+		$(BUILD)/fuzz/corpus_state tests/fuzz/corpus_state
 	$(BUILD)/fuzz/fuzz_loader -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
 		$(BUILD)/fuzz/corpus_loader tests/fuzz/corpus_loader
 	$(BUILD)/fuzz/fuzz_virtio -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \

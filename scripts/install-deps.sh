@@ -23,6 +23,7 @@ PACKAGES=(
 	bison            # make guest: kernel build (kconfig)
 	libelf-dev       # make guest: kernel build (objtool)
 	libssl-dev       # make guest: kernel build (scripts/)
+	liblzma-dev      # snapshots: the state file's CRC-64 (lzma_crc64)
 	xz-utils         # make guest: unpacks linux-source-6.1.tar.xz
 	cpio             # make guest: initramfs.cpio
 	e2fsprogs        # make guest: rootfs.ext4 (mkfs.ext4 -d, debugfs)

@@ -5,7 +5,7 @@
 #   tests/SUITE.sh [FILTER]     one suite on its own: the same lines, its own summary
 # The suites, in the order run.sh sources them (each adds to the same counters):
 # unit.sh (test_*, asan:test_*), layers.sh (the include layers), devices.sh (devices:fuzz-virtio), guests.sh (the
-# payload guests of tests/guests/cases.tsv), balloon.sh, vsock.sh, net.sh (devices
+# payload guests of tests/guests/cases.tsv), snapshot.sh (snapshots), balloon.sh, vsock.sh, net.sh (devices
 # end to end), cli.sh, api.sh, metrics.sh, linux.sh (Linux boots; they skip without
 # build/guest/). Their shared helpers are in tests/lib/: common.sh (paths, filter,
 # counters, summary, $TMP, exit hooks, KVM), vm.sh (a VM's configuration, judging a
@@ -28,6 +28,8 @@ source tests/layers.sh
 source tests/devices.sh
 # shellcheck source=tests/guests.sh
 source tests/guests.sh
+# shellcheck source=tests/snapshot.sh
+source tests/snapshot.sh
 
 # --- devices end to end: each device engineer's script ---
 # shellcheck source=tests/balloon.sh
