@@ -99,6 +99,7 @@ static void usage(FILE *out)
 {
 	fputs(
 	    "ember " EMBER_VERSION ": a microVM monitor on KVM, with Firecracker's interface\n"
+	    "(Firecracker API " FIRECRACKER_VERSION ")\n"
 	    "\n"
 	    "usage: ember [--api-sock PATH] [--config-file vm.json] [options]\n"
 	    "       ember --no-api --config-file vm.json [options]\n"
@@ -124,7 +125,8 @@ static void usage(FILE *out)
 	    "  --start-time-cpu-us N  the process CPU time (us) the boot timer counts from\n"
 	    "  --http-api-max-payload-size N  largest API request body (default 51200)\n"
 	    "  --no-seccomp           accepted (ember installs no seccomp filter yet)\n"
-	    "  --version              print the version and exit\n"
+	    "  --version              print the Firecracker version ember implements, then\n"
+	    "                         ember's own, and exit\n"
 	    "  --help                 this text\n"
 	    "\n"
 	    "Exit status: 0 when the guest resets or powers off, 1 on a guest or VMM failure,\n"
@@ -204,7 +206,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			cli->show_log_origin = true;
 			break;
 		case OPT_VERSION:
-			printf("ember v%s\n", EMBER_VERSION);
+			/* Firecracker's line first: the Go SDK parses "Firecracker vX.Y.Z". */
+			printf("Firecracker v%s\nember v%s\n", FIRECRACKER_VERSION, EMBER_VERSION);
 			return 1;
 		case OPT_START_TIME_US:
 			if (parse_ll("start-time-us", optarg, 0, &cli->start_time_us))

@@ -53,6 +53,22 @@ MC='"machine-config": { "vcpu_count": 1, "mem_size_mib": 64 }'
 BS="\"boot-source\": { \"kernel_image_path\": \"$HELLO\" }"
 
 expect_ok version '^ember v[0-9]' --version
+# --version as firecracker-go-sdk reads it: its expression on the output (it panics
+# without a match); the version is the swagger file's, ember's own on the second line.
+if want cli:version-sdk; then
+	out=$("$EMBER" --version 2>&1)
+	got=$(python3 -c 'import re, sys
+m = re.search(r"Firecracker v(?P<version>[0-9]+\.[0-9]+\.[0-9]+-?.*)", sys.argv[1])
+print(m.group("version") if m else "no match")' "$out")
+	if [ "$got" != "$SWAGGER_VERSION" ]; then
+		fail cli:version-sdk "the SDK's expression gives '$got', the swagger's version is '$SWAGGER_VERSION': $(tr '\n' '|' <<<"$out")"
+	elif [ "$(head -n 1 <<<"$out")" != "Firecracker v$SWAGGER_VERSION" ] ||
+		! [[ "$(sed -n 2p <<<"$out")" =~ ^ember\ v[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+		fail cli:version-sdk "expected 'Firecracker v$SWAGGER_VERSION' then 'ember vX.Y.Z': $(tr '\n' '|' <<<"$out")"
+	else
+		pass cli:version-sdk
+	fi
+fi
 expect_ok help 'usage: ember' --help
 expect_refusal unknown-flag 153 'bogus' --bogus
 expect_refusal flag-missing-value 153 'config-file' --no-api --config-file

@@ -183,8 +183,8 @@ int ctrl_get_instance_info(struct controller *ctl, char **json, struct ctrl_erro
 	if (ret < 0)
 		return ret;
 	return answer(dump(json_pack("{s:s, s:s, s:s, s:s}", "id", ctrl_id(ctl), "state",
-				     ctrl_state_name(ctl->state), "vmm_version", EMBER_VERSION,
-				     "app_name", EMBER_APP_NAME),
+				     ctrl_state_name(ctl->state), "vmm_version",
+				     FIRECRACKER_VERSION, "app_name", EMBER_APP_NAME),
 			   JSON_PRESERVE_ORDER),
 		      json, e);
 }
@@ -195,7 +195,8 @@ int ctrl_get_version(struct controller *ctl, char **json, struct ctrl_error *e)
 
 	if (ret < 0)
 		return ret;
-	return answer(dump(json_pack("{s:s}", "firecracker_version", EMBER_VERSION), 0), json, e);
+	return answer(dump(json_pack("{s:s}", "firecracker_version", FIRECRACKER_VERSION), 0), json,
+		      e);
 }
 
 int ctrl_get_machine_config(struct controller *ctl, char **json, struct ctrl_error *e)

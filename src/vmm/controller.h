@@ -23,8 +23,17 @@
 #include <stdbool.h>
 #include <time.h>
 
-#define EMBER_VERSION  "0.1.0"
-#define EMBER_APP_NAME "ember" /* InstanceInfo.app_name */
+/* ember's own version. */
+#define EMBER_VERSION "0.1.0"
+/*
+ * The Firecracker API ember implements: the swagger file's info.version
+ * (tests/reference/firecracker-api.yaml; tests/cli.sh checks that they agree).
+ * Clients read it where they read Firecracker's version: the first line of
+ * --version, GET /version, GET /'s vmm_version; they gate features on it.
+ */
+#define FIRECRACKER_VERSION "1.17.0-dev"
+/* InstanceInfo.app_name: ember's name and its own version, beside Firecracker's. */
+#define EMBER_APP_NAME "ember v" EMBER_VERSION
 #define VMM_ERR_MAX    CONFIG_ERR_MAX
 
 enum ctrl_state {

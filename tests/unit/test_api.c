@@ -281,11 +281,12 @@ TEST(instance_info_and_version)
 	setup();
 	EXPECT("GET", "/", NULL, 200, "\"state\":\"Not started\"");
 	CHECK_CONTAINS(body, "\"id\":\"anonymous-instance\"");
-	CHECK_CONTAINS(body, "\"vmm_version\":\"" EMBER_VERSION "\"");
+	CHECK_CONTAINS(body, "\"vmm_version\":\"" FIRECRACKER_VERSION "\"");
 	CHECK_CONTAINS(body, "\"app_name\":\"" EMBER_APP_NAME "\"");
 	snprintf(lg.id, sizeof(lg.id), "vm-7");
 	EXPECT("GET", "/", NULL, 200, "\"id\":\"vm-7\"");
-	EXPECT("GET", "/version", NULL, 200, "{\"firecracker_version\":\"" EMBER_VERSION "\"}");
+	EXPECT("GET", "/version", NULL, 200,
+	       "{\"firecracker_version\":\"" FIRECRACKER_VERSION "\"}");
 	boot();
 	EXPECT("GET", "/", NULL, 200, "\"state\":\"Running\"");
 }
