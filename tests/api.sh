@@ -121,9 +121,15 @@ elif want_group api:server; then
 			printf 'PUT /boot-source HTTP/1.1\r\nContent-Length: 100\r\n\r\n{"kern' | timeout 5 socat -t 0.2 - "UNIX-CONNECT:$API_SOCK" >/dev/null 2>&1
 			printf 'GET /ver' | timeout 5 socat -t 0.2 - "UNIX-CONNECT:$API_SOCK" >/dev/null 2>&1
 			timeout 5 socat -u /dev/null "UNIX-CONNECT:$API_SOCK" 2>/dev/null
-			expect_api api:server-client-leaves GET / - 200 'Not started' &&
-				expect_api api:server-client-leaves GET /vm/config - 200 '"boot-source":null' &&
-				pass api:server-client-leaves
+			# Nothing configured yet: no boot-source, and no null (the swagger has none).
+			if expect_api api:server-client-leaves GET / - 200 'Not started' &&
+				expect_api api:server-client-leaves GET /vm/config - 200 '^\{"machine-config":\{"vcpu_count":1,'; then
+				if grep -q 'boot-source\|null' <<<"$RESP"; then
+					fail api:server-client-leaves "GET /vm/config before PUT /boot-source: $RESP"
+				else
+					pass api:server-client-leaves
+				fi
+			fi
 		fi
 
 		# A second ember on the same socket is refused with one line; the first one goes on.
@@ -149,6 +155,57 @@ elif want_group api:server; then
 				pass api:server-sigterm
 			fi
 		fi
+	fi
+fi
+
+# --- what the GETs answer, checked against the swagger file's definitions as strictly as
+# Firecracker's clients read them (tests/lib/swagger_check.py): every key in the schema,
+# the right types, nothing null. Before any configuration, then with every object set. ---
+if want api:schema && [ $API_TOOLS = 1 ]; then
+	why=$(python3 "$ROOT/tests/lib/swagger_check.py" "$SWAGGER" FirecrackerVersion <<<'{"firecracker_version": "1"}')
+	if [ $? = 2 ]; then
+		skip api:schema "$why"
+	elif ! api_start schema; then
+		fail api:schema "no socket: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+	else
+		# schema_get PATH DEFINITION: the GET's body checked; false (and fail) if it is not.
+		schema_get() {
+			local problems
+			api_req GET "$1"
+			if [ "$CODE" != 200 ]; then
+				fail api:schema "GET $1: status $CODE: $RESP"
+				return 1
+			fi
+			if ! problems=$(python3 "$ROOT/tests/lib/swagger_check.py" "$SWAGGER" "$2" <<<"$RESP"); then
+				fail api:schema "GET $1 as $2: $(tr '\n' ';' <<<"$problems") in $RESP"
+				return 1
+			fi
+		}
+		: >"$TMP/schema-kernel"
+		: >"$TMP/schema-initrd"
+		: >"$TMP/schema-root.img"
+		: >"$TMP/schema-data.img"
+		rl='{"bandwidth": {"size": 1000, "refill_time": 100}, "ops": {"size": 10, "one_time_burst": 5, "refill_time": 100}}'
+		schema_get / InstanceInfo && schema_get /version FirecrackerVersion &&
+			schema_get /machine-config MachineConfiguration &&
+			schema_get /vm/config FullVmConfiguration &&
+			expect_api api:schema PUT /boot-source "{\"kernel_image_path\": \"$TMP/schema-kernel\", \"initrd_path\": \"$TMP/schema-initrd\"}" 204 '^$' &&
+			schema_get /vm/config FullVmConfiguration &&
+			expect_api api:schema PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 256, "smt": false, "track_dirty_pages": true, "huge_pages": "None"}' 204 '^$' &&
+			expect_api api:schema PUT /drives/root "{\"drive_id\": \"root\", \"path_on_host\": \"$TMP/schema-root.img\", \"is_root_device\": true, \"partuuid\": \"0eaa91a0-01\", \"cache_type\": \"Writeback\", \"io_engine\": \"Async\", \"rate_limiter\": $rl}" 204 '^$' &&
+			expect_api api:schema PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/schema-data.img\", \"is_root_device\": false}" 204 '^$' &&
+			expect_api api:schema PUT /network-interfaces/eth0 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"embtap9\", \"guest_mac\": \"06:00:ac:10:00:02\", \"mtu\": 1500, \"rx_rate_limiter\": $rl}" 204 '^$' &&
+			expect_api api:schema PUT /network-interfaces/eth1 '{"iface_id": "eth1", "host_dev_name": "embtap8"}' 204 '^$' &&
+			expect_api api:schema PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/schema-vsock.sock\"}" 204 '^$' &&
+			expect_api api:schema PUT /balloon '{"amount_mib": 16, "deflate_on_oom": true, "stats_polling_interval_s": 1}' 204 '^$' &&
+			expect_api api:schema PUT /entropy "{\"rate_limiter\": $rl}" 204 '^$' &&
+			expect_api api:schema PUT /logger "{\"log_path\": \"$TMP/schema.log\", \"level\": \"Debug\", \"show_level\": true}" 204 '^$' &&
+			expect_api api:schema PUT /metrics "{\"metrics_path\": \"$TMP/schema-metrics.json\", \"emit_id\": true, \"properties\": {\"team\": \"ember\"}}" 204 '^$' &&
+			schema_get /vm/config FullVmConfiguration &&
+			schema_get /machine-config MachineConfiguration &&
+			schema_get /balloon Balloon &&
+			pass api:schema
+		api_stop
 	fi
 fi
 
@@ -350,7 +407,7 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 				'does not match the id in the path' &&
 			expect_api api:guest-drive PATCH /drives/testdrive '{"drive_id": "testdrive", "path_on_host": "/y"}' 400 \
 				'not supported before starting' &&
-			expect_api api:guest-drive GET /vm/config - 200 "\"drives\":\\[\\{\"drive_id\":\"testdrive\",\"partuuid\":null,\"is_root_device\":false,\"cache_type\":\"Writeback\",\"is_read_only\":false,\"path_on_host\":\"$img\"" &&
+			expect_api api:guest-drive GET /vm/config - 200 "\"drives\":\\[\\{\"drive_id\":\"testdrive\",\"is_root_device\":false,\"cache_type\":\"Writeback\",\"is_read_only\":false,\"path_on_host\":\"$img\"" &&
 			expect_api api:guest-drive PUT /actions '{"action_type": "InstanceStart"}' 204 '^$'; then
 			wait_exit $API_PID 30
 			exec {API_IN}>&-

@@ -65,7 +65,7 @@ static void release(struct vm_config *cfg)
 	cfg->has_boot_source = false;
 }
 
-/* null before PUT /boot-source. */
+/* Absent (null) before PUT /boot-source. */
 static json_t *to_json(const struct vm_config *cfg, bool *bad)
 {
 	json_t *o;
@@ -74,8 +74,8 @@ static json_t *to_json(const struct vm_config *cfg, bool *bad)
 		return json_null();
 	o = cfg_object(bad);
 	cfg_put(o, "kernel_image_path", json_string(cfg->boot.kernel_image_path), bad);
-	cfg_put(o, "initrd_path", cfg_string_or_null(cfg->boot.initrd_path), bad);
-	cfg_put(o, "boot_args", cfg_string_or_null(cfg->boot.boot_args), bad);
+	cfg_put(o, "initrd_path", cfg_string_opt(cfg->boot.initrd_path), bad);
+	cfg_put(o, "boot_args", cfg_string_opt(cfg->boot.boot_args), bad);
 	return o;
 }
 
