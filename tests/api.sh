@@ -94,10 +94,12 @@ elif want_group api:server; then
 		fi
 
 		# Malformed HTTP: an error status, the connection closed (socat returns), the server goes on.
+		# Any protocol but HTTP/1.0 and HTTP/1.1 is refused, as Firecracker does (HTTX/1.1 too).
 		if want api:server-malformed; then
 			ok=1
 			for junk in 'GARBAGE\r\n\r\n' 'GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n' \
-				'GET / HTTP/7.0\r\n\r\n' 'PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n'; do
+				'GET / HTTP/7.0\r\n\r\n' 'PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n' \
+				'GET / HTTX/1.1\r\n\r\n' 'GET /version HTTP/1.2\r\nHost: x\r\n\r\n'; do
 				start=$SECONDS
 				# shellcheck disable=SC2059 # the escapes in $junk are meant
 				out=$(printf "$junk" | raw_http)
