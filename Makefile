@@ -91,7 +91,7 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzz
                -Isrc -MMD -MP
 FUZZ_SRCS   := src/api/api.c src/api/http_conn.c src/vmm/actions.c src/vmm/controller.c \
                src/vmm/metrics.c $(sort $(wildcard src/config/*.c)) src/core/event_loop.c \
-               src/util/log.c tests/fuzz/fuzz_api.c
+               src/util/log.c src/util/line_out.c tests/fuzz/fuzz_api.c
 FUZZ_OBJS   := $(FUZZ_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 
 $(BUILD)/fuzz/fuzz_api: $(FUZZ_OBJS)
@@ -120,7 +120,7 @@ FUZZ_VIRTIO_SRCS := src/devices/virtio/virtqueue.c src/devices/virtio/virtio_mmi
                     src/devices/virtio/rng.c src/devices/virtio/block.c src/devices/virtio/net.c \
                     src/devices/virtio/balloon.c src/devices/virtio/vsock.c \
                     src/core/event_loop.c src/core/guest_mem.c src/util/log.c \
-                    src/util/rate_limiter.c tests/fuzz/fuzz_virtio.c
+                    src/util/line_out.c src/util/rate_limiter.c tests/fuzz/fuzz_virtio.c
 FUZZ_VIRTIO_OBJS := $(FUZZ_VIRTIO_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 
 $(BUILD)/fuzz/fuzz_virtio: $(FUZZ_VIRTIO_OBJS)

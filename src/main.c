@@ -267,9 +267,12 @@ static int setup_logger(struct logger *lg, const struct cli *cli, const struct l
 	lg->show_level |= cli->show_level;
 	lg->show_origin |= cli->show_log_origin;
 	/* A file or a named pipe, as Firecracker's logger takes. */
-	if (path && ctrl_open_log(lg, path, err)) {
-		log_error("%s", err);
-		return -EINVAL;
+	if (path) {
+		if (ctrl_open_log(lg, path, err)) {
+			log_error("%s", err);
+			return -EINVAL;
+		}
+		ctrl_log_started();
 	}
 	return 0;
 }
@@ -282,7 +285,7 @@ static void us_to_ts(long long us, struct timespec *ts)
 
 int main(int argc, char **argv)
 {
-	struct logger lg = {.out = NULL, .level = LOG_INFO};
+	struct logger lg = {.level = LOG_INFO};
 	struct termios saved_tio;
 	bool tio_saved = false;
 	struct cli cli = {0};
@@ -410,8 +413,8 @@ out:
 	if (tio_saved)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
 	log_debug("exiting with status %d", ret);
-	if (lg.out)
-		fclose(lg.out);
+	if (lg.fd)
+		close(lg.fd);
 	log_set(NULL);
 	return ret;
 }

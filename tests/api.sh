@@ -211,6 +211,72 @@ if want api:schema && [ $API_TOOLS = 1 ]; then
 	fi
 fi
 
+# --- the log and metrics FIFOs as firecracker-go-sdk and firectl make them: created before
+# ember opens them, read later (the SDK's readers) or never. PUT /logger and PUT /metrics
+# must work without a reader; what does not fit is dropped a whole line at a time, and
+# ember never waits on a pipe. ---
+if want api:fifo-read-later && [ $API_TOOLS = 1 ]; then
+	rm -f "$TMP/sdk-log.fifo" "$TMP/sdk-metrics.fifo"
+	mkfifo "$TMP/sdk-log.fifo" "$TMP/sdk-metrics.fifo"
+	ts='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}'
+	if ! api_start fifo; then
+		fail api:fifo-read-later "no socket: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+	else
+		if expect_api api:fifo-read-later PUT /logger "{\"log_path\": \"$TMP/sdk-log.fifo\", \"level\": \"Debug\", \"show_level\": true, \"show_log_origin\": true}" 204 '^$' &&
+			expect_api api:fifo-read-later PUT /metrics "{\"metrics_path\": \"$TMP/sdk-metrics.fifo\"}" 204 '^$' &&
+			expect_api api:fifo-read-later PUT /machine-config '{"vcpu_count": 99, "mem_size_mib": 64}' 400 'vcpu_count' &&
+			expect_api api:fifo-read-later PUT /actions '{"action_type": "FlushMetrics"}' 204 '^$'; then
+			log=$(fifo_drain "$TMP/sdk-log.fifo")
+			metrics=$(fifo_drain "$TMP/sdk-metrics.fifo")
+			requests=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1].splitlines()[0])["api_server"]["requests"])' "$metrics" 2>&1)
+			if ! head -n 1 <<<"$log" | grep -Eq "^$ts \[anonymous-instance:main:INFO:[^]]+\] Running Firecracker v${SWAGGER_VERSION//./\\.} "; then
+				fail api:fifo-read-later "the log's first line: $(head -n 1 <<<"$log")"
+			elif ! grep -Eq "^$ts \[anonymous-instance:fc_api:INFO:src/api/api\.c:[0-9]+\] API: PUT /machine-config: 400: " <<<"$log"; then
+				fail api:fifo-read-later "no fc_api line for the refused request: $(tr '\n' '|' <<<"$log" | head -c 400)"
+			elif [ "$requests" != 3 ]; then
+				fail api:fifo-read-later "metrics line: api_server.requests '$requests': $(head -c 300 <<<"$metrics")"
+			else
+				pass api:fifo-read-later
+			fi
+		fi
+		api_stop
+	fi
+fi
+if want api:fifo-never-read && [ $API_TOOLS = 1 ]; then
+	rm -f "$TMP/never-log.fifo" "$TMP/never-metrics.fifo"
+	mkfifo "$TMP/never-log.fifo" "$TMP/never-metrics.fifo"
+	if ! api_start fifonever; then
+		fail api:fifo-never-read "no socket: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+	else
+		if expect_api api:fifo-never-read PUT /logger "{\"log_path\": \"$TMP/never-log.fifo\", \"level\": \"Info\"}" 204 '^$' &&
+			expect_api api:fifo-never-read PUT /metrics "{\"metrics_path\": \"$TMP/never-metrics.fifo\"}" 204 '^$'; then
+			# Each refused request logs a line (~150 bytes): 1000 of them overfill the 64 KiB pipe.
+			big=$(for i in $(seq 1000); do printf 'GET /no-such-path-%04d HTTP/1.1\r\nHost: x\r\n\r\n' "$i"; done)
+			start=$SECONDS
+			printf '%sGET / HTTP/1.1\r\nConnection: close\r\n\r\n' "$big" | raw_http >"$TMP/never.out"
+			answers=$(grep -o 'HTTP/1.1 [0-9]* ' "$TMP/never.out" | wc -l)
+			if [ "$answers" != 1001 ] || [ $((SECONDS - start)) -gt 5 ]; then
+				fail api:fifo-never-read "$answers answers of 1001 in $((SECONDS - start)) s"
+			elif expect_api api:fifo-never-read GET / - 200 'Not started' &&
+				expect_api api:fifo-never-read PUT /actions '{"action_type": "FlushMetrics"}' 204 '^$'; then
+				# A reader at last (the data goes with ember): whole lines only, the
+				# first ones first; the lines dropped are counted in the metrics.
+				log=$(fifo_drain "$TMP/never-log.fifo")
+				missed=$(fifo_drain "$TMP/never-metrics.fifo" | python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["logger"]["missed_log_count"])' 2>&1)
+				if ! head -n 1 <<<"$log" | grep -q 'Running Firecracker v' ||
+					grep -vE '^[0-9]{4}-[^ ]+ \[anonymous-instance:(main|fc_api)\] ' <<<"$log" | grep -q .; then
+					fail api:fifo-never-read "the FIFO holds something other than whole lines: $(head -c 300 <<<"$log")"
+				elif ! [[ "$missed" =~ ^[0-9]+$ ]] || [ "$missed" -lt 100 ]; then
+					fail api:fifo-never-read "logger.missed_log_count '$missed' (about 400 lines could not fit)"
+				else
+					pass api:fifo-never-read
+				fi
+			fi
+		fi
+		api_stop
+	fi
+fi
+
 # --- a stale socket (its process killed) is reused; an existing non-socket file is refused ---
 if want api:stale-socket && [ $API_TOOLS = 1 ]; then
 	api_start stale

@@ -157,6 +157,35 @@ if [ -f "$HELLO" ]; then
 	expect_refusal cmdline-too-long 152 'boot_args: 5000 bytes, longer than the 4095-byte limit' --no-api --config-file "$TMP/cmdline-long.json"
 fi
 
+# --- the log in Firecracker's line format, which its clients read: "Running Firecracker
+# vX.Y.Z" first, then [id:thread(:LEVEL)(:file:line)] with the threads named main and
+# fc_vcpu N (the boot timer's line comes from the vCPU that wrote the magic value) ---
+if want cli:log-format && [ $KVM_OK = 1 ] && [ -f "$ROOT/build/guests/boot_timer.elf" ]; then
+	ts='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}'
+	config logfmt "{ \"boot-source\": { \"kernel_image_path\": \"$ROOT/build/guests/boot_timer.elf\" }, $MC }"
+	rm -f "$TMP/logfmt.log" "$TMP/logfmt2.log"
+	"$EMBER" --no-api --config-file "$TMP/logfmt.json" --log-path "$TMP/logfmt.log" --level Debug \
+		--show-level --show-log-origin --boot-timer </dev/null >"$TMP/logfmt.out" 2>&1
+	rc=$?
+	"$EMBER" --no-api --config-file "$TMP/logfmt.json" --log-path "$TMP/logfmt2.log" --id vm-42 \
+		</dev/null >>"$TMP/logfmt.out" 2>&1
+	rc2=$?
+	bad=$(grep -cvE "^$ts \[anonymous-instance:(main|fc_api|fc_vcpu [0-9]+):(ERROR|WARN|INFO|DEBUG|TRACE):src/[a-z0-9_/]+\.c:[0-9]+\] " "$TMP/logfmt.log")
+	if [ $rc != 0 ] || [ $rc2 != 0 ]; then
+		fail cli:log-format "exit $rc and $rc2: $(tail -n 3 "$TMP/logfmt.out" | tr '\n' ' ')"
+	elif ! head -n 1 "$TMP/logfmt.log" | grep -Eq "^$ts \[anonymous-instance:main:INFO:src/[a-z_/]+\.c:[0-9]+\] Running Firecracker v${SWAGGER_VERSION//./\\.} "; then
+		fail cli:log-format "first line: $(head -n 1 "$TMP/logfmt.log")"
+	elif [ "$bad" != 0 ]; then
+		fail cli:log-format "$bad lines not in Firecracker's format: $(grep -vE "^$ts \[" "$TMP/logfmt.log" | head -n 2 | tr '\n' '|')"
+	elif ! grep -Eq "\[anonymous-instance:fc_vcpu 0:INFO:[^]]+\] Guest-boot-time = " "$TMP/logfmt.log"; then
+		fail cli:log-format "no boot-timer line from fc_vcpu 0: $(head -c 600 "$TMP/logfmt.log" | tr '\n' '|')"
+	elif ! head -n 1 "$TMP/logfmt2.log" | grep -Eq "^$ts \[vm-42:main\] Running Firecracker v"; then
+		fail cli:log-format "without --show-level/--show-log-origin, with --id: $(head -n 1 "$TMP/logfmt2.log")"
+	else
+		pass cli:log-format
+	fi
+fi
+
 # --- a running VM ends cleanly on SIGTERM (exit 0), as Firecracker's does ---
 if want cli:sigterm && [ $KVM_OK = 1 ] && [ -f "$ROOT/build/guests/uart_rx.elf" ]; then
 	# uart_rx waits (up to 10 s) for console input that never comes.

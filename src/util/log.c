@@ -1,15 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "util/log.h"
 
+#include "util/line_out.h"
+
 #include <errno.h>
-#include <stdatomic.h>
 #include <pthread.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
+/* A line up to this long is built on the stack; a longer one on the heap. */
+#define LOG_LINE_SMALL 1024
+
+/* As Firecracker prints them (Rust's log::Level). */
 static const char *const level_names[] = {
-    [LOG_OFF] = "Off",	 [LOG_ERROR] = "Error", [LOG_WARN] = "Warn",
-    [LOG_INFO] = "Info", [LOG_DEBUG] = "Debug", [LOG_TRACE] = "Trace",
+    [LOG_OFF] = "OFF",	 [LOG_ERROR] = "ERROR", [LOG_WARN] = "WARN",
+    [LOG_INFO] = "INFO", [LOG_DEBUG] = "DEBUG", [LOG_TRACE] = "TRACE",
 };
 
 /*
@@ -22,6 +31,9 @@ static struct logger *current;
 static _Thread_local bool capturing;
 static _Thread_local bool captured;
 static _Thread_local char capture_buf[512];
+
+/* log_set_thread_name(): what this thread's lines say instead of its own name. */
+static _Thread_local const char *thread_name;
 
 int log_level_parse(const char *name, enum log_level *out)
 {
@@ -51,16 +63,34 @@ struct logger *log_get(void)
 	return current;
 }
 
+const char *log_set_thread_name(const char *name)
+{
+	const char *prev = thread_name;
+
+	thread_name = name;
+	return prev;
+}
+
+static void get_thread_name(char *buf, size_t len)
+{
+	if (thread_name)
+		snprintf(buf, len, "%s", thread_name);
+	else if (gettid() == getpid())
+		snprintf(buf, len, "main"); /* not the process's name: Rust's main thread */
+	else if (pthread_getname_np(pthread_self(), buf, len))
+		snprintf(buf, len, "-");
+}
+
 void log_write(enum log_level lvl, const char *file, int line, const char *fmt, ...)
 {
 	struct logger *lg = current;
-	FILE *out = lg && lg->out ? lg->out : stderr;
 	enum log_level max = lg ? lg->level : LOG_INFO;
-	char thread[16] = "main";
-	char stamp[48];
+	char thread[16], stamp[32], small[LOG_LINE_SMALL], *buf = small;
 	struct timespec ts;
 	struct tm tm;
 	va_list ap;
+	int head, msg, fd;
+	size_t len;
 
 	if (lvl == LOG_ERROR && capturing && !captured) {
 		va_start(ap, fmt);
@@ -71,25 +101,47 @@ void log_write(enum log_level lvl, const char *file, int line, const char *fmt, 
 	if (lvl == LOG_OFF || lvl > max)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	localtime_r(&ts.tv_sec, &tm); /* Firecracker's LocalTime */
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	pthread_getname_np(pthread_self(), thread, sizeof(thread));
+	get_thread_name(thread, sizeof(thread));
 
-	/* One fprintf per part, under the stream's lock, so lines never interleave. */
-	flockfile(out);
-	fprintf(out, "%s.%09ld [%s:%s", stamp, ts.tv_nsec,
-		lg && lg->id[0] ? lg->id : "anonymous-instance", thread);
-	if (lg && lg->show_level)
-		fprintf(out, ":%s", level_names[lvl]);
-	if (lg && lg->show_origin)
-		fprintf(out, ":%s:%d", file, line);
-	fputs("] ", out);
+	/* The head, then the message; a message too long for the stack buffer gets the heap. */
+	head =
+	    snprintf(small, sizeof(small), "%s.%09ld [%s:%s%s%s", stamp, ts.tv_nsec,
+		     lg && lg->id[0] ? lg->id : "anonymous-instance", thread,
+		     lg && lg->show_level ? ":" : "", lg && lg->show_level ? level_names[lvl] : "");
+	if (lg && lg->show_origin && head > 0 && (size_t)head < sizeof(small))
+		head += snprintf(small + head, sizeof(small) - (size_t)head, ":%s:%d", file, line);
+	if (head < 0 || (size_t)head + 3 > sizeof(small))
+		return;
+	memcpy(small + head, "] ", 2);
+	head += 2;
 	va_start(ap, fmt);
-	vfprintf(out, fmt, ap);
+	msg = vsnprintf(small + head, sizeof(small) - (size_t)head, fmt, ap);
 	va_end(ap);
-	fputc('\n', out);
-	fflush(out);
-	funlockfile(out);
+	if (msg < 0)
+		return;
+	len = (size_t)head + (size_t)msg;
+	if (len + 1 >= sizeof(small)) {
+		buf = malloc(len + 2);
+		if (buf) {
+			memcpy(buf, small, (size_t)head);
+			va_start(ap, fmt);
+			vsnprintf(buf + head, (size_t)msg + 1, fmt, ap);
+			va_end(ap);
+		} else {
+			buf = small; /* out of memory: the line cut short */
+			len = sizeof(small) - 2;
+		}
+	}
+	buf[len++] = '\n';
+	fd = lg ? atomic_load(&lg->fd) : 0;
+	if (line_out_write(fd ? fd : STDERR_FILENO, fd && lg && atomic_load(&lg->fd_is_pipe), buf,
+			   len) &&
+	    lg)
+		atomic_fetch_add(&lg->missed, 1);
+	if (buf != small)
+		free(buf);
 }
 
 void log_capture_start(void)

@@ -276,6 +276,7 @@ int ctrl_update_logger(struct controller *ctl, const char *body, size_t len, str
 	lg->show_level = scratch.logger.show_level;
 	lg->show_origin = scratch.logger.show_log_origin;
 	if (scratch.logger.log_path) {
+		ctrl_log_started(); /* the new log's first line */
 		free(ctl->cfg.logger.log_path);
 	} else {
 		scratch.logger.log_path = ctl->cfg.logger.log_path;

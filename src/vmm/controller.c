@@ -2,6 +2,7 @@
 /* The process-level controller (see controller.h). */
 #include "vmm/controller.h"
 
+#include "util/line_out.h"
 #include "vmm/vm.h"
 
 #include <errno.h>
@@ -18,34 +19,34 @@
 
 int ctrl_open_log(struct logger *lg, const char *path, char err[VMM_ERR_MAX])
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
-	int ret;
+	int fd, cur = atomic_load(&lg->fd);
+	bool pipe;
+	int ret = line_out_open(path, &fd, &pipe);
 
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, VMM_ERR_MAX, "log path %s: %s", path, strerror(errno));
+	if (ret) {
+		snprintf(err, VMM_ERR_MAX, "log path %s: %s", path, strerror(-ret));
 		return ret;
 	}
-	if (lg->out) {
-		/* Same stream, new file: a thread logging right now is never left dangling. */
-		fflush(lg->out);
-		if (dup2(fd, fileno(lg->out)) < 0) {
+	if (cur) {
+		/* Same descriptor, new file: a thread logging right now never writes to a closed
+		 * one. */
+		if (dup3(fd, cur, O_CLOEXEC) < 0) {
 			ret = -errno;
 			snprintf(err, VMM_ERR_MAX, "log path %s: %s", path, strerror(errno));
 			close(fd);
 			return ret;
 		}
 		close(fd);
-		return 0;
+	} else {
+		atomic_store(&lg->fd, fd);
 	}
-	lg->out = fdopen(fd, "a");
-	if (!lg->out) {
-		ret = -errno;
-		snprintf(err, VMM_ERR_MAX, "log path %s: %s", path, strerror(errno));
-		close(fd);
-		return ret;
-	}
+	atomic_store(&lg->fd_is_pipe, pipe);
 	return 0;
+}
+
+void ctrl_log_started(void)
+{
+	log_info("Running Firecracker v%s (ember v%s)", FIRECRACKER_VERSION, EMBER_VERSION);
 }
 
 static long long ts_us(const struct timespec *t)
@@ -57,7 +58,7 @@ static long long ts_us(const struct timespec *t)
 static void ctrl_collect(void *opaque, json_t *root)
 {
 	struct controller *ctl = opaque;
-	json_t *api = json_object();
+	json_t *api = json_object(), *lg = json_object();
 
 	if (api) {
 		json_object_set_new(api, "process_startup_time_us", json_integer(ctl->startup_us));
@@ -67,6 +68,17 @@ static void ctrl_collect(void *opaque, json_t *root)
 		json_object_set_new(api, "request_fails",
 				    json_integer((json_int_t)ctl->api_faults));
 		json_object_set_new(root, "api_server", api);
+	}
+	/* Firecracker's logger group: lines of the log and the metrics that did not go out. */
+	if (lg) {
+		json_object_set_new(lg, "missed_metrics_count",
+				    json_integer((json_int_t)ctl->metrics.missed));
+		json_object_set_new(lg, "metrics_fails",
+				    json_integer((json_int_t)ctl->metrics.fails));
+		json_object_set_new(
+		    lg, "missed_log_count",
+		    json_integer(ctl->log ? (json_int_t)atomic_load(&ctl->log->missed) : 0));
+		json_object_set_new(root, "logger", lg);
 	}
 	if (ctl->state != CTRL_NOT_STARTED && ctl->ops->collect_metrics)
 		ctl->ops->collect_metrics(ctl, root);

@@ -134,11 +134,13 @@ const char *ctrl_state_name(enum ctrl_state state);
 const char *ctrl_id(const struct controller *ctl);
 
 /*
- * Opens @path (a file or named pipe) for the log, as Firecracker's logger
- * does: append, create, non-blocking. The first call gives @lg a stream; later
- * calls swap the file under it (dup2), so other threads never see a stream
- * closed under them.
+ * Opens @path (a file or a named pipe, read yet or not: util/line_out.h) for
+ * the log, as Firecracker's logger does. The first call gives @lg a
+ * descriptor; later calls swap the file under it (dup3), so other threads
+ * never write to a closed one.
  */
 int ctrl_open_log(struct logger *lg, const char *path, char err[VMM_ERR_MAX]);
+/* Firecracker's first line in a log, once the logger is set up: "Running Firecracker vX.Y.Z". */
+void ctrl_log_started(void);
 
 #endif

@@ -57,6 +57,21 @@ expect_api() {
 	return 0
 }
 
+# fifo_drain FIFO: what is in the named pipe now, read without waiting for more
+# (a reader that comes late, as firecracker-go-sdk's).
+fifo_drain() {
+	python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+while True:
+    try:
+        b = os.read(fd, 65536)
+    except BlockingIOError:
+        break
+    if not b:
+        break
+    sys.stdout.buffer.write(b)' "$1"
+}
+
 # raw_http: stdin's bytes on one connection to $API_SOCK; prints what comes back.
 raw_http() {
 	timeout 10 socat -t 2 - "UNIX-CONNECT:$API_SOCK" 2>/dev/null

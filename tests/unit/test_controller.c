@@ -170,7 +170,7 @@ static void fixture(enum ctrl_state state, unsigned int with, const struct vm_ba
 	if (ctl_live)
 		ctrl_destroy(&ctl);
 	memset(&fake, 0, sizeof(fake));
-	lg = (struct logger){.out = NULL, .level = LOG_OFF};
+	lg = (struct logger){.level = LOG_OFF};
 	log_set(&lg);
 	ctrl_init(&ctl, NULL, &lg, ops);
 	ctl_live = true;
