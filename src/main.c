@@ -130,7 +130,8 @@ static void usage(FILE *out)
 	    "  --help                 this text\n"
 	    "\n"
 	    "Exit status: 0 when the guest resets or powers off, 1 on a guest or VMM failure,\n"
-	    "152 for a bad configuration, 153 for a bad command line.\n",
+	    "152 for a bad configuration, 153 for a bad command line. SIGTERM and SIGINT stop\n"
+	    "the VM and clean up, then kill ember, as they kill Firecracker.\n",
 	    out);
 }
 
@@ -296,7 +297,7 @@ int main(int argc, char **argv)
 	struct http_server api;
 	struct controller ctl;
 	long ready_us = 0;
-	int ret;
+	int ret, end_signal;
 
 	/* First thing: the reference for the boot timer. */
 	clock_gettime(CLOCK_MONOTONIC, &start_mono);
@@ -407,6 +408,7 @@ int main(int argc, char **argv)
 			 ready_us);
 	ret = ctrl_run(&ctl);
 out:
+	end_signal = ctl.end_signal;
 	http_server_close(&api);
 	ctrl_destroy(&ctl);
 	ev_destroy(&loop);
@@ -416,5 +418,6 @@ out:
 	if (lg.fd)
 		close(lg.fd);
 	log_set(NULL);
-	return ret;
+	/* Killed by SIGTERM/SIGINT as Firecracker is, now that everything is cleaned up. */
+	return ctrl_exit(end_signal, ret);
 }

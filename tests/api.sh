@@ -146,10 +146,10 @@ elif want_group api:server; then
 			fi
 		fi
 
-		# SIGTERM before any VM: exit 0, the socket file removed.
+		# SIGTERM before any VM: killed by it (as Firecracker is), the socket file removed.
 		api_stop
 		if want api:server-sigterm; then
-			if [ $RC -ne 0 ]; then
+			if [ $RC -ne $KILLED_BY_TERM ]; then
 				fail api:server-sigterm "exit $RC: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
 			elif [ -e "$API_SOCK" ]; then
 				fail api:server-sigterm "the socket file $API_SOCK is still there"
@@ -446,7 +446,7 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 				expect_api api:guest-balloon PUT /actions '{"action_type": "FlushMetrics"}' 204 '^$'; then
 				api_stop
 				inflates=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["balloon"]["inflate_count"])' "$bm" 2>/dev/null)
-				if [ $RC -ne 0 ]; then
+				if [ $RC -ne $KILLED_BY_TERM ]; then
 					fail api:guest-balloon "exit $RC after SIGTERM: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
 				elif [ -z "$inflates" ] || [ "$inflates" -lt 1 ]; then
 					fail api:guest-balloon "metrics: balloon.inflate_count '$inflates': $(head -c 300 "$bm")"
@@ -512,7 +512,7 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 			expect_api api:guest-drive-patch PUT /actions '{"action_type": "FlushMetrics"}' 204 '^$'; then
 			api_stop
 			updates=$(python3 -c 'import json,sys; l=json.loads(open(sys.argv[1]).readline()); print(l["block_data"]["update_count"], l["block_data"]["update_fails"], l["block"]["update_count"])' "$dm" 2>/dev/null)
-			if [ $RC -ne 0 ]; then
+			if [ $RC -ne $KILLED_BY_TERM ]; then
 				fail api:guest-drive-patch "exit $RC: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
 			elif [ "$updates" != "1 1 1" ]; then
 				fail api:guest-drive-patch "metrics block_data.update_count/update_fails, block.update_count: '$updates': $(head -c 300 "$dm")"
@@ -661,7 +661,7 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 					expect_api api:guest-net-patch PUT /actions '{"action_type": "FlushMetrics"}' 204 '^$'; then
 					api_stop
 					group=$(python3 -c 'import json,sys; l=json.loads(open(sys.argv[1]).readline()); print("net_eth0" in l and "net" in l and "tx_packets_count" in l["net_eth0"])' "$nm" 2>/dev/null)
-					if [ $RC -ne 0 ]; then
+					if [ $RC -ne $KILLED_BY_TERM ]; then
 						fail api:guest-net-patch "exit $RC: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
 					elif [ "$group" != True ]; then
 						fail api:guest-net-patch "no net_eth0 metrics group: $(head -c 300 "$nm")"
@@ -699,7 +699,7 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 	fi
 
 	# uart_rx waits 10 s for console input: SendCtrlAltDel (400 before boot, 204 after),
-	# pause and resume with GET / showing the state, then SIGTERM: exit 0.
+	# pause and resume with GET / showing the state, then SIGTERM: killed by it, cleanly.
 	if want api:guest-actions; then
 		api_start actions
 		if expect_api api:guest-actions PUT /actions '{"action_type": "SendCtrlAltDel"}' 400 \
@@ -721,7 +721,7 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 			expect_api api:guest-actions PATCH /vm '{"state": "Paused"}' 204 '^$'; then
 			# SIGTERM while paused: the parked vCPUs leave too.
 			api_stop
-			if [ $RC -ne 0 ]; then
+			if [ $RC -ne $KILLED_BY_TERM ]; then
 				fail api:guest-actions "exit $RC after SIGTERM: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
 			elif ! grep -q 'received signal 15' "$API_ERR" || [ -e "$API_SOCK" ]; then
 				fail api:guest-actions "no clean stop: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"

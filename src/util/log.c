@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -142,6 +143,107 @@ void log_write(enum log_level lvl, const char *file, int line, const char *fmt, 
 		atomic_fetch_add(&lg->missed, 1);
 	if (buf != small)
 		free(buf);
+}
+
+/* --- the async-signal-safe line --- */
+
+struct safe_line {
+	char buf[512];
+	size_t len;
+};
+
+static void safe_str(struct safe_line *l, const char *s)
+{
+	while (*s && l->len < sizeof(l->buf) - 1)
+		l->buf[l->len++] = *s++;
+}
+
+/* @v in decimal, at least @width digits. */
+static void safe_uint(struct safe_line *l, unsigned long long v, int width)
+{
+	char d[24];
+	int n = 0;
+
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v || n < width);
+	while (n && l->len < sizeof(l->buf) - 1)
+		l->buf[l->len++] = d[--n];
+}
+
+static void safe_int(struct safe_line *l, long long v)
+{
+	if (v < 0) {
+		safe_str(l, "-");
+		safe_uint(l, 0ULL - (unsigned long long)v, 1);
+	} else {
+		safe_uint(l, (unsigned long long)v, 1);
+	}
+}
+
+/* The UTC date of @days since 1970-01-01 (Howard Hinnant's civil_from_days). */
+static void civil_from_days(long long days, long long *y, unsigned int *m, unsigned int *d)
+{
+	long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned long long doe = (unsigned long long)(z - era * 146097);
+	unsigned long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+
+	*d = (unsigned int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (long long)yoe + era * 400 + (*m <= 2);
+}
+
+void log_fatal_signal(int signo, int code)
+{
+	struct logger *lg = current;
+	struct safe_line l = {.len = 0};
+	struct timespec ts;
+	long long y, secs;
+	unsigned int mo, d;
+	char comm[16] = "-";
+	int fd;
+
+	if (lg && (lg->level == LOG_OFF || lg->level < LOG_ERROR))
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	secs = ts.tv_sec % 86400;
+	civil_from_days(ts.tv_sec / 86400, &y, &mo, &d);
+	safe_uint(&l, (unsigned long long)y, 4);
+	safe_str(&l, "-");
+	safe_uint(&l, mo, 2);
+	safe_str(&l, "-");
+	safe_uint(&l, d, 2);
+	safe_str(&l, "T");
+	safe_uint(&l, (unsigned long long)(secs / 3600), 2);
+	safe_str(&l, ":");
+	safe_uint(&l, (unsigned long long)(secs / 60 % 60), 2);
+	safe_str(&l, ":");
+	safe_uint(&l, (unsigned long long)(secs % 60), 2);
+	safe_str(&l, ".");
+	safe_uint(&l, (unsigned long long)ts.tv_nsec, 9);
+	safe_str(&l, " [");
+	safe_str(&l, lg && lg->id[0] ? lg->id : "anonymous-instance");
+	safe_str(&l, ":");
+	if (thread_name)
+		safe_str(&l, thread_name);
+	else if (gettid() == getpid())
+		safe_str(&l, "main");
+	else if (!prctl(PR_GET_NAME, comm, 0, 0, 0))
+		safe_str(&l, comm);
+	if (lg && lg->show_level)
+		safe_str(&l, ":ERROR");
+	safe_str(&l, "] Shutting down VM after intercepting signal ");
+	safe_int(&l, signo);
+	safe_str(&l, ", code ");
+	safe_int(&l, code);
+	safe_str(&l, ".\n");
+	if (l.buf[l.len - 1] != '\n')
+		l.buf[l.len++] = '\n';
+	fd = lg ? atomic_load(&lg->fd) : 0;
+	if (write(fd ? fd : STDERR_FILENO, l.buf, l.len) < 0 && lg)
+		atomic_fetch_add(&lg->missed, 1);
 }
 
 void log_capture_start(void)

@@ -49,6 +49,14 @@ void log_write(enum log_level lvl, const char *file, int line, const char *fmt, 
     __attribute__((format(printf, 4, 5)));
 
 /*
+ * Firecracker's line when it ends on a signal it catches, at Error level:
+ * "Shutting down VM after intercepting signal N, code C." Async-signal-safe,
+ * for a fault handler: no lock, no allocation, no stdio; the time is UTC
+ * (localtime_r is not safe there, and Firecracker does the same).
+ */
+void log_fatal_signal(int signo, int code);
+
+/*
  * The name the calling thread's lines carry instead of its own (NULL: its
  * own; the process's first thread is "main"). Returns the previous one. The
  * API server, which runs on the main thread, logs as Firecracker's API

@@ -3,7 +3,7 @@
  * The process-level controller: what Firecracker calls the VMM as opposed to
  * the VM. It owns the configuration (pending until InstanceStart, then what
  * the VM was built from), the VM once started, its state (Not started,
- * Running, Paused), the logger's settings, the metrics, and SIGTERM/SIGINT.
+ * Running, Paused), the logger's settings, the metrics, and the signals.
  * main() sets it up and runs it (this file); what the API can ask of it are
  * its actions (vmm/actions.h), which hold the state rules. Everything runs on
  * the event loop's thread.
@@ -35,6 +35,18 @@
 /* InstanceInfo.app_name: ember's name and its own version, beside Firecracker's. */
 #define EMBER_APP_NAME "ember v" EMBER_VERSION
 #define VMM_ERR_MAX    CONFIG_ERR_MAX
+
+/* Firecracker's exit statuses for what it ends on (its FcExitCode). */
+enum {
+	CTRL_EXIT_UNEXPECTED = 2,
+	CTRL_EXIT_BAD_SYSCALL = 148,
+	CTRL_EXIT_SIGBUS = 149,
+	CTRL_EXIT_SIGSEGV = 150,
+	CTRL_EXIT_SIGXFSZ = 151,
+	CTRL_EXIT_SIGXCPU = 154,
+	CTRL_EXIT_SIGHUP = 156,
+	CTRL_EXIT_SIGILL = 157,
+};
 
 enum ctrl_state {
 	CTRL_NOT_STARTED,
@@ -110,6 +122,7 @@ struct controller {
 
 	bool start_bad_input; /* the last start failed on the configuration or its files */
 	int exit_code;	      /* what the process exits with when no VM says otherwise */
+	int end_signal;	      /* the signal that stopped the process (ctrl_exit), or 0 */
 	struct ev_handler sig_h;
 };
 
@@ -119,8 +132,23 @@ void ctrl_init(struct controller *ctl, struct event_loop *loop, struct logger *l
 /* Stops the VM if one is still there, frees the configuration, closes the signalfd. */
 void ctrl_destroy(struct controller *ctl);
 
-/* SIGTERM and SIGINT, blocked in every thread, stop the VM (status 0) through the loop. */
+/*
+ * Signals, as Firecracker ends on them. SIGTERM, SIGINT, SIGHUP and SIGXCPU
+ * are blocked in every thread and read on the loop: the VM stops and main
+ * cleans up (the socket removed, the last metrics line written), then
+ * ctrl_exit() ends the process as Firecracker would have. SIGBUS, SIGSEGV,
+ * SIGILL, SIGSYS and SIGXFSZ, which the faulting thread itself gets, are
+ * handled where they happen: one log line, then Firecracker's exit status.
+ */
 int ctrl_watch_signals(struct controller *ctl);
+/*
+ * The end of the process after main's clean-up, given ctl->end_signal
+ * (@signo, 0 for none): killed by SIGTERM or SIGINT (their default action:
+ * Firecracker does not catch them, and its clients expect that status), the
+ * exit status Firecracker gives the signals it catches (SIGHUP 156, SIGXCPU
+ * 154), else @code. Returns the status to exit with when it returns.
+ */
+int ctrl_exit(int signo, int code);
 
 /* Opens the metrics from cfg.metrics (config file or PUT /metrics). */
 int ctrl_configure_metrics(struct controller *ctl, char err[VMM_ERR_MAX]);

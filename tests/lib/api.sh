@@ -26,7 +26,8 @@ api_start() {
 	return 1
 }
 
-# api_stop: SIGTERM, then the status in RC; closes the console FIFO.
+# api_stop: SIGTERM, then the status in RC ($KILLED_BY_TERM: killed by it, as Firecracker
+# is); closes the console FIFO.
 api_stop() {
 	kill -TERM "$API_PID" 2>/dev/null
 	wait_exit "$API_PID" 10

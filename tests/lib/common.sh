@@ -66,6 +66,10 @@ exit_hook_push() { EXIT_HOOKS+=("$1"); }
 exit_hook_pop() { unset 'EXIT_HOOKS[-1]'; }
 trap exit_hooks_run EXIT
 
+# SIGTERM ends ember as it ends Firecracker, which does not catch it: killed by the
+# signal once ember has cleaned up. This is the status bash's wait gives for that.
+KILLED_BY_TERM=143
+
 # Payload guests, Linux guests and most CLI and API checks need /dev/kvm.
 KVM_OK=1 KVM_WHY=
 if [ ! -e /dev/kvm ]; then

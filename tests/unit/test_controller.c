@@ -11,8 +11,11 @@
 #include "test.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static struct {
 	int calls; /* backend operations the actions asked for */
@@ -519,6 +522,35 @@ TEST(names_and_request_counts)
 	CHECK_EQ(fake.stops, 0);
 }
 
+/* How the process ends after a signal, as Firecracker's parent sees it. */
+TEST(exit_after_signals)
+{
+	int status;
+	pid_t pid;
+
+	CHECK_EQ(ctrl_exit(0, 7), 7);
+	CHECK_EQ(ctrl_exit(SIGHUP, 0), CTRL_EXIT_SIGHUP);
+	CHECK_EQ(ctrl_exit(SIGXCPU, 1), CTRL_EXIT_SIGXCPU);
+	CHECK_EQ(ctrl_exit(SIGUSR2, 5), 5); /* not one ember handles */
+	/* SIGTERM and SIGINT (blocked, as ctrl_watch_signals leaves them): killed by them. */
+	for (int sig = SIGINT; sig; sig = sig == SIGINT ? SIGTERM : 0) {
+		pid = fork();
+		CHECK(pid >= 0);
+		if (!pid) {
+			sigset_t s;
+
+			sigemptyset(&s);
+			sigaddset(&s, sig);
+			pthread_sigmask(SIG_BLOCK, &s, NULL);
+			_exit(ctrl_exit(sig, 0) == 128 + sig ? 99 : 98);
+		}
+		CHECK_EQ(waitpid(pid, &status, 0), pid);
+		CHECK(WIFSIGNALED(status));
+		CHECK_EQ(WTERMSIG(status), sig);
+	}
+}
+
 TEST_MAIN(TEST_ENTRY(every_action_in_every_state), TEST_ENTRY(needs_come_before_the_state),
 	  TEST_ENTRY(missing_device_ops), TEST_ENTRY(failures_keep_the_state),
-	  TEST_ENTRY(bad_input_is_input), TEST_ENTRY(names_and_request_counts))
+	  TEST_ENTRY(bad_input_is_input), TEST_ENTRY(names_and_request_counts),
+	  TEST_ENTRY(exit_after_signals))
