@@ -362,6 +362,7 @@ int main(int argc, char **argv)
 	ctrl_init(&ctl, &loop, &lg, &kvm_backend_ops);
 	config_free(&ctl.cfg);
 	ctl.cfg = cfg; /* the controller owns the configuration now */
+	ctl.put_checks = true;
 	ctl.boot_timer = cli.boot_timer;
 	ctl.no_pvm_profile = cli.no_pvm_profile;
 	ctl.sample_rip_path = cli.sample_rip;

@@ -277,6 +277,41 @@ if want api:fifo-never-read && [ $API_TOOLS = 1 ]; then
 	fi
 fi
 
+# --- what a PUT names is checked at the PUT, as Firecracker does, with its messages (its own
+# API test expects "The kernel file cannot be opened"): the kernel and the initrd open, a
+# drive's file opens and has a size (a character device such as /dev/null too: firectl's
+# test boots with --root-drive /dev/null), the vsock socket can be bound; boot_args over
+# the limit is refused there too. No /dev/kvm needed. ---
+if want api:put-checks && [ $API_TOOLS = 1 ]; then
+	if ! api_start putchecks; then
+		fail api:put-checks "no socket: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+	else
+		: >"$TMP/put-kernel"
+		long=$(head -c 5000 /dev/zero | tr '\0' 'a')
+		expect_api api:put-checks PUT /boot-source "{\"kernel_image_path\": \"$TMP/no-kernel\"}" 400 \
+			"^\\{\"fault_message\":\"Boot source error: The kernel file cannot be opened: No such file or directory \\(os error 2\\): $TMP/no-kernel\"\\}\$" &&
+			expect_api api:put-checks PUT /boot-source "{\"kernel_image_path\": \"$TMP/put-kernel\", \"initrd_path\": \"$TMP/no-initrd\"}" 400 \
+				"Boot source error: The initrd file cannot be opened: No such file or directory \\(os error 2\\): $TMP/no-initrd" &&
+			expect_api api:put-checks PUT /boot-source "{\"kernel_image_path\": \"$TMP/put-kernel\", \"boot_args\": \"$long\"}" 400 \
+				'boot_args: 5000 bytes, longer than the 4095-byte limit' &&
+			expect_api api:put-checks GET /vm/config - 200 '^\{"machine-config"' &&
+			expect_api api:put-checks PUT /boot-source "{\"kernel_image_path\": \"$TMP/put-kernel\"}" 204 '^$' &&
+			expect_api api:put-checks PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$TMP/no-disk.img\", \"is_root_device\": true}" 400 \
+				"Drive config error: Unable to create the virtio block device: Virtio backend error: Error manipulating the backing file: No such file or directory \\(os error 2\\) $TMP/no-disk.img" &&
+			expect_api api:put-checks PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$TMP\", \"is_root_device\": true}" 400 \
+				'Is a directory \(os error 21\)' &&
+			expect_api api:put-checks PUT /drives/rootfs '{"drive_id": "rootfs", "path_on_host": "/dev/null", "is_root_device": true}' 204 '^$' &&
+			expect_api api:put-checks PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/no-dir/v.sock\"}" 400 \
+				"Vsock config error: Cannot create backend for vsock device: Error binding to the host-side Unix socket: No such file or directory \\(os error 2\\): $TMP/no-dir/v.sock" &&
+			expect_api api:put-checks PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$API_SOCK\"}" 400 \
+				'Address already in use \(os error 98\)' &&
+			expect_api api:put-checks PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/put-v.sock\"}" 204 '^$' &&
+			expect_api api:put-checks GET /vm/config - 200 "\"drives\":\\[\\{\"drive_id\":\"rootfs\",\"is_root_device\":true,.*\"path_on_host\":\"/dev/null\".*\"vsock\":\\{\"guest_cid\":3,\"uds_path\":\"$TMP/put-v.sock\"" &&
+			pass api:put-checks
+		api_stop
+	fi
+fi
+
 # --- a stale socket (its process killed) is reused; an existing non-socket file is refused ---
 if want api:stale-socket && [ $API_TOOLS = 1 ]; then
 	api_start stale
@@ -467,9 +502,10 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 	if want api:guest-drive && [ -f "$ROOT/build/guests/virtio_block.elf" ]; then
 		img=$TMP/api-drive.img
 		drive_image_create "$img"
+		: >"$TMP/api-drive-first.img"
 		api_start driveapi
 		if expect_api api:guest-drive PUT /boot-source "{\"kernel_image_path\": \"$ROOT/build/guests/virtio_block.elf\"}" 204 '^$' &&
-			expect_api api:guest-drive PUT /drives/testdrive '{"drive_id": "testdrive", "path_on_host": "/nonexistent", "is_root_device": false}' 204 '^$' &&
+			expect_api api:guest-drive PUT /drives/testdrive "{\"drive_id\": \"testdrive\", \"path_on_host\": \"$TMP/api-drive-first.img\", \"is_root_device\": false}" 204 '^$' &&
 			expect_api api:guest-drive PUT /drives/testdrive "{\"drive_id\": \"testdrive\", \"path_on_host\": \"$img\", \"is_root_device\": false, \"cache_type\": \"Writeback\"}" 204 '^$' &&
 			expect_api api:guest-drive PUT /drives/other '{"drive_id": "testdrive", "path_on_host": "/x", "is_root_device": false}' 400 \
 				'does not match the id in the path' &&
@@ -677,12 +713,16 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 		exit_hook_pop
 	fi
 
-	# InstanceStart failing (no such kernel): 400 with the reason; fixed, the next start works.
+	# InstanceStart failing (a file that is not a kernel): 400 with the reason; fixed, the
+	# next start works. A kernel that does not exist is refused at the PUT already.
 	if want api:guest-start-failure; then
+		printf 'this is not a kernel\n' >"$TMP/text-vmlinux"
 		api_start startfail
-		if expect_api api:guest-start-failure PUT /boot-source "{\"kernel_image_path\": \"$TMP/no-vmlinux\"}" 204 '^$' &&
+		if expect_api api:guest-start-failure PUT /boot-source "{\"kernel_image_path\": \"$TMP/no-vmlinux\"}" 400 \
+			'The kernel file cannot be opened: No such file or directory \(os error 2\)' &&
+			expect_api api:guest-start-failure PUT /boot-source "{\"kernel_image_path\": \"$TMP/text-vmlinux\"}" 204 '^$' &&
 			expect_api api:guest-start-failure PUT /actions '{"action_type": "InstanceStart"}' 400 \
-				"InstanceStart failed: kernel: $TMP/no-vmlinux: .*No such file" &&
+				"InstanceStart failed: kernel: $TMP/text-vmlinux: .*not a kernel" &&
 			expect_api api:guest-start-failure GET / - 200 '"state":"Not started"' &&
 			expect_api api:guest-start-failure PUT /boot-source "{\"kernel_image_path\": \"$HELLO\"}" 204 '^$' &&
 			expect_api api:guest-start-failure PUT /actions '{"action_type": "InstanceStart"}' 204 '^$'; then

@@ -108,6 +108,13 @@ struct controller {
 	enum ctrl_state state;
 	struct vm *vm; /* kvm_backend_ops: the VM once started */
 
+	/*
+	 * Check on the host what a PUT names (vmm/put_checks.h), as Firecracker
+	 * does. main sets it; the unit tests and the fuzzer, whose paths name no
+	 * files, leave it off.
+	 */
+	bool put_checks;
+
 	/* The VM's settings from the command line. */
 	bool boot_timer;
 	bool no_pvm_profile;
