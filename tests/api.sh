@@ -713,6 +713,28 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 		exit_hook_pop
 	fi
 
+	# A character device as the root drive, as firectl's test boots (--root-drive /dev/null):
+	# Firecracker takes any file that opens and has a size. The VM starts with it (size 0,
+	# on the kernel command line as root=/dev/vda) and the payload runs to its end.
+	if want api:guest-dev-null-drive; then
+		api_start devnull
+		if expect_api api:guest-dev-null-drive PUT /boot-source "{\"kernel_image_path\": \"$HELLO\", \"boot_args\": \"console=ttyS0\"}" 204 '^$' &&
+			expect_api api:guest-dev-null-drive PUT /drives/rootfs '{"drive_id": "rootfs", "path_on_host": "/dev/null", "is_root_device": true, "is_read_only": false}' 204 '^$' &&
+			expect_api api:guest-dev-null-drive PUT /actions '{"action_type": "InstanceStart"}' 204 '^$'; then
+			wait_exit $API_PID 30
+			exec {API_IN}>&-
+			if [ $RC -ne 0 ] || ! grep -q '^SUCCESS$' "$API_OUT"; then
+				fail api:guest-dev-null-drive "exit $RC: $(tail -n 3 "$API_OUT" "$API_ERR" | tr '\n' ' ')"
+			elif ! grep -q '^cmdline: console=ttyS0 .*virtio_mmio.device=4K@0xc0001000:5 root=/dev/vda rw' "$API_OUT"; then
+				fail api:guest-dev-null-drive "the drive is not on the command line: $(grep '^cmdline' "$API_OUT")"
+			else
+				pass api:guest-dev-null-drive
+			fi
+		else
+			api_stop
+		fi
+	fi
+
 	# InstanceStart failing (a file that is not a kernel): 400 with the reason; fixed, the
 	# next start works. A kernel that does not exist is refused at the PUT already.
 	if want api:guest-start-failure; then
