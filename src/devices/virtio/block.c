@@ -86,7 +86,10 @@ static const char *file_kind(mode_t mode)
 
 /*
  * Opens @path for drive @drive_id, checks its type, sizes it and builds its
- * GET_ID string. 0, or a negative errno after logging one line.
+ * GET_ID string. Any file that opens and has a size will do, as in
+ * Firecracker: a regular file, a block device, or a character device such as
+ * /dev/null (size 0; firectl's test boots with --root-drive /dev/null). 0, or
+ * a negative errno after logging one line.
  */
 static int open_backing(const char *drive_id, const char *path, bool read_only, int *fdp,
 			uint64_t *sizep, uint8_t id[BLOCK_ID_BYTES])
@@ -100,9 +103,10 @@ static int open_backing(const char *drive_id, const char *path, bool read_only, 
 	fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
-		if (!stat(path, &st) && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		if (!stat(path, &st) && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode) &&
+		    !S_ISCHR(st.st_mode)) {
 			log_error("drive %s: path_on_host %s: is %s; a drive must be a regular "
-				  "file or a block device",
+				  "file or a device",
 				  drive_id, path, file_kind(st.st_mode));
 			return ret;
 		}
@@ -115,9 +119,9 @@ static int open_backing(const char *drive_id, const char *path, bool read_only, 
 		log_error("drive %s: path_on_host %s: %s", drive_id, path, strerror(errno));
 		goto fail;
 	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode) && !S_ISCHR(st.st_mode)) {
 		log_error("drive %s: path_on_host %s: is %s; a drive must be a regular file or a "
-			  "block device",
+			  "device",
 			  drive_id, path, file_kind(st.st_mode));
 		ret = -EINVAL;
 		goto fail;
@@ -128,7 +132,7 @@ static int open_backing(const char *drive_id, const char *path, bool read_only, 
 		log_error("drive %s: path_on_host %s: fcntl: %s", drive_id, path, strerror(errno));
 		goto fail;
 	}
-	end = lseek(fd, 0, SEEK_END); /* regular files and block devices alike */
+	end = lseek(fd, 0, SEEK_END); /* files and devices alike (/dev/null: 0) */
 	if (end < 0) {
 		ret = -errno;
 		log_error("drive %s: path_on_host %s: cannot size it: %s", drive_id, path,
