@@ -120,7 +120,7 @@ $(BUILD)/fuzz/fuzz_loader: $(FUZZ_LOADER_OBJS)
 FUZZ_VIRTIO_SRCS := src/devices/virtio/virtqueue.c src/devices/virtio/virtio_mmio.c \
                     src/devices/virtio/rng.c src/devices/virtio/block.c src/devices/virtio/net.c \
                     src/devices/virtio/balloon.c src/devices/virtio/vsock.c \
-                    src/core/guest_mem.c src/util/log.c src/util/rate_limiter.c \
+                    src/core/guest_mem.c src/core/iov.c src/util/log.c src/util/rate_limiter.c \
                     tests/fuzz/fuzz_virtio.c
 FUZZ_VIRTIO_OBJS := $(FUZZ_VIRTIO_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 

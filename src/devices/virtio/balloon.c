@@ -2,6 +2,7 @@
 /* virtio-balloon: inflate, deflate, statistics, free page reporting. See balloon.h. */
 #include "devices/virtio/balloon.h"
 
+#include "core/iov.h"
 #include "util/log.h"
 
 #include <endian.h>
@@ -25,22 +26,6 @@ static uint64_t now_ns(clockid_t clk)
 
 	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-/* Copies up to @len bytes of @c's device-readable buffers, from the start, into @dst. */
-static size_t gather(const struct vq_chain *c, void *dst, size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < c->nr_out && done < len; i++) {
-		size_t n = c->out[i].iov_len;
-
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)dst + done, c->out[i].iov_base, n);
-		done += n;
-	}
-	return done;
 }
 
 /*
@@ -129,7 +114,7 @@ static void inflate_collect(struct virtio_balloon *b, const struct vq_chain *c, 
 	uint32_t raw[VIRTIO_BALLOON_MAX_PFNS_PER_CHAIN];
 
 	/* A copy first: the guest may change the array while we look at it. */
-	gather(c, raw, (size_t)count * 4);
+	iov_to_buf(c->out, c->nr_out, 0, raw, (size_t)count * 4);
 	for (unsigned int i = 0; i < count; i++) {
 		uint32_t pfn = le32toh(raw[i]);
 
@@ -322,7 +307,7 @@ static void stats_parse(struct virtio_balloon *b, const struct vq_chain *c)
 		b->stats_update_fails++;
 		return;
 	}
-	gather(c, buf, len);
+	iov_to_buf(c->out, c->nr_out, 0, buf, len);
 	s->present = 0;
 	for (size_t off = 0; off < len; off += VIRTIO_BALLOON_STAT_SIZE) {
 		uint16_t tag;

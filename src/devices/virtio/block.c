@@ -2,6 +2,7 @@
 /* virtio-blk over a host file: request parsing, the Sync and Async engines. See block.h. */
 #include "devices/virtio/block.h"
 
+#include "core/iov.h"
 #include "util/log.h"
 
 #include <endian.h>
@@ -174,62 +175,6 @@ static void block_config_read(struct virtio_dev *d, uint64_t off, uint8_t *data,
 /* --- parsing --- */
 
 /*
- * Copies into @dst the part [skip, skip + len) of the bytes @src describes.
- * Returns the number of iovecs written (at most VQ_MAX_SEGS: src has no more).
- */
-static unsigned int iov_slice(struct iovec *dst, const struct iovec *src, unsigned int n,
-			      uint64_t skip, uint64_t len)
-{
-	unsigned int k = 0;
-
-	for (unsigned int i = 0; i < n && len; i++) {
-		uint64_t l = src[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l -= skip;
-		if (l > len)
-			l = len;
-		dst[k].iov_base = (uint8_t *)src[i].iov_base + skip;
-		dst[k].iov_len = l;
-		k++;
-		len -= l;
-		skip = 0;
-	}
-	return k;
-}
-
-/* Copies the first @len bytes described by @iov into @dst (the caller checked the total). */
-static void iov_gather(void *dst, const struct iovec *iov, unsigned int n, size_t len)
-{
-	uint8_t *p = dst;
-
-	for (unsigned int i = 0; i < n && len; i++) {
-		size_t l = iov[i].iov_len < len ? iov[i].iov_len : len;
-
-		memcpy(p, iov[i].iov_base, l);
-		p += l;
-		len -= l;
-	}
-}
-
-/* Copies @len bytes into the guest buffers @iov (the caller checked the total). */
-static void iov_scatter(const struct iovec *iov, unsigned int n, const void *src, size_t len)
-{
-	const uint8_t *p = src;
-
-	for (unsigned int i = 0; i < n && len; i++) {
-		size_t l = iov[i].iov_len < len ? iov[i].iov_len : len;
-
-		memcpy(iov[i].iov_base, p, l);
-		p += l;
-		len -= l;
-	}
-}
-
-/*
  * Fills @r from chain @c. Returns NULL when the request is well formed, else
  * why not; r->status is NULL when the chain has no writable byte at all.
  */
@@ -252,7 +197,7 @@ static const char *parse(const struct virtio_block *b, const struct vq_chain *c,
 	r->status = (uint8_t *)c->in[c->nr_in - 1].iov_base + c->in[c->nr_in - 1].iov_len - 1;
 	if (c->out_len < HDR_LEN)
 		return "a header shorter than 16 bytes";
-	iov_gather(hdr, c->out, c->nr_out, HDR_LEN);
+	iov_to_buf(c->out, c->nr_out, 0, hdr, HDR_LEN);
 	memcpy(&type, hdr, 4);
 	memcpy(&sector, hdr + 8, 8);
 	r->type = le32toh(type);
@@ -264,7 +209,7 @@ static const char *parse(const struct virtio_block *b, const struct vq_chain *c,
 		if (c->out_len > HDR_LEN)
 			return "device-readable data";
 		r->data_len = c->in_len - 1;
-		r->niov = iov_slice(r->iov, c->in, c->nr_in, 0, r->data_len);
+		r->niov = iov_slice(c->in, c->nr_in, 0, r->data_len, r->iov, VQ_MAX_SEGS);
 		if (r->type == VIRTIO_BLK_T_GET_ID && r->data_len < BLOCK_ID_BYTES)
 			return "an id buffer shorter than 20 bytes";
 		break;
@@ -272,7 +217,7 @@ static const char *parse(const struct virtio_block *b, const struct vq_chain *c,
 		if (c->in_len > 1)
 			return "device-writable data";
 		r->data_len = c->out_len - HDR_LEN;
-		r->niov = iov_slice(r->iov, c->out, c->nr_out, HDR_LEN, r->data_len);
+		r->niov = iov_slice(c->out, c->nr_out, HDR_LEN, r->data_len, r->iov, VQ_MAX_SEGS);
 		break;
 	default:
 		/* T_FLUSH ignores data and sector (the driver SHOULD NOT send any); others: UNSUPP.
@@ -630,7 +575,7 @@ static enum serve_result serve(struct virtio_block *b, const struct vq_chain *c,
 		}
 		goto io;
 	case VIRTIO_BLK_T_GET_ID:
-		iov_scatter(r->iov, r->niov, b->id, BLOCK_ID_BYTES);
+		iov_from_buf(r->iov, r->niov, 0, b->id, BLOCK_ID_BYTES);
 		complete(b, r, VIRTIO_BLK_S_OK, BLOCK_ID_BYTES);
 		break;
 	default:

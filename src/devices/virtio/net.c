@@ -2,6 +2,7 @@
 /* virtio-net over a TAP device. See net.h for the design. */
 #include "devices/virtio/net.h"
 
+#include "core/iov.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -67,33 +68,6 @@ static void ring_broken(struct virtio_net *n)
 	n->rx.active = false;
 	virtio_dev_needs_reset(&n->dev);
 	set_rx_want(n, false);
-}
-
-/* --- buffers --- */
-
-/* Byte @off of the buffers @iov, or NULL past their end. */
-static uint8_t *iov_byte(const struct iovec *iov, unsigned int nr, size_t off)
-{
-	for (unsigned int i = 0; i < nr; i++) {
-		if (off < iov[i].iov_len)
-			return (uint8_t *)iov[i].iov_base + off;
-		off -= iov[i].iov_len;
-	}
-	return NULL;
-}
-
-/* Copies up to @len bytes of @src into the buffers @iov; returns how many fit. */
-static size_t iov_fill(const struct iovec *iov, unsigned int nr, const uint8_t *src, size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < nr && done < len; i++) {
-		size_t k = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
-
-		memcpy(iov[i].iov_base, src + done, k);
-		done += k;
-	}
-	return done;
 }
 
 /* --- transmit --- */
@@ -350,7 +324,7 @@ static int rx_finish(struct virtio_net *n, struct virtqueue *vq, unsigned int *b
 			rx_drop(n, vq, pushed);
 			return RX_NEXT;
 		}
-		k = iov_fill(c->in, c->nr_in, n->bounce + f->bounce_off, f->len - f->placed);
+		k = iov_from_buf(c->in, c->nr_in, 0, n->bounce + f->bounce_off, f->len - f->placed);
 		f->used[f->nr].head = c->head;
 		f->used[f->nr].len = (uint32_t)k;
 		f->nr++;

@@ -26,6 +26,7 @@
  */
 #include "devices/virtio/vsock.h"
 
+#include "core/iov.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -92,70 +93,6 @@ struct vsock_conn {
 
 static void process_rx(struct virtio_vsock *v);
 static void process_tx(struct virtio_vsock *v);
-
-/* --- iovec helpers --- */
-
-/* Copies up to @len bytes at offset @off of @iov into @dst; returns how many. */
-static size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off, void *dst, size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		size_t l = iov[i].iov_len, k;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		k = l - off < len - done ? l - off : len - done;
-		memcpy((uint8_t *)dst + done, (const uint8_t *)iov[i].iov_base + off, k);
-		done += k;
-		off = 0;
-	}
-	return done;
-}
-
-static size_t buf_to_iov(const struct iovec *iov, unsigned int n, size_t off, const void *src,
-			 size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		size_t l = iov[i].iov_len, k;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		k = l - off < len - done ? l - off : len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)src + done, k);
-		done += k;
-		off = 0;
-	}
-	return done;
-}
-
-/* The part [off, off + len) of @iov as a new iovec array in @out; returns its count. */
-static unsigned int iov_slice(const struct iovec *iov, unsigned int n, size_t off, size_t len,
-			      struct iovec *out)
-{
-	unsigned int k = 0;
-
-	for (unsigned int i = 0; i < n && len; i++) {
-		size_t l = iov[i].iov_len;
-
-		if (off >= l) {
-			off -= l;
-			continue;
-		}
-		out[k].iov_base = (uint8_t *)iov[i].iov_base + off;
-		out[k].iov_len = l - off < len ? l - off : len;
-		len -= out[k].iov_len;
-		k++;
-		off = 0;
-	}
-	return k;
-}
 
 /* --- small helpers --- */
 
@@ -491,7 +428,7 @@ static void conn_recv(struct vsock_conn *c, const struct vq_chain *ch, uint32_t 
 	c->recv_cnt += len;
 	v->tx_bytes_count += len;
 	if (!c->buf_len && c->writable) {
-		unsigned int k = iov_slice(ch->out, ch->nr_out, off, len, v->iov_tmp);
+		unsigned int k = iov_slice(ch->out, ch->nr_out, off, len, v->iov_tmp, VQ_MAX_SEGS);
 		struct msghdr msg = {.msg_iov = v->iov_tmp, .msg_iovlen = k};
 		ssize_t n;
 
@@ -1055,14 +992,15 @@ static uint32_t conn_fill(struct vsock_conn *c, const struct vq_chain *ch)
 		if (max > room)
 			max = (uint32_t)room;
 		if (max) {
-			k = iov_slice(ch->in, ch->nr_in, VSOCK_HDR_SIZE, max, v->iov_tmp);
+			k = iov_slice(ch->in, ch->nr_in, VSOCK_HDR_SIZE, max, v->iov_tmp,
+				      VQ_MAX_SEGS);
 			do
 				n = readv(c->w.fd, v->iov_tmp, (int)k);
 			while (n < 0 && errno == EINTR);
 			if (n > 0) {
 				conn_hdr(c, &h, VSOCK_OP_RW);
 				h.len = (uint32_t)n;
-				buf_to_iov(ch->in, ch->nr_in, 0, &h, VSOCK_HDR_SIZE);
+				iov_from_buf(ch->in, ch->nr_in, 0, &h, VSOCK_HDR_SIZE);
 				c->sent_cnt += (uint32_t)n;
 				v->rx_bytes_count += (uint64_t)n;
 				return VSOCK_HDR_SIZE + (uint32_t)n;
@@ -1101,7 +1039,7 @@ static uint32_t conn_fill(struct vsock_conn *c, const struct vq_chain *ch)
 			conn_set_deadline(c, VSOCK_CLOSE_TIMEOUT_MS);
 		}
 	}
-	buf_to_iov(ch->in, ch->nr_in, 0, &h, VSOCK_HDR_SIZE);
+	iov_from_buf(ch->in, ch->nr_in, 0, &h, VSOCK_HDR_SIZE);
 	return VSOCK_HDR_SIZE;
 }
 
@@ -1133,7 +1071,7 @@ static uint32_t rx_fill(struct virtio_vsock *v, const struct vq_chain *ch)
 				 v->rst_ring[v->rst_head].dst_port, VSOCK_OP_RST);
 			v->rst_head = (v->rst_head + 1) % VSOCK_RST_RING;
 			v->rst_len--;
-			buf_to_iov(ch->in, ch->nr_in, 0, &h, VSOCK_HDR_SIZE);
+			iov_from_buf(ch->in, ch->nr_in, 0, &h, VSOCK_HDR_SIZE);
 			return VSOCK_HDR_SIZE;
 		}
 		c = rxq_pop(v);
