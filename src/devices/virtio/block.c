@@ -44,11 +44,6 @@ struct block_uring {
 	struct block_req slots[BLOCK_QUEUE_SIZE];
 };
 
-enum serve_result {
-	SERVE_NEXT, /* go on with the next chain */
-	SERVE_STOP, /* the chain went back on the ring: stop for now */
-};
-
 static struct virtio_block *to_block(struct virtio_dev *d)
 {
 	return d->opaque;
@@ -512,7 +507,8 @@ static void defer(struct virtio_block *b, uint64_t delay_ns)
 }
 
 /* One popped chain. */
-static enum serve_result serve(struct virtio_block *b, const struct vq_chain *c, uint64_t *bytes)
+static enum virtio_chain_done serve(struct virtio_block *b, const struct vq_chain *c,
+				    uint64_t *bytes)
 {
 	struct virtqueue *vq = &b->dev.vqs[0];
 	struct block_req *r = b->req;
@@ -525,7 +521,7 @@ static enum serve_result serve(struct virtio_block *b, const struct vq_chain *c,
 			/* Every slot in flight: a completion frees one and runs the queue again. */
 			vq_undo_pop(vq);
 			b->m.io_engine_throttled_events++;
-			return SERVE_STOP;
+			return VIRTIO_CHAIN_STOP;
 		}
 	}
 	why = parse(b, c, r);
@@ -550,7 +546,7 @@ static enum serve_result serve(struct virtio_block *b, const struct vq_chain *c,
 		defer(b, wait_ns);
 		if (b->uring)
 			slot_put(b->uring, r);
-		return SERVE_STOP;
+		return VIRTIO_CHAIN_STOP;
 	}
 
 	switch (r->type) {
@@ -586,19 +582,32 @@ static enum serve_result serve(struct virtio_block *b, const struct vq_chain *c,
 done:
 	if (b->uring)
 		slot_put(b->uring, r);
-	return SERVE_NEXT;
+	return VIRTIO_CHAIN_NEXT;
 io:
 	if (!b->uring) {
 		sync_io(b, r);
-		return SERVE_NEXT;
+		return VIRTIO_CHAIN_NEXT;
 	}
 	if (!uring_queue(b, r)) {
 		vq_undo_pop(vq);
 		b->m.io_engine_throttled_events++;
 		slot_put(b->uring, r);
-		return SERVE_STOP;
+		return VIRTIO_CHAIN_STOP;
 	}
-	return SERVE_NEXT;
+	return VIRTIO_CHAIN_NEXT;
+}
+
+/* virtio_queue_serve's serve(): @arg counts the data bytes of this call, bounded too. */
+static enum virtio_chain_done serve_chain(struct virtio_dev *d, unsigned int q, struct vq_chain *c,
+					  void *arg)
+{
+	uint64_t *bytes = arg;
+
+	(void)q; /* one queue */
+	if (serve(to_block(d), c, bytes) == VIRTIO_CHAIN_STOP)
+		return VIRTIO_CHAIN_STOP;
+	/* Enough for one turn: the loop serves the others, then us again. */
+	return *bytes >= BLOCK_BATCH_BYTES ? VIRTIO_CHAIN_YIELD : VIRTIO_CHAIN_NEXT;
 }
 
 /* Serves the queue, bounded (dev.lock held). Returns whether it pushed anything. */
@@ -606,47 +615,21 @@ static bool process_queue(struct virtio_block *b)
 {
 	struct virtio_dev *d = &b->dev;
 	struct virtqueue *vq = &d->vqs[0];
-	unsigned int served = 0;
 	uint64_t bytes = 0;
 	uint16_t used_before = vq->used_idx;
+	const struct virtio_queue_loop loop = {
+	    .q = 0,
+	    .chain = &b->chain,
+	    .budget = BLOCK_BATCH_REQS,
+	    .serve = serve_chain,
+	    .arg = &bytes,
+	    .caller_signals = true, /* once, with the completions reaped around this */
+	};
 
 	if (!d->activated || (d->status & VIRTIO_STATUS_NEEDS_RESET))
 		return false;
-	for (;;) {
-		int ret;
-
-		if (served >= BLOCK_BATCH_REQS || bytes >= BLOCK_BATCH_BYTES) {
-			/* Enough for one turn: the loop serves the others, then us again. */
-			if (vq_has_avail(vq)) {
-				b->m.remaining_reqs_count++;
-				defer(b, 0);
-			}
-			break;
-		}
-		ret = vq_pop(vq, &b->chain);
-		if (ret == 0) {
-			/* Empty: re-arm notifications, then look again for a racing request. */
-			if (!vq_enable_notify(vq))
-				break;
-			continue;
-		}
-		if (ret == -EIO) {
-			d->event_fails++;
-			log_warn_rl("drive %s: the request queue is corrupt: %s", b->drive_id,
-				    vq->error ? vq->error : "?");
-			virtio_dev_needs_reset(d);
-			break;
-		}
-		served++;
-		if (ret < 0) {
-			d->event_fails++; /* malformed: already given back with len 0 */
-			log_debug("drive %s: malformed chain: %s", b->drive_id,
-				  vq->error ? vq->error : "?");
-			continue;
-		}
-		if (serve(b, &b->chain, &bytes) == SERVE_STOP)
-			break;
-	}
+	if (virtio_queue_serve(d, &loop) == VIRTIO_QUEUE_BUDGET)
+		b->m.remaining_reqs_count++;
 	if (b->uring)
 		uring_submit(b);
 	return vq->used_idx != used_before;

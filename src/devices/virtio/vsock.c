@@ -877,51 +877,39 @@ misplaced:
 	conn_kill(c);
 }
 
+/* One guest packet (virtio_queue_serve): handled, then given back. */
+static enum virtio_chain_done tx_serve(struct virtio_dev *d, unsigned int q, struct vq_chain *c,
+				       void *arg)
+{
+	(void)arg;
+	handle_tx_packet(d->opaque, c);
+	vq_push(&d->vqs[q], c->head, 0);
+	return VIRTIO_CHAIN_NEXT;
+}
+
 static void process_tx(struct virtio_vsock *v)
 {
-	struct virtio_dev *d = &v->dev;
-	struct virtqueue *vq = &d->vqs[VSOCK_QUEUE_TX];
-	unsigned int budget = VSOCK_TX_BUDGET;
-	bool pushed = false;
+	const struct virtio_queue_loop loop = {
+	    .q = VSOCK_QUEUE_TX,
+	    .chain = &v->tx_chain,
+	    .budget = VSOCK_TX_BUDGET,
+	    .serve = tx_serve,
+	    .malformed = &v->tx_queue_event_fails,
+	};
 
 	v->tx_more = false;
-	if (!dev_usable(v) || !vq->ready)
+	if (!dev_usable(v) || !v->dev.vqs[VSOCK_QUEUE_TX].ready)
 		return;
-	for (;;) {
-		int ret;
-
-		if (!budget) {
-			if (vq_has_avail(vq)) {
-				v->tx_more = true;
-				kick(v);
-			}
-			break;
-		}
-		ret = vq_pop(vq, &v->tx_chain);
-		if (ret == 0) {
-			if (!vq_enable_notify(vq))
-				break;
-			continue;
-		}
-		budget--;
-		if (ret == -EIO) {
-			log_warn_rl("vsock: tx queue: %s", vq->error ? vq->error : "corrupt");
-			v->tx_queue_event_fails++;
-			d->event_fails++;
-			virtio_dev_needs_reset(d);
-			break;
-		}
-		pushed = true;
-		if (ret < 0) {
-			v->tx_queue_event_fails++; /* malformed: already given back */
-			d->event_fails++;
-			continue;
-		}
-		handle_tx_packet(v, &v->tx_chain);
-		vq_push(vq, v->tx_chain.head, 0);
+	switch (virtio_queue_serve(&v->dev, &loop)) {
+	case VIRTIO_QUEUE_BUDGET:
+		v->tx_more = true; /* the run it asked for comes back for the rest */
+		break;
+	case VIRTIO_QUEUE_BROKEN:
+		v->tx_queue_event_fails++;
+		break;
+	default:
+		break;
 	}
-	if (pushed)
-		virtio_dev_signal_used(d, VSOCK_QUEUE_TX);
 }
 
 /* --- packets for the guest (rx queue) --- */
@@ -1088,66 +1076,57 @@ static uint32_t rx_fill(struct virtio_vsock *v, const struct vq_chain *ch)
 	return 0;
 }
 
+/* virtio_queue_serve's more(): pop an rx buffer only for something to put in it. */
+static bool rx_more(struct virtio_dev *d, void *arg)
+{
+	(void)arg;
+	return rx_has_work(d->opaque);
+}
+
+/* One rx buffer (virtio_queue_serve): the next packet into it, or back on the ring. */
+static enum virtio_chain_done rx_serve(struct virtio_dev *d, unsigned int q, struct vq_chain *ch,
+				       void *arg)
+{
+	struct virtio_vsock *v = d->opaque;
+	struct virtqueue *vq = &d->vqs[q];
+	uint32_t n;
+
+	(void)arg;
+	if (ch->nr_out || ch->in_len < VSOCK_HDR_SIZE) {
+		log_debug("vsock: rx chain %u unusable (%s)", ch->head,
+			  ch->nr_out ? "device-readable buffer" : "shorter than a header");
+		v->rx_queue_event_fails++;
+		d->event_fails++;
+		vq_push(vq, ch->head, 0);
+		return VIRTIO_CHAIN_NEXT;
+	}
+	n = rx_fill(v, ch);
+	if (!n) {
+		/* Nothing fit (EAGAIN, or no payload room): keep the buffer, stop here. */
+		vq_undo_pop(vq);
+		return VIRTIO_CHAIN_STOP;
+	}
+	v->rx_packets_count++;
+	vq_push(vq, ch->head, n);
+	return VIRTIO_CHAIN_NEXT;
+}
+
+/* No buffer: the guest's notification brings us back (virtio_queue_serve re-arms it). */
 static void process_rx(struct virtio_vsock *v)
 {
-	struct virtio_dev *d = &v->dev;
-	struct virtqueue *vq = &d->vqs[VSOCK_QUEUE_RX];
-	unsigned int budget = VSOCK_RX_BUDGET;
-	bool pushed = false;
+	const struct virtio_queue_loop loop = {
+	    .q = VSOCK_QUEUE_RX,
+	    .chain = &v->rx_chain,
+	    .budget = VSOCK_RX_BUDGET,
+	    .serve = rx_serve,
+	    .more = rx_more,
+	    .malformed = &v->rx_queue_event_fails,
+	};
 
-	if (!dev_usable(v) || !vq->ready)
+	if (!dev_usable(v) || !v->dev.vqs[VSOCK_QUEUE_RX].ready)
 		return;
-	while (rx_has_work(v)) {
-		struct vq_chain *ch = &v->rx_chain;
-		uint32_t n;
-		int ret;
-
-		if (!budget) {
-			kick(v);
-			break;
-		}
-		ret = vq_pop(vq, ch);
-		if (ret == 0) {
-			/* No buffer: the guest's notification brings us back. */
-			if (!vq_enable_notify(vq))
-				break;
-			continue;
-		}
-		budget--;
-		if (ret == -EIO) {
-			log_warn_rl("vsock: rx queue: %s", vq->error ? vq->error : "corrupt");
-			v->rx_queue_event_fails++;
-			d->event_fails++;
-			virtio_dev_needs_reset(d);
-			break;
-		}
-		if (ret < 0) {
-			v->rx_queue_event_fails++; /* malformed: already given back */
-			d->event_fails++;
-			pushed = true;
-			continue;
-		}
-		if (ch->nr_out || ch->in_len < VSOCK_HDR_SIZE) {
-			log_debug("vsock: rx chain %u unusable (%s)", ch->head,
-				  ch->nr_out ? "device-readable buffer" : "shorter than a header");
-			v->rx_queue_event_fails++;
-			d->event_fails++;
-			vq_push(vq, ch->head, 0);
-			pushed = true;
-			continue;
-		}
-		n = rx_fill(v, ch);
-		if (!n) {
-			/* Nothing fit (EAGAIN, or no payload room): keep the buffer, stop here. */
-			vq_undo_pop(vq);
-			break;
-		}
-		v->rx_packets_count++;
-		vq_push(vq, ch->head, n);
-		pushed = true;
-	}
-	if (pushed)
-		virtio_dev_signal_used(d, VSOCK_QUEUE_RX);
+	if (virtio_queue_serve(&v->dev, &loop) == VIRTIO_QUEUE_BROKEN)
+		v->rx_queue_event_fails++;
 }
 
 /* --- the device: ops, deferred work, deadlines --- */
