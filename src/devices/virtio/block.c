@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-/* virtio-blk over a host file: request parsing, the Sync and Async engines. See block.h. */
+/*
+ * virtio-blk over a host file: the backing file, request parsing, the rate
+ * limiter and the virtio side; the I/O is an engine's (block_engine.h). See block.h.
+ */
 #include "devices/virtio/block.h"
+#include "devices/virtio/block_engine.h"
 
 #include "core/iov.h"
 #include "util/log.h"
@@ -9,40 +13,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #define HDR_LEN 16 /* struct virtio_blk_req: type, reserved, sector */
-
-/* One request, parsed: where its data and status byte are in guest memory. */
-struct block_req {
-	uint16_t head;
-	bool busy; /* Async: in flight */
-	uint32_t type;
-	uint64_t sector;
-	uint8_t *status; /* the last writable byte */
-	uint64_t data_len;
-	unsigned int niov;
-	struct iovec iov[VQ_MAX_SEGS];
-};
-
-struct block_uring {
-	struct io_uring ring;
-	int efd; /* completions signal it (io_uring_register_eventfd) */
-	unsigned int in_flight;
-	unsigned int unsubmitted; /* SQEs prepared since the last io_uring_submit */
-	unsigned int nr_free;
-	uint16_t free_slots[BLOCK_QUEUE_SIZE];
-	struct block_req slots[BLOCK_QUEUE_SIZE];
-};
 
 static struct virtio_block *to_block(struct virtio_dev *d)
 {
@@ -241,8 +218,7 @@ static void complete(struct virtio_block *b, struct block_req *r, uint8_t status
 	vq_push(&b->dev.vqs[0], r->head, (uint32_t)(written + 1));
 }
 
-/* The result of a read, write or flush: @res bytes moved (or 0 for a flush), or -errno. */
-static void finish_io(struct virtio_block *b, struct block_req *r, int64_t res)
+void block_finish_io(struct virtio_block *b, struct block_req *r, int64_t res)
 {
 	bool ok = res >= 0 && (uint64_t)res == r->data_len;
 
@@ -271,234 +247,6 @@ static void finish_io(struct virtio_block *b, struct block_req *r, int64_t res)
 	}
 }
 
-/* --- the Sync engine --- */
-
-/* preadv/pwritev until all of @iov moved; returns the bytes moved or -errno (EOF: what moved). */
-static int64_t rw_all(int fd, struct iovec *iov, unsigned int n, uint64_t off, bool write)
-{
-	int64_t done = 0;
-
-	while (n) {
-		int cnt = n > IOV_MAX ? IOV_MAX : (int)n;
-		ssize_t k =
-		    write ? pwritev(fd, iov, cnt, (off_t)off) : preadv(fd, iov, cnt, (off_t)off);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			break; /* end of file: a short transfer */
-		done += k;
-		off += (uint64_t)k;
-		while (n && (size_t)k >= iov->iov_len) {
-			k -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n) {
-			iov->iov_base = (uint8_t *)iov->iov_base + k;
-			iov->iov_len -= (size_t)k;
-		}
-	}
-	return done;
-}
-
-static void sync_io(struct virtio_block *b, struct block_req *r)
-{
-	int64_t res;
-
-	if (r->type == VIRTIO_BLK_T_FLUSH) {
-		b->m.host_syncs++;
-		res = fsync(b->fd) ? -errno : 0;
-	} else {
-		res = rw_all(b->fd, r->iov, r->niov, r->sector * BLOCK_SECTOR_SIZE,
-			     r->type == VIRTIO_BLK_T_OUT);
-	}
-	finish_io(b, r, res);
-}
-
-/* --- the Async engine --- */
-
-static struct block_req *slot_get(struct block_uring *u)
-{
-	struct block_req *r;
-
-	if (!u->nr_free)
-		return NULL;
-	r = &u->slots[u->free_slots[--u->nr_free]];
-	return r;
-}
-
-static void slot_put(struct block_uring *u, struct block_req *r)
-{
-	r->busy = false;
-	u->free_slots[u->nr_free++] = (uint16_t)(r - u->slots);
-}
-
-static void uring_submit(struct virtio_block *b)
-{
-	struct block_uring *u = b->uring;
-	int ret;
-
-	if (!u->unsubmitted)
-		return;
-	do
-		ret = io_uring_submit(&u->ring);
-	while (ret == -EINTR);
-	if (ret >= 0) {
-		u->unsubmitted -=
-		    (unsigned int)ret < u->unsubmitted ? (unsigned int)ret : u->unsubmitted;
-		return;
-	}
-	/* EAGAIN/EBUSY (kernel resources): the SQEs stay queued; try again soon. */
-	log_warn_rl("drive %s: io_uring_submit: %s", b->drive_id, strerror(-ret));
-	virtio_dev_schedule(&b->dev, 1000000);
-}
-
-/* Queues @r's I/O on the ring. False: no SQE (the caller gives the chain back). */
-static bool uring_queue(struct virtio_block *b, struct block_req *r)
-{
-	struct block_uring *u = b->uring;
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-
-	if (!sqe) {
-		uring_submit(b);
-		sqe = io_uring_get_sqe(&u->ring);
-		if (!sqe)
-			return false;
-	}
-	switch (r->type) {
-	case VIRTIO_BLK_T_IN:
-		io_uring_prep_readv(sqe, b->fd, r->iov, r->niov, r->sector * BLOCK_SECTOR_SIZE);
-		break;
-	case VIRTIO_BLK_T_OUT:
-		io_uring_prep_writev(sqe, b->fd, r->iov, r->niov, r->sector * BLOCK_SECTOR_SIZE);
-		break;
-	default:
-		b->m.host_syncs++;
-		io_uring_prep_fsync(sqe, b->fd, 0);
-		break;
-	}
-	io_uring_sqe_set_data64(sqe, (uint64_t)(r - u->slots));
-	r->busy = true;
-	u->in_flight++;
-	u->unsubmitted++;
-	return true;
-}
-
-/*
- * Takes the finished requests off the completion ring: completes them to the
- * guest (or, with @discard after a device reset, only frees their slots).
- * Returns how many were completed.
- */
-static unsigned int uring_reap(struct virtio_block *b, bool discard)
-{
-	struct block_uring *u = b->uring;
-	struct io_uring_cqe *cqe;
-	unsigned int n = 0;
-
-	while (u->in_flight && io_uring_peek_cqe(&u->ring, &cqe) == 0) {
-		uint64_t slot = io_uring_cqe_get_data64(cqe);
-		int res = cqe->res;
-		struct block_req *r;
-
-		io_uring_cqe_seen(&u->ring, cqe);
-		if (slot >= BLOCK_QUEUE_SIZE || !u->slots[slot].busy) {
-			log_error("drive %s: io_uring completion for unknown slot %llu",
-				  b->drive_id, (unsigned long long)slot);
-			continue;
-		}
-		r = &u->slots[slot];
-		u->in_flight--;
-		if (!discard) {
-			finish_io(b, r, res);
-			n++;
-		}
-		slot_put(u, r);
-	}
-	return n;
-}
-
-/* Waits for every in-flight request (dev.lock held). */
-static void uring_wait_all(struct virtio_block *b, bool discard)
-{
-	struct block_uring *u = b->uring;
-	unsigned int n = 0;
-
-	if (!u)
-		return;
-	while (u->in_flight) {
-		struct io_uring_cqe *cqe;
-		int ret;
-
-		uring_submit(b);
-		ret = io_uring_wait_cqe(&u->ring, &cqe);
-		if (ret == -EINTR)
-			continue;
-		if (ret < 0) {
-			log_error("drive %s: waiting for %u in-flight requests: %s", b->drive_id,
-				  u->in_flight, strerror(-ret));
-			break;
-		}
-		n += uring_reap(b, discard);
-	}
-	if (n)
-		virtio_dev_signal_used(&b->dev, 0);
-}
-
-static int uring_init(struct virtio_block *b)
-{
-	struct block_uring *u;
-	int ret;
-
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		return -ENOMEM;
-	u->efd = -1;
-	ret = io_uring_queue_init(BLOCK_QUEUE_SIZE, &u->ring, 0);
-	if (ret < 0) {
-		log_error(
-		    "drive %s: io_engine \"Async\": io_uring_queue_init: %s (a kernel without "
-		    "io_uring, io_uring disabled by sysctl kernel.io_uring_disabled, or a "
-		    "seccomp filter); use \"Sync\"",
-		    b->drive_id, strerror(-ret));
-		free(u);
-		return ret;
-	}
-	b->uring = u;
-	u->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (u->efd < 0) {
-		ret = -errno;
-		log_error("drive %s: eventfd: %s", b->drive_id, strerror(errno));
-		return ret;
-	}
-	ret = io_uring_register_eventfd(&u->ring, u->efd);
-	if (ret < 0) {
-		log_error("drive %s: io_engine \"Async\": io_uring_register_eventfd: %s",
-			  b->drive_id, strerror(-ret));
-		return ret;
-	}
-	for (unsigned int i = 0; i < BLOCK_QUEUE_SIZE; i++)
-		u->free_slots[i] = (uint16_t)(BLOCK_QUEUE_SIZE - 1 - i);
-	u->nr_free = BLOCK_QUEUE_SIZE;
-	return 0;
-}
-
-static void uring_destroy(struct virtio_block *b)
-{
-	struct block_uring *u = b->uring;
-
-	if (!u)
-		return;
-	uring_wait_all(b, true);
-	io_uring_queue_exit(&u->ring);
-	if (u->efd >= 0)
-		close(u->efd);
-	free(u);
-	b->uring = NULL;
-}
-
 /* --- the request loop --- */
 
 static void defer(struct virtio_block *b, uint64_t delay_ns)
@@ -511,18 +259,15 @@ static enum virtio_chain_done serve(struct virtio_block *b, const struct vq_chai
 				    uint64_t *bytes)
 {
 	struct virtqueue *vq = &b->dev.vqs[0];
-	struct block_req *r = b->req;
+	struct block_req *r = b->eng->get(b);
 	const char *why;
 	uint64_t wait_ns;
 
-	if (b->uring) {
-		r = slot_get(b->uring);
-		if (!r) {
-			/* Every slot in flight: a completion frees one and runs the queue again. */
-			vq_undo_pop(vq);
-			b->m.io_engine_throttled_events++;
-			return VIRTIO_CHAIN_STOP;
-		}
+	if (!r) {
+		/* Every slot in flight: a completion frees one and runs the queue again. */
+		vq_undo_pop(vq);
+		b->m.io_engine_throttled_events++;
+		return VIRTIO_CHAIN_STOP;
 	}
 	why = parse(b, c, r);
 	if (why) {
@@ -544,8 +289,7 @@ static enum virtio_chain_done serve(struct virtio_block *b, const struct vq_chai
 		b->m.rate_limiter_throttled_events++;
 		b->throttled = true;
 		defer(b, wait_ns);
-		if (b->uring)
-			slot_put(b->uring, r);
+		b->eng->put(b, r);
 		return VIRTIO_CHAIN_STOP;
 	}
 
@@ -559,7 +303,7 @@ static enum virtio_chain_done serve(struct virtio_block *b, const struct vq_chai
 		}
 		*bytes += r->data_len;
 		if (!r->data_len) {
-			finish_io(b, r, 0);
+			block_finish_io(b, r, 0);
 			break;
 		}
 		goto io;
@@ -580,18 +324,13 @@ static enum virtio_chain_done serve(struct virtio_block *b, const struct vq_chai
 		break;
 	}
 done:
-	if (b->uring)
-		slot_put(b->uring, r);
+	b->eng->put(b, r);
 	return VIRTIO_CHAIN_NEXT;
 io:
-	if (!b->uring) {
-		sync_io(b, r);
-		return VIRTIO_CHAIN_NEXT;
-	}
-	if (!uring_queue(b, r)) {
+	if (!b->eng->submit(b, r)) {
 		vq_undo_pop(vq);
 		b->m.io_engine_throttled_events++;
-		slot_put(b->uring, r);
+		b->eng->put(b, r);
 		return VIRTIO_CHAIN_STOP;
 	}
 	return VIRTIO_CHAIN_NEXT;
@@ -630,13 +369,13 @@ static bool process_queue(struct virtio_block *b)
 		return false;
 	if (virtio_queue_serve(d, &loop) == VIRTIO_QUEUE_BUDGET)
 		b->m.remaining_reqs_count++;
-	if (b->uring)
-		uring_submit(b);
+	if (b->eng->flush)
+		b->eng->flush(b);
 	return vq->used_idx != used_before;
 }
 
 /* dev.lock held. */
-static void run_locked(struct virtio_block *b)
+void block_run_locked(struct virtio_block *b)
 {
 	bool pushed = false;
 
@@ -644,17 +383,17 @@ static void run_locked(struct virtio_block *b)
 		b->throttled = false;
 		b->m.rate_limiter_event_count++;
 	}
-	if (b->uring) {
+	if (b->eng->reap) {
 		if (!b->dev.activated) {
-			uring_reap(b, true); /* only after a reset raced with a completion */
+			b->eng->reap(b, true); /* only after a reset raced with a completion */
 			return;
 		}
-		pushed = uring_reap(b, false) > 0;
+		pushed = b->eng->reap(b, false) > 0;
 	}
 	if (process_queue(b))
 		pushed = true;
 	/* Reads from the page cache often complete within io_uring_submit: answer them now. */
-	if (b->uring && uring_reap(b, false))
+	if (b->eng->reap && b->eng->reap(b, false))
 		pushed = true;
 	if (pushed)
 		virtio_dev_signal_used(&b->dev, 0);
@@ -663,37 +402,27 @@ static void run_locked(struct virtio_block *b)
 void block_run(struct virtio_block *b)
 {
 	pthread_mutex_lock(&b->dev.lock);
-	run_locked(b);
+	block_run_locked(b);
 	pthread_mutex_unlock(&b->dev.lock);
 }
 
 void block_drain(struct virtio_block *b)
 {
 	pthread_mutex_lock(&b->dev.lock);
-	uring_wait_all(b, !b->dev.activated);
+	if (b->eng->wait_all)
+		b->eng->wait_all(b, !b->dev.activated);
 	pthread_mutex_unlock(&b->dev.lock);
 }
 
 /* The host's run (dev.lock held): a timer, a limiter's retry, a bounded run's rest. */
 static void block_run_op(struct virtio_dev *d)
 {
-	run_locked(to_block(d));
-}
-
-/* Async: io_uring posted completions (dev.lock held). */
-static void uring_ready(struct virtio_dev *d, struct dev_watch *w, uint32_t events)
-{
-	uint64_t n;
-
-	(void)events;
-	if (read(w->fd, &n, sizeof(n)) != sizeof(n))
-		return;
-	run_locked(to_block(d));
+	block_run_locked(to_block(d));
 }
 
 int block_uring_fd(const struct virtio_block *b)
 {
-	return b->uring ? b->uring->efd : -1;
+	return b->eng->fd ? b->eng->fd(b) : -1;
 }
 
 /* --- the transport's ops --- */
@@ -705,7 +434,7 @@ static void block_queue_notify(struct virtio_dev *d, unsigned int q)
 
 	(void)q; /* one queue */
 	b->m.queue_event_count++;
-	run_locked(b);
+	block_run_locked(b);
 	if (d->vqs[0].last_avail == before)
 		b->m.no_avail_buffer++;
 }
@@ -726,7 +455,8 @@ static void block_reset(struct virtio_dev *d)
 {
 	struct virtio_block *b = to_block(d);
 
-	uring_wait_all(b, true);
+	if (b->eng->wait_all)
+		b->eng->wait_all(b, true);
 	b->throttled = false;
 }
 
@@ -750,6 +480,7 @@ int virtio_block_init(struct virtio_block *b, const struct drive_config *cfg,
 	b->read_only = cfg->is_read_only;
 	b->cache_type = cfg->cache_type;
 	b->engine = cfg->io_engine;
+	b->eng = b->engine == BLOCK_ENGINE_ASYNC ? &block_async_engine : &block_sync_engine;
 	b->ops = (struct virtio_dev_ops){
 	    .name = "block",
 	    .device_id = VIRTIO_ID_BLOCK,
@@ -770,8 +501,7 @@ int virtio_block_init(struct virtio_block *b, const struct drive_config *cfg,
 
 	b->drive_id = strdup(id);
 	b->path = cfg->path_on_host ? strdup(cfg->path_on_host) : NULL;
-	b->req = calloc(1, sizeof(*b->req));
-	if (!b->drive_id || !b->path || !b->req) {
+	if (!b->drive_id || !b->path) {
 		log_error("drive %s: %s", id,
 			  cfg->path_on_host ? "out of memory" : "no path_on_host");
 		return cfg->path_on_host ? -ENOMEM : -EINVAL;
@@ -781,18 +511,9 @@ int virtio_block_init(struct virtio_block *b, const struct drive_config *cfg,
 		return ret;
 	b->capacity = b->file_size / BLOCK_SECTOR_SIZE;
 	init_rate_limiter(b, &cfg->rate_limiter);
-	if (b->engine == BLOCK_ENGINE_ASYNC) {
-		ret = uring_init(b);
-		if (ret)
-			return ret;
-		b->uring_w = (struct dev_watch){.fd = b->uring->efd, .fn = uring_ready};
-		ret = virtio_dev_watch(&b->dev, &b->uring_w, EPOLLIN);
-		if (ret) {
-			log_error("drive %s: watching its io_uring eventfd: %s", id,
-				  strerror(-ret));
-			return ret;
-		}
-	}
+	ret = b->eng->init(b);
+	if (ret)
+		return ret;
 	log_debug("drive %s: %s, %llu sectors, %s, %s, %s engine", id, b->path,
 		  (unsigned long long)b->capacity, b->read_only ? "read-only" : "read-write",
 		  b->cache_type == BLOCK_CACHE_WRITEBACK ? "Writeback" : "Unsafe",
@@ -805,18 +526,15 @@ void virtio_block_destroy(struct virtio_block *b)
 	if (!b->dev.ops)
 		return; /* virtio_block_init never ran */
 	pthread_mutex_lock(&b->dev.lock);
-	virtio_dev_unwatch(&b->dev, &b->uring_w);
-	uring_destroy(b);
+	b->eng->destroy(b);
 	pthread_mutex_unlock(&b->dev.lock);
 	virtio_dev_destroy(&b->dev);
 	b->dev.ops = NULL;
 	if (b->fd >= 0)
 		close(b->fd);
 	b->fd = -1;
-	free(b->req);
 	free(b->path);
 	free(b->drive_id);
-	b->req = NULL;
 	b->path = b->drive_id = NULL;
 }
 
@@ -840,7 +558,8 @@ int block_swap_file(struct virtio_block *b, const char *path)
 	}
 	pthread_mutex_lock(&b->dev.lock);
 	/* Requests already handed to the kernel finish on the old file first. */
-	uring_wait_all(b, !b->dev.activated);
+	if (b->eng->wait_all)
+		b->eng->wait_all(b, !b->dev.activated);
 	if (b->fd >= 0)
 		close(b->fd);
 	b->fd = fd;
