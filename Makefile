@@ -122,6 +122,7 @@ FUZZ_VIRTIO_SRCS := src/devices/virtio/virtqueue.c src/devices/virtio/virtio_mmi
                     src/devices/virtio/rng.c src/devices/virtio/block.c \
                     src/devices/virtio/block_sync.c src/devices/virtio/block_async.c \
                     src/devices/virtio/net.c src/devices/virtio/balloon.c src/devices/virtio/vsock.c \
+                    src/devices/virtio/vsock_conn.c src/devices/virtio/vsock_host.c \
                     src/core/guest_mem.c src/core/iov.c src/util/log.c src/util/rate_limiter.c \
                     tests/fuzz/fuzz_virtio.c
 FUZZ_VIRTIO_OBJS := $(FUZZ_VIRTIO_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)

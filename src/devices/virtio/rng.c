@@ -84,11 +84,11 @@ static enum virtio_chain_done serve(struct virtio_dev *d, unsigned int q, struct
 void virtio_rng_process(struct virtio_rng *r)
 {
 	struct virtio_dev *d = &r->dev;
+	const struct virtio_queue_loop loop = {.q = 0, .chain = &r->chain, .serve = serve};
 
 	if (!d->activated || (d->status & VIRTIO_STATUS_NEEDS_RESET))
 		return;
-	virtio_queue_serve(
-	    d, &(const struct virtio_queue_loop){.q = 0, .chain = &r->chain, .serve = serve});
+	virtio_queue_serve(d, &loop);
 }
 
 static void rng_queue_notify(struct virtio_dev *d, unsigned int q)
