@@ -441,17 +441,11 @@ static void balloon_config_read(struct virtio_dev *d, uint64_t off, uint8_t *dat
 {
 	struct virtio_balloon *b = to_balloon(d);
 	uint8_t space[VIRTIO_BALLOON_CFG_SIZE] = {0};
-	uint64_t n;
 
-	if (off >= sizeof(space))
-		return; /* past the end: zeros (the transport cleared @data) */
 	put_le32(space + VIRTIO_BALLOON_CFG_NUM_PAGES, b->num_pages);
 	put_le32(space + VIRTIO_BALLOON_CFG_ACTUAL, b->actual);
 	/* free_page_hint_cmd_id and poison_val: 0, neither feature is offered */
-	n = sizeof(space) - off;
-	if (n > len)
-		n = len;
-	memcpy(data, space + off, n);
+	virtio_config_copy(data, len, off, space, sizeof(space));
 }
 
 static void balloon_config_write(struct virtio_dev *d, uint64_t off, const uint8_t *data,
@@ -563,24 +557,25 @@ int balloon_set_target(struct virtio_balloon *b, uint32_t amount_mib)
 	return 0;
 }
 
-uint32_t balloon_target_mib(struct virtio_balloon *b)
+/* A field of @b the driver or the API may change meanwhile, read under dev.lock. */
+static uint32_t read_locked(struct virtio_balloon *b, const uint32_t *field)
 {
 	uint32_t v;
 
 	pthread_mutex_lock(&b->dev.lock);
-	v = b->num_pages / VIRTIO_BALLOON_PAGES_PER_MIB;
+	v = *field;
 	pthread_mutex_unlock(&b->dev.lock);
 	return v;
 }
 
+uint32_t balloon_target_mib(struct virtio_balloon *b)
+{
+	return read_locked(b, &b->num_pages) / VIRTIO_BALLOON_PAGES_PER_MIB;
+}
+
 uint32_t balloon_actual_mib(struct virtio_balloon *b)
 {
-	uint32_t v;
-
-	pthread_mutex_lock(&b->dev.lock);
-	v = b->actual / VIRTIO_BALLOON_PAGES_PER_MIB;
-	pthread_mutex_unlock(&b->dev.lock);
-	return v;
+	return read_locked(b, &b->actual) / VIRTIO_BALLOON_PAGES_PER_MIB;
 }
 
 int balloon_get_stats(struct virtio_balloon *b, struct balloon_stats *out)
@@ -629,10 +624,5 @@ int balloon_set_stats_interval(struct virtio_balloon *b, uint32_t seconds)
 
 uint32_t balloon_stats_interval(struct virtio_balloon *b)
 {
-	uint32_t v;
-
-	pthread_mutex_lock(&b->dev.lock);
-	v = b->stats_interval;
-	pthread_mutex_unlock(&b->dev.lock);
-	return v;
+	return read_locked(b, &b->stats_interval);
 }

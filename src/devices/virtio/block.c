@@ -137,11 +137,7 @@ static void block_config_read(struct virtio_dev *d, uint64_t off, uint8_t *data,
 
 	memcpy(cfg, &cap, 8);	       /* capacity */
 	memcpy(cfg + 12, &seg_max, 4); /* seg_max; size_max, geometry, blk_size stay 0 */
-	if (off >= sizeof(cfg))
-		return;
-	if (len > sizeof(cfg) - off)
-		len = (uint32_t)(sizeof(cfg) - off);
-	memcpy(data, cfg + off, len);
+	virtio_config_copy(data, len, off, cfg, sizeof(cfg));
 }
 
 /* --- parsing --- */

@@ -470,11 +470,7 @@ static void net_config_read(struct virtio_dev *d, uint64_t off, uint8_t *data, u
 {
 	struct virtio_net *n = to_net(d);
 
-	if (off >= sizeof(n->config))
-		return; /* reads 0 */
-	if (len > sizeof(n->config) - off)
-		len = (uint32_t)(sizeof(n->config) - off);
-	memcpy(data, n->config + off, len);
+	virtio_config_copy(data, len, off, n->config, sizeof(n->config));
 }
 
 static void net_config_write(struct virtio_dev *d, uint64_t off, const uint8_t *data, uint32_t len)

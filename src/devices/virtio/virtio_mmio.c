@@ -542,6 +542,15 @@ static uint32_t reg_read(struct virtio_dev *d, uint64_t off)
 	}
 }
 
+void virtio_config_copy(uint8_t *data, uint32_t len, uint64_t off, const void *space, size_t size)
+{
+	if (off >= size)
+		return;
+	if (len > size - off)
+		len = (uint32_t)(size - off);
+	memcpy(data, (const uint8_t *)space + off, len);
+}
+
 static void config_access(struct virtio_dev *d, uint64_t off, uint8_t *data, uint32_t len,
 			  bool is_write)
 {

@@ -216,6 +216,13 @@ void virtio_mmio_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, 
  */
 void virtio_dev_notify(struct virtio_dev *d, unsigned int q);
 
+/*
+ * For a device's config_read: the bytes [@off, @off + @len) of its
+ * configuration space @space (@size bytes) into @data. What lies past the end
+ * is left alone: the transport zeroed @data, so it reads 0.
+ */
+void virtio_config_copy(uint8_t *data, uint32_t len, uint64_t off, const void *space, size_t size);
+
 /* The features the device offers in total: ops->features plus the transport's. */
 uint64_t virtio_dev_features(const struct virtio_dev *d);
 bool virtio_dev_has_feature(const struct virtio_dev *d, unsigned int bit); /* negotiated */

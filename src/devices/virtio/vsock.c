@@ -346,11 +346,8 @@ static struct virtio_vsock *to_vsock(struct virtio_dev *d)
 static void vsock_config_read(struct virtio_dev *d, uint64_t off, uint8_t *data, uint32_t len)
 {
 	uint64_t cid = to_vsock(d)->guest_cid; /* le64 guest_cid (x86: native order) */
-	uint8_t space[8];
 
-	memcpy(space, &cid, sizeof(space));
-	for (uint32_t i = 0; i < len; i++)
-		data[i] = off + i < sizeof(space) ? space[off + i] : 0;
+	virtio_config_copy(data, len, off, &cid, sizeof(cid));
 }
 
 static int vsock_activate(struct virtio_dev *d)
