@@ -127,11 +127,14 @@ $(BUILD)/fuzz/fuzz_state: $(FUZZ_STATE_OBJS)
 
 # The virtio devices as the guest drives them (tests/fuzz/fuzz_virtio.c): the transport,
 # the virtqueue library and the rng, block (Sync), net, balloon and vsock devices, with the
-# unit tests' fake of their host (tests/unit/virtio_fake_host.h) instead of a VM.
+# unit tests' fake of their host (tests/unit/virtio_fake_host.h) instead of a VM. The Async
+# engine is linked, not driven: the block device picks its engine from the drive's io_engine.
 FUZZ_VIRTIO_SRCS := src/devices/virtio/virtqueue.c src/devices/virtio/virtio_mmio.c \
-                    src/devices/virtio/rng.c src/devices/virtio/block.c src/devices/virtio/net.c \
-                    src/devices/virtio/balloon.c src/devices/virtio/vsock.c \
-                    src/core/guest_mem.c src/util/log.c src/util/line_out.c \
+                    src/devices/virtio/rng.c src/devices/virtio/block.c \
+                    src/devices/virtio/block_sync.c src/devices/virtio/block_async.c \
+                    src/devices/virtio/net.c src/devices/virtio/balloon.c src/devices/virtio/vsock.c \
+                    src/devices/virtio/vsock_conn.c src/devices/virtio/vsock_host.c \
+                    src/core/guest_mem.c src/core/iov.c src/util/log.c src/util/line_out.c \
                     src/util/rate_limiter.c tests/fuzz/fuzz_virtio.c
 FUZZ_VIRTIO_OBJS := $(FUZZ_VIRTIO_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 
