@@ -27,6 +27,7 @@ const struct jail_host jail_host_default = {
     .mounts = "/proc/mounts",
     .misc = "/proc/misc",
     .proc_cgroup = "/proc/self/cgroup",
+    .kvm_pvm = "/sys/module/kvm_pvm",
 };
 
 __attribute__((format(printf, 4, 5))) static int fail(int ret, char *err, size_t len,
@@ -133,6 +134,7 @@ int jail_check(struct jail *j, const struct jail_args *a, const struct jail_host
 		return ret;
 	j->cg.proc_cgroup = host->proc_cgroup;
 	j->uffd_minor = uffd_minor(host->misc);
+	j->kvm_pvm = access(host->kvm_pvm, F_OK) == 0;
 	return 0;
 }
 

@@ -16,7 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define JAIL_UNDO_MAX 16
+/* At most 15 are made: 3 directories, the copy, 6 in the jail, 4 nodes, the pid file. */
+#define JAIL_UNDO_MAX 24
 
 struct jail {
 	const struct jail_args *a;
@@ -25,6 +26,7 @@ struct jail {
 	char base[PATH_MAX];	      /* --chroot-base-dir, canonical */
 	char root[PATH_MAX];	      /* <base>/<exec_name>/<id>/root */
 	int uffd_minor;		      /* -1: the host has no /dev/userfaultfd */
+	bool kvm_pvm;		      /* the host's KVM is kvm_pvm (/sys/module/kvm_pvm) */
 	struct cg_plan cg;
 	/* Timing handed to ember (microseconds). */
 	unsigned long long start_us;	 /* CLOCK_MONOTONIC when the jailer started */
@@ -46,6 +48,7 @@ struct jail_host {
 	const char *mounts;	 /* /proc/mounts */
 	const char *misc;	 /* /proc/misc: the minor of /dev/userfaultfd */
 	const char *proc_cgroup; /* /proc/self/cgroup */
+	const char *kvm_pvm;	 /* /sys/module/kvm_pvm */
 };
 extern const struct jail_host jail_host_default;
 
@@ -70,9 +73,10 @@ int jail_join_cgroups(struct jail *j, char *err, size_t errlen);
 /*
  * A new mount namespace with the jail's root as "/": make "/" private, bind the root
  * on itself, pivot_root, detach and remove the old root, chroot("."). Then the
- * directories ember uses (/, /dev, /dev/net, /run: 0700, owned by uid:gid) and the
- * device nodes (/dev/kvm, /dev/net/tun, /dev/urandom, /dev/userfaultfd if the host
- * has it), owned by uid:gid.
+ * directories ember uses (/, /dev, /dev/net, /run: 0700, owned by uid:gid; on a
+ * kvm_pvm host /sys/module/kvm_pvm, which ember looks for) and the device nodes
+ * (/dev/kvm, /dev/net/tun, /dev/urandom, /dev/userfaultfd if the host has it), owned
+ * by uid:gid.
  */
 int jail_enter(struct jail *j, char *err, size_t errlen);
 int jail_make_devices(struct jail *j, char *err, size_t errlen);

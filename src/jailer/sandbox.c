@@ -59,6 +59,7 @@ static int created_inside(struct jail *j, const char *inside, bool dir)
 int jail_enter(struct jail *j, char *err, size_t errlen)
 {
 	static const char *const dirs[] = {"/", "/dev", "/dev/net", "/run"};
+	static const char *const pvm_dirs[] = {"/sys", "/sys/module", "/sys/module/kvm_pvm"};
 	int ns;
 
 	/* Opened outside the jail: /dev/null for --daemonize, the way back for jail_undo. */
@@ -117,6 +118,18 @@ int jail_enter(struct jail *j, char *err, size_t errlen)
 		if (chmod(dirs[i], 0700) || chown(dirs[i], j->a->uid, j->a->gid))
 			return fail(-errno, err, errlen, "jail: giving %s to %u:%u: %s", dirs[i],
 				    j->a->uid, j->a->gid, strerror(errno));
+	}
+	/*
+	 * ember tells kvm_pvm from hardware KVM by /sys/module/kvm_pvm (vmm/kvm.c) and then
+	 * completes what PVM's emulator cannot run: the jail shows it the same, as
+	 * Firecracker's jailer copies the sysfs files its VMM reads on aarch64.
+	 */
+	for (size_t i = 0; j->kvm_pvm && i < sizeof(pvm_dirs) / sizeof(pvm_dirs[0]); i++) {
+		if (mkdir(pvm_dirs[i], 0755) == 0)
+			created_inside(j, pvm_dirs[i], true);
+		else if (errno != EEXIST)
+			return fail(-errno, err, errlen, "jail: creating %s: %s", pvm_dirs[i],
+				    strerror(errno));
 	}
 	return 0;
 }

@@ -48,7 +48,8 @@ static void host_setup(void)
 	snprintf(misc, sizeof(misc), "%s/misc", fs_root);
 	fs_write(mounts, "/dev/vda / ext4 rw 0 0\n", 0644);
 	fs_write(misc, "200 tun\n257 userfaultfd\n", 0644);
-	host = (struct jail_host){.mounts = mounts, .misc = misc, .proc_cgroup = "/dev/null"};
+	host = (struct jail_host){
+	    .mounts = mounts, .misc = misc, .proc_cgroup = "/dev/null", .kvm_pvm = fs_root};
 }
 
 static int check(void)
@@ -69,6 +70,7 @@ TEST(good_inputs)
 	CHECK_STR(jail.base, fs_path("base"));
 	CHECK_STR(jail.root, fs_path("base/vmm/vm-1/root"));
 	CHECK_EQ(jail.uffd_minor, 257);
+	CHECK(jail.kvm_pvm); /* host.kvm_pvm is a directory that exists */
 	CHECK_EQ(jail.n_undo, 0);
 
 	/* The exec file's name is its real one: a link's target names the jail. */
@@ -80,8 +82,10 @@ TEST(good_inputs)
 	/* No userfaultfd on the host: no /dev/userfaultfd in the jail. */
 	snprintf(path, sizeof(path), "%s/nomisc", fs_root);
 	host.misc = path;
+	host.kvm_pvm = path;
 	CHECK_EQ(check(), 0);
 	CHECK_EQ(jail.uffd_minor, -1);
+	CHECK(!jail.kvm_pvm);
 	fs_teardown();
 }
 
