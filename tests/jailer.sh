@@ -14,12 +14,21 @@
 #   jailer:cgroup-v2         on a cgroup2 mount this script makes: the controller enabled in the
 #                            parent's subtree_control, the value written, ember a member
 #   jailer:net-tap           virtio_net.elf in the jail, through a TAP of a namespace given by --netns
+#   jailer:linux:*           one Linux boot (build/guest/; skipped without it) in a jail with a cgroup
+#                            limit and a namespace of its own (--netns) holding a TAP owned by the
+#                            jailed uid; the kernel, a root drive (a copy of rootfs.ext4 holding the
+#                            guest's script) and vsock's uds_path inside the chroot. From outside:
+#                            uid/gid, no capabilities, the cgroup, the namespace, the socket in the
+#                            jail. The guest runs its script from the drive, pings the host and
+#                            fetches a file over TCP through the TAP, talks vsock both ways
+#                            (vsock-echo), writes a file on the drive and resets: ember exits 0
 #   jailer:undo:*            a step that fails (a cgroup file, a device node in the jail) names the
 #                            step and leaves nothing of what the jailer created
 #   jailer:bad:*             every bad argument refused with one line naming it, nothing created
 #   jailer:help, jailer:version
 # Everything made here (jails under $TMP, cgroups under ember-jailer-test-PID*, the network
-# namespace, the cgroup2 mount) is removed on every path (an exit hook while the tests run).
+# namespaces, the cgroup2 mount, helper processes) is removed on every path (an exit hook
+# while the tests run).
 # Needs root; the guest runs need /dev/kvm. Run by tests/run.sh, or alone: bash tests/jailer.sh [FILTER]
 
 # shellcheck source=tests/lib/common.sh
@@ -28,6 +37,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source tests/lib/vm.sh
 # shellcheck source=tests/lib/net.sh
 source tests/lib/net.sh
+# shellcheck source=tests/lib/vsock.sh
+source tests/lib/vsock.sh
 
 JAILER=$ROOT/build/ember-jailer
 JUID=10123 JGID=10124 # nobody's: the jailed ember owns only its jail
@@ -37,7 +48,9 @@ JNS=ember-jail-$$
 JTAP=embjtap0
 JCG2=$TMP/cgroup2 # this script's own cgroup2 mount
 JCG2_ENABLED=     # the controller this script found off in the cgroup2 root
-JAIL_PIDS=()
+JAIL_PIDS=()      # jailed embers and helpers: killed by jail_cleanup
+JLNS=ember-jaillinux-$$ # jailer:linux's namespace and TAP
+JLTAP=embjtap1
 
 # The mount point of the cgroup v1 hierarchy with CONTROLLER.
 v1_mount() {
@@ -46,10 +59,12 @@ v1_mount() {
 
 jail_cleanup() {
 	local p m d
+	# Each one waited for right after its kill: a child of ours reaped by wait (bash would
+	# report one reaped otherwise: "Killed"); one that is not (ember under --new-pid-ns or
+	# --daemonize), polled.
 	for p in "${JAIL_PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null
-	done
-	for p in "${JAIL_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
 		for _ in $(seq 100); do
 			[ -d "/proc/$p" ] || break
 			sleep 0.02
@@ -67,6 +82,7 @@ jail_cleanup() {
 	JCG2_ENABLED=
 	mountpoint -q "$JCG2" && umount "$JCG2"
 	ip netns del "$JNS" 2>/dev/null
+	ip netns del "$JLNS" 2>/dev/null
 	rm -rf "$JBASE"
 }
 
@@ -383,6 +399,175 @@ jail_net_tap() {
 	check_result "$n" 0 '^SUCCESS$' $rc "$out"
 }
 
+# The guest's script for jailer:linux, put on the root drive (/jail.sh): run by init (" -- sh
+# /jail.sh"), so that it runs at all shows the root is the drive.
+# shellcheck disable=SC2016 # expanded by the guest's shell
+JAIL_LINUX_SCRIPT='echo ember-jail-script-on-drive
+ip link set eth0 up
+ip addr add 10.0.2.2/30 dev eth0
+ping -c 2 -W 5 10.0.2.1 && echo ember-ping-ok
+wget -q -O /tmp/blob http://10.0.2.1:8000/blob &&
+	echo "ember-wget: $(md5sum </tmp/blob | cut -c1-32) $(wc -c </tmp/blob)"
+rm -f /tmp/blob
+vsock-echo connect 2 5001 hello-from-guest
+vsock-echo listen 5000
+echo ember-wrote-in-jail >/from-guest.txt
+sync'
+
+# Why jailer:linux cannot run here (empty: it can).
+jail_linux_unavailable() {
+	local f t
+	for f in vmlinux rootfs.ext4; do
+		[ -f "$ROOT/build/guest/$f" ] || { echo "no Linux guest in build/guest/ (make guest builds it)"; return; }
+	done
+	for t in python3 debugfs; do
+		command -v $t >/dev/null || { echo "$t is not installed"; return; }
+	done
+	netns_unavailable
+}
+
+# jail_linux_wait PID REGEX SECONDS: 0 once the console output matches; 1 if ember ends
+# first or the time runs out.
+jail_linux_wait() {
+	local n=$(($3 * 10))
+	while [ $n -gt 0 ]; do
+		grep -Eq -- "$2" "$TMP/jail-linux.raw" 2>/dev/null && return 0
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+		n=$((n - 1))
+	done
+	grep -Eq -- "$2" "$TMP/jail-linux.raw" 2>/dev/null
+}
+
+# jail_linux_check REGEX WHAT: one check on the boot's console output.
+jail_linux_check() {
+	grep -Eq -- "$1" "$TMP/jail-linux.out"
+	expect "jailer:linux:$2" $? "no line matching /$1/; last lines: $(tail -n 4 "$TMP/jail-linux.out" | tr '\n' '|')"
+}
+
+# One Linux boot in a jail (about a minute or two on a kvm_pvm host). Paths in vm.json are
+# the jail's: /vmlinux, /rootfs.ext4, /v.sock (on the host, under the jail's root).
+jail_linux() {
+	local n=jailer:linux root why www=$TMP/jail-linux-www sum size pid st pids client='' got
+	local timeout=${LINUX_TIMEOUT:-900}
+	why=$(jail_linux_unavailable)
+	if [ -n "$why" ]; then
+		skip "$n" "$why"
+		return
+	fi
+	# The TAP is owned by the jailed uid (net-tap covers one with no owner).
+	if ! why=$(netns_tap_add "$JLNS" "$JLTAP" 10.0.2.1/30 "$JUID"); then
+		skip "$n" "$why"
+		return
+	fi
+	root=$(jail_root linux)
+	mkdir -p "$root" "$www"
+	cp "$ROOT/build/guest/vmlinux" "$root/vmlinux"
+	cp "$ROOT/build/guest/rootfs.ext4" "$root/rootfs.ext4"
+	printf '%s\n' "$JAIL_LINUX_SCRIPT" >"$TMP/jail-linux.sh"
+	if ! why=$(debugfs -w -R "write $TMP/jail-linux.sh /jail.sh" "$root/rootfs.ext4" 2>&1) ||
+		[[ "$why" == *[Ee]rror* ]]; then
+		fail "$n" "debugfs write /jail.sh: $why"
+		return
+	fi
+	# A read-write root drive: the jailed uid's, as a caller would give it.
+	chown "$JUID:$JGID" "$root/rootfs.ext4" && chmod 600 "$root/rootfs.ext4"
+	chmod 644 "$root/vmlinux"
+	cat >"$root/vm.json" <<EOF
+{
+  "boot-source": { "kernel_image_path": "/vmlinux",
+    "boot_args": "console=ttyS0 reboot=k panic=-1 pci=off -- sh /jail.sh" },
+  "machine-config": { "vcpu_count": 1, "mem_size_mib": 64 },
+  "drives": [ { "drive_id": "rootfs", "path_on_host": "/rootfs.ext4", "is_root_device": true,
+    "is_read_only": false } ],
+  "network-interfaces": [ { "iface_id": "eth0", "host_dev_name": "$JLTAP",
+    "guest_mac": "$NET_MAC" } ],
+  "vsock": { "guest_cid": 3, "uds_path": "/v.sock" }
+}
+EOF
+	chmod 644 "$root/vm.json"
+
+	# The host's side: an HTTP server in the namespace (ip netns exec execs it: $! is
+	# python3), the vsock listener on <uds_path>_5001 in the jail, the jailed uid's to
+	# connect to.
+	head -c 131072 /dev/urandom >"$www/blob"
+	sum=$(md5sum <"$www/blob" | cut -c1-32)
+	size=$(stat -c %s "$www/blob")
+	ip netns exec "$JLNS" python3 -m http.server --bind 10.0.2.1 --directory "$www" 8000 \
+		>"$TMP/jail-linux-http.log" 2>&1 &
+	JAIL_PIDS+=($!)
+	python3 -c "$LINUX_VSOCK_LISTENER" "$root/v.sock_5001" "$TMP/jail-linux-listener.txt" \
+		"$timeout" 2>"$TMP/jail-linux-listener.err" &
+	JAIL_PIDS+=($!)
+	for _ in $(seq 100); do
+		[ -S "$root/v.sock_5001" ] && break
+		sleep 0.05
+	done
+	chown "$JUID:$JGID" "$root/v.sock_5001"
+
+	"$JAILER" --id linux --exec-file "$EMBER" --uid $JUID --gid $JGID --chroot-base-dir "$JBASE" \
+		--parent-cgroup "$JPARENT" --cgroup pids.max=32 --netns "/var/run/netns/$JLNS" \
+		-- --no-api --boot-timer --config-file /vm.json </dev/null >"$TMP/jail-linux.raw" 2>&1 &
+	pid=$!
+	JAIL_PIDS+=("$pid")
+	SECONDS=0
+	if ! jail_wait_exec "$pid"; then
+		fail "$n" "ember did not start in the jail: $(tail -n 3 "$TMP/jail-linux.raw" | tr '\n' ' ')"
+		return
+	fi
+
+	# From outside, while the guest boots.
+	st=/proc/$pid/status
+	[ "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "$st")" = "$JUID $JUID $JUID $JUID" ] &&
+		[ "$(awk '/^Gid:/ { print $2, $3, $4, $5 }' "$st")" = "$JGID $JGID $JGID $JGID" ]
+	expect "$n:uid-gid" $? "$(grep -E '^(Uid|Gid):' "$st" | tr '\n\t' '  ')"
+	[ "$(grep -cE '^Cap(Inh|Prm|Eff|Bnd|Amb):[[:space:]]+0000000000000000$' "$st")" = 5 ] &&
+		[ "$(awk '/^NoNewPrivs:/ { print $2 }' "$st")" = 1 ]
+	expect "$n:no-capabilities" $? "$(grep -E '^(Cap|NoNewPrivs)' "$st" | tr '\n\t' '  ')"
+	pids=$(v1_mount pids)
+	grep -qE "^[0-9]+:pids:/$JPARENT/linux\$" "/proc/$pid/cgroup" &&
+		[ "$(cat "$pids/$JPARENT/linux/pids.max")" = 32 ]
+	expect "$n:cgroup" $? "$(grep pids "/proc/$pid/cgroup"); pids.max: $(cat "$pids/$JPARENT/linux/pids.max" 2>&1)"
+	[ "$(readlink "/proc/$pid/ns/net")" = "net:[$(stat -Lc %i "/var/run/netns/$JLNS")]" ] &&
+		[ "$(stat -Lc %d:%i "/proc/$pid/root")" = "$(stat -c %d:%i "$root")" ]
+	expect "$n:netns-root" $? "ember's $(readlink "/proc/$pid/ns/net"), $JLNS is $(stat -Lc %i "/var/run/netns/$JLNS"); root $(stat -Lc %d:%i "/proc/$pid/root") vs $(stat -c %d:%i "$root")"
+	for _ in $(seq 100); do
+		[ -S "$root/v.sock" ] && break
+		sleep 0.05
+	done
+	[ "$(stat -c '%F %u:%g' "$root/v.sock" 2>&1)" = "socket $JUID:$JGID" ]
+	expect "$n:vsock-uds-in-jail" $? "$root/v.sock: $(stat -c '%F %u:%g' "$root/v.sock" 2>&1)"
+
+	# The guest listens on vsock port 5000 after the net and guest -> host steps.
+	if jail_linux_wait "$pid" 'vsock-echo: listening on port 5000' "$timeout"; then
+		client=$(timeout 40 python3 -c "$LINUX_VSOCK_CLIENT" "$root/v.sock" 2>&1)
+	else
+		client="the guest never listened on port 5000"
+	fi
+	# Then it writes its file, syncs and resets: ember exits by itself.
+	wait_exit "$pid" 120
+	echo "jailer:linux: the boot took $SECONDS s" >&2
+	tr -d '\r' <"$TMP/jail-linux.raw" >"$TMP/jail-linux.out"
+
+	jail_linux_check 'EXT4-fs \(vda\): mounted filesystem' ext4-root
+	jail_linux_check '^ember-jail-script-on-drive$' script-from-drive
+	jail_linux_check '^ember-ping-ok$' net-ping
+	jail_linux_check "^ember-wget: $sum $size\$" net-tcp-download
+	got=$(cat "$TMP/jail-linux-listener.txt" 2>/dev/null)
+	[ "$got" = "got b'hello-from-guest\\n'" ] &&
+		grep -q '^vsock-echo: reply: host-got-hello-from-guest$' "$TMP/jail-linux.out"
+	expect "$n:vsock-guest-to-host" $? "listener: '$got' $(head -c 200 "$TMP/jail-linux-listener.err" 2>/dev/null); guest: $(grep -m1 '^vsock-echo' "$TMP/jail-linux.out")"
+	[[ "$client" =~ ^OK\ [0-9]+\ echo\ b\'ping-from-host\\n\'$ ]] &&
+		grep -q '^vsock-echo: echoed 15 bytes$' "$TMP/jail-linux.out"
+	expect "$n:vsock-host-to-guest" $? "host side: $client; guest: $(grep 'vsock-echo: echoed' "$TMP/jail-linux.out")"
+	jail_linux_check '^ember-init: command exited with status 0$' init-command
+	[ "$RC" -eq 0 ]
+	expect "$n:exit-0" $? "ember exited $RC, expected 0 (reboot -f): $(tail -n 4 "$TMP/jail-linux.out" | tr '\n' '|')"
+	got=$(debugfs -R 'cat /from-guest.txt' "$root/rootfs.ext4" 2>/dev/null)
+	[ "$got" = ember-wrote-in-jail ]
+	expect "$n:file-on-drive" $? "debugfs cat /from-guest.txt: '$got'"
+}
+
 # jail_undo_check NAME WANT ID CGROUP-PARENT OUT RC: exit 1 with one line naming the step,
 # no cgroup left, no mount of the jail left on the host.
 jail_undo_check() {
@@ -521,7 +706,7 @@ jail_main() {
 		expect jailer:version $? "$out"
 	fi
 	if [ "$(id -u)" != 0 ]; then
-		for t in hello kvm-pvm confined new-pid-ns daemonize cgroup-v2 net-tap undo bad; do
+		for t in hello kvm-pvm confined new-pid-ns daemonize cgroup-v2 net-tap linux undo bad; do
 			want "jailer:$t" && skip "jailer:$t" "needs root (chroot, namespaces, cgroups)"
 		done
 		return
@@ -531,7 +716,7 @@ jail_main() {
 	jail_bad_tests
 	want_group jailer:undo && jail_undo_tests
 	if [ "$KVM_OK" = 0 ]; then
-		for t in hello kvm-pvm confined netns new-pid-ns daemonize cgroup-v2 net-tap; do
+		for t in hello kvm-pvm confined netns new-pid-ns daemonize cgroup-v2 net-tap linux; do
 			want "jailer:$t" && skip "jailer:$t" "$KVM_WHY"
 		done
 	else
@@ -551,6 +736,7 @@ jail_main() {
 			[ -e "/var/run/netns/$JNS" ] || ip netns add "$JNS"
 			jail_net_tap
 		fi
+		want_group jailer:linux && jail_linux
 	fi
 	jail_cleanup
 	exit_hook_pop
