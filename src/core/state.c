@@ -202,9 +202,10 @@ int state_file_parse(struct state_file *f, const void *data, size_t len, char er
 	count = (uint32_t)get_le(p + 12, 4);
 	payload = get_le(p + 16, 8);
 	if (payload != len - HEADER_LEN - TRAILER_LEN) {
-		snprintf(err, STATE_ERR_MAX,
-			 "truncated or padded: the header says %llu bytes of state, the file has %zu",
-			 (unsigned long long)payload, len - HEADER_LEN - TRAILER_LEN);
+		snprintf(
+		    err, STATE_ERR_MAX,
+		    "truncated or padded: the header says %llu bytes of state, the file has %zu",
+		    (unsigned long long)payload, len - HEADER_LEN - TRAILER_LEN);
 		return -EINVAL;
 	}
 	crc = get_le(p + len - TRAILER_LEN, 8);

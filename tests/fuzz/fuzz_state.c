@@ -33,12 +33,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort(); /* a parsed section must be found */
 			while (sr_ok(&r)) {
 				switch (sr_u8(&r) % 6) {
-				case 0: (void)sr_u16(&r); break;
-				case 1: (void)sr_u32(&r); break;
-				case 2: (void)sr_u64(&r); break;
-				case 3: (void)sr_bool(&r); break;
-				case 4: (void)sr_blob(&r, buf, sizeof(buf)); break;
-				default: sr_bytes(&r, buf, sr_u8(&r) % sizeof(buf)); break;
+				case 0:
+					(void)sr_u16(&r);
+					break;
+				case 1:
+					(void)sr_u32(&r);
+					break;
+				case 2:
+					(void)sr_u64(&r);
+					break;
+				case 3:
+					(void)sr_bool(&r);
+					break;
+				case 4:
+					(void)sr_blob(&r, buf, sizeof(buf));
+					break;
+				default:
+					sr_bytes(&r, buf, sr_u8(&r) % sizeof(buf));
+					break;
 				}
 			}
 		}
