@@ -82,16 +82,18 @@ unit: $(UNIT_BINS) $(ASAN_BINS)
 
 # --- fuzz: libFuzzer over the API (router and HTTP connection core), built with clang.
 # Only what the API needs is linked: the router, the HTTP connection (no server: no socket),
-# the controller and its actions; the VM is a fake (tests/fuzz/fuzz_api.c). config/ checks
-# the objects' fields itself, so no device code comes along.
+# the controller and its actions; the VM is a fake (tests/fuzz/fuzz_api.c), and the PUT
+# checks stay off (no host file is touched). config/ checks the objects' fields itself, so
+# no device code comes along.
 FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 60
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
                -Isrc -MMD -MP
-FUZZ_SRCS   := src/api/api.c src/api/http_conn.c src/vmm/actions.c src/vmm/controller.c \
-               src/vmm/metrics.c $(sort $(wildcard src/config/*.c)) src/core/event_loop.c \
-               src/util/log.c tests/fuzz/fuzz_api.c
+FUZZ_SRCS   := src/api/api.c src/api/http_conn.c src/vmm/actions.c src/vmm/put_checks.c \
+               src/vmm/controller.c src/vmm/metrics.c $(sort $(wildcard src/config/*.c)) \
+               src/core/event_loop.c \
+               src/util/log.c src/util/line_out.c tests/fuzz/fuzz_api.c
 FUZZ_OBJS   := $(FUZZ_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 
 $(BUILD)/fuzz/fuzz_api: $(FUZZ_OBJS)
@@ -125,12 +127,15 @@ $(BUILD)/fuzz/fuzz_state: $(FUZZ_STATE_OBJS)
 
 # The virtio devices as the guest drives them (tests/fuzz/fuzz_virtio.c): the transport,
 # the virtqueue library and the rng, block (Sync), net, balloon and vsock devices, with the
-# unit tests' fake of their host (tests/unit/virtio_fake_host.h) instead of a VM.
+# unit tests' fake of their host (tests/unit/virtio_fake_host.h) instead of a VM. The Async
+# engine is linked, not driven: the block device picks its engine from the drive's io_engine.
 FUZZ_VIRTIO_SRCS := src/devices/virtio/virtqueue.c src/devices/virtio/virtio_mmio.c \
-                    src/devices/virtio/rng.c src/devices/virtio/block.c src/devices/virtio/net.c \
-                    src/devices/virtio/balloon.c src/devices/virtio/vsock.c \
-                    src/core/guest_mem.c src/util/log.c src/util/rate_limiter.c \
-                    tests/fuzz/fuzz_virtio.c
+                    src/devices/virtio/rng.c src/devices/virtio/block.c \
+                    src/devices/virtio/block_sync.c src/devices/virtio/block_async.c \
+                    src/devices/virtio/net.c src/devices/virtio/balloon.c src/devices/virtio/vsock.c \
+                    src/devices/virtio/vsock_conn.c src/devices/virtio/vsock_host.c \
+                    src/core/guest_mem.c src/core/iov.c src/util/log.c src/util/line_out.c \
+                    src/util/rate_limiter.c tests/fuzz/fuzz_virtio.c
 FUZZ_VIRTIO_OBJS := $(FUZZ_VIRTIO_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 
 $(BUILD)/fuzz/fuzz_virtio: $(FUZZ_VIRTIO_OBJS)

@@ -16,6 +16,7 @@ PACKAGES=(
 	qemu-system-x86  # bench/: the same payload under QEMU microvm, side by side
 	procps           # bench/: ps for resident memory
 	python3          # bench/: statistics; tests/net.sh: the host side (AF_PACKET)
+	python3-yaml     # tests/api.sh: the GETs checked against the swagger file
 	iproute2         # tests/net.sh: ip netns, ip tuntap (virtio-net end to end)
 	linux-source-6.1 # make guest: the guest kernel's source (linux-guest/kernel/build.sh)
 	bc               # make guest: kernel build

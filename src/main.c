@@ -102,6 +102,7 @@ static void usage(FILE *out)
 {
 	fputs(
 	    "ember " EMBER_VERSION ": a microVM monitor on KVM, with Firecracker's interface\n"
+	    "(Firecracker API " FIRECRACKER_VERSION ")\n"
 	    "\n"
 	    "usage: ember [--api-sock PATH] [--config-file vm.json] [options]\n"
 	    "       ember --no-api --config-file vm.json [options]\n"
@@ -129,11 +130,13 @@ static void usage(FILE *out)
 	    "  --describe-snapshot FILE  print the format version of the snapshot state\n"
 	    "                         file FILE (v1.0.0) and exit\n"
 	    "  --no-seccomp           accepted (ember installs no seccomp filter yet)\n"
-	    "  --version              print the version and exit\n"
+	    "  --version              print the Firecracker version ember implements, then\n"
+	    "                         ember's own, and exit\n"
 	    "  --help                 this text\n"
 	    "\n"
 	    "Exit status: 0 when the guest resets or powers off, 1 on a guest or VMM failure,\n"
-	    "152 for a bad configuration, 153 for a bad command line.\n",
+	    "152 for a bad configuration, 153 for a bad command line. SIGTERM and SIGINT stop\n"
+	    "the VM and clean up, then kill ember, as they kill Firecracker.\n",
 	    out);
 }
 
@@ -209,7 +212,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			cli->show_log_origin = true;
 			break;
 		case OPT_VERSION:
-			printf("ember v%s\n", EMBER_VERSION);
+			/* Firecracker's line first: the Go SDK parses "Firecracker vX.Y.Z". */
+			printf("Firecracker v%s\nember v%s\n", FIRECRACKER_VERSION, EMBER_VERSION);
 			return 1;
 		case OPT_START_TIME_US:
 			if (parse_ll("start-time-us", optarg, 0, &cli->start_time_us))
@@ -272,9 +276,12 @@ static int setup_logger(struct logger *lg, const struct cli *cli, const struct l
 	lg->show_level |= cli->show_level;
 	lg->show_origin |= cli->show_log_origin;
 	/* A file or a named pipe, as Firecracker's logger takes. */
-	if (path && ctrl_open_log(lg, path, err)) {
-		log_error("%s", err);
-		return -EINVAL;
+	if (path) {
+		if (ctrl_open_log(lg, path, err)) {
+			log_error("%s", err);
+			return -EINVAL;
+		}
+		ctrl_log_started();
 	}
 	return 0;
 }
@@ -287,7 +294,7 @@ static void us_to_ts(long long us, struct timespec *ts)
 
 int main(int argc, char **argv)
 {
-	struct logger lg = {.out = NULL, .level = LOG_INFO};
+	struct logger lg = {.level = LOG_INFO};
 	struct termios saved_tio;
 	bool tio_saved = false;
 	struct cli cli = {0};
@@ -298,7 +305,7 @@ int main(int argc, char **argv)
 	struct http_server api;
 	struct controller ctl;
 	long ready_us = 0;
-	int ret;
+	int ret, end_signal;
 
 	/* First thing: the reference for the boot timer. */
 	clock_gettime(CLOCK_MONOTONIC, &start_mono);
@@ -372,6 +379,7 @@ int main(int argc, char **argv)
 	ctrl_init(&ctl, &loop, &lg, &kvm_backend_ops);
 	config_free(&ctl.cfg);
 	ctl.cfg = cfg; /* the controller owns the configuration now */
+	ctl.put_checks = true;
 	ctl.boot_timer = cli.boot_timer;
 	ctl.no_pvm_profile = cli.no_pvm_profile;
 	ctl.sample_rip_path = cli.sample_rip;
@@ -418,14 +426,16 @@ int main(int argc, char **argv)
 			 ready_us);
 	ret = ctrl_run(&ctl);
 out:
+	end_signal = ctl.end_signal;
 	http_server_close(&api);
 	ctrl_destroy(&ctl);
 	ev_destroy(&loop);
 	if (tio_saved)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
 	log_debug("exiting with status %d", ret);
-	if (lg.out)
-		fclose(lg.out);
+	if (lg.fd)
+		close(lg.fd);
 	log_set(NULL);
-	return ret;
+	/* Killed by SIGTERM/SIGINT as Firecracker is, now that everything is cleaned up. */
+	return ctrl_exit(end_signal, ret);
 }

@@ -28,12 +28,14 @@ elif want_group api:server; then
 	if ! api_start server; then
 		fail api:server-start "no socket: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
 	else
+		# Firecracker's version where clients read it (the swagger's: the API ember
+		# implements), ember's own in app_name.
 		want api:server-instance-info &&
 			expect_api api:server-instance-info GET / - 200 \
-				'^\{"id":"anonymous-instance","state":"Not started","vmm_version":"[0-9.]+","app_name":"ember"\}$' &&
+				"^\\{\"id\":\"anonymous-instance\",\"state\":\"Not started\",\"vmm_version\":\"${SWAGGER_VERSION//./\\.}\",\"app_name\":\"ember v[0-9]+\\.[0-9]+\\.[0-9]+\"\\}\$" &&
 			pass api:server-instance-info
 		want api:server-version &&
-			expect_api api:server-version GET /version - 200 '^\{"firecracker_version":"[0-9.]+"\}$' &&
+			expect_api api:server-version GET /version - 200 "^\\{\"firecracker_version\":\"${SWAGGER_VERSION//./\\.}\"\\}\$" &&
 			pass api:server-version
 		want api:server-unknown-path &&
 			expect_api api:server-unknown-path GET /nope - 400 \
@@ -92,10 +94,12 @@ elif want_group api:server; then
 		fi
 
 		# Malformed HTTP: an error status, the connection closed (socat returns), the server goes on.
+		# Any protocol but HTTP/1.0 and HTTP/1.1 is refused, as Firecracker does (HTTX/1.1 too).
 		if want api:server-malformed; then
 			ok=1
 			for junk in 'GARBAGE\r\n\r\n' 'GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n' \
-				'GET / HTTP/7.0\r\n\r\n' 'PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n'; do
+				'GET / HTTP/7.0\r\n\r\n' 'PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n' \
+				'GET / HTTX/1.1\r\n\r\n' 'GET /version HTTP/1.2\r\nHost: x\r\n\r\n'; do
 				start=$SECONDS
 				# shellcheck disable=SC2059 # the escapes in $junk are meant
 				out=$(printf "$junk" | raw_http)
@@ -119,9 +123,15 @@ elif want_group api:server; then
 			printf 'PUT /boot-source HTTP/1.1\r\nContent-Length: 100\r\n\r\n{"kern' | timeout 5 socat -t 0.2 - "UNIX-CONNECT:$API_SOCK" >/dev/null 2>&1
 			printf 'GET /ver' | timeout 5 socat -t 0.2 - "UNIX-CONNECT:$API_SOCK" >/dev/null 2>&1
 			timeout 5 socat -u /dev/null "UNIX-CONNECT:$API_SOCK" 2>/dev/null
-			expect_api api:server-client-leaves GET / - 200 'Not started' &&
-				expect_api api:server-client-leaves GET /vm/config - 200 '"boot-source":null' &&
-				pass api:server-client-leaves
+			# Nothing configured yet: no boot-source, and no null (the swagger has none).
+			if expect_api api:server-client-leaves GET / - 200 'Not started' &&
+				expect_api api:server-client-leaves GET /vm/config - 200 '^\{"machine-config":\{"vcpu_count":1,'; then
+				if grep -q 'boot-source\|null' <<<"$RESP"; then
+					fail api:server-client-leaves "GET /vm/config before PUT /boot-source: $RESP"
+				else
+					pass api:server-client-leaves
+				fi
+			fi
 		fi
 
 		# A second ember on the same socket is refused with one line; the first one goes on.
@@ -136,10 +146,10 @@ elif want_group api:server; then
 			fi
 		fi
 
-		# SIGTERM before any VM: exit 0, the socket file removed.
+		# SIGTERM before any VM: killed by it (as Firecracker is), the socket file removed.
 		api_stop
 		if want api:server-sigterm; then
-			if [ $RC -ne 0 ]; then
+			if [ $RC -ne $KILLED_BY_TERM ]; then
 				fail api:server-sigterm "exit $RC: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
 			elif [ -e "$API_SOCK" ]; then
 				fail api:server-sigterm "the socket file $API_SOCK is still there"
@@ -147,6 +157,158 @@ elif want_group api:server; then
 				pass api:server-sigterm
 			fi
 		fi
+	fi
+fi
+
+# --- what the GETs answer, checked against the swagger file's definitions as strictly as
+# Firecracker's clients read them (tests/lib/swagger_check.py): every key in the schema,
+# the right types, nothing null. Before any configuration, then with every object set. ---
+if want api:schema && [ $API_TOOLS = 1 ]; then
+	why=$(python3 "$ROOT/tests/lib/swagger_check.py" "$SWAGGER" FirecrackerVersion <<<'{"firecracker_version": "1"}')
+	if [ $? = 2 ]; then
+		skip api:schema "$why"
+	elif ! api_start schema; then
+		fail api:schema "no socket: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+	else
+		# schema_get PATH DEFINITION: the GET's body checked; false (and fail) if it is not.
+		schema_get() {
+			local problems
+			api_req GET "$1"
+			if [ "$CODE" != 200 ]; then
+				fail api:schema "GET $1: status $CODE: $RESP"
+				return 1
+			fi
+			if ! problems=$(python3 "$ROOT/tests/lib/swagger_check.py" "$SWAGGER" "$2" <<<"$RESP"); then
+				fail api:schema "GET $1 as $2: $(tr '\n' ';' <<<"$problems") in $RESP"
+				return 1
+			fi
+		}
+		: >"$TMP/schema-kernel"
+		: >"$TMP/schema-initrd"
+		: >"$TMP/schema-root.img"
+		: >"$TMP/schema-data.img"
+		rl='{"bandwidth": {"size": 1000, "refill_time": 100}, "ops": {"size": 10, "one_time_burst": 5, "refill_time": 100}}'
+		schema_get / InstanceInfo && schema_get /version FirecrackerVersion &&
+			schema_get /machine-config MachineConfiguration &&
+			schema_get /vm/config FullVmConfiguration &&
+			expect_api api:schema PUT /boot-source "{\"kernel_image_path\": \"$TMP/schema-kernel\", \"initrd_path\": \"$TMP/schema-initrd\"}" 204 '^$' &&
+			schema_get /vm/config FullVmConfiguration &&
+			expect_api api:schema PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 256, "smt": false, "track_dirty_pages": true, "huge_pages": "None"}' 204 '^$' &&
+			expect_api api:schema PUT /drives/root "{\"drive_id\": \"root\", \"path_on_host\": \"$TMP/schema-root.img\", \"is_root_device\": true, \"partuuid\": \"0eaa91a0-01\", \"cache_type\": \"Writeback\", \"io_engine\": \"Async\", \"rate_limiter\": $rl}" 204 '^$' &&
+			expect_api api:schema PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$TMP/schema-data.img\", \"is_root_device\": false}" 204 '^$' &&
+			expect_api api:schema PUT /network-interfaces/eth0 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"embtap9\", \"guest_mac\": \"06:00:ac:10:00:02\", \"mtu\": 1500, \"rx_rate_limiter\": $rl}" 204 '^$' &&
+			expect_api api:schema PUT /network-interfaces/eth1 '{"iface_id": "eth1", "host_dev_name": "embtap8"}' 204 '^$' &&
+			expect_api api:schema PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/schema-vsock.sock\"}" 204 '^$' &&
+			expect_api api:schema PUT /balloon '{"amount_mib": 16, "deflate_on_oom": true, "stats_polling_interval_s": 1}' 204 '^$' &&
+			expect_api api:schema PUT /entropy "{\"rate_limiter\": $rl}" 204 '^$' &&
+			expect_api api:schema PUT /logger "{\"log_path\": \"$TMP/schema.log\", \"level\": \"Debug\", \"show_level\": true}" 204 '^$' &&
+			expect_api api:schema PUT /metrics "{\"metrics_path\": \"$TMP/schema-metrics.json\", \"emit_id\": true, \"properties\": {\"team\": \"ember\"}}" 204 '^$' &&
+			schema_get /vm/config FullVmConfiguration &&
+			schema_get /machine-config MachineConfiguration &&
+			schema_get /balloon Balloon &&
+			pass api:schema
+		api_stop
+	fi
+fi
+
+# --- the log and metrics FIFOs as firecracker-go-sdk and firectl make them: created before
+# ember opens them, read later (the SDK's readers) or never. PUT /logger and PUT /metrics
+# must work without a reader; what does not fit is dropped a whole line at a time, and
+# ember never waits on a pipe. ---
+if want api:fifo-read-later && [ $API_TOOLS = 1 ]; then
+	rm -f "$TMP/sdk-log.fifo" "$TMP/sdk-metrics.fifo"
+	mkfifo "$TMP/sdk-log.fifo" "$TMP/sdk-metrics.fifo"
+	ts='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}'
+	if ! api_start fifo; then
+		fail api:fifo-read-later "no socket: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+	else
+		if expect_api api:fifo-read-later PUT /logger "{\"log_path\": \"$TMP/sdk-log.fifo\", \"level\": \"Debug\", \"show_level\": true, \"show_log_origin\": true}" 204 '^$' &&
+			expect_api api:fifo-read-later PUT /metrics "{\"metrics_path\": \"$TMP/sdk-metrics.fifo\"}" 204 '^$' &&
+			expect_api api:fifo-read-later PUT /machine-config '{"vcpu_count": 99, "mem_size_mib": 64}' 400 'vcpu_count' &&
+			expect_api api:fifo-read-later PUT /actions '{"action_type": "FlushMetrics"}' 204 '^$'; then
+			log=$(fifo_drain "$TMP/sdk-log.fifo")
+			metrics=$(fifo_drain "$TMP/sdk-metrics.fifo")
+			requests=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1].splitlines()[0])["api_server"]["requests"])' "$metrics" 2>&1)
+			if ! head -n 1 <<<"$log" | grep -Eq "^$ts \[anonymous-instance:main:INFO:[^]]+\] Running Firecracker v${SWAGGER_VERSION//./\\.} "; then
+				fail api:fifo-read-later "the log's first line: $(head -n 1 <<<"$log")"
+			elif ! grep -Eq "^$ts \[anonymous-instance:fc_api:INFO:src/api/api\.c:[0-9]+\] API: PUT /machine-config: 400: " <<<"$log"; then
+				fail api:fifo-read-later "no fc_api line for the refused request: $(tr '\n' '|' <<<"$log" | head -c 400)"
+			elif [ "$requests" != 3 ]; then
+				fail api:fifo-read-later "metrics line: api_server.requests '$requests': $(head -c 300 <<<"$metrics")"
+			else
+				pass api:fifo-read-later
+			fi
+		fi
+		api_stop
+	fi
+fi
+if want api:fifo-never-read && [ $API_TOOLS = 1 ]; then
+	rm -f "$TMP/never-log.fifo" "$TMP/never-metrics.fifo"
+	mkfifo "$TMP/never-log.fifo" "$TMP/never-metrics.fifo"
+	if ! api_start fifonever; then
+		fail api:fifo-never-read "no socket: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+	else
+		if expect_api api:fifo-never-read PUT /logger "{\"log_path\": \"$TMP/never-log.fifo\", \"level\": \"Info\"}" 204 '^$' &&
+			expect_api api:fifo-never-read PUT /metrics "{\"metrics_path\": \"$TMP/never-metrics.fifo\"}" 204 '^$'; then
+			# Each refused request logs a line (~150 bytes): 1000 of them overfill the 64 KiB pipe.
+			big=$(for i in $(seq 1000); do printf 'GET /no-such-path-%04d HTTP/1.1\r\nHost: x\r\n\r\n' "$i"; done)
+			start=$SECONDS
+			printf '%sGET / HTTP/1.1\r\nConnection: close\r\n\r\n' "$big" | raw_http >"$TMP/never.out"
+			answers=$(grep -o 'HTTP/1.1 [0-9]* ' "$TMP/never.out" | wc -l)
+			if [ "$answers" != 1001 ] || [ $((SECONDS - start)) -gt 5 ]; then
+				fail api:fifo-never-read "$answers answers of 1001 in $((SECONDS - start)) s"
+			elif expect_api api:fifo-never-read GET / - 200 'Not started' &&
+				expect_api api:fifo-never-read PUT /actions '{"action_type": "FlushMetrics"}' 204 '^$'; then
+				# A reader at last (the data goes with ember): whole lines only, the
+				# first ones first; the lines dropped are counted in the metrics.
+				log=$(fifo_drain "$TMP/never-log.fifo")
+				missed=$(fifo_drain "$TMP/never-metrics.fifo" | python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["logger"]["missed_log_count"])' 2>&1)
+				if ! head -n 1 <<<"$log" | grep -q 'Running Firecracker v' ||
+					grep -vE '^[0-9]{4}-[^ ]+ \[anonymous-instance:(main|fc_api)\] ' <<<"$log" | grep -q .; then
+					fail api:fifo-never-read "the FIFO holds something other than whole lines: $(head -c 300 <<<"$log")"
+				elif ! [[ "$missed" =~ ^[0-9]+$ ]] || [ "$missed" -lt 100 ]; then
+					fail api:fifo-never-read "logger.missed_log_count '$missed' (about 400 lines could not fit)"
+				else
+					pass api:fifo-never-read
+				fi
+			fi
+		fi
+		api_stop
+	fi
+fi
+
+# --- what a PUT names is checked at the PUT, as Firecracker does, with its messages (its own
+# API test expects "The kernel file cannot be opened"): the kernel and the initrd open, a
+# drive's file opens and has a size (a character device such as /dev/null too: firectl's
+# test boots with --root-drive /dev/null), the vsock socket can be bound; boot_args over
+# the limit is refused there too. No /dev/kvm needed. ---
+if want api:put-checks && [ $API_TOOLS = 1 ]; then
+	if ! api_start putchecks; then
+		fail api:put-checks "no socket: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+	else
+		: >"$TMP/put-kernel"
+		long=$(head -c 5000 /dev/zero | tr '\0' 'a')
+		expect_api api:put-checks PUT /boot-source "{\"kernel_image_path\": \"$TMP/no-kernel\"}" 400 \
+			"^\\{\"fault_message\":\"Boot source error: The kernel file cannot be opened: No such file or directory \\(os error 2\\): $TMP/no-kernel\"\\}\$" &&
+			expect_api api:put-checks PUT /boot-source "{\"kernel_image_path\": \"$TMP/put-kernel\", \"initrd_path\": \"$TMP/no-initrd\"}" 400 \
+				"Boot source error: The initrd file cannot be opened: No such file or directory \\(os error 2\\): $TMP/no-initrd" &&
+			expect_api api:put-checks PUT /boot-source "{\"kernel_image_path\": \"$TMP/put-kernel\", \"boot_args\": \"$long\"}" 400 \
+				'boot_args: 5000 bytes, longer than the 4095-byte limit' &&
+			expect_api api:put-checks GET /vm/config - 200 '^\{"machine-config"' &&
+			expect_api api:put-checks PUT /boot-source "{\"kernel_image_path\": \"$TMP/put-kernel\"}" 204 '^$' &&
+			expect_api api:put-checks PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$TMP/no-disk.img\", \"is_root_device\": true}" 400 \
+				"Drive config error: Unable to create the virtio block device: Virtio backend error: Error manipulating the backing file: No such file or directory \\(os error 2\\) $TMP/no-disk.img" &&
+			expect_api api:put-checks PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$TMP\", \"is_root_device\": true}" 400 \
+				'Is a directory \(os error 21\)' &&
+			expect_api api:put-checks PUT /drives/rootfs '{"drive_id": "rootfs", "path_on_host": "/dev/null", "is_root_device": true}' 204 '^$' &&
+			expect_api api:put-checks PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/no-dir/v.sock\"}" 400 \
+				"Vsock config error: Cannot create backend for vsock device: Error binding to the host-side Unix socket: No such file or directory \\(os error 2\\): $TMP/no-dir/v.sock" &&
+			expect_api api:put-checks PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$API_SOCK\"}" 400 \
+				'Address already in use \(os error 98\)' &&
+			expect_api api:put-checks PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/put-v.sock\"}" 204 '^$' &&
+			expect_api api:put-checks GET /vm/config - 200 "\"drives\":\\[\\{\"drive_id\":\"rootfs\",\"is_root_device\":true,.*\"path_on_host\":\"/dev/null\".*\"vsock\":\\{\"guest_cid\":3,\"uds_path\":\"$TMP/put-v.sock\"" &&
+			pass api:put-checks
+		api_stop
 	fi
 fi
 
@@ -319,7 +481,7 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 				expect_api api:guest-balloon PUT /actions '{"action_type": "FlushMetrics"}' 204 '^$'; then
 				api_stop
 				inflates=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["balloon"]["inflate_count"])' "$bm" 2>/dev/null)
-				if [ $RC -ne 0 ]; then
+				if [ $RC -ne $KILLED_BY_TERM ]; then
 					fail api:guest-balloon "exit $RC after SIGTERM: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
 				elif [ -z "$inflates" ] || [ "$inflates" -lt 1 ]; then
 					fail api:guest-balloon "metrics: balloon.inflate_count '$inflates': $(head -c 300 "$bm")"
@@ -340,15 +502,16 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 	if want api:guest-drive && [ -f "$ROOT/build/guests/virtio_block.elf" ]; then
 		img=$TMP/api-drive.img
 		drive_image_create "$img"
+		: >"$TMP/api-drive-first.img"
 		api_start driveapi
 		if expect_api api:guest-drive PUT /boot-source "{\"kernel_image_path\": \"$ROOT/build/guests/virtio_block.elf\"}" 204 '^$' &&
-			expect_api api:guest-drive PUT /drives/testdrive '{"drive_id": "testdrive", "path_on_host": "/nonexistent", "is_root_device": false}' 204 '^$' &&
+			expect_api api:guest-drive PUT /drives/testdrive "{\"drive_id\": \"testdrive\", \"path_on_host\": \"$TMP/api-drive-first.img\", \"is_root_device\": false}" 204 '^$' &&
 			expect_api api:guest-drive PUT /drives/testdrive "{\"drive_id\": \"testdrive\", \"path_on_host\": \"$img\", \"is_root_device\": false, \"cache_type\": \"Writeback\"}" 204 '^$' &&
 			expect_api api:guest-drive PUT /drives/other '{"drive_id": "testdrive", "path_on_host": "/x", "is_root_device": false}' 400 \
 				'does not match the id in the path' &&
 			expect_api api:guest-drive PATCH /drives/testdrive '{"drive_id": "testdrive", "path_on_host": "/y"}' 400 \
 				'not supported before starting' &&
-			expect_api api:guest-drive GET /vm/config - 200 "\"drives\":\\[\\{\"drive_id\":\"testdrive\",\"partuuid\":null,\"is_root_device\":false,\"cache_type\":\"Writeback\",\"is_read_only\":false,\"path_on_host\":\"$img\"" &&
+			expect_api api:guest-drive GET /vm/config - 200 "\"drives\":\\[\\{\"drive_id\":\"testdrive\",\"is_root_device\":false,\"cache_type\":\"Writeback\",\"is_read_only\":false,\"path_on_host\":\"$img\"" &&
 			expect_api api:guest-drive PUT /actions '{"action_type": "InstanceStart"}' 204 '^$'; then
 			wait_exit $API_PID 30
 			exec {API_IN}>&-
@@ -385,7 +548,7 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 			expect_api api:guest-drive-patch PUT /actions '{"action_type": "FlushMetrics"}' 204 '^$'; then
 			api_stop
 			updates=$(python3 -c 'import json,sys; l=json.loads(open(sys.argv[1]).readline()); print(l["block_data"]["update_count"], l["block_data"]["update_fails"], l["block"]["update_count"])' "$dm" 2>/dev/null)
-			if [ $RC -ne 0 ]; then
+			if [ $RC -ne $KILLED_BY_TERM ]; then
 				fail api:guest-drive-patch "exit $RC: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
 			elif [ "$updates" != "1 1 1" ]; then
 				fail api:guest-drive-patch "metrics block_data.update_count/update_fails, block.update_count: '$updates': $(head -c 300 "$dm")"
@@ -534,7 +697,7 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 					expect_api api:guest-net-patch PUT /actions '{"action_type": "FlushMetrics"}' 204 '^$'; then
 					api_stop
 					group=$(python3 -c 'import json,sys; l=json.loads(open(sys.argv[1]).readline()); print("net_eth0" in l and "net" in l and "tx_packets_count" in l["net_eth0"])' "$nm" 2>/dev/null)
-					if [ $RC -ne 0 ]; then
+					if [ $RC -ne $KILLED_BY_TERM ]; then
 						fail api:guest-net-patch "exit $RC: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
 					elif [ "$group" != True ]; then
 						fail api:guest-net-patch "no net_eth0 metrics group: $(head -c 300 "$nm")"
@@ -550,12 +713,38 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 		exit_hook_pop
 	fi
 
-	# InstanceStart failing (no such kernel): 400 with the reason; fixed, the next start works.
+	# A character device as the root drive, as firectl's test boots (--root-drive /dev/null):
+	# Firecracker takes any file that opens and has a size. The VM starts with it (size 0,
+	# on the kernel command line as root=/dev/vda) and the payload runs to its end.
+	if want api:guest-dev-null-drive; then
+		api_start devnull
+		if expect_api api:guest-dev-null-drive PUT /boot-source "{\"kernel_image_path\": \"$HELLO\", \"boot_args\": \"console=ttyS0\"}" 204 '^$' &&
+			expect_api api:guest-dev-null-drive PUT /drives/rootfs '{"drive_id": "rootfs", "path_on_host": "/dev/null", "is_root_device": true, "is_read_only": false}' 204 '^$' &&
+			expect_api api:guest-dev-null-drive PUT /actions '{"action_type": "InstanceStart"}' 204 '^$'; then
+			wait_exit $API_PID 30
+			exec {API_IN}>&-
+			if [ $RC -ne 0 ] || ! grep -q '^SUCCESS$' "$API_OUT"; then
+				fail api:guest-dev-null-drive "exit $RC: $(tail -n 3 "$API_OUT" "$API_ERR" | tr '\n' ' ')"
+			elif ! grep -q '^cmdline: console=ttyS0 .*virtio_mmio.device=4K@0xc0001000:5 root=/dev/vda rw' "$API_OUT"; then
+				fail api:guest-dev-null-drive "the drive is not on the command line: $(grep '^cmdline' "$API_OUT")"
+			else
+				pass api:guest-dev-null-drive
+			fi
+		else
+			api_stop
+		fi
+	fi
+
+	# InstanceStart failing (a file that is not a kernel): 400 with the reason; fixed, the
+	# next start works. A kernel that does not exist is refused at the PUT already.
 	if want api:guest-start-failure; then
+		printf 'this is not a kernel\n' >"$TMP/text-vmlinux"
 		api_start startfail
-		if expect_api api:guest-start-failure PUT /boot-source "{\"kernel_image_path\": \"$TMP/no-vmlinux\"}" 204 '^$' &&
+		if expect_api api:guest-start-failure PUT /boot-source "{\"kernel_image_path\": \"$TMP/no-vmlinux\"}" 400 \
+			'The kernel file cannot be opened: No such file or directory \(os error 2\)' &&
+			expect_api api:guest-start-failure PUT /boot-source "{\"kernel_image_path\": \"$TMP/text-vmlinux\"}" 204 '^$' &&
 			expect_api api:guest-start-failure PUT /actions '{"action_type": "InstanceStart"}' 400 \
-				"InstanceStart failed: kernel: $TMP/no-vmlinux: .*No such file" &&
+				"InstanceStart failed: kernel: $TMP/text-vmlinux: .*not a kernel" &&
 			expect_api api:guest-start-failure GET / - 200 '"state":"Not started"' &&
 			expect_api api:guest-start-failure PUT /boot-source "{\"kernel_image_path\": \"$HELLO\"}" 204 '^$' &&
 			expect_api api:guest-start-failure PUT /actions '{"action_type": "InstanceStart"}' 204 '^$'; then
@@ -572,7 +761,7 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 	fi
 
 	# uart_rx waits 10 s for console input: SendCtrlAltDel (400 before boot, 204 after),
-	# pause and resume with GET / showing the state, then SIGTERM: exit 0.
+	# pause and resume with GET / showing the state, then SIGTERM: killed by it, cleanly.
 	if want api:guest-actions; then
 		api_start actions
 		if expect_api api:guest-actions PUT /actions '{"action_type": "SendCtrlAltDel"}' 400 \
@@ -594,7 +783,7 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 			expect_api api:guest-actions PATCH /vm '{"state": "Paused"}' 204 '^$'; then
 			# SIGTERM while paused: the parked vCPUs leave too.
 			api_stop
-			if [ $RC -ne 0 ]; then
+			if [ $RC -ne $KILLED_BY_TERM ]; then
 				fail api:guest-actions "exit $RC after SIGTERM: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
 			elif ! grep -q 'received signal 15' "$API_ERR" || [ -e "$API_SOCK" ]; then
 				fail api:guest-actions "no clean stop: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"

@@ -3,7 +3,8 @@
 # its RAM and prints TOUCHED; the test reads ember's resident set and writes a byte
 # to the guest's console; the guest inflates the balloon by those 4 MiB
 # ("amount_mib": 4) and prints INFLATED. ember's resident set must have dropped by
-# about as much (MADV_DONTNEED on the inflated pages). Then SIGTERM: exit 0.
+# about as much (MADV_DONTNEED on the inflated pages). Then SIGTERM: killed by it, as
+# Firecracker is.
 # Run by tests/run.sh, or on its own: bash tests/balloon.sh [FILTER]
 
 # shellcheck source=tests/lib/common.sh
@@ -88,8 +89,8 @@ EOF
 		why="could not read ember's VmRSS"
 	elif [ -z "$why" ] && [ $((rss_touched - rss_inflated)) -lt 3072 ]; then
 		why="VmRSS went from $rss_touched kB to $rss_inflated kB: expected a drop of about 4096 kB"
-	elif [ -z "$why" ] && [ "$rc" -ne 0 ]; then
-		why="exit $rc after SIGTERM, expected 0"
+	elif [ -z "$why" ] && [ "$rc" -ne $KILLED_BY_TERM ]; then
+		why="exit $rc after SIGTERM, expected $KILLED_BY_TERM (killed by it)"
 	fi
 	if [ -n "$why" ]; then
 		fail "$name" "$why; last output: $(tail -n 3 "$out" | tr '\n' ' ')"

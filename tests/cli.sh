@@ -53,6 +53,22 @@ MC='"machine-config": { "vcpu_count": 1, "mem_size_mib": 64 }'
 BS="\"boot-source\": { \"kernel_image_path\": \"$HELLO\" }"
 
 expect_ok version '^ember v[0-9]' --version
+# --version as firecracker-go-sdk reads it: its expression on the output (it panics
+# without a match); the version is the swagger file's, ember's own on the second line.
+if want cli:version-sdk; then
+	out=$("$EMBER" --version 2>&1)
+	got=$(python3 -c 'import re, sys
+m = re.search(r"Firecracker v(?P<version>[0-9]+\.[0-9]+\.[0-9]+-?.*)", sys.argv[1])
+print(m.group("version") if m else "no match")' "$out")
+	if [ "$got" != "$SWAGGER_VERSION" ]; then
+		fail cli:version-sdk "the SDK's expression gives '$got', the swagger's version is '$SWAGGER_VERSION': $(tr '\n' '|' <<<"$out")"
+	elif [ "$(head -n 1 <<<"$out")" != "Firecracker v$SWAGGER_VERSION" ] ||
+		! [[ "$(sed -n 2p <<<"$out")" =~ ^ember\ v[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+		fail cli:version-sdk "expected 'Firecracker v$SWAGGER_VERSION' then 'ember vX.Y.Z': $(tr '\n' '|' <<<"$out")"
+	else
+		pass cli:version-sdk
+	fi
+fi
 expect_ok help 'usage: ember' --help
 expect_refusal unknown-flag 153 'bogus' --bogus
 expect_refusal flag-missing-value 153 'config-file' --no-api --config-file
@@ -141,7 +157,36 @@ if [ -f "$HELLO" ]; then
 	expect_refusal cmdline-too-long 152 'boot_args: 5000 bytes, longer than the 4095-byte limit' --no-api --config-file "$TMP/cmdline-long.json"
 fi
 
-# --- a running VM ends cleanly on SIGTERM (exit 0), as Firecracker's does ---
+# --- the log in Firecracker's line format, which its clients read: "Running Firecracker
+# vX.Y.Z" first, then [id:thread(:LEVEL)(:file:line)] with the threads named main and
+# fc_vcpu N (the boot timer's line comes from the vCPU that wrote the magic value) ---
+if want cli:log-format && [ $KVM_OK = 1 ] && [ -f "$ROOT/build/guests/boot_timer.elf" ]; then
+	ts='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}'
+	config logfmt "{ \"boot-source\": { \"kernel_image_path\": \"$ROOT/build/guests/boot_timer.elf\" }, $MC }"
+	rm -f "$TMP/logfmt.log" "$TMP/logfmt2.log"
+	"$EMBER" --no-api --config-file "$TMP/logfmt.json" --log-path "$TMP/logfmt.log" --level Debug \
+		--show-level --show-log-origin --boot-timer </dev/null >"$TMP/logfmt.out" 2>&1
+	rc=$?
+	"$EMBER" --no-api --config-file "$TMP/logfmt.json" --log-path "$TMP/logfmt2.log" --id vm-42 \
+		</dev/null >>"$TMP/logfmt.out" 2>&1
+	rc2=$?
+	bad=$(grep -cvE "^$ts \[anonymous-instance:(main|fc_api|fc_vcpu [0-9]+):(ERROR|WARN|INFO|DEBUG|TRACE):src/[a-z0-9_/]+\.c:[0-9]+\] " "$TMP/logfmt.log")
+	if [ $rc != 0 ] || [ $rc2 != 0 ]; then
+		fail cli:log-format "exit $rc and $rc2: $(tail -n 3 "$TMP/logfmt.out" | tr '\n' ' ')"
+	elif ! head -n 1 "$TMP/logfmt.log" | grep -Eq "^$ts \[anonymous-instance:main:INFO:src/[a-z_/]+\.c:[0-9]+\] Running Firecracker v${SWAGGER_VERSION//./\\.} "; then
+		fail cli:log-format "first line: $(head -n 1 "$TMP/logfmt.log")"
+	elif [ "$bad" != 0 ]; then
+		fail cli:log-format "$bad lines not in Firecracker's format: $(grep -vE "^$ts \[" "$TMP/logfmt.log" | head -n 2 | tr '\n' '|')"
+	elif ! grep -Eq "\[anonymous-instance:fc_vcpu 0:INFO:[^]]+\] Guest-boot-time = " "$TMP/logfmt.log"; then
+		fail cli:log-format "no boot-timer line from fc_vcpu 0: $(head -c 600 "$TMP/logfmt.log" | tr '\n' '|')"
+	elif ! head -n 1 "$TMP/logfmt2.log" | grep -Eq "^$ts \[vm-42:main\] Running Firecracker v"; then
+		fail cli:log-format "without --show-level/--show-log-origin, with --id: $(head -n 1 "$TMP/logfmt2.log")"
+	else
+		pass cli:log-format
+	fi
+fi
+
+# --- a running VM ends cleanly on SIGTERM, then killed by it, as Firecracker is ---
 if want cli:sigterm && [ $KVM_OK = 1 ] && [ -f "$ROOT/build/guests/uart_rx.elf" ]; then
 	# uart_rx waits (up to 10 s) for console input that never comes.
 	config sigterm "{ \"boot-source\": { \"kernel_image_path\": \"$ROOT/build/guests/uart_rx.elf\" }, $MC }"
@@ -154,12 +199,74 @@ if want cli:sigterm && [ $KVM_OK = 1 ] && [ -f "$ROOT/build/guests/uart_rx.elf" 
 	wait $pid
 	rc=$?
 	exec 7>&-
-	if [ $rc -ne 0 ]; then
+	if [ $rc -ne $KILLED_BY_TERM ]; then
 		fail cli:sigterm "exit $rc: $(tail -n 3 "$TMP/sigterm.out" | tr '\n' ' ')"
 	elif ! grep -q 'received signal 15' "$TMP/sigterm.out"; then
 		fail cli:sigterm "no 'received signal 15' line: $(tail -n 3 "$TMP/sigterm.out" | tr '\n' ' ')"
 	else
 		pass cli:sigterm
+	fi
+fi
+
+# --- the parent's view of the signals, as Firecracker's (firecracker-go-sdk's Wait reports
+# "signal: terminated" as an error, and its tests expect it): SIGTERM and SIGINT kill ember
+# once it has cleaned up (the socket removed, the last metrics line written); SIGHUP and
+# SIGXCPU end it cleanly with Firecracker's exit status; the faults (SIGSEGV, SIGBUS,
+# SIGILL, SIGXFSZ) end it at once with Firecracker's status and its log line. A running
+# VM (uart_rx waits for input) where there is KVM. ---
+if want cli:signals; then
+	vmcfg=-
+	if [ $KVM_OK = 1 ] && [ -f "$ROOT/build/guests/uart_rx.elf" ]; then
+		config signals "{ \"boot-source\": { \"kernel_image_path\": \"$ROOT/build/guests/uart_rx.elf\" }, $MC }"
+		vmcfg=$TMP/signals.json
+	fi
+	problems=$(python3 - "$EMBER" "$TMP" "$vmcfg" <<'PY'
+import json, os, signal, subprocess, sys, time
+ember, tmp, cfg = sys.argv[1:4]
+# (signal, how the parent sees the end: -signo is "killed by it", whether ember cleans up)
+cases = [("TERM", -signal.SIGTERM, True), ("INT", -signal.SIGINT, True), ("HUP", 156, True),
+         ("XCPU", 154, True), ("SEGV", 150, False), ("BUS", 149, False), ("ILL", 157, False),
+         ("XFSZ", 151, False)]
+for name, want, clean in cases:
+    sig = getattr(signal, "SIG" + name)
+    sock, met, log = (f"{tmp}/sig-{name}.{x}" for x in ("sock", "metrics", "log"))
+    args = [ember, "--api-sock", sock, "--metrics-path", met, "--log-path", log]
+    if cfg != "-":
+        args += ["--config-file", cfg]
+    # stdin a pipe held open and silent: the guest's console input never comes.
+    p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 5 and p.poll() is None:
+        text = open(log).read() if os.path.exists(log) else ""
+        if os.path.exists(sock) and (cfg == "-" or "VM started" in text):
+            break
+        time.sleep(0.02)
+    p.send_signal(sig)
+    try:
+        rc = p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        print(f"SIG{name}: still running 10 s later")
+        continue
+    text = open(log).read() if os.path.exists(log) else ""
+    lines = open(met).read().splitlines() if os.path.exists(met) else []
+    said = "received signal %d" % sig if want < 0 else \
+        "Shutting down VM after intercepting signal %d, code" % sig
+    if rc != want:
+        print(f"SIG{name}: the parent sees {rc}, expected {want}")
+    elif said not in text:
+        print(f"SIG{name}: no '{said}' in the log: {text[-200:]!r}")
+    elif clean and os.path.exists(sock):
+        print(f"SIG{name}: the socket {sock} was not removed")
+    elif clean and (not lines or "api_server" not in json.loads(lines[-1])):
+        print(f"SIG{name}: no metrics line written at the end: {lines[-1:]!r}")
+PY
+)
+	if [ -n "$problems" ]; then
+		fail cli:signals "$(tr '\n' ';' <<<"$problems")"
+	else
+		pass cli:signals
 	fi
 fi
 
@@ -213,7 +320,7 @@ if want cli:sample-rip && [ $KVM_OK = 1 ] && [ -f "$ROOT/build/guests/uart_rx.el
 	exec 7>&-
 	n=$(grep -cE '^[01] [0-9]+ 0x[0-9a-f]+ [0-3]$' "$TMP/rip.txt" 2>/dev/null)
 	bad=$(grep -cvE '^[01] [0-9]+ 0x[0-9a-f]+ [0-3]$' "$TMP/rip.txt" 2>/dev/null)
-	if [ $rc -ne 0 ] || [ "${n:-0}" -lt 20 ] || [ "${bad:-1}" -ne 0 ]; then
+	if [ $rc -ne $KILLED_BY_TERM ] || [ "${n:-0}" -lt 20 ] || [ "${bad:-1}" -ne 0 ]; then
 		fail cli:sample-rip "exit $rc, $n good and $bad bad lines: $(head -c 200 "$TMP/rip.txt" 2>/dev/null)"
 	else
 		pass cli:sample-rip

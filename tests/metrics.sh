@@ -46,8 +46,8 @@ if want metrics:api; then
 			id=$(metrics_value "$m" 1 id)
 			team=$(metrics_value "$m" 2 properties.team)
 			lines=$(wc -l <"$m")
-			if [ "$RC" != 0 ]; then
-				fail metrics:api "ember exited $RC"
+			if [ "$RC" != $KILLED_BY_TERM ]; then
+				fail metrics:api "ember exited $RC after SIGTERM"
 			elif [ "$lines" != 3 ] || [ "$l1" != 4 ] || [ "$f1" != 3 ] || [ "$l2" != 2 ] ||
 				[ "$l3" != 1 ] || [ "$id" != anonymous-instance ] || [ "$team" != ember ]; then
 				fail metrics:api "lines $lines, requests $l1/$l2/$l3, fails $f1, id '$id', team '$team': $(head -c 300 "$m")"

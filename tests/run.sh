@@ -10,7 +10,8 @@
 # build/guest/). Their shared helpers are in tests/lib/: common.sh (paths, filter,
 # counters, summary, $TMP, exit hooks, KVM), vm.sh (a VM's configuration, judging a
 # run, the drive image), api.sh, net.sh and vsock.sh (ember's API socket, the host
-# sides of virtio-net and vsock), fuzz.sh (run_fuzzer).
+# sides of virtio-net and vsock), fuzz.sh (run_fuzzer), swagger_check.py (a JSON
+# document against a definition of the swagger file, tests/reference/).
 
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"

@@ -44,10 +44,13 @@ struct req {
 	struct http_response *resp;
 };
 
-/* An error answer: @status with {"fault_message": @msg}, logged. */
+/* An error answer: @status with {"fault_message": @msg}, logged as the API server. */
 static void answer_fault(struct req *r, int status, const char *msg)
 {
+	const char *prev = log_set_thread_name("fc_api");
+
 	log_info("API: %s %s: %d: %s", r->method_name, r->path, status, msg);
+	log_set_thread_name(prev);
 	r->resp->status = status;
 	r->resp->body = http_fault_json("%s", msg);
 }
@@ -440,5 +443,9 @@ void api_handle(struct controller *ctl, const struct http_request *hreq, struct 
 
 void api_http_handler(void *opaque, const struct http_request *req, struct http_response *resp)
 {
+	/* The actions are the VMM's: their lines say "main", as Firecracker's VMM thread's do. */
+	const char *prev = log_set_thread_name(NULL);
+
 	api_handle(opaque, req, resp);
+	log_set_thread_name(prev);
 }

@@ -28,6 +28,16 @@ struct http_conn {
 	char hdr_value[32]; /* ... and the start of its value */
 	size_t hdr_value_len;
 	bool in_value;
+	/*
+	 * The request line's protocol, after the target: http_parser does not
+	 * check its letters (it takes "HTTX/1.1"), so it is collected here from
+	 * the bytes being parsed (chunk..chunk_end, during http_conn_input).
+	 */
+	const char *chunk, *chunk_end;
+	const char *proto_from; /* where it starts in the chunk; NULL: at the chunk's start */
+	char proto[16];
+	size_t proto_len; /* sizeof(proto): too long to be one */
+	bool proto_open;  /* the line's end not seen yet */
 	bool expect_continue;
 	bool answered;	 /* this request already has its (error) answer */
 	bool in_request; /* between a request's first byte and its end */
@@ -192,6 +202,10 @@ static int on_url(http_parser *p, const char *at, size_t len)
 {
 	struct http_conn *c = p->data;
 
+	/* The protocol follows the target (whose last part this may be). */
+	c->proto_open = true;
+	c->proto_len = 0;
+	c->proto_from = at + len;
 	if (c->target_too_long || c->target_len + len > HTTP_MAX_TARGET) {
 		c->target_too_long = true;
 		return 0;
@@ -225,10 +239,33 @@ static void keep_start(char *buf, size_t cap, size_t *used, const char *at, size
 	}
 }
 
+/* The request line's protocol from the chunk up to @end (or the line's end). */
+static void proto_take(struct http_conn *c, const char *end)
+{
+	const char *at = c->proto_from ? c->proto_from : c->chunk;
+
+	for (; c->proto_open && at < end; at++) {
+		if (*at == '\n')
+			c->proto_open = false;
+		else if (*at != ' ' && *at != '\r' && c->proto_len < sizeof(c->proto))
+			c->proto[c->proto_len++] = *at;
+	}
+	c->proto_from = NULL; /* the rest, if any, comes in the next chunk */
+}
+
+/* Firecracker serves HTTP/1.0 and HTTP/1.1 and refuses any other protocol. */
+static bool proto_ok(const struct http_conn *c)
+{
+	return c->proto_len == 8 &&
+	       (!memcmp(c->proto, "HTTP/1.0", 8) || !memcmp(c->proto, "HTTP/1.1", 8));
+}
+
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
 	struct http_conn *c = p->data;
 
+	if (c->proto_open)
+		proto_take(c, at);
 	if (c->in_value)
 		header_done(c);
 	keep_start(c->hdr_name, sizeof(c->hdr_name), &c->hdr_name_len, at, len, true);
@@ -259,9 +296,18 @@ static int on_headers_complete(http_parser *p)
 
 	if (c->in_value)
 		header_done(c);
-	if (p->http_major != 1) {
-		fail_conn(c, 400, "Malformed HTTP request: HTTP/%u.%u is not supported (HTTP/1.x).",
-			  p->http_major, p->http_minor);
+	if (c->proto_open)
+		proto_take(c, c->chunk_end);
+	if (!proto_ok(c)) {
+		char shown[sizeof(c->proto) + 1];
+
+		for (size_t i = 0; i < c->proto_len && i < sizeof(c->proto); i++)
+			shown[i] = c->proto[i] > ' ' && c->proto[i] < 0x7f ? c->proto[i] : '?';
+		shown[c->proto_len < sizeof(c->proto) ? c->proto_len : sizeof(c->proto)] = '\0';
+		fail_conn(c, 400,
+			  "Malformed HTTP request: Unsupported HTTP version \"%s%s\" (HTTP/1.0 "
+			  "and HTTP/1.1 are).",
+			  shown, c->proto_len == sizeof(c->proto) ? "..." : "");
 		return -1;
 	}
 	if (c->target_too_long) {
@@ -393,7 +439,13 @@ bool http_conn_input(struct http_conn *c, const char *data, size_t len)
 
 	if (c->closing)
 		return false;
+	c->chunk = data;
+	c->chunk_end = data + len;
 	http_parser_execute(&c->parser, &settings, data, len);
+	/* A request line split across reads: its protocol so far. */
+	if (c->proto_open)
+		proto_take(c, c->chunk_end);
+	c->chunk = c->chunk_end = NULL;
 	e = HTTP_PARSER_ERRNO(&c->parser);
 	if (e == HPE_PAUSED) {
 		c->closing = true; /* paused after a "Connection: close" request */

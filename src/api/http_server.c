@@ -67,7 +67,7 @@ static bool client_flush(struct http_client *cl)
 	return true;
 }
 
-static void client_event(struct ev_handler *h, uint32_t events)
+static void client_io(struct ev_handler *h, uint32_t events)
 {
 	struct http_client *cl = h->opaque;
 	struct http_conn *c = cl->conn;
@@ -123,7 +123,16 @@ static void client_event(struct ev_handler *h, uint32_t events)
 	}
 }
 
-static void accept_ready(struct ev_handler *h, uint32_t events)
+/* The API server's own lines carry the name of Firecracker's API thread. */
+static void client_event(struct ev_handler *h, uint32_t events)
+{
+	const char *prev = log_set_thread_name("fc_api");
+
+	client_io(h, events);
+	log_set_thread_name(prev);
+}
+
+static void accept_all(struct ev_handler *h, uint32_t events)
 {
 	struct http_server *srv = h->opaque;
 
@@ -175,6 +184,14 @@ static void accept_ready(struct ev_handler *h, uint32_t events)
 		srv->nr_clients++;
 		log_debug("API connection %lu opened", cl->id);
 	}
+}
+
+static void accept_ready(struct ev_handler *h, uint32_t events)
+{
+	const char *prev = log_set_thread_name("fc_api");
+
+	accept_all(h, events);
+	log_set_thread_name(prev);
 }
 
 /* --- the server --- */

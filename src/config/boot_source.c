@@ -2,6 +2,8 @@
 /* BootSource: the kernel, the initrd and the kernel command line (PUT /boot-source). */
 #include "config/json.h"
 
+#include "arch/x86_64/layout.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,12 @@ static int parse(json_t *o, const char *p, struct boot_source_config *bs, char *
 		return ret;
 	if (!bs->kernel_image_path[0])
 		return cfg_fail(err, "%s.kernel_image_path: the path is empty", p);
+	/* Refused at the PUT, as Firecracker does (the start checks again with what it adds). */
+	if (bs->boot_args && strlen(bs->boot_args) >= LAYOUT_CMDLINE_MAX)
+		return cfg_fail(err,
+				"%s.boot_args: %zu bytes, longer than the %llu-byte limit of the "
+				"kernel command line",
+				p, strlen(bs->boot_args), LAYOUT_CMDLINE_MAX - 1);
 	return 0;
 }
 
@@ -65,7 +73,7 @@ static void release(struct vm_config *cfg)
 	cfg->has_boot_source = false;
 }
 
-/* null before PUT /boot-source. */
+/* Absent (null) before PUT /boot-source. */
 static json_t *to_json(const struct vm_config *cfg, bool *bad)
 {
 	json_t *o;
@@ -74,8 +82,8 @@ static json_t *to_json(const struct vm_config *cfg, bool *bad)
 		return json_null();
 	o = cfg_object(bad);
 	cfg_put(o, "kernel_image_path", json_string(cfg->boot.kernel_image_path), bad);
-	cfg_put(o, "initrd_path", cfg_string_or_null(cfg->boot.initrd_path), bad);
-	cfg_put(o, "boot_args", cfg_string_or_null(cfg->boot.boot_args), bad);
+	cfg_put(o, "initrd_path", cfg_string_opt(cfg->boot.initrd_path), bad);
+	cfg_put(o, "boot_args", cfg_string_opt(cfg->boot.boot_args), bad);
 	return o;
 }
 

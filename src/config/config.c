@@ -240,6 +240,5 @@ char *config_to_json(const struct vm_config *cfg)
 	for (size_t i = 0; i < NR_SECTIONS; i++)
 		if (sections[i]->to_json)
 			cfg_put(root, sections[i]->key, sections[i]->to_json(cfg, &bad), &bad);
-	cfg_put(root, "mmds-config", json_null(), &bad);
 	return cfg_dump(root, bad);
 }

@@ -143,12 +143,12 @@ static json_t *drive_json(const void *e, bool *bad)
 	json_t *o = cfg_object(bad);
 
 	cfg_put(o, "drive_id", json_string(d->drive_id), bad);
-	cfg_put(o, "partuuid", cfg_string_or_null(d->partuuid), bad);
+	cfg_put(o, "partuuid", cfg_string_opt(d->partuuid), bad);
 	cfg_put(o, "is_root_device", json_boolean(d->is_root_device), bad);
 	cfg_put(o, "cache_type", json_string(cache_names[d->cache_type]), bad);
 	cfg_put(o, "is_read_only", json_boolean(d->is_read_only), bad);
 	cfg_put(o, "path_on_host", json_string(d->path_on_host), bad);
-	cfg_put(o, "rate_limiter", cfg_limiter_or_null(&d->rate_limiter, bad), bad);
+	cfg_put(o, "rate_limiter", cfg_limiter_opt(&d->rate_limiter, bad), bad);
 	cfg_put(o, "io_engine", json_string(engine_names[d->io_engine]), bad);
 	return o;
 }

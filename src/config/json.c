@@ -247,11 +247,13 @@ void cfg_put(json_t *obj, const char *key, json_t *v, bool *bad)
 		*bad = true;
 		return;
 	}
+	if (json_is_null(v)) /* absent: left out */
+		return;
 	if (!v || json_object_set_new(obj, key, v))
 		*bad = true;
 }
 
-json_t *cfg_string_or_null(const char *s)
+json_t *cfg_string_opt(const char *s)
 {
 	return s ? json_string(s) : json_null();
 }

@@ -61,11 +61,15 @@ void *cfg_dup_array(const void *src, unsigned int n, size_t size, bool *oom);
 
 /*
  * The writers: each remembers any failure (out of memory) in *bad, so a
- * whole document is built and checked once.
+ * whole document is built and checked once. What is not configured is left
+ * out, never written as null: the swagger file has no null, and Firecracker
+ * leaves absent optional objects and fields out. So a to_json() or an _opt
+ * writer returns JSON null for "absent" and cfg_put() drops the key.
  */
 json_t *cfg_object(bool *bad);
 void cfg_put(json_t *obj, const char *key, json_t *v, bool *bad);
-json_t *cfg_string_or_null(const char *s);
+/* @s, or null (absent) for NULL. */
+json_t *cfg_string_opt(const char *s);
 /* A JSON array of @n elements of @size, each written by @elem. */
 json_t *cfg_array_json(const void *arr, unsigned int n, size_t size,
 		       json_t *(*elem)(const void *e, bool *bad), bool *bad);
@@ -83,8 +87,8 @@ int cfg_parse_limiter_update(json_t *obj, const char *key, const char *path, boo
 void cfg_merge_limiter(const struct rate_limiter_config *cur, const struct rate_limiter_config *upd,
 		       struct rate_limiter_config *out);
 json_t *cfg_rate_limiter_json(const struct rate_limiter_config *rl, bool *bad);
-/* The same, or null when it has no bucket. */
-json_t *cfg_limiter_or_null(const struct rate_limiter_config *rl, bool *bad);
+/* The same, or null (absent) when it has no bucket. */
+json_t *cfg_limiter_opt(const struct rate_limiter_config *rl, bool *bad);
 
 /* --- the sections: one row per object, in config.c's table --- */
 
@@ -113,7 +117,7 @@ struct config_section_ops {
 	/* @dst is a shallow copy of @src: give it its own strings (NULL where out of memory). */
 	void (*copy)(struct vm_config *dst, const struct vm_config *src, bool *oom);
 	void (*free)(struct vm_config *cfg);
-	json_t *(*to_json)(const struct vm_config *cfg, bool *bad); /* the document's value */
+	json_t *(*to_json)(const struct vm_config *cfg, bool *bad); /* its value; null: left out */
 };
 
 extern const struct config_section_ops config_boot_source_section;

@@ -203,13 +203,11 @@ static json_t *net_json(const void *e, bool *bad)
 
 		config_mac_format(n->guest_mac, mac);
 		cfg_put(o, "guest_mac", json_string(mac), bad);
-	} else {
-		cfg_put(o, "guest_mac", json_null(), bad);
 	}
 	if (n->has_mtu)
 		cfg_put(o, "mtu", json_integer(n->mtu), bad);
-	cfg_put(o, "rx_rate_limiter", cfg_limiter_or_null(&n->rx_rate_limiter, bad), bad);
-	cfg_put(o, "tx_rate_limiter", cfg_limiter_or_null(&n->tx_rate_limiter, bad), bad);
+	cfg_put(o, "rx_rate_limiter", cfg_limiter_opt(&n->rx_rate_limiter, bad), bad);
+	cfg_put(o, "tx_rate_limiter", cfg_limiter_opt(&n->tx_rate_limiter, bad), bad);
 	return o;
 }
 

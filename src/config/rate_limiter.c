@@ -98,7 +98,7 @@ json_t *cfg_rate_limiter_json(const struct rate_limiter_config *rl, bool *bad)
 	return o;
 }
 
-json_t *cfg_limiter_or_null(const struct rate_limiter_config *rl, bool *bad)
+json_t *cfg_limiter_opt(const struct rate_limiter_config *rl, bool *bad)
 {
 	if (!rl->has_bandwidth && !rl->has_ops)
 		return json_null();

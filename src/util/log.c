@@ -1,15 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "util/log.h"
 
-#include <errno.h>
-#include <stdatomic.h>
-#include <pthread.h>
-#include <strings.h>
-#include <time.h>
+#include "util/line_out.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A line up to this long is built on the stack; a longer one on the heap. */
+#define LOG_LINE_SMALL 1024
+
+/* As Firecracker prints them (Rust's log::Level). */
 static const char *const level_names[] = {
-    [LOG_OFF] = "Off",	 [LOG_ERROR] = "Error", [LOG_WARN] = "Warn",
-    [LOG_INFO] = "Info", [LOG_DEBUG] = "Debug", [LOG_TRACE] = "Trace",
+    [LOG_OFF] = "OFF",	 [LOG_ERROR] = "ERROR", [LOG_WARN] = "WARN",
+    [LOG_INFO] = "INFO", [LOG_DEBUG] = "DEBUG", [LOG_TRACE] = "TRACE",
 };
 
 /*
@@ -22,6 +32,9 @@ static struct logger *current;
 static _Thread_local bool capturing;
 static _Thread_local bool captured;
 static _Thread_local char capture_buf[512];
+
+/* log_set_thread_name(): what this thread's lines say instead of its own name. */
+static _Thread_local const char *thread_name;
 
 int log_level_parse(const char *name, enum log_level *out)
 {
@@ -51,16 +64,34 @@ struct logger *log_get(void)
 	return current;
 }
 
+const char *log_set_thread_name(const char *name)
+{
+	const char *prev = thread_name;
+
+	thread_name = name;
+	return prev;
+}
+
+static void get_thread_name(char *buf, size_t len)
+{
+	if (thread_name)
+		snprintf(buf, len, "%s", thread_name);
+	else if (gettid() == getpid())
+		snprintf(buf, len, "main"); /* not the process's name: Rust's main thread */
+	else if (pthread_getname_np(pthread_self(), buf, len))
+		snprintf(buf, len, "-");
+}
+
 void log_write(enum log_level lvl, const char *file, int line, const char *fmt, ...)
 {
 	struct logger *lg = current;
-	FILE *out = lg && lg->out ? lg->out : stderr;
 	enum log_level max = lg ? lg->level : LOG_INFO;
-	char thread[16] = "main";
-	char stamp[48];
+	char thread[16], stamp[32], small[LOG_LINE_SMALL], *buf = small;
 	struct timespec ts;
 	struct tm tm;
 	va_list ap;
+	int head, msg, fd;
+	size_t len;
 
 	if (lvl == LOG_ERROR && capturing && !captured) {
 		va_start(ap, fmt);
@@ -71,25 +102,148 @@ void log_write(enum log_level lvl, const char *file, int line, const char *fmt, 
 	if (lvl == LOG_OFF || lvl > max)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	localtime_r(&ts.tv_sec, &tm); /* Firecracker's LocalTime */
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	pthread_getname_np(pthread_self(), thread, sizeof(thread));
+	get_thread_name(thread, sizeof(thread));
 
-	/* One fprintf per part, under the stream's lock, so lines never interleave. */
-	flockfile(out);
-	fprintf(out, "%s.%09ld [%s:%s", stamp, ts.tv_nsec,
-		lg && lg->id[0] ? lg->id : "anonymous-instance", thread);
-	if (lg && lg->show_level)
-		fprintf(out, ":%s", level_names[lvl]);
-	if (lg && lg->show_origin)
-		fprintf(out, ":%s:%d", file, line);
-	fputs("] ", out);
+	/* The head, then the message; a message too long for the stack buffer gets the heap. */
+	head =
+	    snprintf(small, sizeof(small), "%s.%09ld [%s:%s%s%s", stamp, ts.tv_nsec,
+		     lg && lg->id[0] ? lg->id : "anonymous-instance", thread,
+		     lg && lg->show_level ? ":" : "", lg && lg->show_level ? level_names[lvl] : "");
+	if (lg && lg->show_origin && head > 0 && (size_t)head < sizeof(small))
+		head += snprintf(small + head, sizeof(small) - (size_t)head, ":%s:%d", file, line);
+	if (head < 0 || (size_t)head + 3 > sizeof(small))
+		return;
+	memcpy(small + head, "] ", 2);
+	head += 2;
 	va_start(ap, fmt);
-	vfprintf(out, fmt, ap);
+	msg = vsnprintf(small + head, sizeof(small) - (size_t)head, fmt, ap);
 	va_end(ap);
-	fputc('\n', out);
-	fflush(out);
-	funlockfile(out);
+	if (msg < 0)
+		return;
+	len = (size_t)head + (size_t)msg;
+	if (len + 1 >= sizeof(small)) {
+		buf = malloc(len + 2);
+		if (buf) {
+			memcpy(buf, small, (size_t)head);
+			va_start(ap, fmt);
+			vsnprintf(buf + head, (size_t)msg + 1, fmt, ap);
+			va_end(ap);
+		} else {
+			buf = small; /* out of memory: the line cut short */
+			len = sizeof(small) - 2;
+		}
+	}
+	buf[len++] = '\n';
+	fd = lg ? atomic_load(&lg->fd) : 0;
+	if (line_out_write(fd ? fd : STDERR_FILENO, fd && lg && atomic_load(&lg->fd_is_pipe), buf,
+			   len) &&
+	    lg)
+		atomic_fetch_add(&lg->missed, 1);
+	if (buf != small)
+		free(buf);
+}
+
+/* --- the async-signal-safe line --- */
+
+struct safe_line {
+	char buf[512];
+	size_t len;
+};
+
+static void safe_str(struct safe_line *l, const char *s)
+{
+	while (*s && l->len < sizeof(l->buf) - 1)
+		l->buf[l->len++] = *s++;
+}
+
+/* @v in decimal, at least @width digits. */
+static void safe_uint(struct safe_line *l, unsigned long long v, int width)
+{
+	char d[24];
+	int n = 0;
+
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v || n < width);
+	while (n && l->len < sizeof(l->buf) - 1)
+		l->buf[l->len++] = d[--n];
+}
+
+static void safe_int(struct safe_line *l, long long v)
+{
+	if (v < 0) {
+		safe_str(l, "-");
+		safe_uint(l, 0ULL - (unsigned long long)v, 1);
+	} else {
+		safe_uint(l, (unsigned long long)v, 1);
+	}
+}
+
+/* The UTC date of @days since 1970-01-01 (Howard Hinnant's civil_from_days). */
+static void civil_from_days(long long days, long long *y, unsigned int *m, unsigned int *d)
+{
+	long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned long long doe = (unsigned long long)(z - era * 146097);
+	unsigned long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+
+	*d = (unsigned int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (long long)yoe + era * 400 + (*m <= 2);
+}
+
+void log_fatal_signal(int signo, int code)
+{
+	struct logger *lg = current;
+	struct safe_line l = {.len = 0};
+	struct timespec ts;
+	long long y, secs;
+	unsigned int mo, d;
+	char comm[16] = "-";
+	int fd;
+
+	if (lg && (lg->level == LOG_OFF || lg->level < LOG_ERROR))
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	secs = ts.tv_sec % 86400;
+	civil_from_days(ts.tv_sec / 86400, &y, &mo, &d);
+	safe_uint(&l, (unsigned long long)y, 4);
+	safe_str(&l, "-");
+	safe_uint(&l, mo, 2);
+	safe_str(&l, "-");
+	safe_uint(&l, d, 2);
+	safe_str(&l, "T");
+	safe_uint(&l, (unsigned long long)(secs / 3600), 2);
+	safe_str(&l, ":");
+	safe_uint(&l, (unsigned long long)(secs / 60 % 60), 2);
+	safe_str(&l, ":");
+	safe_uint(&l, (unsigned long long)(secs % 60), 2);
+	safe_str(&l, ".");
+	safe_uint(&l, (unsigned long long)ts.tv_nsec, 9);
+	safe_str(&l, " [");
+	safe_str(&l, lg && lg->id[0] ? lg->id : "anonymous-instance");
+	safe_str(&l, ":");
+	if (thread_name)
+		safe_str(&l, thread_name);
+	else if (gettid() == getpid())
+		safe_str(&l, "main");
+	else if (!prctl(PR_GET_NAME, comm, 0, 0, 0))
+		safe_str(&l, comm);
+	if (lg && lg->show_level)
+		safe_str(&l, ":ERROR");
+	safe_str(&l, "] Shutting down VM after intercepting signal ");
+	safe_int(&l, signo);
+	safe_str(&l, ", code ");
+	safe_int(&l, code);
+	safe_str(&l, ".\n");
+	if (l.buf[l.len - 1] != '\n')
+		l.buf[l.len++] = '\n';
+	fd = lg ? atomic_load(&lg->fd) : 0;
+	if (write(fd ? fd : STDERR_FILENO, l.buf, l.len) < 0 && lg)
+		atomic_fetch_add(&lg->missed, 1);
 }
 
 void log_capture_start(void)

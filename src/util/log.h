@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Logging: leveled, printf-checked, Firecracker's line shape
- * ("<time> [<id>:<thread>:<level>] message"). The logger is a value owned by
- * the caller (struct vm owns one); the only process-wide thing is a pointer to
- * the logger the current process writes to, set once at start-up.
+ * Logging: leveled, printf-checked, in Firecracker's line format, which its
+ * clients read:
+ *   2024-05-01T12:00:00.123456789 [anonymous-instance:main:INFO:src/main.c:42] message
+ * the local time, the instance id (--id), the thread (main, fc_api, fc_vcpu N),
+ * the level in capitals if show_level, the origin if show_log_origin. Each
+ * line goes out with one write, whole or not at all (util/line_out.h: the log
+ * may be a FIFO nobody reads yet). The logger is a value owned by the caller
+ * (main owns one); the only process-wide thing is a pointer to the logger the
+ * current process writes to, set once at start-up.
  */
 #ifndef EMBER_UTIL_LOG_H
 #define EMBER_UTIL_LOG_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -22,11 +28,14 @@ enum log_level {
 };
 
 struct logger {
-	FILE *out; /* stderr unless --log-path */
+	/* Where lines go: a descriptor from line_out_open() (>= 3); 0: stderr. */
+	_Atomic int fd;
+	_Atomic bool fd_is_pipe;
 	enum log_level level;
 	bool show_level;
 	bool show_origin;
-	char id[64]; /* instance id (--id) */
+	char id[64];			   /* instance id (--id) */
+	_Atomic unsigned long long missed; /* lines dropped: a full FIFO, a failed write */
 };
 
 /* Parses "Error", "warning", "INFO", ... (case-insensitive). -EINVAL if unknown. */
@@ -38,6 +47,22 @@ struct logger *log_get(void);
 
 void log_write(enum log_level lvl, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/*
+ * Firecracker's line when it ends on a signal it catches, at Error level:
+ * "Shutting down VM after intercepting signal N, code C." Async-signal-safe,
+ * for a fault handler: no lock, no allocation, no stdio; the time is UTC
+ * (localtime_r is not safe there, and Firecracker does the same).
+ */
+void log_fatal_signal(int signo, int code);
+
+/*
+ * The name the calling thread's lines carry instead of its own (NULL: its
+ * own; the process's first thread is "main"). Returns the previous one. The
+ * API server, which runs on the main thread, logs as Firecracker's API
+ * thread does: "fc_api".
+ */
+const char *log_set_thread_name(const char *name);
 
 /*
  * Error capture, per thread: between log_capture_start() and log_capture_end()

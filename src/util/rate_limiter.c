@@ -2,17 +2,8 @@
 #include "util/rate_limiter.h"
 
 #include <string.h>
-#include <time.h>
 
 #define NS_PER_MS 1000000ULL
-
-uint64_t rl_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 void tb_init(struct token_bucket *b, const struct token_bucket_config *c, uint64_t now_ns)
 {

@@ -77,7 +77,4 @@ bool rl_active(const struct rate_limiter *rl);
  */
 bool rl_consume(struct rate_limiter *rl, uint64_t bytes, uint64_t now_ns, uint64_t *wait_ns);
 
-/* Monotonic nanoseconds, for callers. */
-uint64_t rl_now_ns(void);
-
 #endif

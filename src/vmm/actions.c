@@ -2,6 +2,8 @@
 /* The controller's actions and the one table of what each may do in which state (see actions.h). */
 #include "vmm/actions.h"
 
+#include "vmm/put_checks.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -198,8 +200,8 @@ int ctrl_get_instance_info(struct controller *ctl, char **json, struct ctrl_erro
 	if (ret < 0)
 		return ret;
 	return answer(dump(json_pack("{s:s, s:s, s:s, s:s}", "id", ctrl_id(ctl), "state",
-				     ctrl_state_name(ctl->state), "vmm_version", EMBER_VERSION,
-				     "app_name", EMBER_APP_NAME),
+				     ctrl_state_name(ctl->state), "vmm_version",
+				     FIRECRACKER_VERSION, "app_name", EMBER_APP_NAME),
 			   JSON_PRESERVE_ORDER),
 		      json, e);
 }
@@ -210,7 +212,8 @@ int ctrl_get_version(struct controller *ctl, char **json, struct ctrl_error *e)
 
 	if (ret < 0)
 		return ret;
-	return answer(dump(json_pack("{s:s}", "firecracker_version", EMBER_VERSION), 0), json, e);
+	return answer(dump(json_pack("{s:s}", "firecracker_version", FIRECRACKER_VERSION), 0), json,
+		      e);
 }
 
 int ctrl_get_machine_config(struct controller *ctl, char **json, struct ctrl_error *e)
@@ -233,9 +236,16 @@ int ctrl_get_vm_config(struct controller *ctl, char **json, struct ctrl_error *e
 
 /* --- the configuration before boot --- */
 
+/* The sections whose objects name host files (put_checks.h). */
+static bool names_files(enum config_section section)
+{
+	return section == CONFIG_BOOT_SOURCE || section == CONFIG_DRIVE || section == CONFIG_VSOCK;
+}
+
 int ctrl_configure(struct controller *ctl, enum config_section section, const char *body,
 		   size_t len, bool patch, struct ctrl_error *e)
 {
+	struct vm_config next;
 	int ret = check(ctl, CTRL_CONFIGURE, e);
 
 	if (ret < 0)
@@ -243,8 +253,23 @@ int ctrl_configure(struct controller *ctl, enum config_section section, const ch
 	/* As Firecracker: even an attempt that fails rules out a snapshot load. */
 	if (section != CONFIG_LOGGER && section != CONFIG_METRICS)
 		ctl->boot_path = true;
-	ret = config_update(&ctl->cfg, section, body, len, patch, e->msg);
-	return ret ? input_fault(e, ret) : 0;
+	if (!ctl->put_checks || !names_files(section)) {
+		ret = config_update(&ctl->cfg, section, body, len, patch, e->msg);
+		return ret ? input_fault(e, ret) : 0;
+	}
+	/* Applied to a copy and checked on the host first: a refused PUT changes nothing. */
+	if (config_copy(&next, &ctl->cfg))
+		return refuse(e, CTRL_FAULT_INTERNAL, "Out of memory applying the configuration.");
+	ret = config_update(&next, section, body, len, patch, e->msg);
+	if (!ret)
+		ret = ctrl_put_checks(&ctl->cfg, &next, section, e->msg);
+	if (ret) {
+		config_free(&next);
+		return input_fault(e, ret);
+	}
+	config_free(&ctl->cfg);
+	ctl->cfg = next;
+	return 0;
 }
 
 int ctrl_put_metrics(struct controller *ctl, const char *body, size_t len, struct ctrl_error *e)
@@ -293,6 +318,7 @@ int ctrl_update_logger(struct controller *ctl, const char *body, size_t len, str
 	lg->show_level = scratch.logger.show_level;
 	lg->show_origin = scratch.logger.show_log_origin;
 	if (scratch.logger.log_path) {
+		ctrl_log_started(); /* the new log's first line */
 		free(ctl->cfg.logger.log_path);
 	} else {
 		scratch.logger.log_path = ctl->cfg.logger.log_path;

@@ -3,7 +3,7 @@
  * The process-level controller: what Firecracker calls the VMM as opposed to
  * the VM. It owns the configuration (pending until InstanceStart, then what
  * the VM was built from), the VM once started, its state (Not started,
- * Running, Paused), the logger's settings, the metrics, and SIGTERM/SIGINT.
+ * Running, Paused), the logger's settings, the metrics, and the signals.
  * main() sets it up and runs it (this file); what the API can ask of it are
  * its actions (vmm/actions.h), which hold the state rules. Everything runs on
  * the event loop's thread.
@@ -24,9 +24,30 @@
 #include <stdbool.h>
 #include <time.h>
 
-#define EMBER_VERSION  "0.1.0"
-#define EMBER_APP_NAME "ember" /* InstanceInfo.app_name */
+/* ember's own version. */
+#define EMBER_VERSION "0.1.0"
+/*
+ * The Firecracker API ember implements: the swagger file's info.version
+ * (tests/reference/firecracker-api.yaml; tests/cli.sh checks that they agree).
+ * Clients read it where they read Firecracker's version: the first line of
+ * --version, GET /version, GET /'s vmm_version; they gate features on it.
+ */
+#define FIRECRACKER_VERSION "1.17.0-dev"
+/* InstanceInfo.app_name: ember's name and its own version, beside Firecracker's. */
+#define EMBER_APP_NAME "ember v" EMBER_VERSION
 #define VMM_ERR_MAX    CONFIG_ERR_MAX
+
+/* Firecracker's exit statuses for what it ends on (its FcExitCode). */
+enum {
+	CTRL_EXIT_UNEXPECTED = 2,
+	CTRL_EXIT_BAD_SYSCALL = 148,
+	CTRL_EXIT_SIGBUS = 149,
+	CTRL_EXIT_SIGSEGV = 150,
+	CTRL_EXIT_SIGXFSZ = 151,
+	CTRL_EXIT_SIGXCPU = 154,
+	CTRL_EXIT_SIGHUP = 156,
+	CTRL_EXIT_SIGILL = 157,
+};
 
 enum ctrl_state {
 	CTRL_NOT_STARTED,
@@ -99,6 +120,13 @@ struct controller {
 	enum ctrl_state state;
 	struct vm *vm; /* kvm_backend_ops: the VM once started */
 
+	/*
+	 * Check on the host what a PUT names (vmm/put_checks.h), as Firecracker
+	 * does. main sets it; the unit tests and the fuzzer, whose paths name no
+	 * files, leave it off.
+	 */
+	bool put_checks;
+
 	/* The VM's settings from the command line. */
 	bool boot_timer;
 	bool no_pvm_profile;
@@ -118,6 +146,7 @@ struct controller {
 	bool boot_path;
 	bool start_bad_input; /* the last start failed on the configuration or its files */
 	int exit_code;	      /* what the process exits with when no VM says otherwise */
+	int end_signal;	      /* the signal that stopped the process (ctrl_exit), or 0 */
 	struct ev_handler sig_h;
 };
 
@@ -127,8 +156,23 @@ void ctrl_init(struct controller *ctl, struct event_loop *loop, struct logger *l
 /* Stops the VM if one is still there, frees the configuration, closes the signalfd. */
 void ctrl_destroy(struct controller *ctl);
 
-/* SIGTERM and SIGINT, blocked in every thread, stop the VM (status 0) through the loop. */
+/*
+ * Signals, as Firecracker ends on them. SIGTERM, SIGINT, SIGHUP and SIGXCPU
+ * are blocked in every thread and read on the loop: the VM stops and main
+ * cleans up (the socket removed, the last metrics line written), then
+ * ctrl_exit() ends the process as Firecracker would have. SIGBUS, SIGSEGV,
+ * SIGILL, SIGSYS and SIGXFSZ, which the faulting thread itself gets, are
+ * handled where they happen: one log line, then Firecracker's exit status.
+ */
 int ctrl_watch_signals(struct controller *ctl);
+/*
+ * The end of the process after main's clean-up, given ctl->end_signal
+ * (@signo, 0 for none): killed by SIGTERM or SIGINT (their default action:
+ * Firecracker does not catch them, and its clients expect that status), the
+ * exit status Firecracker gives the signals it catches (SIGHUP 156, SIGXCPU
+ * 154), else @code. Returns the status to exit with when it returns.
+ */
+int ctrl_exit(int signo, int code);
 
 /* Opens the metrics from cfg.metrics (config file or PUT /metrics). */
 int ctrl_configure_metrics(struct controller *ctl, char err[VMM_ERR_MAX]);
@@ -142,11 +186,13 @@ const char *ctrl_state_name(enum ctrl_state state);
 const char *ctrl_id(const struct controller *ctl);
 
 /*
- * Opens @path (a file or named pipe) for the log, as Firecracker's logger
- * does: append, create, non-blocking. The first call gives @lg a stream; later
- * calls swap the file under it (dup2), so other threads never see a stream
- * closed under them.
+ * Opens @path (a file or a named pipe, read yet or not: util/line_out.h) for
+ * the log, as Firecracker's logger does. The first call gives @lg a
+ * descriptor; later calls swap the file under it (dup3), so other threads
+ * never write to a closed one.
  */
 int ctrl_open_log(struct logger *lg, const char *path, char err[VMM_ERR_MAX]);
+/* Firecracker's first line in a log, once the logger is set up: "Running Firecracker vX.Y.Z". */
+void ctrl_log_started(void);
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "vmm/metrics.h"
 
+#include "util/line_out.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -93,11 +94,10 @@ int metrics_open(struct metrics *m, struct event_loop *loop, const char *path, b
 			return -EINVAL;
 		}
 	}
-	/* O_NONBLOCK: a named pipe nobody reads must not stall the event loop. */
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "metrics_path %s: %s", path, strerror(errno));
+	/* A FIFO nobody reads yet opens too, and never stalls the event loop. */
+	ret = line_out_open(path, &fd, &m->fd_is_pipe);
+	if (ret) {
+		snprintf(err, errlen, "metrics_path %s: %s", path, strerror(-ret));
 		json_decref(props);
 		return ret;
 	}
@@ -132,7 +132,7 @@ int metrics_flush(struct metrics *m)
 	json_t *cur, *line;
 	struct timespec ts;
 	char *text;
-	size_t len, done = 0;
+	size_t len;
 	int ret = 0;
 
 	if (!m->active)
@@ -161,17 +161,12 @@ int metrics_flush(struct metrics *m)
 	}
 	len = strlen(text);
 	text[len++] = '\n'; /* json_dumps leaves room: the NUL becomes the newline */
-	while (done < len) {
-		ssize_t n = write(m->fd, text + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
-			break;
-		}
-		done += (size_t)n;
-	}
+	/* Whole or not at all: a FIFO with no room drops the line (counted). */
+	ret = line_out_write(m->fd, m->fd_is_pipe, text, len);
+	if (ret == -EAGAIN)
+		m->missed++;
+	else if (ret)
+		m->fails++;
 	free(text);
 	/* The baseline moves only when the line went out: nothing is lost on a failed write. */
 	if (!ret) {

@@ -25,6 +25,9 @@ typedef void (*metrics_collect_fn)(void *opaque, json_t *root);
 struct metrics {
 	bool active;
 	int fd;
+	bool fd_is_pipe;
+	/* Lines not written: no room in the FIFO (dropped), or a write error. */
+	unsigned long long missed, fails;
 	bool emit_id;
 	char id[64];
 	json_t *properties; /* operator's key-value pairs, or NULL */
@@ -40,13 +43,17 @@ struct metrics {
 void metrics_init(struct metrics *m, metrics_collect_fn collect, void *opaque);
 
 /*
- * Opens @path (appending; a named pipe works) and arms the 60 s timer on
- * @loop. @properties_json: an object of strings, or NULL. -errno with @err set.
+ * Opens @path (appending; a named pipe works, read or not: util/line_out.h)
+ * and arms the 60 s timer on @loop. @properties_json: an object of strings,
+ * or NULL. -errno with @err set.
  */
 int metrics_open(struct metrics *m, struct event_loop *loop, const char *path, bool emit_id,
 		 const char *id, const char *properties_json, char *err, size_t errlen);
 
-/* Writes one line now. 0, -ENODEV when not configured, or -errno. */
+/*
+ * Writes one line now. 0, -ENODEV when not configured, -EAGAIN when a FIFO
+ * has no room (the line is dropped; the next one carries its counts), or -errno.
+ */
 int metrics_flush(struct metrics *m);
 
 /* Writes the last line (if active) and closes. */

@@ -26,7 +26,8 @@ api_start() {
 	return 1
 }
 
-# api_stop: SIGTERM, then the status in RC; closes the console FIFO.
+# api_stop: SIGTERM, then the status in RC ($KILLED_BY_TERM: killed by it, as Firecracker
+# is); closes the console FIFO.
 api_stop() {
 	kill -TERM "$API_PID" 2>/dev/null
 	wait_exit "$API_PID" 10
@@ -55,6 +56,21 @@ expect_api() {
 		return 1
 	fi
 	return 0
+}
+
+# fifo_drain FIFO: what is in the named pipe now, read without waiting for more
+# (a reader that comes late, as firecracker-go-sdk's).
+fifo_drain() {
+	python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+while True:
+    try:
+        b = os.read(fd, 65536)
+    except BlockingIOError:
+        break
+    if not b:
+        break
+    sys.stdout.buffer.write(b)' "$1"
 }
 
 # raw_http: stdin's bytes on one connection to $API_SOCK; prints what comes back.

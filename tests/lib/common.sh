@@ -2,8 +2,9 @@
 # tests/lib/common.sh: what every suite script needs, sourced first (tests/run.sh
 # describes the layout). Sets set -u and the working directory (the repository's
 # root); defines ROOT, EMBER, FILTER (the first argument of the script that was
-# run), the counters with pass/fail/skip/want, the summary line and suite_end, $TMP
-# (removed at exit, after the exit hooks) and KVM_OK/KVM_WHY. Sourced again (by each
+# run), SWAGGER and SWAGGER_VERSION (Firecracker's API description and its
+# version), the counters with pass/fail/skip/want, the summary line and suite_end,
+# $TMP (removed at exit, after the exit hooks) and KVM_OK/KVM_WHY. Sourced again (by each
 # suite script after tests/run.sh) it does nothing: the counters go on. The other
 # files in tests/lib/ only define helpers and constants; each suite script sources
 # the ones it uses (again is harmless).
@@ -16,6 +17,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 ROOT=$PWD
 EMBER=$ROOT/build/ember
 FILTER=${1:-}
+# Firecracker's API description (swagger 2.0) and its version: the contract ember serves.
+SWAGGER=$ROOT/tests/reference/firecracker-api.yaml
+SWAGGER_VERSION=$(sed -n 's/^  version: *//p' "$SWAGGER" | head -n 1)
 PASSED=0 FAILED=0 SKIPPED=0
 FAILED_NAMES=()
 
@@ -61,6 +65,10 @@ exit_hooks_run() {
 exit_hook_push() { EXIT_HOOKS+=("$1"); }
 exit_hook_pop() { unset 'EXIT_HOOKS[-1]'; }
 trap exit_hooks_run EXIT
+
+# SIGTERM ends ember as it ends Firecracker, which does not catch it: killed by the
+# signal once ember has cleaned up. This is the status bash's wait gives for that.
+KILLED_BY_TERM=143
 
 # Payload guests, Linux guests and most CLI and API checks need /dev/kvm.
 KVM_OK=1 KVM_WHY=

@@ -11,8 +11,12 @@
 #include "test.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static struct {
 	int calls; /* backend operations the actions asked for */
@@ -191,7 +195,7 @@ static void fixture(enum ctrl_state state, unsigned int with, const struct vm_ba
 	if (ctl_live)
 		ctrl_destroy(&ctl);
 	memset(&fake, 0, sizeof(fake));
-	lg = (struct logger){.out = NULL, .level = LOG_OFF};
+	lg = (struct logger){.level = LOG_OFF};
 	log_set(&lg);
 	ctrl_init(&ctl, NULL, &lg, ops);
 	ctl_live = true;
@@ -636,7 +640,151 @@ TEST(names_and_request_counts)
 	CHECK_EQ(fake.stops, 0);
 }
 
+/* PUT @body to @section: the result, with the message in @e. */
+static int put(enum config_section section, const char *body, struct ctrl_error *e)
+{
+	memset(e, 0, sizeof(*e));
+	return ctrl_configure(&ctl, section, body, strlen(body), false, e);
+}
+
+/*
+ * With put_checks (main's setting), what a PUT names is checked on the host at
+ * once, with Firecracker's messages; a refused PUT changes nothing.
+ */
+TEST(put_checks_on_the_host)
+{
+	char dir[] = "/tmp/ember-put-XXXXXX", body[1024], want[512], file[300], sock[300];
+	static char args[5001];
+	struct ctrl_error e;
+
+	CHECK(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/file", dir);
+	snprintf(sock, sizeof(sock), "%s/v.sock", dir);
+	CHECK_EQ(close(open(file, O_CREAT | O_WRONLY, 0600)), 0);
+	fixture(CTRL_NOT_STARTED, 0, &fake_ops);
+	ctl.put_checks = true;
+
+	/* boot-source: the kernel, then the initrd, must open. */
+	snprintf(body, sizeof(body), "{\"kernel_image_path\": \"%s/none\"}", dir);
+	CHECK(put(CONFIG_BOOT_SOURCE, body, &e) < 0);
+	snprintf(want, sizeof(want),
+		 "Boot source error: The kernel file cannot be opened: No such file or directory "
+		 "(os error 2): %s/none",
+		 dir);
+	CHECK_STR(e.msg, want);
+	CHECK_STR(ctl.cfg.boot.kernel_image_path, "/k"); /* the fixture's, unchanged */
+	snprintf(body, sizeof(body), "{\"kernel_image_path\": \"%s\", \"initrd_path\": \"%s/i\"}",
+		 file, dir);
+	CHECK(put(CONFIG_BOOT_SOURCE, body, &e) < 0);
+	CHECK_CONTAINS(e.msg, "Boot source error: The initrd file cannot be opened: No such file");
+	memset(args, 'a', sizeof(args) - 1);
+	snprintf(body, sizeof(body), "{\"kernel_image_path\": \"%s\", \"boot_args\": \"%.600s\"}",
+		 file, args);
+	CHECK_EQ(put(CONFIG_BOOT_SOURCE, body, &e), 0);
+	CHECK_STR(ctl.cfg.boot.kernel_image_path, file);
+
+	/* drives: the backing file opens (read-write unless read-only) and has a size. */
+	snprintf(body, sizeof(body),
+		 "{\"drive_id\": \"x\", \"path_on_host\": \"%s/none\", \"is_root_device\": false}",
+		 dir);
+	CHECK(put(CONFIG_DRIVE, body, &e) < 0);
+	snprintf(want, sizeof(want),
+		 "Drive config error: Unable to create the virtio block device: Virtio backend "
+		 "error: Error manipulating the backing file: No such file or directory (os error "
+		 "2) %s/none",
+		 dir);
+	CHECK_STR(e.msg, want);
+	CHECK_EQ(ctl.cfg.nr_drives, 1);
+	snprintf(body, sizeof(body),
+		 "{\"drive_id\": \"x\", \"path_on_host\": \"%s\", \"is_root_device\": false}", dir);
+	CHECK(put(CONFIG_DRIVE, body, &e) < 0);
+	CHECK_CONTAINS(e.msg, "Is a directory (os error 21)");
+	CHECK_EQ(put(CONFIG_DRIVE,
+		     "{\"drive_id\": \"x\", \"path_on_host\": \"/dev/null\", \"is_root_device\": "
+		     "true}",
+		     &e),
+		 0);
+	CHECK_EQ(ctl.cfg.nr_drives, 2);
+	/* The fixture's drive "d" (/d, never checked) is not what this PUT changes. */
+	snprintf(body, sizeof(body),
+		 "{\"drive_id\": \"y\", \"path_on_host\": \"%s\", \"is_root_device\": false, "
+		 "\"is_read_only\": true}",
+		 file);
+	CHECK_EQ(put(CONFIG_DRIVE, body, &e), 0);
+
+	/* vsock: the socket can be bound; nothing is left behind. */
+	snprintf(body, sizeof(body), "{\"guest_cid\": 3, \"uds_path\": \"%s/no/v.sock\"}", dir);
+	CHECK(put(CONFIG_VSOCK, body, &e) < 0);
+	CHECK_CONTAINS(e.msg, "Vsock config error: Cannot create backend for vsock device: Error "
+			      "binding to the host-side Unix socket: No such file or directory (os "
+			      "error 2)");
+	snprintf(body, sizeof(body), "{\"guest_cid\": 3, \"uds_path\": \"%s\"}", file);
+	CHECK(put(CONFIG_VSOCK, body, &e) < 0);
+	CHECK_CONTAINS(e.msg, "Address already in use (os error 98)");
+	CHECK(!ctl.cfg.vsock.present);
+	snprintf(body, sizeof(body), "{\"guest_cid\": 3, \"uds_path\": \"%s\"}", sock);
+	CHECK_EQ(put(CONFIG_VSOCK, body, &e), 0);
+	CHECK(access(sock, F_OK) < 0);
+	CHECK_STR(ctl.cfg.vsock.uds_path, sock);
+
+	/* Without put_checks (the unit tests' and the fuzzer's paths), nothing is opened. */
+	ctl.put_checks = false;
+	CHECK_EQ(put(CONFIG_BOOT_SOURCE, "{\"kernel_image_path\": \"/no/such/k\"}", &e), 0);
+	unlink(file);
+	rmdir(dir);
+}
+
+/* The limit of the kernel command line is a configuration rule: refused at the PUT. */
+TEST(boot_args_limit_at_the_put)
+{
+	static char body[6000];
+	struct ctrl_error e;
+	size_t at;
+
+	fixture(CTRL_NOT_STARTED, 0, &fake_ops);
+	snprintf(body, sizeof(body), "{\"kernel_image_path\": \"/k2\", \"boot_args\": \"");
+	at = strlen(body);
+	memset(body + at, 'a', 4096);
+	strcat(body, "\"}");
+	CHECK(put(CONFIG_BOOT_SOURCE, body, &e) < 0);
+	CHECK_STR(e.msg, "boot-source.boot_args: 4096 bytes, longer than the 4095-byte limit of "
+			 "the kernel command line");
+	CHECK_STR(ctl.cfg.boot.kernel_image_path, "/k");
+	memmove(body + at, body + at + 1, strlen(body + at)); /* 4095 bytes */
+	CHECK_EQ(put(CONFIG_BOOT_SOURCE, body, &e), 0);
+}
+
+/* How the process ends after a signal, as Firecracker's parent sees it. */
+TEST(exit_after_signals)
+{
+	int status;
+	pid_t pid;
+
+	CHECK_EQ(ctrl_exit(0, 7), 7);
+	CHECK_EQ(ctrl_exit(SIGHUP, 0), CTRL_EXIT_SIGHUP);
+	CHECK_EQ(ctrl_exit(SIGXCPU, 1), CTRL_EXIT_SIGXCPU);
+	CHECK_EQ(ctrl_exit(SIGUSR2, 5), 5); /* not one ember handles */
+	/* SIGTERM and SIGINT (blocked, as ctrl_watch_signals leaves them): killed by them. */
+	for (int sig = SIGINT; sig; sig = sig == SIGINT ? SIGTERM : 0) {
+		pid = fork();
+		CHECK(pid >= 0);
+		if (!pid) {
+			sigset_t s;
+
+			sigemptyset(&s);
+			sigaddset(&s, sig);
+			pthread_sigmask(SIG_BLOCK, &s, NULL);
+			_exit(ctrl_exit(sig, 0) == 128 + sig ? 99 : 98);
+		}
+		CHECK_EQ(waitpid(pid, &status, 0), pid);
+		CHECK(WIFSIGNALED(status));
+		CHECK_EQ(WTERMSIG(status), sig);
+	}
+}
+
 TEST_MAIN(TEST_ENTRY(every_action_in_every_state), TEST_ENTRY(needs_come_before_the_state),
 	  TEST_ENTRY(missing_device_ops), TEST_ENTRY(failures_keep_the_state),
 	  TEST_ENTRY(bad_input_is_input), TEST_ENTRY(snapshot_load_rules),
-	  TEST_ENTRY(snapshot_create_rules), TEST_ENTRY(names_and_request_counts))
+	  TEST_ENTRY(snapshot_create_rules), TEST_ENTRY(names_and_request_counts),
+	  TEST_ENTRY(put_checks_on_the_host), TEST_ENTRY(boot_args_limit_at_the_put),
+	  TEST_ENTRY(exit_after_signals))

@@ -305,6 +305,47 @@ TEST(malformed_closes)
 	}
 }
 
+/* Only HTTP/1.0 and HTTP/1.1, as Firecracker: http_parser alone takes "HTTX/1.1". */
+TEST(protocol_checked)
+{
+	static const char *const bad[] = {
+	    "GET / HTTX/1.1\r\n\r\n",
+	    "GET / HTTP/1.2\r\nHost: x\r\n\r\n",
+	    "PUT /vm HTXP/1.0\r\nContent-Length: 2\r\n\r\n{}",
+	};
+	struct http_conn *c;
+	const char *in, *out;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c = conn(0);
+		if (http_conn_input(c, bad[i], strlen(bad[i])))
+			FAIL_AT("case %zu was accepted", i);
+		out = output(c);
+		if (strncmp(out, "HTTP/1.1 400 Bad Request\r\n", 26) ||
+		    !strstr(out, "Malformed HTTP request: Unsupported HTTP version \\\"") ||
+		    handled)
+			FAIL_AT("case %zu: %s", i, out);
+		http_conn_free(c);
+	}
+	/* Named in the answer, even when the line comes a byte at a time. */
+	c = conn(0);
+	in = "GET /version HTTX/1.1\r\nHost: x\r\n\r\n";
+	for (size_t i = 0; i < strlen(in) && http_conn_input(c, in + i, 1); i++)
+		;
+	CHECK_CONTAINS(output(c), "Unsupported HTTP version \\\"HTTX/1.1\\\"");
+	CHECK_EQ(handled, 0);
+	http_conn_free(c);
+	/* In a pipeline: the good request is answered, the bad one ends the connection. */
+	c = conn(0);
+	in = "GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.3\r\n\r\n";
+	CHECK(!http_conn_input(c, in, strlen(in)));
+	out = output(c);
+	CHECK_EQ(handled, 1);
+	CHECK_CONTAINS(out, "\"p\":\"/a\"");
+	CHECK_CONTAINS(out, "Unsupported HTTP version \\\"HTTP/1.3\\\"");
+	http_conn_free(c);
+}
+
 TEST(limits_on_target_and_headers)
 {
 	struct http_conn *c = conn(0);
@@ -402,5 +443,6 @@ TEST_MAIN(TEST_ENTRY(one_get), TEST_ENTRY(no_content_has_no_body), TEST_ENTRY(pi
 	  TEST_ENTRY(byte_by_byte), TEST_ENTRY(partly_written_output), TEST_ENTRY(head_has_no_body),
 	  TEST_ENTRY(chunked_body), TEST_ENTRY(connection_close_and_http10),
 	  TEST_ENTRY(oversize_body_refused), TEST_ENTRY(expect_continue),
-	  TEST_ENTRY(malformed_closes), TEST_ENTRY(limits_on_target_and_headers),
-	  TEST_ENTRY(fault_json_escapes), TEST_ENTRY(socket_rules))
+	  TEST_ENTRY(malformed_closes), TEST_ENTRY(protocol_checked),
+	  TEST_ENTRY(limits_on_target_and_headers), TEST_ENTRY(fault_json_escapes),
+	  TEST_ENTRY(socket_rules))

@@ -76,7 +76,7 @@ static void one_section(struct state_file *f, uint8_t **buf, const char *name, c
 TEST(corrupt_sections_never_reach_kvm)
 {
 	struct arch_snapshot_caps caps = {.xsave_size = 4096};
-	struct logger lg = {.out = NULL, .level = LOG_OFF};
+	struct logger lg = {.level = LOG_OFF};
 	static const uint8_t junk[40] = {1, 2, 3};
 	struct state_file f;
 	uint8_t *buf;

@@ -2,6 +2,7 @@
 /* virtio-balloon: inflate, deflate, statistics, free page reporting. See balloon.h. */
 #include "devices/virtio/balloon.h"
 
+#include "core/iov.h"
 #include "util/log.h"
 
 #include <endian.h>
@@ -25,22 +26,6 @@ static uint64_t now_ns(clockid_t clk)
 
 	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-/* Copies up to @len bytes of @c's device-readable buffers, from the start, into @dst. */
-static size_t gather(const struct vq_chain *c, void *dst, size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < c->nr_out && done < len; i++) {
-		size_t n = c->out[i].iov_len;
-
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)dst + done, c->out[i].iov_base, n);
-		done += n;
-	}
-	return done;
 }
 
 /*
@@ -129,7 +114,7 @@ static void inflate_collect(struct virtio_balloon *b, const struct vq_chain *c, 
 	uint32_t raw[VIRTIO_BALLOON_MAX_PFNS_PER_CHAIN];
 
 	/* A copy first: the guest may change the array while we look at it. */
-	gather(c, raw, (size_t)count * 4);
+	iov_to_buf(c->out, c->nr_out, 0, raw, (size_t)count * 4);
 	for (unsigned int i = 0; i < count; i++) {
 		uint32_t pfn = le32toh(raw[i]);
 
@@ -146,120 +131,85 @@ static void inflate_collect(struct virtio_balloon *b, const struct vq_chain *c, 
 	}
 }
 
-/* The per-event bound: more work waits, serve it on a later event. */
-static void requeue(struct virtio_balloon *b, struct virtqueue *vq, unsigned int q)
+/*
+ * Serves queue @q with @serve, at most VIRTIO_BALLOON_CHAINS_PER_EVENT chains
+ * per event: more work waits for the run the loop asked for, which serves the
+ * queue again as a notification would (balloon_run).
+ */
+static void serve_queue(struct virtio_balloon *b, struct virtio_queue_loop loop)
 {
-	if (!vq_has_avail(vq))
-		return;
-	b->requeued++;
-	b->requeue |= 1u << q;
-	virtio_dev_schedule(&b->dev, 0);
+	loop.chain = &b->chain;
+	loop.budget = VIRTIO_BALLOON_CHAINS_PER_EVENT;
+	if (virtio_queue_serve(&b->dev, &loop) == VIRTIO_QUEUE_BUDGET) {
+		b->requeued++;
+		b->requeue |= 1u << loop.q;
+	}
 }
 
-/*
- * Pops the next chain into b->chain. 1: got one; 2: a malformed one, already
- * given back with len 0 and counted; 0: empty; -1: the ring is corrupt (the
- * device now needs a reset): stop.
- */
-static int next_chain(struct virtio_balloon *b, struct virtqueue *vq, bool *pushed)
-{
-	for (;;) {
-		int ret = vq_pop(vq, &b->chain);
+/* The inflate chains of one event whose PFNs are collected, not dropped yet. */
+struct inflate_batch {
+	uint16_t heads[VIRTIO_BALLOON_CHAINS_PER_EVENT];
+	unsigned int nr;
+};
 
-		if (ret == 1)
-			return 1;
-		if (ret == 0) {
-			if (!vq_enable_notify(vq))
-				return 0;
-			continue;
-		}
-		b->dev.event_fails++;
-		if (ret == -EIO) {
-			log_warn_rl("virtio-balloon: corrupt ring: %s",
-				    vq->error ? vq->error : "(no reason)");
-			virtio_dev_needs_reset(&b->dev);
-			return -1;
-		}
-		/* -EINVAL: malformed, already given back with len 0 */
-		log_debug("virtio-balloon: malformed chain: %s", vq->error ? vq->error : "");
-		*pushed = true;
-		return 2;
+static enum virtio_chain_done inflate_one(struct virtio_dev *d, unsigned int q, struct vq_chain *c,
+					  void *arg)
+{
+	struct virtio_balloon *b = to_balloon(d);
+	struct inflate_batch *batch = arg;
+	int count = pfn_chain_count(c);
+
+	if (count < 0) {
+		log_debug("virtio-balloon: inflate request %u: %llu readable and %llu "
+			  "writable bytes: refused",
+			  c->head, (unsigned long long)c->out_len, (unsigned long long)c->in_len);
+		d->event_fails++;
+		vq_push(&d->vqs[q], c->head, 0);
+		return VIRTIO_CHAIN_NEXT;
 	}
+	if (b->nr_pfns + (unsigned int)count > VIRTIO_BALLOON_PFN_BATCH)
+		inflate_flush(b, &d->vqs[q], batch->heads, &batch->nr);
+	inflate_collect(b, c, (unsigned int)count);
+	batch->heads[batch->nr++] = c->head;
+	return VIRTIO_CHAIN_NEXT;
 }
 
 static void process_inflate(struct virtio_balloon *b)
 {
 	struct virtqueue *vq = &b->dev.vqs[0];
-	uint16_t heads[VIRTIO_BALLOON_CHAINS_PER_EVENT];
-	unsigned int nr_heads = 0, chains = 0;
-	bool pushed = false;
+	struct inflate_batch batch = {.nr = 0};
+	uint16_t used_before = vq->used_idx;
 
 	b->inflate_count++;
 	b->nr_pfns = 0;
-	for (;; chains++) {
-		int ret, count;
-
-		if (chains == VIRTIO_BALLOON_CHAINS_PER_EVENT) {
-			requeue(b, vq, 0);
-			break;
-		}
-		ret = next_chain(b, vq, &pushed);
-		if (ret <= 0)
-			break;
-		if (ret == 2)
-			continue;
-		count = pfn_chain_count(&b->chain);
-		if (count < 0) {
-			log_debug("virtio-balloon: inflate request %u: %llu readable and %llu "
-				  "writable bytes: refused",
-				  b->chain.head, (unsigned long long)b->chain.out_len,
-				  (unsigned long long)b->chain.in_len);
-			b->dev.event_fails++;
-			vq_push(vq, b->chain.head, 0);
-			pushed = true;
-			continue;
-		}
-		if (b->nr_pfns + (unsigned int)count > VIRTIO_BALLOON_PFN_BATCH)
-			inflate_flush(b, vq, heads, &nr_heads);
-		inflate_collect(b, &b->chain, (unsigned int)count);
-		heads[nr_heads++] = b->chain.head;
-		pushed = true;
-	}
-	inflate_flush(b, vq, heads, &nr_heads);
-	if (pushed)
+	/* Signalled once the batch is flushed: the pages go before the driver hears of it. */
+	serve_queue(b, (struct virtio_queue_loop){
+			   .q = 0, .serve = inflate_one, .arg = &batch, .caller_signals = true});
+	inflate_flush(b, vq, batch.heads, &batch.nr);
+	if (vq->used_idx != used_before)
 		virtio_dev_signal_used(&b->dev, 0);
+}
+
+/* Nothing to do on the host: a page comes back when the guest touches it. */
+static enum virtio_chain_done deflate_one(struct virtio_dev *d, unsigned int q, struct vq_chain *c,
+					  void *arg)
+{
+	struct virtio_balloon *b = to_balloon(d);
+	int count = pfn_chain_count(c);
+
+	(void)arg;
+	if (count < 0)
+		d->event_fails++;
+	else
+		b->deflated_pages += (unsigned int)count;
+	vq_push(&d->vqs[q], c->head, 0);
+	return VIRTIO_CHAIN_NEXT;
 }
 
 static void process_deflate(struct virtio_balloon *b)
 {
-	struct virtqueue *vq = &b->dev.vqs[1];
-	unsigned int chains = 0;
-	bool pushed = false;
-
 	b->deflate_count++;
-	for (;; chains++) {
-		int ret, count;
-
-		if (chains == VIRTIO_BALLOON_CHAINS_PER_EVENT) {
-			requeue(b, vq, 1);
-			break;
-		}
-		ret = next_chain(b, vq, &pushed);
-		if (ret <= 0)
-			break;
-		if (ret == 2)
-			continue;
-		/* Nothing to do on the host: a page comes back when the guest touches it. */
-		count = pfn_chain_count(&b->chain);
-		if (count < 0)
-			b->dev.event_fails++;
-		else
-			b->deflated_pages += (unsigned int)count;
-		vq_push(vq, b->chain.head, 0);
-		pushed = true;
-	}
-	if (pushed)
-		virtio_dev_signal_used(&b->dev, 1);
+	serve_queue(b, (struct virtio_queue_loop){.q = 1, .serve = deflate_one});
 }
 
 /* --- free page reporting --- */
@@ -274,37 +224,26 @@ static void report_range(struct virtio_balloon *b, const struct iovec *iov)
 	b->free_page_report_freed += drop_range(b, iov->iov_base, iov->iov_len);
 }
 
+static enum virtio_chain_done report_one(struct virtio_dev *d, unsigned int q, struct vq_chain *c,
+					 void *arg)
+{
+	struct virtio_balloon *b = to_balloon(d);
+
+	(void)arg;
+	/* Linux posts the ranges device-writable; accept readable ones too. */
+	for (unsigned int i = 0; i < c->nr_in; i++)
+		report_range(b, &c->in[i]);
+	for (unsigned int i = 0; i < c->nr_out; i++)
+		report_range(b, &c->out[i]);
+	vq_push(&d->vqs[q], c->head, 0);
+	return VIRTIO_CHAIN_NEXT;
+}
+
 static void process_reporting(struct virtio_balloon *b, unsigned int q)
 {
-	struct virtqueue *vq = &b->dev.vqs[q];
-	unsigned int chains = 0;
-	bool pushed = false;
-
 	b->free_page_report_count++;
-	for (;; chains++) {
-		int ret;
-
-		if (chains == VIRTIO_BALLOON_CHAINS_PER_EVENT) {
-			requeue(b, vq, q);
-			break;
-		}
-		ret = next_chain(b, vq, &pushed);
-		if (ret <= 0)
-			break;
-		if (ret == 2) {
-			b->free_page_report_fails++;
-			continue;
-		}
-		/* Linux posts the ranges device-writable; accept readable ones too. */
-		for (unsigned int i = 0; i < b->chain.nr_in; i++)
-			report_range(b, &b->chain.in[i]);
-		for (unsigned int i = 0; i < b->chain.nr_out; i++)
-			report_range(b, &b->chain.out[i]);
-		vq_push(vq, b->chain.head, 0);
-		pushed = true;
-	}
-	if (pushed)
-		virtio_dev_signal_used(&b->dev, q);
+	serve_queue(b, (struct virtio_queue_loop){
+			   .q = q, .serve = report_one, .malformed = &b->free_page_report_fails});
 }
 
 /* --- statistics --- */
@@ -322,7 +261,7 @@ static void stats_parse(struct virtio_balloon *b, const struct vq_chain *c)
 		b->stats_update_fails++;
 		return;
 	}
-	gather(c, buf, len);
+	iov_to_buf(c->out, c->nr_out, 0, buf, len);
 	s->present = 0;
 	for (size_t off = 0; off < len; off += VIRTIO_BALLOON_STAT_SIZE) {
 		uint16_t tag;
@@ -341,40 +280,29 @@ static void stats_parse(struct virtio_balloon *b, const struct vq_chain *c)
 	b->stats_updates_count++;
 }
 
+/* A stats buffer: parsed, and held (even if malformed) until the next poll gives it back. */
+static enum virtio_chain_done stats_one(struct virtio_dev *d, unsigned int q, struct vq_chain *c,
+					void *arg)
+{
+	struct virtio_balloon *b = to_balloon(d);
+
+	(void)arg;
+	if (b->stats_held) {
+		/* The driver may have one buffer out: give the older one back. */
+		log_debug("virtio-balloon: a second stats buffer: the first goes back");
+		vq_push(&d->vqs[q], b->stats_head, 0);
+		b->stats_extra_bufs++;
+	}
+	stats_parse(b, c);
+	b->stats_held = true;
+	b->stats_head = c->head;
+	return VIRTIO_CHAIN_NEXT;
+}
+
 static void process_stats(struct virtio_balloon *b, unsigned int q)
 {
-	struct virtqueue *vq = &b->dev.vqs[q];
-	unsigned int chains = 0;
-	bool pushed = false;
-
-	for (;; chains++) {
-		int ret;
-
-		if (chains == VIRTIO_BALLOON_CHAINS_PER_EVENT) {
-			requeue(b, vq, q);
-			break;
-		}
-		ret = next_chain(b, vq, &pushed);
-		if (ret <= 0)
-			break;
-		if (ret == 2) {
-			b->stats_update_fails++;
-			continue;
-		}
-		if (b->stats_held) {
-			/* The driver may have one buffer out: give the older one back. */
-			log_debug("virtio-balloon: a second stats buffer: the first goes back");
-			vq_push(vq, b->stats_head, 0);
-			b->stats_extra_bufs++;
-			pushed = true;
-		}
-		stats_parse(b, &b->chain);
-		/* Held (even if malformed) until the next poll gives it back. */
-		b->stats_held = true;
-		b->stats_head = b->chain.head;
-	}
-	if (pushed)
-		virtio_dev_signal_used(&b->dev, q);
+	serve_queue(b, (struct virtio_queue_loop){
+			   .q = q, .serve = stats_one, .malformed = &b->stats_update_fails});
 }
 
 /* Lock held. Gives the held buffer back: the driver answers with fresh statistics. */
@@ -513,17 +441,11 @@ static void balloon_config_read(struct virtio_dev *d, uint64_t off, uint8_t *dat
 {
 	struct virtio_balloon *b = to_balloon(d);
 	uint8_t space[VIRTIO_BALLOON_CFG_SIZE] = {0};
-	uint64_t n;
 
-	if (off >= sizeof(space))
-		return; /* past the end: zeros (the transport cleared @data) */
 	put_le32(space + VIRTIO_BALLOON_CFG_NUM_PAGES, b->num_pages);
 	put_le32(space + VIRTIO_BALLOON_CFG_ACTUAL, b->actual);
 	/* free_page_hint_cmd_id and poison_val: 0, neither feature is offered */
-	n = sizeof(space) - off;
-	if (n > len)
-		n = len;
-	memcpy(data, space + off, n);
+	virtio_config_copy(data, len, off, space, sizeof(space));
 }
 
 static void balloon_config_write(struct virtio_dev *d, uint64_t off, const uint8_t *data,
@@ -635,24 +557,25 @@ int balloon_set_target(struct virtio_balloon *b, uint32_t amount_mib)
 	return 0;
 }
 
-uint32_t balloon_target_mib(struct virtio_balloon *b)
+/* A field of @b the driver or the API may change meanwhile, read under dev.lock. */
+static uint32_t read_locked(struct virtio_balloon *b, const uint32_t *field)
 {
 	uint32_t v;
 
 	pthread_mutex_lock(&b->dev.lock);
-	v = b->num_pages / VIRTIO_BALLOON_PAGES_PER_MIB;
+	v = *field;
 	pthread_mutex_unlock(&b->dev.lock);
 	return v;
 }
 
+uint32_t balloon_target_mib(struct virtio_balloon *b)
+{
+	return read_locked(b, &b->num_pages) / VIRTIO_BALLOON_PAGES_PER_MIB;
+}
+
 uint32_t balloon_actual_mib(struct virtio_balloon *b)
 {
-	uint32_t v;
-
-	pthread_mutex_lock(&b->dev.lock);
-	v = b->actual / VIRTIO_BALLOON_PAGES_PER_MIB;
-	pthread_mutex_unlock(&b->dev.lock);
-	return v;
+	return read_locked(b, &b->actual) / VIRTIO_BALLOON_PAGES_PER_MIB;
 }
 
 int balloon_get_stats(struct virtio_balloon *b, struct balloon_stats *out)
@@ -701,10 +624,5 @@ int balloon_set_stats_interval(struct virtio_balloon *b, uint32_t seconds)
 
 uint32_t balloon_stats_interval(struct virtio_balloon *b)
 {
-	uint32_t v;
-
-	pthread_mutex_lock(&b->dev.lock);
-	v = b->stats_interval;
-	pthread_mutex_unlock(&b->dev.lock);
-	return v;
+	return read_locked(b, &b->stats_interval);
 }

@@ -1,52 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
-/* virtio-blk over a host file: request parsing, the Sync and Async engines. See block.h. */
+/*
+ * virtio-blk over a host file: the backing file, request parsing, the rate
+ * limiter and the virtio side; the I/O is an engine's (block_engine.h). See block.h.
+ */
 #include "devices/virtio/block.h"
+#include "devices/virtio/block_engine.h"
 
+#include "core/iov.h"
 #include "util/log.h"
 
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #define HDR_LEN 16 /* struct virtio_blk_req: type, reserved, sector */
-
-/* One request, parsed: where its data and status byte are in guest memory. */
-struct block_req {
-	uint16_t head;
-	bool busy; /* Async: in flight */
-	uint32_t type;
-	uint64_t sector;
-	uint8_t *status; /* the last writable byte */
-	uint64_t data_len;
-	unsigned int niov;
-	struct iovec iov[VQ_MAX_SEGS];
-};
-
-struct block_uring {
-	struct io_uring ring;
-	int efd; /* completions signal it (io_uring_register_eventfd) */
-	unsigned int in_flight;
-	unsigned int unsubmitted; /* SQEs prepared since the last io_uring_submit */
-	unsigned int nr_free;
-	uint16_t free_slots[BLOCK_QUEUE_SIZE];
-	struct block_req slots[BLOCK_QUEUE_SIZE];
-};
-
-enum serve_result {
-	SERVE_NEXT, /* go on with the next chain */
-	SERVE_STOP, /* the chain went back on the ring: stop for now */
-};
 
 static struct virtio_block *to_block(struct virtio_dev *d)
 {
@@ -86,7 +59,10 @@ static const char *file_kind(mode_t mode)
 
 /*
  * Opens @path for drive @drive_id, checks its type, sizes it and builds its
- * GET_ID string. 0, or a negative errno after logging one line.
+ * GET_ID string. Any file that opens and has a size will do, as in
+ * Firecracker: a regular file, a block device, or a character device such as
+ * /dev/null (size 0; firectl's test boots with --root-drive /dev/null). 0, or
+ * a negative errno after logging one line.
  */
 static int open_backing(const char *drive_id, const char *path, bool read_only, int *fdp,
 			uint64_t *sizep, uint8_t id[BLOCK_ID_BYTES])
@@ -100,9 +76,10 @@ static int open_backing(const char *drive_id, const char *path, bool read_only, 
 	fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
-		if (!stat(path, &st) && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		if (!stat(path, &st) && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode) &&
+		    !S_ISCHR(st.st_mode)) {
 			log_error("drive %s: path_on_host %s: is %s; a drive must be a regular "
-				  "file or a block device",
+				  "file or a device",
 				  drive_id, path, file_kind(st.st_mode));
 			return ret;
 		}
@@ -115,9 +92,9 @@ static int open_backing(const char *drive_id, const char *path, bool read_only, 
 		log_error("drive %s: path_on_host %s: %s", drive_id, path, strerror(errno));
 		goto fail;
 	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode) && !S_ISCHR(st.st_mode)) {
 		log_error("drive %s: path_on_host %s: is %s; a drive must be a regular file or a "
-			  "block device",
+			  "device",
 			  drive_id, path, file_kind(st.st_mode));
 		ret = -EINVAL;
 		goto fail;
@@ -128,7 +105,7 @@ static int open_backing(const char *drive_id, const char *path, bool read_only, 
 		log_error("drive %s: path_on_host %s: fcntl: %s", drive_id, path, strerror(errno));
 		goto fail;
 	}
-	end = lseek(fd, 0, SEEK_END); /* regular files and block devices alike */
+	end = lseek(fd, 0, SEEK_END); /* files and devices alike (/dev/null: 0) */
 	if (end < 0) {
 		ret = -errno;
 		log_error("drive %s: path_on_host %s: cannot size it: %s", drive_id, path,
@@ -164,70 +141,10 @@ static void block_config_read(struct virtio_dev *d, uint64_t off, uint8_t *data,
 
 	memcpy(cfg, &cap, 8);	       /* capacity */
 	memcpy(cfg + 12, &seg_max, 4); /* seg_max; size_max, geometry, blk_size stay 0 */
-	if (off >= sizeof(cfg))
-		return;
-	if (len > sizeof(cfg) - off)
-		len = (uint32_t)(sizeof(cfg) - off);
-	memcpy(data, cfg + off, len);
+	virtio_config_copy(data, len, off, cfg, sizeof(cfg));
 }
 
 /* --- parsing --- */
-
-/*
- * Copies into @dst the part [skip, skip + len) of the bytes @src describes.
- * Returns the number of iovecs written (at most VQ_MAX_SEGS: src has no more).
- */
-static unsigned int iov_slice(struct iovec *dst, const struct iovec *src, unsigned int n,
-			      uint64_t skip, uint64_t len)
-{
-	unsigned int k = 0;
-
-	for (unsigned int i = 0; i < n && len; i++) {
-		uint64_t l = src[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l -= skip;
-		if (l > len)
-			l = len;
-		dst[k].iov_base = (uint8_t *)src[i].iov_base + skip;
-		dst[k].iov_len = l;
-		k++;
-		len -= l;
-		skip = 0;
-	}
-	return k;
-}
-
-/* Copies the first @len bytes described by @iov into @dst (the caller checked the total). */
-static void iov_gather(void *dst, const struct iovec *iov, unsigned int n, size_t len)
-{
-	uint8_t *p = dst;
-
-	for (unsigned int i = 0; i < n && len; i++) {
-		size_t l = iov[i].iov_len < len ? iov[i].iov_len : len;
-
-		memcpy(p, iov[i].iov_base, l);
-		p += l;
-		len -= l;
-	}
-}
-
-/* Copies @len bytes into the guest buffers @iov (the caller checked the total). */
-static void iov_scatter(const struct iovec *iov, unsigned int n, const void *src, size_t len)
-{
-	const uint8_t *p = src;
-
-	for (unsigned int i = 0; i < n && len; i++) {
-		size_t l = iov[i].iov_len < len ? iov[i].iov_len : len;
-
-		memcpy(iov[i].iov_base, p, l);
-		p += l;
-		len -= l;
-	}
-}
 
 /*
  * Fills @r from chain @c. Returns NULL when the request is well formed, else
@@ -252,7 +169,7 @@ static const char *parse(const struct virtio_block *b, const struct vq_chain *c,
 	r->status = (uint8_t *)c->in[c->nr_in - 1].iov_base + c->in[c->nr_in - 1].iov_len - 1;
 	if (c->out_len < HDR_LEN)
 		return "a header shorter than 16 bytes";
-	iov_gather(hdr, c->out, c->nr_out, HDR_LEN);
+	iov_to_buf(c->out, c->nr_out, 0, hdr, HDR_LEN);
 	memcpy(&type, hdr, 4);
 	memcpy(&sector, hdr + 8, 8);
 	r->type = le32toh(type);
@@ -264,7 +181,7 @@ static const char *parse(const struct virtio_block *b, const struct vq_chain *c,
 		if (c->out_len > HDR_LEN)
 			return "device-readable data";
 		r->data_len = c->in_len - 1;
-		r->niov = iov_slice(r->iov, c->in, c->nr_in, 0, r->data_len);
+		r->niov = iov_slice(c->in, c->nr_in, 0, r->data_len, r->iov, VQ_MAX_SEGS);
 		if (r->type == VIRTIO_BLK_T_GET_ID && r->data_len < BLOCK_ID_BYTES)
 			return "an id buffer shorter than 20 bytes";
 		break;
@@ -272,7 +189,7 @@ static const char *parse(const struct virtio_block *b, const struct vq_chain *c,
 		if (c->in_len > 1)
 			return "device-writable data";
 		r->data_len = c->out_len - HDR_LEN;
-		r->niov = iov_slice(r->iov, c->out, c->nr_out, HDR_LEN, r->data_len);
+		r->niov = iov_slice(c->out, c->nr_out, HDR_LEN, r->data_len, r->iov, VQ_MAX_SEGS);
 		break;
 	default:
 		/* T_FLUSH ignores data and sector (the driver SHOULD NOT send any); others: UNSUPP.
@@ -301,8 +218,7 @@ static void complete(struct virtio_block *b, struct block_req *r, uint8_t status
 	vq_push(&b->dev.vqs[0], r->head, (uint32_t)(written + 1));
 }
 
-/* The result of a read, write or flush: @res bytes moved (or 0 for a flush), or -errno. */
-static void finish_io(struct virtio_block *b, struct block_req *r, int64_t res)
+void block_finish_io(struct virtio_block *b, struct block_req *r, int64_t res)
 {
 	bool ok = res >= 0 && (uint64_t)res == r->data_len;
 
@@ -331,234 +247,6 @@ static void finish_io(struct virtio_block *b, struct block_req *r, int64_t res)
 	}
 }
 
-/* --- the Sync engine --- */
-
-/* preadv/pwritev until all of @iov moved; returns the bytes moved or -errno (EOF: what moved). */
-static int64_t rw_all(int fd, struct iovec *iov, unsigned int n, uint64_t off, bool write)
-{
-	int64_t done = 0;
-
-	while (n) {
-		int cnt = n > IOV_MAX ? IOV_MAX : (int)n;
-		ssize_t k =
-		    write ? pwritev(fd, iov, cnt, (off_t)off) : preadv(fd, iov, cnt, (off_t)off);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			break; /* end of file: a short transfer */
-		done += k;
-		off += (uint64_t)k;
-		while (n && (size_t)k >= iov->iov_len) {
-			k -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n) {
-			iov->iov_base = (uint8_t *)iov->iov_base + k;
-			iov->iov_len -= (size_t)k;
-		}
-	}
-	return done;
-}
-
-static void sync_io(struct virtio_block *b, struct block_req *r)
-{
-	int64_t res;
-
-	if (r->type == VIRTIO_BLK_T_FLUSH) {
-		b->m.host_syncs++;
-		res = fsync(b->fd) ? -errno : 0;
-	} else {
-		res = rw_all(b->fd, r->iov, r->niov, r->sector * BLOCK_SECTOR_SIZE,
-			     r->type == VIRTIO_BLK_T_OUT);
-	}
-	finish_io(b, r, res);
-}
-
-/* --- the Async engine --- */
-
-static struct block_req *slot_get(struct block_uring *u)
-{
-	struct block_req *r;
-
-	if (!u->nr_free)
-		return NULL;
-	r = &u->slots[u->free_slots[--u->nr_free]];
-	return r;
-}
-
-static void slot_put(struct block_uring *u, struct block_req *r)
-{
-	r->busy = false;
-	u->free_slots[u->nr_free++] = (uint16_t)(r - u->slots);
-}
-
-static void uring_submit(struct virtio_block *b)
-{
-	struct block_uring *u = b->uring;
-	int ret;
-
-	if (!u->unsubmitted)
-		return;
-	do
-		ret = io_uring_submit(&u->ring);
-	while (ret == -EINTR);
-	if (ret >= 0) {
-		u->unsubmitted -=
-		    (unsigned int)ret < u->unsubmitted ? (unsigned int)ret : u->unsubmitted;
-		return;
-	}
-	/* EAGAIN/EBUSY (kernel resources): the SQEs stay queued; try again soon. */
-	log_warn_rl("drive %s: io_uring_submit: %s", b->drive_id, strerror(-ret));
-	virtio_dev_schedule(&b->dev, 1000000);
-}
-
-/* Queues @r's I/O on the ring. False: no SQE (the caller gives the chain back). */
-static bool uring_queue(struct virtio_block *b, struct block_req *r)
-{
-	struct block_uring *u = b->uring;
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-
-	if (!sqe) {
-		uring_submit(b);
-		sqe = io_uring_get_sqe(&u->ring);
-		if (!sqe)
-			return false;
-	}
-	switch (r->type) {
-	case VIRTIO_BLK_T_IN:
-		io_uring_prep_readv(sqe, b->fd, r->iov, r->niov, r->sector * BLOCK_SECTOR_SIZE);
-		break;
-	case VIRTIO_BLK_T_OUT:
-		io_uring_prep_writev(sqe, b->fd, r->iov, r->niov, r->sector * BLOCK_SECTOR_SIZE);
-		break;
-	default:
-		b->m.host_syncs++;
-		io_uring_prep_fsync(sqe, b->fd, 0);
-		break;
-	}
-	io_uring_sqe_set_data64(sqe, (uint64_t)(r - u->slots));
-	r->busy = true;
-	u->in_flight++;
-	u->unsubmitted++;
-	return true;
-}
-
-/*
- * Takes the finished requests off the completion ring: completes them to the
- * guest (or, with @discard after a device reset, only frees their slots).
- * Returns how many were completed.
- */
-static unsigned int uring_reap(struct virtio_block *b, bool discard)
-{
-	struct block_uring *u = b->uring;
-	struct io_uring_cqe *cqe;
-	unsigned int n = 0;
-
-	while (u->in_flight && io_uring_peek_cqe(&u->ring, &cqe) == 0) {
-		uint64_t slot = io_uring_cqe_get_data64(cqe);
-		int res = cqe->res;
-		struct block_req *r;
-
-		io_uring_cqe_seen(&u->ring, cqe);
-		if (slot >= BLOCK_QUEUE_SIZE || !u->slots[slot].busy) {
-			log_error("drive %s: io_uring completion for unknown slot %llu",
-				  b->drive_id, (unsigned long long)slot);
-			continue;
-		}
-		r = &u->slots[slot];
-		u->in_flight--;
-		if (!discard) {
-			finish_io(b, r, res);
-			n++;
-		}
-		slot_put(u, r);
-	}
-	return n;
-}
-
-/* Waits for every in-flight request (dev.lock held). */
-static void uring_wait_all(struct virtio_block *b, bool discard)
-{
-	struct block_uring *u = b->uring;
-	unsigned int n = 0;
-
-	if (!u)
-		return;
-	while (u->in_flight) {
-		struct io_uring_cqe *cqe;
-		int ret;
-
-		uring_submit(b);
-		ret = io_uring_wait_cqe(&u->ring, &cqe);
-		if (ret == -EINTR)
-			continue;
-		if (ret < 0) {
-			log_error("drive %s: waiting for %u in-flight requests: %s", b->drive_id,
-				  u->in_flight, strerror(-ret));
-			break;
-		}
-		n += uring_reap(b, discard);
-	}
-	if (n)
-		virtio_dev_signal_used(&b->dev, 0);
-}
-
-static int uring_init(struct virtio_block *b)
-{
-	struct block_uring *u;
-	int ret;
-
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		return -ENOMEM;
-	u->efd = -1;
-	ret = io_uring_queue_init(BLOCK_QUEUE_SIZE, &u->ring, 0);
-	if (ret < 0) {
-		log_error(
-		    "drive %s: io_engine \"Async\": io_uring_queue_init: %s (a kernel without "
-		    "io_uring, io_uring disabled by sysctl kernel.io_uring_disabled, or a "
-		    "seccomp filter); use \"Sync\"",
-		    b->drive_id, strerror(-ret));
-		free(u);
-		return ret;
-	}
-	b->uring = u;
-	u->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (u->efd < 0) {
-		ret = -errno;
-		log_error("drive %s: eventfd: %s", b->drive_id, strerror(errno));
-		return ret;
-	}
-	ret = io_uring_register_eventfd(&u->ring, u->efd);
-	if (ret < 0) {
-		log_error("drive %s: io_engine \"Async\": io_uring_register_eventfd: %s",
-			  b->drive_id, strerror(-ret));
-		return ret;
-	}
-	for (unsigned int i = 0; i < BLOCK_QUEUE_SIZE; i++)
-		u->free_slots[i] = (uint16_t)(BLOCK_QUEUE_SIZE - 1 - i);
-	u->nr_free = BLOCK_QUEUE_SIZE;
-	return 0;
-}
-
-static void uring_destroy(struct virtio_block *b)
-{
-	struct block_uring *u = b->uring;
-
-	if (!u)
-		return;
-	uring_wait_all(b, true);
-	io_uring_queue_exit(&u->ring);
-	if (u->efd >= 0)
-		close(u->efd);
-	free(u);
-	b->uring = NULL;
-}
-
 /* --- the request loop --- */
 
 static void defer(struct virtio_block *b, uint64_t delay_ns)
@@ -567,21 +255,19 @@ static void defer(struct virtio_block *b, uint64_t delay_ns)
 }
 
 /* One popped chain. */
-static enum serve_result serve(struct virtio_block *b, const struct vq_chain *c, uint64_t *bytes)
+static enum virtio_chain_done serve(struct virtio_block *b, const struct vq_chain *c,
+				    uint64_t *bytes)
 {
 	struct virtqueue *vq = &b->dev.vqs[0];
-	struct block_req *r = b->req;
+	struct block_req *r = b->eng->get(b);
 	const char *why;
 	uint64_t wait_ns;
 
-	if (b->uring) {
-		r = slot_get(b->uring);
-		if (!r) {
-			/* Every slot in flight: a completion frees one and runs the queue again. */
-			vq_undo_pop(vq);
-			b->m.io_engine_throttled_events++;
-			return SERVE_STOP;
-		}
+	if (!r) {
+		/* Every slot in flight: a completion frees one and runs the queue again. */
+		vq_undo_pop(vq);
+		b->m.io_engine_throttled_events++;
+		return VIRTIO_CHAIN_STOP;
 	}
 	why = parse(b, c, r);
 	if (why) {
@@ -603,9 +289,8 @@ static enum serve_result serve(struct virtio_block *b, const struct vq_chain *c,
 		b->m.rate_limiter_throttled_events++;
 		b->throttled = true;
 		defer(b, wait_ns);
-		if (b->uring)
-			slot_put(b->uring, r);
-		return SERVE_STOP;
+		b->eng->put(b, r);
+		return VIRTIO_CHAIN_STOP;
 	}
 
 	switch (r->type) {
@@ -618,7 +303,7 @@ static enum serve_result serve(struct virtio_block *b, const struct vq_chain *c,
 		}
 		*bytes += r->data_len;
 		if (!r->data_len) {
-			finish_io(b, r, 0);
+			block_finish_io(b, r, 0);
 			break;
 		}
 		goto io;
@@ -630,7 +315,7 @@ static enum serve_result serve(struct virtio_block *b, const struct vq_chain *c,
 		}
 		goto io;
 	case VIRTIO_BLK_T_GET_ID:
-		iov_scatter(r->iov, r->niov, b->id, BLOCK_ID_BYTES);
+		iov_from_buf(r->iov, r->niov, 0, b->id, BLOCK_ID_BYTES);
 		complete(b, r, VIRTIO_BLK_S_OK, BLOCK_ID_BYTES);
 		break;
 	default:
@@ -639,21 +324,29 @@ static enum serve_result serve(struct virtio_block *b, const struct vq_chain *c,
 		break;
 	}
 done:
-	if (b->uring)
-		slot_put(b->uring, r);
-	return SERVE_NEXT;
+	b->eng->put(b, r);
+	return VIRTIO_CHAIN_NEXT;
 io:
-	if (!b->uring) {
-		sync_io(b, r);
-		return SERVE_NEXT;
-	}
-	if (!uring_queue(b, r)) {
+	if (!b->eng->submit(b, r)) {
 		vq_undo_pop(vq);
 		b->m.io_engine_throttled_events++;
-		slot_put(b->uring, r);
-		return SERVE_STOP;
+		b->eng->put(b, r);
+		return VIRTIO_CHAIN_STOP;
 	}
-	return SERVE_NEXT;
+	return VIRTIO_CHAIN_NEXT;
+}
+
+/* virtio_queue_serve's serve(): @arg counts the data bytes of this call, bounded too. */
+static enum virtio_chain_done serve_chain(struct virtio_dev *d, unsigned int q, struct vq_chain *c,
+					  void *arg)
+{
+	uint64_t *bytes = arg;
+
+	(void)q; /* one queue */
+	if (serve(to_block(d), c, bytes) == VIRTIO_CHAIN_STOP)
+		return VIRTIO_CHAIN_STOP;
+	/* Enough for one turn: the loop serves the others, then us again. */
+	return *bytes >= BLOCK_BATCH_BYTES ? VIRTIO_CHAIN_YIELD : VIRTIO_CHAIN_NEXT;
 }
 
 /* Serves the queue, bounded (dev.lock held). Returns whether it pushed anything. */
@@ -661,54 +354,28 @@ static bool process_queue(struct virtio_block *b)
 {
 	struct virtio_dev *d = &b->dev;
 	struct virtqueue *vq = &d->vqs[0];
-	unsigned int served = 0;
 	uint64_t bytes = 0;
 	uint16_t used_before = vq->used_idx;
+	const struct virtio_queue_loop loop = {
+	    .q = 0,
+	    .chain = &b->chain,
+	    .budget = BLOCK_BATCH_REQS,
+	    .serve = serve_chain,
+	    .arg = &bytes,
+	    .caller_signals = true, /* once, with the completions reaped around this */
+	};
 
 	if (!d->activated || (d->status & VIRTIO_STATUS_NEEDS_RESET))
 		return false;
-	for (;;) {
-		int ret;
-
-		if (served >= BLOCK_BATCH_REQS || bytes >= BLOCK_BATCH_BYTES) {
-			/* Enough for one turn: the loop serves the others, then us again. */
-			if (vq_has_avail(vq)) {
-				b->m.remaining_reqs_count++;
-				defer(b, 0);
-			}
-			break;
-		}
-		ret = vq_pop(vq, &b->chain);
-		if (ret == 0) {
-			/* Empty: re-arm notifications, then look again for a racing request. */
-			if (!vq_enable_notify(vq))
-				break;
-			continue;
-		}
-		if (ret == -EIO) {
-			d->event_fails++;
-			log_warn_rl("drive %s: the request queue is corrupt: %s", b->drive_id,
-				    vq->error ? vq->error : "?");
-			virtio_dev_needs_reset(d);
-			break;
-		}
-		served++;
-		if (ret < 0) {
-			d->event_fails++; /* malformed: already given back with len 0 */
-			log_debug("drive %s: malformed chain: %s", b->drive_id,
-				  vq->error ? vq->error : "?");
-			continue;
-		}
-		if (serve(b, &b->chain, &bytes) == SERVE_STOP)
-			break;
-	}
-	if (b->uring)
-		uring_submit(b);
+	if (virtio_queue_serve(d, &loop) == VIRTIO_QUEUE_BUDGET)
+		b->m.remaining_reqs_count++;
+	if (b->eng->flush)
+		b->eng->flush(b);
 	return vq->used_idx != used_before;
 }
 
 /* dev.lock held. */
-static void run_locked(struct virtio_block *b)
+void block_run_locked(struct virtio_block *b)
 {
 	bool pushed = false;
 
@@ -716,17 +383,17 @@ static void run_locked(struct virtio_block *b)
 		b->throttled = false;
 		b->m.rate_limiter_event_count++;
 	}
-	if (b->uring) {
+	if (b->eng->reap) {
 		if (!b->dev.activated) {
-			uring_reap(b, true); /* only after a reset raced with a completion */
+			b->eng->reap(b, true); /* only after a reset raced with a completion */
 			return;
 		}
-		pushed = uring_reap(b, false) > 0;
+		pushed = b->eng->reap(b, false) > 0;
 	}
 	if (process_queue(b))
 		pushed = true;
 	/* Reads from the page cache often complete within io_uring_submit: answer them now. */
-	if (b->uring && uring_reap(b, false))
+	if (b->eng->reap && b->eng->reap(b, false))
 		pushed = true;
 	if (pushed)
 		virtio_dev_signal_used(&b->dev, 0);
@@ -735,37 +402,27 @@ static void run_locked(struct virtio_block *b)
 void block_run(struct virtio_block *b)
 {
 	pthread_mutex_lock(&b->dev.lock);
-	run_locked(b);
+	block_run_locked(b);
 	pthread_mutex_unlock(&b->dev.lock);
 }
 
 void block_drain(struct virtio_block *b)
 {
 	pthread_mutex_lock(&b->dev.lock);
-	uring_wait_all(b, !b->dev.activated);
+	if (b->eng->wait_all)
+		b->eng->wait_all(b, !b->dev.activated);
 	pthread_mutex_unlock(&b->dev.lock);
 }
 
 /* The host's run (dev.lock held): a timer, a limiter's retry, a bounded run's rest. */
 static void block_run_op(struct virtio_dev *d)
 {
-	run_locked(to_block(d));
-}
-
-/* Async: io_uring posted completions (dev.lock held). */
-static void uring_ready(struct virtio_dev *d, struct dev_watch *w, uint32_t events)
-{
-	uint64_t n;
-
-	(void)events;
-	if (read(w->fd, &n, sizeof(n)) != sizeof(n))
-		return;
-	run_locked(to_block(d));
+	block_run_locked(to_block(d));
 }
 
 int block_uring_fd(const struct virtio_block *b)
 {
-	return b->uring ? b->uring->efd : -1;
+	return b->eng->fd ? b->eng->fd(b) : -1;
 }
 
 /* --- the transport's ops --- */
@@ -777,7 +434,7 @@ static void block_queue_notify(struct virtio_dev *d, unsigned int q)
 
 	(void)q; /* one queue */
 	b->m.queue_event_count++;
-	run_locked(b);
+	block_run_locked(b);
 	if (d->vqs[0].last_avail == before)
 		b->m.no_avail_buffer++;
 }
@@ -798,7 +455,8 @@ static void block_reset(struct virtio_dev *d)
 {
 	struct virtio_block *b = to_block(d);
 
-	uring_wait_all(b, true);
+	if (b->eng->wait_all)
+		b->eng->wait_all(b, true);
 	b->throttled = false;
 }
 
@@ -822,6 +480,7 @@ int virtio_block_init(struct virtio_block *b, const struct drive_config *cfg,
 	b->read_only = cfg->is_read_only;
 	b->cache_type = cfg->cache_type;
 	b->engine = cfg->io_engine;
+	b->eng = b->engine == BLOCK_ENGINE_ASYNC ? &block_async_engine : &block_sync_engine;
 	b->ops = (struct virtio_dev_ops){
 	    .name = "block",
 	    .device_id = VIRTIO_ID_BLOCK,
@@ -842,8 +501,7 @@ int virtio_block_init(struct virtio_block *b, const struct drive_config *cfg,
 
 	b->drive_id = strdup(id);
 	b->path = cfg->path_on_host ? strdup(cfg->path_on_host) : NULL;
-	b->req = calloc(1, sizeof(*b->req));
-	if (!b->drive_id || !b->path || !b->req) {
+	if (!b->drive_id || !b->path) {
 		log_error("drive %s: %s", id,
 			  cfg->path_on_host ? "out of memory" : "no path_on_host");
 		return cfg->path_on_host ? -ENOMEM : -EINVAL;
@@ -853,18 +511,9 @@ int virtio_block_init(struct virtio_block *b, const struct drive_config *cfg,
 		return ret;
 	b->capacity = b->file_size / BLOCK_SECTOR_SIZE;
 	init_rate_limiter(b, &cfg->rate_limiter);
-	if (b->engine == BLOCK_ENGINE_ASYNC) {
-		ret = uring_init(b);
-		if (ret)
-			return ret;
-		b->uring_w = (struct dev_watch){.fd = b->uring->efd, .fn = uring_ready};
-		ret = virtio_dev_watch(&b->dev, &b->uring_w, EPOLLIN);
-		if (ret) {
-			log_error("drive %s: watching its io_uring eventfd: %s", id,
-				  strerror(-ret));
-			return ret;
-		}
-	}
+	ret = b->eng->init(b);
+	if (ret)
+		return ret;
 	log_debug("drive %s: %s, %llu sectors, %s, %s, %s engine", id, b->path,
 		  (unsigned long long)b->capacity, b->read_only ? "read-only" : "read-write",
 		  b->cache_type == BLOCK_CACHE_WRITEBACK ? "Writeback" : "Unsafe",
@@ -877,18 +526,15 @@ void virtio_block_destroy(struct virtio_block *b)
 	if (!b->dev.ops)
 		return; /* virtio_block_init never ran */
 	pthread_mutex_lock(&b->dev.lock);
-	virtio_dev_unwatch(&b->dev, &b->uring_w);
-	uring_destroy(b);
+	b->eng->destroy(b);
 	pthread_mutex_unlock(&b->dev.lock);
 	virtio_dev_destroy(&b->dev);
 	b->dev.ops = NULL;
 	if (b->fd >= 0)
 		close(b->fd);
 	b->fd = -1;
-	free(b->req);
 	free(b->path);
 	free(b->drive_id);
-	b->req = NULL;
 	b->path = b->drive_id = NULL;
 }
 
@@ -912,7 +558,8 @@ int block_swap_file(struct virtio_block *b, const char *path)
 	}
 	pthread_mutex_lock(&b->dev.lock);
 	/* Requests already handed to the kernel finish on the old file first. */
-	uring_wait_all(b, !b->dev.activated);
+	if (b->eng->wait_all)
+		b->eng->wait_all(b, !b->dev.activated);
 	if (b->fd >= 0)
 		close(b->fd);
 	b->fd = fd;

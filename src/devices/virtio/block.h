@@ -35,9 +35,11 @@
  * Every non-OK status counts invalid_reqs_count (Firecracker's rule). Used
  * length: data bytes written to the guest + 1 on success, 1 otherwise.
  *
- * Engines: "Sync" does preadv/pwritev/fsync on the event loop thread; "Async"
- * submits readv/writev/fsync to an io_uring whose completions signal an eventfd
- * (block_uring_fd) the device watches through its host. Work per call is
+ * Engines (block_engine.h: the device hands each request's I/O to one):
+ * "Sync" does preadv/pwritev/fsync on the event loop thread (block_sync.c);
+ * "Async" submits readv/writev/fsync to an io_uring whose completions signal
+ * an eventfd (block_uring_fd) the device watches through its host
+ * (block_async.c). Work per call is
  * bounded: at most BLOCK_BATCH_REQS requests and about BLOCK_BATCH_BYTES of
  * data, then the device asks its host to run it again (schedule, delay 0) so
  * the loop serves others; Async keeps at most BLOCK_QUEUE_SIZE requests in
@@ -138,8 +140,9 @@ struct block_metrics {
 	uint64_t host_syncs; /* fsync() calls (Writeback flushes) */
 };
 
-struct block_uring; /* the Async engine's state (block.c) */
-struct block_req;   /* one parsed request (block.c) */
+struct block_engine; /* how requests' I/O is done (block_engine.h) */
+struct block_uring;  /* the Async engine's state (block_async.c) */
+struct block_req;    /* one parsed request (block_engine.h) */
 
 struct virtio_block {
 	struct virtio_dev dev;	   /* first: dev.opaque points back here */
@@ -157,11 +160,12 @@ struct virtio_block {
 
 	struct rate_limiter rl; /* on the host's device clock */
 
-	struct block_uring *uring; /* Async only */
-	struct dev_watch uring_w;  /* Async: its completion eventfd */
-	struct block_req *req;	   /* Sync: the request being served */
-	bool throttled;		   /* the limiter deferred a request; not retried yet */
-	struct vq_chain chain;	   /* the chain being parsed (too big for the stack) */
+	const struct block_engine *eng; /* Sync or Async, from @engine */
+	struct block_uring *uring;	/* Async only */
+	struct dev_watch uring_w;	/* Async: its completion eventfd */
+	struct block_req *req;		/* Sync: the request being served */
+	bool throttled;			/* the limiter deferred a request; not retried yet */
+	struct vq_chain chain;		/* the chain being parsed (too big for the stack) */
 	struct block_metrics m;
 };
 

@@ -2,6 +2,7 @@
 /* virtio-net over a TAP device. See net.h for the design. */
 #include "devices/virtio/net.h"
 
+#include "core/iov.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -60,49 +61,25 @@ static void ask_retry(struct virtio_net *n, uint64_t wait_ns)
 	virtio_dev_schedule(&n->dev, wait_ns);
 }
 
-/* A queue's ring is corrupt (vq_pop said -EIO): the device needs a reset. */
+/* A queue's ring is corrupt (virtio_queue_pop set DEVICE_NEEDS_RESET): receive no more. */
 static void ring_broken(struct virtio_net *n)
 {
-	n->dev.event_fails++;
 	n->rx.active = false;
-	virtio_dev_needs_reset(&n->dev);
 	set_rx_want(n, false);
-}
-
-/* --- buffers --- */
-
-/* Byte @off of the buffers @iov, or NULL past their end. */
-static uint8_t *iov_byte(const struct iovec *iov, unsigned int nr, size_t off)
-{
-	for (unsigned int i = 0; i < nr; i++) {
-		if (off < iov[i].iov_len)
-			return (uint8_t *)iov[i].iov_base + off;
-		off -= iov[i].iov_len;
-	}
-	return NULL;
-}
-
-/* Copies up to @len bytes of @src into the buffers @iov; returns how many fit. */
-static size_t iov_fill(const struct iovec *iov, unsigned int nr, const uint8_t *src, size_t len)
-{
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < nr && done < len; i++) {
-		size_t k = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
-
-		memcpy(iov[i].iov_base, src + done, k);
-		done += k;
-	}
-	return done;
 }
 
 /* --- transmit --- */
 
-/* One popped chain. Returns false when the rate limiter deferred it (stop). */
-static bool tx_one(struct virtio_net *n, struct virtqueue *vq, const struct vq_chain *c)
+/* One popped chain (virtio_queue_serve): stops when the rate limiter deferred it. */
+static enum virtio_chain_done tx_one(struct virtio_dev *d, unsigned int q, struct vq_chain *c,
+				     void *arg)
 {
+	struct virtio_net *n = to_net(d);
+	struct virtqueue *vq = &d->vqs[q];
 	uint64_t bytes, wait_ns;
 	ssize_t w;
+
+	(void)arg;
 
 	if (c->nr_in || c->out_len < MIN_FRAME || c->out_len > VIRTIO_NET_MAX_BUFFER) {
 		log_debug("virtio-net %s: tx chain %u malformed (%s, %llu bytes): dropped",
@@ -111,7 +88,7 @@ static bool tx_one(struct virtio_net *n, struct virtqueue *vq, const struct vq_c
 			  (unsigned long long)c->out_len);
 		n->m.tx_malformed_frames++;
 		vq_push(vq, c->head, 0);
-		return true;
+		return VIRTIO_CHAIN_NEXT;
 	}
 	bytes = c->out_len - VIRTIO_NET_HDR_LEN;
 	if (rl_active(&n->tx_rl) &&
@@ -120,7 +97,7 @@ static bool tx_one(struct virtio_net *n, struct virtqueue *vq, const struct vq_c
 		n->m.tx_rate_limiter_throttled++;
 		n->tx_throttled = true;
 		ask_retry(n, wait_ns);
-		return false;
+		return VIRTIO_CHAIN_STOP;
 	}
 	/* Header and frame straight from guest memory, in one call: the TAP takes a whole frame. */
 	do
@@ -140,50 +117,30 @@ static bool tx_one(struct virtio_net *n, struct virtqueue *vq, const struct vq_c
 		n->m.tx_bytes_count += bytes;
 	}
 	vq_push(vq, c->head, 0);
-	return true;
+	return VIRTIO_CHAIN_NEXT;
 }
 
 void virtio_net_tx(struct virtio_net *n)
 {
-	struct virtqueue *vq = &n->dev.vqs[VIRTIO_NET_TXQ];
-	unsigned int budget = VIRTIO_NET_TX_BUDGET;
-	bool pushed = false;
+	const struct virtio_queue_loop loop = {
+	    .q = VIRTIO_NET_TXQ,
+	    .chain = &n->tx_chain,
+	    .budget = VIRTIO_NET_TX_BUDGET,
+	    .serve = tx_one,
+	};
 
 	if (!running(n) || n->tx_throttled)
 		return;
-	for (;;) {
-		int ret;
-
-		if (!budget) {
-			/* Enough for one event: the rest after the loop served others. */
-			if (vq_has_avail(vq)) {
-				n->m.tx_remaining_reqs_count++;
-				ask_retry(n, 0);
-			}
-			break;
-		}
-		ret = vq_pop(vq, &n->tx_chain);
-		if (ret == 0) {
-			if (!vq_enable_notify(vq))
-				break;
-			continue;
-		}
-		if (ret == -EIO) {
-			ring_broken(n);
-			break;
-		}
-		budget--;
-		if (ret < 0) {
-			n->dev.event_fails++; /* given back with len 0 already */
-			pushed = true;
-			continue;
-		}
-		if (!tx_one(n, vq, &n->tx_chain))
-			break;
-		pushed = true;
+	switch (virtio_queue_serve(&n->dev, &loop)) {
+	case VIRTIO_QUEUE_BUDGET: /* the rest after the loop served others */
+		n->m.tx_remaining_reqs_count++;
+		break;
+	case VIRTIO_QUEUE_BROKEN:
+		ring_broken(n);
+		break;
+	default:
+		break;
 	}
-	if (pushed)
-		virtio_dev_signal_used(&n->dev, VIRTIO_NET_TXQ);
 }
 
 /* --- receive --- */
@@ -208,7 +165,14 @@ static void rx_drop(struct virtio_net *n, struct virtqueue *vq, bool *pushed)
 	n->m.rx_fails++;
 }
 
-/* Pops the next receive chain: RX_CHAIN with n->rx_chain filled, or why not (budget taken). */
+/*
+ * Pops the next receive chain: RX_CHAIN with n->rx_chain filled, or why not
+ * (budget taken). Receive is not virtio_queue_serve()'s loop: one frame spans
+ * several chains, popped in two places (rx_read its first, rx_finish the rest
+ * with MRG_RXBUF), given back together (vq_push_many) once the frame is
+ * whole, and what stops the loop is the backend (no frame) as much as the
+ * ring. virtio_queue_pop() is the step both loops share.
+ */
 static int rx_pop(struct virtio_net *n, struct virtqueue *vq, unsigned int *budget, bool *pushed)
 {
 	struct vq_chain *c = &n->rx_chain;
@@ -216,9 +180,7 @@ static int rx_pop(struct virtio_net *n, struct virtqueue *vq, unsigned int *budg
 
 	if (!*budget)
 		return RX_BUDGET;
-	ret = vq_pop(vq, c);
-	if (ret == 0 && vq_enable_notify(vq))
-		ret = vq_pop(vq, c); /* one raced in while we re-armed notifications */
+	ret = virtio_queue_pop(&n->dev, VIRTIO_NET_RXQ, c, NULL);
 	if (ret == 0)
 		return RX_NO_BUFFER;
 	if (ret == -EIO) {
@@ -227,8 +189,7 @@ static int rx_pop(struct virtio_net *n, struct virtqueue *vq, unsigned int *budg
 	}
 	(*budget)--;
 	if (ret < 0) {
-		n->dev.event_fails++; /* given back with len 0 already */
-		*pushed = true;
+		*pushed = true; /* given back with len 0 already, and counted */
 		return RX_NEXT;
 	}
 	if (c->nr_out || !c->in_len) {
@@ -350,7 +311,7 @@ static int rx_finish(struct virtio_net *n, struct virtqueue *vq, unsigned int *b
 			rx_drop(n, vq, pushed);
 			return RX_NEXT;
 		}
-		k = iov_fill(c->in, c->nr_in, n->bounce + f->bounce_off, f->len - f->placed);
+		k = iov_from_buf(c->in, c->nr_in, 0, n->bounce + f->bounce_off, f->len - f->placed);
 		f->used[f->nr].head = c->head;
 		f->used[f->nr].len = (uint32_t)k;
 		f->nr++;
@@ -509,11 +470,7 @@ static void net_config_read(struct virtio_dev *d, uint64_t off, uint8_t *data, u
 {
 	struct virtio_net *n = to_net(d);
 
-	if (off >= sizeof(n->config))
-		return; /* reads 0 */
-	if (len > sizeof(n->config) - off)
-		len = (uint32_t)(sizeof(n->config) - off);
-	memcpy(data, n->config + off, len);
+	virtio_config_copy(data, len, off, n->config, sizeof(n->config));
 }
 
 static void net_config_write(struct virtio_dev *d, uint64_t off, const uint8_t *data, uint32_t len)

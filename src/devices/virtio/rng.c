@@ -45,18 +45,22 @@ static uint32_t fill(struct virtio_rng *r, const struct vq_chain *c, uint32_t wa
 	return done;
 }
 
-/* One popped request. Returns false when the rate limiter deferred it (stop). */
-static bool serve(struct virtio_rng *r, struct virtqueue *vq, const struct vq_chain *c)
+/* One popped request (virtio_queue_serve): stops when the rate limiter deferred it. */
+static enum virtio_chain_done serve(struct virtio_dev *d, unsigned int q, struct vq_chain *c,
+				    void *arg)
 {
+	struct virtio_rng *r = to_rng(d);
+	struct virtqueue *vq = &d->vqs[q];
 	uint64_t want = c->in_len, wait_ns;
 	uint32_t n;
 
+	(void)arg;
 	if (c->nr_out || !c->in_len) {
 		log_debug("virtio-rng: request %u has %s: failed", c->head,
 			  c->nr_out ? "a device-readable buffer" : "no writable byte");
 		r->dev.event_fails++;
 		vq_push(vq, c->head, 0);
-		return true;
+		return VIRTIO_CHAIN_NEXT;
 	}
 	if (want > VIRTIO_RNG_MAX_REQUEST) {
 		want = VIRTIO_RNG_MAX_REQUEST; /* the guest gets less: the spec allows it */
@@ -67,49 +71,24 @@ static bool serve(struct virtio_rng *r, struct virtqueue *vq, const struct vq_ch
 		vq_undo_pop(vq);
 		r->entropy_rate_limiter_throttled++;
 		virtio_dev_schedule(&r->dev, wait_ns);
-		return false;
+		return VIRTIO_CHAIN_STOP;
 	}
 	n = fill(r, c, (uint32_t)want);
 	r->entropy_bytes += n;
 	if (n)
 		r->requests++;
 	vq_push(vq, c->head, n);
-	return true;
+	return VIRTIO_CHAIN_NEXT;
 }
 
 void virtio_rng_process(struct virtio_rng *r)
 {
 	struct virtio_dev *d = &r->dev;
-	struct virtqueue *vq = &d->vqs[0];
-	bool pushed = false;
+	const struct virtio_queue_loop loop = {.q = 0, .chain = &r->chain, .serve = serve};
 
 	if (!d->activated || (d->status & VIRTIO_STATUS_NEEDS_RESET))
 		return;
-	for (;;) {
-		int ret = vq_pop(vq, &r->chain);
-
-		if (ret == 0) {
-			/* Empty: re-arm notifications, then look again for a racing request. */
-			if (!vq_enable_notify(vq))
-				break;
-			continue;
-		}
-		if (ret == -EIO) {
-			d->event_fails++;
-			virtio_dev_needs_reset(d);
-			break;
-		}
-		if (ret < 0) {
-			d->event_fails++; /* malformed: already given back with len 0 */
-			pushed = true;
-			continue;
-		}
-		if (!serve(r, vq, &r->chain))
-			break;
-		pushed = true;
-	}
-	if (pushed)
-		virtio_dev_signal_used(d, 0);
+	virtio_queue_serve(d, &loop);
 }
 
 static void rng_queue_notify(struct virtio_dev *d, unsigned int q)

@@ -160,6 +160,83 @@ void virtio_dev_needs_reset(struct virtio_dev *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
+int virtio_queue_pop(struct virtio_dev *d, unsigned int q, struct vq_chain *chain,
+		     uint64_t *malformed)
+{
+	struct virtqueue *vq = &d->vqs[q];
+	int ret = vq_pop(vq, chain);
+
+	if (ret == 0 && vq_enable_notify(vq))
+		ret = vq_pop(vq, chain); /* one raced in while notifications were re-armed */
+	if (ret >= 0)
+		return ret;
+	d->event_fails++;
+	if (ret == -EIO) {
+		virtio_dev_needs_reset(d); /* logged, with vq_pop's why */
+		return ret;
+	}
+	if (malformed)
+		(*malformed)++;
+	log_debug("virtio-%s: queue %u: malformed chain: %s", dev_name(d), q,
+		  vq->error ? vq->error : "?");
+	return ret;
+}
+
+/* The budget is spent: a run serves what is left, if anything is. */
+static enum virtio_queue_end budget_spent(struct virtio_dev *d, struct virtqueue *vq)
+{
+	if (!vq_has_avail(vq))
+		return VIRTIO_QUEUE_EMPTY;
+	virtio_dev_schedule(d, 0);
+	return VIRTIO_QUEUE_BUDGET;
+}
+
+enum virtio_queue_end virtio_queue_serve(struct virtio_dev *d, const struct virtio_queue_loop *l)
+{
+	struct virtqueue *vq = &d->vqs[l->q];
+	uint16_t used_before = vq->used_idx;
+	unsigned int popped = 0;
+	enum virtio_queue_end end;
+
+	for (;;) {
+		enum virtio_chain_done done;
+		int ret;
+
+		if (l->more && !l->more(d, l->arg)) {
+			end = VIRTIO_QUEUE_EMPTY;
+			break;
+		}
+		if (l->budget && popped >= l->budget) {
+			end = budget_spent(d, vq);
+			break;
+		}
+		ret = virtio_queue_pop(d, l->q, l->chain, l->malformed);
+		if (ret == 0) {
+			end = VIRTIO_QUEUE_EMPTY;
+			break;
+		}
+		if (ret == -EIO) {
+			end = VIRTIO_QUEUE_BROKEN;
+			break;
+		}
+		popped++;
+		if (ret < 0)
+			continue; /* malformed: given back and counted */
+		done = l->serve(d, l->q, l->chain, l->arg);
+		if (done == VIRTIO_CHAIN_STOP) {
+			end = VIRTIO_QUEUE_STOPPED;
+			break;
+		}
+		if (done == VIRTIO_CHAIN_YIELD) {
+			end = budget_spent(d, vq);
+			break;
+		}
+	}
+	if (!l->caller_signals && vq->used_idx != used_before)
+		virtio_dev_signal_used(d, l->q);
+	return end;
+}
+
 /* Lock held. */
 static void notify_locked(struct virtio_dev *d, unsigned int q)
 {
@@ -463,6 +540,15 @@ static uint32_t reg_read(struct virtio_dev *d, uint64_t off)
 		d->cfg_fails++;
 		return 0;
 	}
+}
+
+void virtio_config_copy(uint8_t *data, uint32_t len, uint64_t off, const void *space, size_t size)
+{
+	if (off >= size)
+		return;
+	if (len > size - off)
+		len = (uint32_t)(size - off);
+	memcpy(data, (const uint8_t *)space + off, len);
 }
 
 static void config_access(struct virtio_dev *d, uint64_t off, uint8_t *data, uint32_t len,

@@ -216,6 +216,13 @@ void virtio_mmio_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, 
  */
 void virtio_dev_notify(struct virtio_dev *d, unsigned int q);
 
+/*
+ * For a device's config_read: the bytes [@off, @off + @len) of its
+ * configuration space @space (@size bytes) into @data. What lies past the end
+ * is left alone: the transport zeroed @data, so it reads 0.
+ */
+void virtio_config_copy(uint8_t *data, uint32_t len, uint64_t off, const void *space, size_t size);
+
 /* The features the device offers in total: ops->features plus the transport's. */
 uint64_t virtio_dev_features(const struct virtio_dev *d);
 bool virtio_dev_has_feature(const struct virtio_dev *d, unsigned int bit); /* negotiated */
@@ -231,5 +238,66 @@ void virtio_dev_signal_config(struct virtio_dev *d);
 
 /* A device-side fatal error: sets DEVICE_NEEDS_RESET and raises a config interrupt. */
 void virtio_dev_needs_reset(struct virtio_dev *d);
+
+/*
+ * Serving a queue: the loop every device runs when its queue is notified
+ * (dev->lock held). virtio_queue_serve() pops each chain, hands it to the
+ * device's serve(), stops at a budget and signals the used ring once;
+ * virtio_queue_pop() is its single step, for a device whose loop has another
+ * shape (net's receive: one frame over several chains).
+ *
+ * virtio_queue_pop(): the next chain of queue @q into @chain. Returns
+ *   1        a chain to serve;
+ *   0        the ring is empty; notifications are re-armed (vq_enable_notify),
+ *            and a chain that raced in with that is popped instead;
+ *   -EINVAL  a malformed chain, already given back with length 0 (vq_pop):
+ *            counted in d->event_fails and in *@malformed (if not NULL);
+ *   -EIO     the ring is corrupt: counted in d->event_fails, and
+ *            DEVICE_NEEDS_RESET set (virtio_dev_needs_reset); stop.
+ */
+int virtio_queue_pop(struct virtio_dev *d, unsigned int q, struct vq_chain *chain,
+		     uint64_t *malformed);
+
+/* What a device's serve() did with a well-formed chain. */
+enum virtio_chain_done {
+	VIRTIO_CHAIN_NEXT,  /* given back (vq_push), or held by the device: next chain */
+	VIRTIO_CHAIN_STOP,  /* put back (vq_undo_pop), or the device cannot go on: stop */
+	VIRTIO_CHAIN_YIELD, /* served, and this call did enough (a byte bound): as the budget */
+};
+
+struct virtio_queue_loop {
+	unsigned int q;
+	struct vq_chain *chain; /* where chains are popped (too big for the stack) */
+	/* Chains popped per call, malformed ones included; 0: no bound. */
+	unsigned int budget;
+	enum virtio_chain_done (*serve)(struct virtio_dev *d, unsigned int q, struct vq_chain *c,
+					void *arg);
+	/*
+	 * Optional, asked before each pop: false ends the call, the chain left
+	 * on the ring (vsock's receive: nothing to put in a buffer).
+	 */
+	bool (*more)(struct virtio_dev *d, void *arg);
+	void *arg;	     /* serve()'s and more()'s */
+	uint64_t *malformed; /* optional: the device's counter of malformed chains */
+	bool caller_signals; /* the device pushes more after the call, then signals itself */
+};
+
+enum virtio_queue_end {
+	VIRTIO_QUEUE_EMPTY,   /* no chain left (or more() said no) */
+	VIRTIO_QUEUE_STOPPED, /* serve() said stop */
+	VIRTIO_QUEUE_BUDGET,  /* the budget or a YIELD ended it with chains left: a run is
+				 scheduled (delay 0), whose call serves the rest */
+	VIRTIO_QUEUE_BROKEN,  /* the ring is corrupt: DEVICE_NEEDS_RESET is set */
+};
+
+/*
+ * Serves queue @l->q: virtio_queue_pop() until one of the ends above, each
+ * well-formed chain to @l->serve. At the budget (or a YIELD) with the ring
+ * empty, it ends EMPTY without re-arming notifications (the last pop already
+ * asked for the next one, with EVENT_IDX). Then, unless @l->caller_signals,
+ * virtio_dev_signal_used() once if anything was given back. Checks nothing of
+ * the device's state: the caller knows when its queue may be served. dev->lock held.
+ */
+enum virtio_queue_end virtio_queue_serve(struct virtio_dev *d, const struct virtio_queue_loop *l);
 
 #endif

@@ -7,19 +7,13 @@
  *
  * Threading: a queue is driven by one thread at a time (the event loop).
  *
- * The device loop every device runs on a notification (dev->lock held):
- *
- *	for (;;) {
- *		ret = vq_pop(vq, &chain);
- *		if (ret == 0 && !vq_enable_notify(vq))
- *			break;                          // empty, and no chain raced in
- *		if (ret == -EIO)
- *			{ virtio_dev_needs_reset(d); break; }  // the ring itself is corrupt
- *		if (ret == 1)
- *			{ ...serve chain...; vq_push(vq, chain.head, written); }
- *		// -EINVAL: the chain was already given back with len 0; count it, go on
- *	}
- *	virtio_dev_signal_used(d, q);   // one interrupt per batch, if the guest wants one
+ * The device loop, on a notification (dev->lock held): pop a chain, serve it,
+ * push it back, and once the ring is empty re-arm notifications and look
+ * again for a chain that raced in; -EIO (a corrupt ring) sets
+ * DEVICE_NEEDS_RESET; -EINVAL (a malformed chain, already given back) is
+ * counted; one interrupt per batch. The devices do not write it themselves:
+ * the transport's virtio_queue_serve() runs it, with a budget and a serve()
+ * per device, and virtio_queue_pop() is its step (virtio_mmio.h).
  *
  * Decisions (see virtqueue.c for the details):
  *  - zero-length descriptors are allowed and skipped: no iovec, their address is

@@ -68,6 +68,10 @@
  * cannot serve now (no credit, no rx buffer) does not make the loop spin.
  *
  * The header fields are little-endian; ember runs on x86-64 only.
+ *
+ * Files: vsock.c (the device: queues, packets, ops), vsock_conn.c (the
+ * connections: state machine, credit, buffers), vsock_host.c (the host-side
+ * muxer: listener, "CONNECT <port>", host sockets); vsock_internal.h between them.
  */
 #ifndef EMBER_DEVICES_VIRTIO_VSOCK_H
 #define EMBER_DEVICES_VIRTIO_VSOCK_H
@@ -169,7 +173,7 @@ _Static_assert(sizeof(struct virtio_vsock_hdr) == VSOCK_HDR_SIZE, "virtio_vsock_
 	C(buffered_bytes) /* guest bytes waiting in connection buffers now */                  \
 	C(timeouts)
 
-struct vsock_conn; /* vsock.c */
+struct vsock_conn; /* one connection (vsock_internal.h) */
 
 struct virtio_vsock {
 	struct virtio_dev dev; /* first: dev.opaque points back here */
