@@ -431,7 +431,5 @@ int vm_restore(struct vm *vm, struct vm_snapshot *s, const struct snapshot_load_
 			ret = slot->type->restore(vm, slot, &s->file);
 		}
 	}
-	if (!ret)
-		ret = vm_start_paused(vm);
 	return ret;
 }

@@ -72,8 +72,9 @@ int vm_snapshot_describe(const char *path, uint16_t *major, uint16_t *minor);
 /*
  * Builds @vm from @s (its cfg, which the VM takes over, as amended by the
  * caller) and sets every saved state: the vCPUs, the VM's PIT, clock and
- * interrupt controllers, the legacy devices, each virtio device; then starts
- * the vCPUs paused. On failure (logged) vm_destroy() cleans up.
+ * interrupt controllers, the legacy devices, each virtio device. The caller
+ * then starts the vCPUs: vm_start() (running) or vm_start_paused(). On
+ * failure (logged) vm_destroy() cleans up.
  */
 int vm_restore(struct vm *vm, struct vm_snapshot *s, const struct snapshot_load_params *p);
 

@@ -329,6 +329,9 @@ static int kvm_snapshot_load(struct controller *vmm, const struct snapshot_load_
 		built = true;
 		ret = vm_restore(vm, &snap, p);
 	}
+	/* resume_vm: straight to KVM_RUN, without parking each vCPU first. */
+	if (!ret)
+		ret = p->resume_vm ? vm_start(vm) : vm_start_paused(vm);
 	why = log_capture_end();
 	vm_snapshot_close(&snap);
 	if (ret) {
@@ -344,8 +347,6 @@ static int kvm_snapshot_load(struct controller *vmm, const struct snapshot_load_
 		config_free(&cfg_copy);
 		return ret;
 	}
-	if (p->resume_vm)
-		vm_resume(vm);
 	vmm->vm = vm;
 	config_free(&vmm->cfg);
 	vmm->cfg = cfg_copy;
