@@ -326,14 +326,8 @@ int vm_snapshot_open(struct vm_snapshot *s, const struct snapshot_load_params *p
 	memset(s, 0, sizeof(*s));
 	s->mem_fd = -1;
 	config_init(&s->cfg);
-	if (p->backend == MEM_BACKEND_UFFD) {
-		log_error("mem_backend.backend_type: \"Uffd\" is not supported yet by ember (use "
-			  "\"File\")");
-		return -EOPNOTSUPP;
-	}
 	if (p->huge_pages == SNAPSHOT_HUGE_PAGES_2M) {
-		log_error("huge_pages: \"2M\" (hugetlbfs) needs a Uffd memory backend, which ember "
-			  "does not support yet");
+		log_error("huge_pages: \"2M\" (hugetlbfs) is not supported yet by ember");
 		return -EOPNOTSUPP;
 	}
 	ret = read_state_file(s, p->snapshot_path);
@@ -344,7 +338,8 @@ int vm_snapshot_open(struct vm_snapshot *s, const struct snapshot_load_params *p
 		return -EINVAL;
 	}
 	ret = read_config(s, p->snapshot_path);
-	if (!ret)
+	/* With Uffd the memory file is the handler's: it checks and serves it. */
+	if (!ret && p->backend == MEM_BACKEND_FILE)
 		ret = open_memory(s, p);
 	return ret;
 }
@@ -407,6 +402,9 @@ int vm_restore(struct vm *vm, struct vm_snapshot *s, const struct snapshot_load_
 {
 	int ret = vm_create_restored(vm, &s->cfg, s->mem_fd);
 
+	/* The handler first: restoring KVM's state may already touch guest memory. */
+	if (!ret && p->backend == MEM_BACKEND_UFFD)
+		ret = vm_uffd_attach(vm, p->mem_path);
 	if (ret)
 		return ret;
 	ret = arch_snapshot_caps_init(&vm->snap_caps, vm->kvm_fd, vm->vm_fd, vm->pvm);

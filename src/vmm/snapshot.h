@@ -18,8 +18,10 @@
  *
  * Restore builds the same VM from the saved configuration in a fresh
  * process, maps the memory file privately (copy-on-write: never written;
- * pages load on the guest's first touch, clones share the page cache), sets
- * every saved state, and starts the vCPUs paused (or running).
+ * pages load on the guest's first touch, clones share the page cache) or,
+ * with the Uffd backend, hands anonymous guest memory to a page-fault handler
+ * (snapshot_uffd.c), sets every saved state, and starts the vCPUs paused (or
+ * running).
  */
 #ifndef EMBER_VMM_SNAPSHOT_H
 #define EMBER_VMM_SNAPSHOT_H
@@ -77,6 +79,14 @@ int vm_snapshot_describe(const char *path, uint16_t *major, uint16_t *minor);
  * failure (logged) vm_destroy() cleans up.
  */
 int vm_restore(struct vm *vm, struct vm_snapshot *s, const struct snapshot_load_params *p);
+
+/*
+ * The Uffd memory backend (snapshot_uffd.c, Firecracker's protocol): registers
+ * @vm's anonymous guest memory with a new userfaultfd, connects to the page-
+ * fault handler at @path and sends it the regions (JSON) and the userfaultfd.
+ * Before anything touches guest memory. 0, or -errno after logging one line.
+ */
+int vm_uffd_attach(struct vm *vm, const char *path);
 
 /*
  * The memory file (snapshot_mem.c). Writes @gm to @fd, which has the

@@ -114,8 +114,9 @@ static int vm_init_devices(struct vm *vm)
 }
 
 /*
- * Maps guest RAM: anonymous memory, or a snapshot's memory file @mem_fd (>= 0)
- * mapped privately. KVM learns of it in kvm_prep.
+ * Maps guest RAM: anonymous memory (a boot, or a restore whose pages come
+ * through userfaultfd), or a snapshot's memory file @mem_fd (>= 0) mapped
+ * privately. KVM learns of it in kvm_prep.
  */
 static int vm_init_memory(struct vm *vm, int mem_fd)
 {
@@ -311,15 +312,14 @@ static int vm_init_console_input(struct vm *vm)
 	return 0;
 }
 
-/* vm_create (@mem_fd < 0: boot) and vm_create_restored (the snapshot's memory file). */
-static int vm_build(struct vm *vm, struct vm_config *cfg, int mem_fd)
+/* vm_create (@boot) and vm_create_restored (the snapshot's memory file @mem_fd, or -1). */
+static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 {
-	const bool boot = mem_fd < 0;
 	struct kvm_prep prep;
 	int ret;
 
 	/* Fields that teardown looks at are valid before anything can fail. */
-	vm->kvm_fd = vm->vm_fd = vm->console.uart_evt = -1;
+	vm->kvm_fd = vm->vm_fd = vm->console.uart_evt = vm->uffd = vm->uffd_sock = -1;
 	vm->sampler.fd = vm->sampler.timer_h.fd = -1;
 	vm->supported_cpuid = NULL;
 	vm->nr_vcpus = 0;
@@ -404,12 +404,12 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, int mem_fd)
 
 int vm_create(struct vm *vm, struct vm_config *cfg)
 {
-	return vm_build(vm, cfg, -1);
+	return vm_build(vm, cfg, true, -1);
 }
 
 int vm_create_restored(struct vm *vm, struct vm_config *cfg, int mem_fd)
 {
-	return vm_build(vm, cfg, mem_fd);
+	return vm_build(vm, cfg, false, mem_fd);
 }
 
 int vm_start(struct vm *vm)
@@ -485,6 +485,11 @@ void vm_destroy(struct vm *vm)
 		vm->devices_ready = false;
 	}
 	guest_mem_destroy(&vm->mem);
+	if (vm->uffd_sock >= 0)
+		close(vm->uffd_sock);
+	if (vm->uffd >= 0)
+		close(vm->uffd);
+	vm->uffd = vm->uffd_sock = -1;
 	if (vm->snap_caps_ready)
 		arch_snapshot_caps_free(&vm->snap_caps);
 	vm->snap_caps_ready = false;

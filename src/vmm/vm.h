@@ -109,6 +109,9 @@ struct vm {
 	 * boot therefore writes every page that is not zero, as a Full does.
 	 */
 	bool mem_untracked;
+	/* A Uffd restore: the userfaultfd and the page-fault handler's socket, kept open; -1: none.
+	 */
+	int uffd, uffd_sock;
 };
 
 /*
@@ -121,9 +124,10 @@ int vm_create(struct vm *vm, struct vm_config *cfg);
 
 /*
  * For a restore (snapshot.c): the same VM built from @cfg (ownership as
- * vm_create) around the snapshot's memory file @mem_fd, mapped privately,
- * without loading a kernel or writing boot tables: the vCPUs are created and
- * left for their saved state, the devices are added from @cfg.
+ * vm_create) around the snapshot's memory file @mem_fd, mapped privately (-1:
+ * anonymous memory, for a userfaultfd to fill), without loading a kernel or
+ * writing boot tables: the vCPUs are created and left for their saved state,
+ * the devices are added from @cfg.
  */
 int vm_create_restored(struct vm *vm, struct vm_config *cfg, int mem_fd);
 
