@@ -274,6 +274,17 @@ static void put_metrics(struct req *r)
 	with_body(r, ctrl_put_metrics);
 }
 
+/* Snapshots: of the paused VM; loaded into a fresh process (Firecracker's rules, actions.c). */
+static void put_snapshot_create(struct req *r)
+{
+	with_body(r, ctrl_snapshot_create);
+}
+
+static void put_snapshot_load(struct req *r)
+{
+	with_body(r, ctrl_snapshot_load);
+}
+
 /* A route of a feature ember does not have yet: 400 saying so, never 204. */
 static void not_yet(struct req *r)
 {
@@ -299,6 +310,8 @@ static const struct route routes[] = {
     {"/balloon", .get = get_balloon, .put = put_balloon, .patch = patch_balloon},
     {"/balloon/statistics", .get = get_balloon_stats, .patch = patch_balloon_stats},
     {"/metrics", .put = put_metrics},
+    {"/snapshot/create", .put = put_snapshot_create},
+    {"/snapshot/load", .put = put_snapshot_load},
 
     /* Features ember does not have yet: the methods they have answer so. */
     {"/pmem", true, "id", .put = not_yet, .patch = not_yet,
@@ -309,8 +322,6 @@ static const struct route routes[] = {
     {"/mmds", .get = not_yet, .put = not_yet, .patch = not_yet,
      .not_yet = "MMDS (the microVM metadata service)"},
     {"/mmds/config", .put = not_yet, .not_yet = "MMDS (the microVM metadata service)"},
-    {"/snapshot/create", .put = not_yet, .not_yet = "snapshots"},
-    {"/snapshot/load", .put = not_yet, .not_yet = "snapshots"},
     {"/cpu-config", .put = not_yet, .not_yet = "custom CPU templates"},
     {"/serial", .put = not_yet, .not_yet = "serial console configuration"},
     {"/hotplug/memory", .get = not_yet, .put = not_yet, .patch = not_yet,

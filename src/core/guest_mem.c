@@ -5,14 +5,35 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/* Lays @ram_size bytes at @p out around the MMIO gap [@gap_start, @gap_end). */
+static void layout(struct guest_mem *gm, void *p, uint64_t ram_size, uint64_t gap_start,
+		   uint64_t gap_end)
+{
+	uint64_t low = ram_size < gap_start ? ram_size : gap_start;
+
+	gm->mapping = p;
+	gm->mapping_size = ram_size;
+	gm->regions[0] = (struct guest_region){0, low, p};
+	gm->nr_regions = 1;
+	if (ram_size > low) {
+		gm->regions[1] = (struct guest_region){gap_end, ram_size - low, (uint8_t *)p + low};
+		gm->nr_regions = 2;
+	}
+	gm->ram_size = ram_size;
+}
+
+static bool bad_size(uint64_t ram_size, uint64_t gap_start, uint64_t gap_end)
+{
+	return !ram_size || ram_size > (1ULL << 46) || (ram_size & 0xfff) || gap_end < gap_start;
+}
+
 int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, uint64_t gap_start, uint64_t gap_end,
 		   bool thp)
 {
-	uint64_t low = ram_size < gap_start ? ram_size : gap_start;
 	void *p;
 
 	memset(gm, 0, sizeof(*gm));
-	if (!ram_size || ram_size > (1ULL << 46) || (ram_size & 0xfff) || gap_end < gap_start)
+	if (bad_size(ram_size, gap_start, gap_end))
 		return -EINVAL;
 	/*
 	 * MAP_NORESERVE: the guest's RAM costs host memory only once touched,
@@ -30,16 +51,24 @@ int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, uint64_t gap_start, 
 	}
 	/* Guest RAM is never dumped with the VMM: it can hold tenant secrets. */
 	madvise(p, ram_size, MADV_DONTDUMP);
+	layout(gm, p, ram_size, gap_start, gap_end);
+	return 0;
+}
 
-	gm->mapping = p;
-	gm->mapping_size = ram_size;
-	gm->regions[0] = (struct guest_region){0, low, p};
-	gm->nr_regions = 1;
-	if (ram_size > low) {
-		gm->regions[1] = (struct guest_region){gap_end, ram_size - low, (uint8_t *)p + low};
-		gm->nr_regions = 2;
-	}
-	gm->ram_size = ram_size;
+int guest_mem_init_file(struct guest_mem *gm, int fd, uint64_t ram_size, uint64_t gap_start,
+			uint64_t gap_end)
+{
+	void *p;
+
+	memset(gm, 0, sizeof(*gm));
+	if (bad_size(ram_size, gap_start, gap_end))
+		return -EINVAL;
+	/* Private: the guest's writes go to its own copies of the pages, never to the file. */
+	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	madvise(p, ram_size, MADV_DONTDUMP);
+	layout(gm, p, ram_size, gap_start, gap_end);
 	return 0;
 }
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Guest physical memory: a few regions of host anonymous memory, and the one
- * checked accessor every guest address goes through.
+ * Guest physical memory: a few regions of host memory (anonymous, or a
+ * snapshot's memory file mapped privately), and the one checked accessor
+ * every guest address goes through. The regions lie back to back in one
+ * mapping, so a region's offset in it is its offset in a memory file.
  */
 #ifndef EMBER_CORE_GUEST_MEM_H
 #define EMBER_CORE_GUEST_MEM_H
@@ -35,6 +37,15 @@ struct guest_mem {
  */
 int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, uint64_t gap_start, uint64_t gap_end,
 		   bool thp);
+
+/*
+ * The same layout over the file @fd (a snapshot's memory file, @ram_size
+ * bytes) mapped MAP_PRIVATE: copy-on-write, so the file is never written and
+ * every process restored from it shares its page cache; a page loads on the
+ * guest's first touch. @fd may be closed afterwards. 0 or a negative errno.
+ */
+int guest_mem_init_file(struct guest_mem *gm, int fd, uint64_t ram_size, uint64_t gap_start,
+			uint64_t gap_end);
 
 /*
  * Builds a guest_mem over caller-owned buffers (unit tests: fake guest memory).

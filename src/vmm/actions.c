@@ -19,12 +19,14 @@ enum rule {
 	ON_CONFIG,	 /* done on the configuration: there is no VM yet */
 	ON_VM,		 /* done by the VM (and recorded in the configuration) */
 	ANY,		 /* done the same way in every state */
+	NOT_RUNNING,	 /* refused: CTRL_SNAPSHOT_RUNNING (the VM must be paused first) */
 };
 
 /* What must be configured first, checked before the state (Firecracker's order). */
 enum {
 	BALLOON = 1, /* a balloon device */
 	STATS = 2,   /* ... with statistics (stats_polling_interval_s > 0) */
+	FRESH = 4,   /* nothing but the logger and metrics configured (checked after the state) */
 };
 
 #define KEEP (-1) /* the state does not change */
@@ -76,6 +78,11 @@ static const struct action_rules rules[CTRL_NR_ACTIONS] = {
 	                             {NOT_BEFORE_BOOT, ON_VM,           ON_VM         }, KEEP},
 	[CTRL_PATCH_BALLOON_STATS] = {"PATCH /balloon/statistics", BALLOON,
 	                             {ON_CONFIG,       ON_VM,           ON_VM         }, KEEP},
+	[CTRL_SNAPSHOT_CREATE]     = {"PUT /snapshot/create", 0,
+	                             {NOT_BEFORE_BOOT, NOT_RUNNING,     ON_VM         }, KEEP},
+	/* Paused once loaded, Running with resume_vm: ctrl_snapshot_load() says which. */
+	[CTRL_SNAPSHOT_LOAD]       = {"PUT /snapshot/load", FRESH,
+	                             {ON_VM,           NOT_AFTER_BOOT,  NOT_AFTER_BOOT}, CTRL_PAUSED},
 };
 /* clang-format on */
 
@@ -111,9 +118,17 @@ static int check(const struct controller *ctl, enum ctrl_action a, struct ctrl_e
 	case NOT_AFTER_BOOT:
 		refuse(e, CTRL_FAULT_STATE, CTRL_NOT_AFTER_BOOT);
 		return -EBUSY;
+	case NOT_RUNNING:
+		refuse(e, CTRL_FAULT_STATE, CTRL_SNAPSHOT_RUNNING);
+		return -EBUSY;
 	default:
-		return (int)r->in[ctl->state];
+		break;
 	}
+	if ((r->needs & FRESH) && ctl->boot_path) {
+		refuse(e, CTRL_FAULT_STATE, CTRL_LOAD_NOT_FRESH);
+		return -EBUSY;
+	}
+	return (int)r->in[ctl->state];
 }
 
 /* @a is done: the state it leads to. */
@@ -235,6 +250,9 @@ int ctrl_configure(struct controller *ctl, enum config_section section, const ch
 
 	if (ret < 0)
 		return ret;
+	/* As Firecracker: even an attempt that fails rules out a snapshot load. */
+	if (section != CONFIG_LOGGER && section != CONFIG_METRICS)
+		ctl->boot_path = true;
 	if (!ctl->put_checks || !names_files(section)) {
 		ret = config_update(&ctl->cfg, section, body, len, patch, e->msg);
 		return ret ? input_fault(e, ret) : 0;
@@ -472,6 +490,7 @@ static int patch_balloon_setting(struct controller *ctl, enum ctrl_action a,
 	if (ret < 0)
 		return ret;
 	if (ret == ON_CONFIG) {
+		ctl->boot_path = true;
 		ret = config_update(&ctl->cfg, section, body, len, true, e->msg);
 		return ret ? input_fault(e, ret) : 0;
 	}
@@ -537,6 +556,54 @@ int ctrl_patch_balloon_stats(struct controller *ctl, const char *body, size_t le
 				     config_parse_balloon_stats_update,
 				     ctl->ops->balloon_set_stats_interval,
 				     &ctl->cfg.balloon.stats_polling_interval_s, e);
+}
+
+/* --- snapshots --- */
+
+int ctrl_snapshot_create(struct controller *ctl, const char *body, size_t len, struct ctrl_error *e)
+{
+	struct snapshot_create_params p;
+	char why[VMM_ERR_MAX];
+	int ret = check(ctl, CTRL_SNAPSHOT_CREATE, e);
+
+	if (ret < 0)
+		return ret;
+	ret = config_parse_snapshot_create(body, len, &p, e->msg);
+	if (ret)
+		return input_fault(e, ret);
+	if (p.type == SNAPSHOT_DIFF && !ctl->cfg.machine.track_dirty_pages)
+		ret = refuse(e, CTRL_FAULT_INPUT, CTRL_DIFF_UNTRACKED);
+	else if (!have_op((const void *)ctl->ops->snapshot_create, CTRL_SNAPSHOT_CREATE, e))
+		ret = -EOPNOTSUPP;
+	else if ((ret = ctl->ops->snapshot_create(ctl, &p, why)))
+		refuse(e, CTRL_FAULT_INPUT, "Create snapshot error: %s", why);
+	config_snapshot_create_free(&p);
+	return ret;
+}
+
+int ctrl_snapshot_load(struct controller *ctl, const char *body, size_t len, struct ctrl_error *e)
+{
+	struct snapshot_load_params p;
+	char why[VMM_ERR_MAX];
+	int ret = check(ctl, CTRL_SNAPSHOT_LOAD, e);
+
+	if (ret < 0)
+		return ret;
+	ret = config_parse_snapshot_load(body, len, &p, e->msg);
+	if (ret)
+		return input_fault(e, ret);
+	if (!have_op((const void *)ctl->ops->snapshot_load, CTRL_SNAPSHOT_LOAD, e)) {
+		ret = -EOPNOTSUPP;
+	} else if ((ret = ctl->ops->snapshot_load(ctl, &p, why))) {
+		refuse(e, CTRL_FAULT_INPUT, "Load snapshot error: %s", why);
+	} else {
+		/* The VM is built: from now on the process is like one after InstanceStart. */
+		done(ctl, CTRL_SNAPSHOT_LOAD);
+		if (p.resume_vm)
+			ctl->state = CTRL_RUNNING;
+	}
+	config_snapshot_load_free(&p);
+	return ret;
 }
 
 void ctrl_count_request(struct controller *ctl, bool failed)

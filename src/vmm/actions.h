@@ -22,6 +22,18 @@
 /* Firecracker's messages for the state rules, word for word (clients match them). */
 #define CTRL_NOT_AFTER_BOOT  "The requested operation is not supported after starting the microVM."
 #define CTRL_NOT_BEFORE_BOOT "The requested operation is not supported before starting the microVM."
+/* PUT /snapshot/create on a running VM: what Firecracker's vCPUs answer. */
+#define CTRL_SNAPSHOT_RUNNING                                                           \
+	"Create snapshot error: Cannot save the microVM state: Operation not allowed: " \
+	"save/restore unavailable while running"
+/* PUT /snapshot/load after anything but the logger and metrics was configured. */
+#define CTRL_LOAD_NOT_FRESH                                                              \
+	"Load snapshot error: Loading a microVM snapshot not allowed after configuring " \
+	"boot-specific resources."
+/* A Diff snapshot without machine-config.track_dirty_pages. */
+#define CTRL_DIFF_UNTRACKED                                                                      \
+	"The requested operation is not supported: Diff snapshots are not allowed on uVMs with " \
+	"dirty page tracking disabled."
 
 enum ctrl_fault {
 	CTRL_FAULT_INPUT,    /* 400: the request cannot be done as asked (its body, an id, ...) */
@@ -57,6 +69,8 @@ enum ctrl_action {
 	CTRL_PATCH_BALLOON,
 	CTRL_GET_BALLOON_STATS,
 	CTRL_PATCH_BALLOON_STATS,
+	CTRL_SNAPSHOT_CREATE,
+	CTRL_SNAPSHOT_LOAD,
 	CTRL_NR_ACTIONS,
 };
 
@@ -114,6 +128,17 @@ int ctrl_patch_balloon(struct controller *ctl, const char *body, size_t len, str
 int ctrl_get_balloon_stats(struct controller *ctl, char **json, struct ctrl_error *e);
 int ctrl_patch_balloon_stats(struct controller *ctl, const char *body, size_t len,
 			     struct ctrl_error *e);
+
+/*
+ * PUT /snapshot/create (SnapshotCreateParams): of the paused VM; refused
+ * while it runs, and a Diff without dirty page tracking, with Firecracker's
+ * messages. PUT /snapshot/load (SnapshotLoadParams): on a fresh process only
+ * (nothing configured but the logger and metrics); the VM is then Paused, or
+ * Running with resume_vm. A failed load leaves the process as it was.
+ */
+int ctrl_snapshot_create(struct controller *ctl, const char *body, size_t len,
+			 struct ctrl_error *e);
+int ctrl_snapshot_load(struct controller *ctl, const char *body, size_t len, struct ctrl_error *e);
 
 /* One API request answered (@failed: with an error status), for the api_server metrics. */
 void ctrl_count_request(struct controller *ctl, bool failed);

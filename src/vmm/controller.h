@@ -17,6 +17,7 @@
 
 #include "util/log.h"
 #include "config/config.h"
+#include "config/snapshot.h"
 #include "core/event_loop.h"
 #include "vmm/metrics.h"
 
@@ -94,6 +95,17 @@ struct vm_backend_ops {
 	int (*net_update)(struct controller *ctl, const char *iface_id,
 			  const struct rate_limiter_config *rx,
 			  const struct rate_limiter_config *tx, char err[VMM_ERR_MAX]);
+
+	/*
+	 * Snapshots, optional. create: of the paused VM. load: on a fresh
+	 * controller, builds the VM from the snapshot (ctl->cfg becomes the
+	 * snapshot's configuration, with the load's overrides) and leaves it
+	 * paused, or running with @p->resume_vm; on failure nothing changes.
+	 */
+	int (*snapshot_create)(struct controller *ctl, const struct snapshot_create_params *p,
+			       char err[VMM_ERR_MAX]);
+	int (*snapshot_load)(struct controller *ctl, const struct snapshot_load_params *p,
+			     char err[VMM_ERR_MAX]);
 };
 
 extern const struct vm_backend_ops kvm_backend_ops;
@@ -127,6 +139,11 @@ struct controller {
 	unsigned long long api_faults;	      /* of which with an error status */
 	long long startup_us, startup_cpu_us; /* process start to metrics configuration */
 
+	/*
+	 * Something that builds a VM was configured (Firecracker's "boot path":
+	 * any section but the logger and metrics): PUT /snapshot/load is refused.
+	 */
+	bool boot_path;
 	bool start_bad_input; /* the last start failed on the configuration or its files */
 	int exit_code;	      /* what the process exits with when no VM says otherwise */
 	int end_signal;	      /* the signal that stopped the process (ctrl_exit), or 0 */

@@ -14,6 +14,7 @@
 #ifndef EMBER_VMM_DEVICE_TABLE_H
 #define EMBER_VMM_DEVICE_TABLE_H
 
+#include "core/state.h"
 #include "devices/virtio/virtio_mmio.h"
 
 #include <jansson.h>
@@ -42,7 +43,22 @@ struct vm_device_type {
 	struct virtio_slot *(*find)(struct vm *vm, const char *id);
 	/* Adds this type's Firecracker metric groups (cumulative counters) to @root. */
 	void (*metrics)(struct vm *vm, json_t *root);
-	/* Snapshots will add save and restore here. */
+	/*
+	 * Snapshots (vmm/snapshot.c), optional: a VM with a device whose type
+	 * has no save is refused at PUT /snapshot/create ("snapshotting a VM
+	 * with <name> devices is not supported yet").
+	 *
+	 * save: the device of @s (the VM paused, the loop's device work held)
+	 * into its own section(s) of @w, instance = s->index by convention
+	 * (transport and queues, the device's model state, its rate limiters).
+	 * restore: after add (the device built again from vm->cfg, with the
+	 * load's network_overrides and vsock_override already applied to it)
+	 * and vm_virtio_connect, before the vCPUs run: the device of @s from its
+	 * sections of @f (reopening what it needs on the host). Each returns 0,
+	 * or a negative errno after logging one line naming the device.
+	 */
+	int (*save)(struct vm *vm, struct virtio_slot *s, struct state_writer *w);
+	int (*restore)(struct vm *vm, struct virtio_slot *s, const struct state_file *f);
 };
 
 /* vm_create, vm_destroy and the metrics collector: one loop over the table. */

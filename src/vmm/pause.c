@@ -125,6 +125,16 @@ static unsigned int started_vcpus(const struct vm *vm)
 	return n;
 }
 
+/* Waits until each of the @n started vCPUs is parked or gone; false if the VM is ending. */
+static bool wait_parked(struct vm *vm, unsigned int n)
+{
+	pthread_mutex_lock(&vm->pause.lock);
+	while (vm->pause.nr_parked + vm->pause.nr_exited < n && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->pause.parked_cv, &vm->pause.lock);
+	pthread_mutex_unlock(&vm->pause.lock);
+	return !atomic_load(&vm->stopping);
+}
+
 int vm_pause(struct vm *vm)
 {
 	unsigned int n = started_vcpus(vm);
@@ -138,11 +148,7 @@ int vm_pause(struct vm *vm)
 	pthread_mutex_unlock(&vm->pause.lock);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
-	pthread_mutex_lock(&vm->pause.lock);
-	while (vm->pause.nr_parked + vm->pause.nr_exited < n && !atomic_load(&vm->stopping))
-		pthread_cond_wait(&vm->pause.parked_cv, &vm->pause.lock);
-	pthread_mutex_unlock(&vm->pause.lock);
-	if (atomic_load(&vm->stopping))
+	if (!wait_parked(vm, n))
 		return -ESHUTDOWN;
 
 	vm->pause.paused_at = mono_ns();
@@ -150,6 +156,25 @@ int vm_pause(struct vm *vm)
 	loop_work_hold(vm);
 	log_info("VM paused (%u vCPUs parked)", n);
 	return 0;
+}
+
+int vm_start_paused(struct vm *vm)
+{
+	int ret;
+
+	/* Each thread's first KVM_RUN returns at once (immediate_exit) and parks. */
+	pthread_mutex_lock(&vm->pause.lock);
+	vm->pause.requested = true;
+	pthread_mutex_unlock(&vm->pause.lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		__atomic_store_n(&vm->vcpus[i].run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	vm->pause.paused_at = mono_ns();
+	vm->pause.paused = true;
+	loop_work_hold(vm);
+	ret = vm_start(vm);
+	if (ret)
+		return ret;
+	return wait_parked(vm, started_vcpus(vm)) ? 0 : -ESHUTDOWN;
 }
 
 int vm_resume(struct vm *vm)

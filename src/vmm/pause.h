@@ -46,6 +46,12 @@ struct vm_pause {
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
 /*
+ * A restored VM (snapshot.c): starts the vCPU threads already paused, each
+ * parked before its first KVM_RUN, the loop's device work held; vm_resume()
+ * runs them. 0, or -errno (the VM is then asked to end).
+ */
+int vm_start_paused(struct vm *vm);
+/*
  * The device clock (host.h's now_ns), in nanoseconds: CLOCK_MONOTONIC less the
  * time the VM spent paused; it stands still while the VM is paused. Any thread.
  */

@@ -113,8 +113,12 @@ static int vm_init_devices(struct vm *vm)
 	return vm_devices_add(vm);
 }
 
-/* Maps guest RAM; KVM learns of it later (vm_register_memory). */
-static int vm_init_memory(struct vm *vm)
+/*
+ * Maps guest RAM: anonymous memory (a boot, or a restore whose pages come
+ * through userfaultfd), or a snapshot's memory file @mem_fd (>= 0) mapped
+ * privately. KVM learns of it in kvm_prep.
+ */
+static int vm_init_memory(struct vm *vm, int mem_fd)
 {
 	const struct machine_config *mc = &vm->cfg.machine;
 	int ret;
@@ -124,11 +128,16 @@ static int vm_init_memory(struct vm *vm)
 			  "\"Transparent\" or \"None\"");
 		return -EINVAL;
 	}
-	ret = guest_mem_init(&vm->mem, mc->mem_size_mib << 20, LAYOUT_MMIO_GAP_START,
-			     LAYOUT_MMIO_GAP_END, mc->huge_pages == HUGE_PAGES_TRANSPARENT);
+	if (mem_fd >= 0)
+		ret = guest_mem_init_file(&vm->mem, mem_fd, mc->mem_size_mib << 20,
+					  LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END);
+	else
+		ret = guest_mem_init(&vm->mem, mc->mem_size_mib << 20, LAYOUT_MMIO_GAP_START,
+				     LAYOUT_MMIO_GAP_END, mc->huge_pages == HUGE_PAGES_TRANSPARENT);
 	if (ret)
-		log_error("guest memory: cannot map %llu MiB: %s",
-			  (unsigned long long)mc->mem_size_mib, strerror(-ret));
+		log_error("guest memory: cannot map %llu MiB%s: %s",
+			  (unsigned long long)mc->mem_size_mib,
+			  mem_fd >= 0 ? " of the memory file" : "", strerror(-ret));
 	return ret;
 }
 
@@ -191,8 +200,11 @@ static int vm_pvm_profile_finish(struct vm *vm)
 	return arch_update_cmdline(&vm->mem, vm_arch_boot_proto(vm), vm->cmdline.buf);
 }
 
-/* The vCPUs, each set up by arch from the VM's CPUID, topology and boot entry. */
-static int vm_create_vcpus(struct vm *vm)
+/*
+ * The vCPUs, each set up by arch from the VM's CPUID, topology and boot entry;
+ * for a restore (@boot false) only created: their state comes from the snapshot.
+ */
+static int vm_create_vcpus(struct vm *vm, bool boot)
 {
 	const struct arch_vcpu_info info = {
 	    .supported_cpuid = vm->supported_cpuid,
@@ -209,7 +221,7 @@ static int vm_create_vcpus(struct vm *vm)
 		if (ret)
 			return ret;
 		vm->nr_vcpus++;
-		ret = arch_vcpu_init(vm->vcpus[i].fd, i, &info);
+		ret = boot ? arch_vcpu_init(vm->vcpus[i].fd, i, &info) : 0;
 		if (ret)
 			return ret;
 	}
@@ -300,18 +312,21 @@ static int vm_init_console_input(struct vm *vm)
 	return 0;
 }
 
-int vm_create(struct vm *vm, struct vm_config *cfg)
+/* vm_create (@boot) and vm_create_restored (the snapshot's memory file @mem_fd, or -1). */
+static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 {
 	struct kvm_prep prep;
 	int ret;
 
 	/* Fields that teardown looks at are valid before anything can fail. */
-	vm->kvm_fd = vm->vm_fd = vm->console.uart_evt = -1;
+	vm->kvm_fd = vm->vm_fd = vm->console.uart_evt = vm->uffd = vm->uffd_sock = -1;
 	vm->sampler.fd = vm->sampler.timer_h.fd = -1;
 	vm->supported_cpuid = NULL;
 	vm->nr_vcpus = 0;
 	vm->nr_virtio = 0;
 	vm->devices_ready = false;
+	vm->snap_caps_ready = false;
+	vm->mem_untracked = boot;
 	atomic_init(&vm->exit_code, -1);
 	atomic_init(&vm->stopping, false);
 	vm_pause_init(vm);
@@ -333,19 +348,22 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 	 * while a thread opens /dev/kvm and creates the KVM VM. A bad input is
 	 * reported alone, even on a host without KVM.
 	 */
-	ret = vm_init_memory(vm);
+	ret = vm_init_memory(vm, mem_fd);
 	if (ret) {
 		vm->bad_input = true;
 		return ret;
 	}
 	kvm_prep_start(&prep, &vm->mem, vm->cfg.machine.track_dirty_pages);
-	/* The command line first: placing a device adds its virtio_mmio.device= to it. */
-	ret = vm_load_boot(vm);
+	/*
+	 * The command line first: placing a device adds its virtio_mmio.device= to
+	 * it. A restored guest booted long ago: no kernel, no line, no tables.
+	 */
+	ret = boot ? vm_load_boot(vm) : cmdline_init(&vm->cmdline, "");
 	if (!ret)
 		ret = vm_init_devices(vm);
 	if (!ret)
 		ret = vm_init_console_input(vm);
-	if (!ret)
+	if (!ret && boot)
 		ret = vm_write_boot_tables(vm);
 	if (ret) {
 		vm->bad_input = true;
@@ -378,10 +396,20 @@ int vm_create(struct vm *vm, struct vm_config *cfg)
 	if (ret)
 		return ret;
 
-	ret = vm_create_vcpus(vm);
-	if (ret)
+	ret = vm_create_vcpus(vm, boot);
+	if (ret || !boot)
 		return ret;
 	return vm_pvm_profile_finish(vm);
+}
+
+int vm_create(struct vm *vm, struct vm_config *cfg)
+{
+	return vm_build(vm, cfg, true, -1);
+}
+
+int vm_create_restored(struct vm *vm, struct vm_config *cfg, int mem_fd)
+{
+	return vm_build(vm, cfg, false, mem_fd);
 }
 
 int vm_start(struct vm *vm)
@@ -457,6 +485,14 @@ void vm_destroy(struct vm *vm)
 		vm->devices_ready = false;
 	}
 	guest_mem_destroy(&vm->mem);
+	if (vm->uffd_sock >= 0)
+		close(vm->uffd_sock);
+	if (vm->uffd >= 0)
+		close(vm->uffd);
+	vm->uffd = vm->uffd_sock = -1;
+	if (vm->snap_caps_ready)
+		arch_snapshot_caps_free(&vm->snap_caps);
+	vm->snap_caps_ready = false;
 	free(vm->supported_cpuid);
 	vm->supported_cpuid = NULL;
 	if (vm->vm_fd >= 0)

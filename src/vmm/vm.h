@@ -99,6 +99,19 @@ struct vm {
 	struct vm_pause pause; /* pause.h */
 	struct timespec start_mono;
 	struct timespec start_cpu;
+
+	/* Snapshots (snapshot.c). */
+	struct arch_snapshot_caps snap_caps; /* what KVM offers, learnt at the first save */
+	bool snap_caps_ready;
+	/*
+	 * Guest memory holds pages KVM's dirty log never saw written: ember's own
+	 * writes at boot (kernel, boot tables). The first Diff snapshot after a
+	 * boot therefore writes every page that is not zero, as a Full does.
+	 */
+	bool mem_untracked;
+	/* A Uffd restore: the userfaultfd and the page-fault handler's socket, kept open; -1: none.
+	 */
+	int uffd, uffd_sock;
 };
 
 /*
@@ -108,6 +121,15 @@ struct vm {
  * with which input; vm_destroy() is still safe to call.
  */
 int vm_create(struct vm *vm, struct vm_config *cfg);
+
+/*
+ * For a restore (snapshot.c): the same VM built from @cfg (ownership as
+ * vm_create) around the snapshot's memory file @mem_fd, mapped privately (-1:
+ * anonymous memory, for a userfaultfd to fill), without loading a kernel or
+ * writing boot tables: the vCPUs are created and left for their saved state,
+ * the devices are added from @cfg.
+ */
+int vm_create_restored(struct vm *vm, struct vm_config *cfg, int mem_fd);
 
 /* Starts the vCPU threads; the caller runs vm->loop. */
 int vm_start(struct vm *vm);

@@ -10,11 +10,25 @@
 #include "vmm/drives.h"
 #include "vmm/network_interfaces.h"
 #include "vmm/controller.h"
+#include "vmm/snapshot.h"
 
 #include <errno.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* What the VM takes from the process (the command line, the console). */
+static void vm_settings(struct vm *vm, const struct controller *vmm)
+{
+	vm->boot_timer_enabled = vmm->boot_timer;
+	vm->no_pvm_profile = vmm->no_pvm_profile;
+	vm->start_mono = vmm->start_mono;
+	vm->start_cpu = vmm->start_cpu;
+	vm->console.out_fd = vmm->serial_out_fd;
+	vm->console.in_fd = vmm->serial_in_fd;
+	vm->loop = vmm->loop;
+}
 
 static int kvm_start(struct controller *vmm, char err[VMM_ERR_MAX])
 {
@@ -29,13 +43,7 @@ static int kvm_start(struct controller *vmm, char err[VMM_ERR_MAX])
 		snprintf(err, VMM_ERR_MAX, "out of memory");
 		return -ENOMEM;
 	}
-	vm->boot_timer_enabled = vmm->boot_timer;
-	vm->no_pvm_profile = vmm->no_pvm_profile;
-	vm->start_mono = vmm->start_mono;
-	vm->start_cpu = vmm->start_cpu;
-	vm->console.out_fd = vmm->serial_out_fd;
-	vm->console.in_fd = vmm->serial_in_fd;
-	vm->loop = vmm->loop;
+	vm_settings(vm, vmm);
 
 	/* vm_create logs one line on failure: that line is the reason given. */
 	log_capture_start();
@@ -211,6 +219,145 @@ static int kvm_net_update(struct controller *vmm, const char *iface_id,
 	return ret;
 }
 
+/* --- snapshots (snapshot.h) --- */
+
+static int kvm_snapshot_create(struct controller *vmm, const struct snapshot_create_params *p,
+			       char err[VMM_ERR_MAX])
+{
+	const char *why;
+	int ret;
+
+	log_capture_start();
+	ret = vm_snapshot_save(vmm->vm, p);
+	why = log_capture_end();
+	if (ret)
+		failed(err, why, "snapshot", ret);
+	return ret;
+}
+
+/*
+ * The snapshot's configuration as this load wants it: the overrides applied
+ * (so each device is built with them), dirty tracking and huge pages as
+ * asked, and the process's own logger and metrics settings kept.
+ */
+static int amend_config(struct vm_config *cfg, const struct snapshot_load_params *p,
+			const struct vm_config *own)
+{
+	struct vm_config mine;
+
+	for (unsigned int i = 0; i < p->nr_net_overrides; i++) {
+		const struct net_override *o = &p->net_overrides[i];
+		struct net_config *n = config_find_net(cfg, o->iface_id);
+		char *dev;
+
+		if (!n) {
+			log_error("network_overrides[%u].iface_id: the snapshot has no network "
+				  "interface \"%s\"",
+				  i, o->iface_id);
+			return -EINVAL;
+		}
+		dev = strdup(o->host_dev_name);
+		if (!dev)
+			return -ENOMEM;
+		free(n->host_dev_name);
+		n->host_dev_name = dev;
+	}
+	if (p->vsock_uds_path) {
+		char *path;
+
+		if (!cfg->vsock.present) {
+			log_error("vsock_override: the snapshot has no vsock device");
+			return -EINVAL;
+		}
+		path = strdup(p->vsock_uds_path);
+		if (!path)
+			return -ENOMEM;
+		free(cfg->vsock.uds_path);
+		cfg->vsock.uds_path = path;
+	}
+	/* Firecracker: the load's track_dirty_pages decides, whatever the snapshot had. */
+	cfg->machine.track_dirty_pages = p->track_dirty_pages;
+	if (p->huge_pages == SNAPSHOT_HUGE_PAGES_NONE)
+		cfg->machine.huge_pages = HUGE_PAGES_NONE;
+	else if (p->huge_pages == SNAPSHOT_HUGE_PAGES_TRANSPARENT)
+		cfg->machine.huge_pages = HUGE_PAGES_TRANSPARENT;
+	if (config_copy(&mine, own))
+		return -ENOMEM;
+	struct logger_config lc = cfg->logger;
+	struct metrics_config mc = cfg->metrics;
+
+	cfg->logger = mine.logger;
+	cfg->metrics = mine.metrics;
+	mine.logger = lc;
+	mine.metrics = mc;
+	config_free(&mine);
+	return 0;
+}
+
+static long long elapsed_us(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000000LL + (t1.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+static int kvm_snapshot_load(struct controller *vmm, const struct snapshot_load_params *p,
+			     char err[VMM_ERR_MAX])
+{
+	struct vm_config cfg_copy;
+	struct vm_snapshot snap;
+	struct timespec t0;
+	const char *why;
+	struct vm *vm = NULL;
+	bool built = false;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	config_init(&cfg_copy);
+	/* Every problem of the files is found before a VM exists; each logs its one line. */
+	log_capture_start();
+	ret = vm_snapshot_open(&snap, p);
+	if (!ret)
+		ret = amend_config(&snap.cfg, p, &vmm->cfg);
+	if (!ret && config_copy(&cfg_copy, &snap.cfg))
+		ret = -ENOMEM;
+	if (!ret && !(vm = calloc(1, sizeof(*vm))))
+		ret = -ENOMEM;
+	if (!ret) {
+		vm_settings(vm, vmm);
+		built = true;
+		ret = vm_restore(vm, &snap, p);
+	}
+	/* resume_vm: straight to KVM_RUN, without parking each vCPU first. */
+	if (!ret)
+		ret = p->resume_vm ? vm_start(vm) : vm_start_paused(vm);
+	why = log_capture_end();
+	vm_snapshot_close(&snap);
+	if (ret) {
+		if (built && *why)
+			snprintf(err, VMM_ERR_MAX, "restoring from %s: %s", p->snapshot_path, why);
+		else
+			failed(err, why, p->snapshot_path, ret);
+		if (vm) {
+			vm_stop(vm);
+			vm_destroy(vm);
+			free(vm);
+		}
+		config_free(&cfg_copy);
+		return ret;
+	}
+	vmm->vm = vm;
+	config_free(&vmm->cfg);
+	vmm->cfg = cfg_copy;
+	/* Firecracker's debug line, with what it measures: the request to the VM ready. */
+	log_info("'load snapshot' VMM action took %lld us (%u vCPU%s, %llu MiB, %s)",
+		 elapsed_us(&t0), vm->nr_vcpus, vm->nr_vcpus == 1 ? "" : "s",
+		 (unsigned long long)vmm->cfg.machine.mem_size_mib,
+		 p->resume_vm ? "resumed" : "paused");
+	return 0;
+}
+
 static void set_u64(json_t *o, const char *key, uint64_t v)
 {
 	json_object_set_new(o, key, json_integer((json_int_t)v));
@@ -292,4 +439,6 @@ const struct vm_backend_ops kvm_backend_ops = {
     .balloon_stats = kvm_balloon_stats,
     .drive_update = kvm_drive_update,
     .net_update = kvm_net_update,
+    .snapshot_create = kvm_snapshot_create,
+    .snapshot_load = kvm_snapshot_load,
 };

@@ -31,6 +31,8 @@ struct fake_vm {
 	char drive_id[64], drive_path[256];
 	bool drive_rl_given;
 	struct rate_limiter_config drive_rl, net_rx, net_tx;
+	int snapshot_creates, snapshot_loads;
+	struct snapshot_load_params load; /* the last load's parameters (paths not kept) */
 };
 
 static struct fake_vm fake;
@@ -160,6 +162,27 @@ static int fake_net_update(struct controller *ctl, const char *id,
 	return fake_dev_result(err, "network interface");
 }
 
+static int fake_snapshot_create(struct controller *ctl, const struct snapshot_create_params *p,
+				char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	(void)p;
+	fake.snapshot_creates++;
+	return fake_dev_result(err, "snapshot");
+}
+
+static int fake_snapshot_load(struct controller *ctl, const struct snapshot_load_params *p,
+			      char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	fake.snapshot_loads++;
+	fake.load = *p;
+	fake.load.snapshot_path = fake.load.mem_path = NULL;
+	fake.load.net_overrides = NULL;
+	fake.load.vsock_uds_path = NULL;
+	return fake_dev_result(err, "snapshot_path /s: checksum mismatch: the file is corrupt");
+}
+
 static const struct vm_backend_ops fake_ops = {
     .start = fake_start,
     .stop = fake_stop,
@@ -173,6 +196,8 @@ static const struct vm_backend_ops fake_ops = {
     .balloon_stats = fake_balloon_stats,
     .drive_update = fake_drive_update,
     .net_update = fake_net_update,
+    .snapshot_create = fake_snapshot_create,
+    .snapshot_load = fake_snapshot_load,
 };
 
 /* A VM without the after-boot device operations. */
@@ -534,8 +559,6 @@ TEST(not_supported_yet_never_204)
 	    {"PUT", "/mmds", "{}"},
 	    {"PATCH", "/mmds", "{}"},
 	    {"PUT", "/mmds/config", "{\"network_interfaces\": []}"},
-	    {"PUT", "/snapshot/create", "{\"mem_file_path\": \"/m\", \"snapshot_path\": \"/s\"}"},
-	    {"PUT", "/snapshot/load", "{\"snapshot_path\": \"/s\"}"},
 	    {"PUT", "/cpu-config", "{}"},
 	    {"PUT", "/serial", "{}"},
 	    {"GET", "/hotplug/memory", NULL},
@@ -552,6 +575,58 @@ TEST(not_supported_yet_never_204)
 	}
 	BAD("DELETE", "/drives/rootfs", NULL, "Invalid request method and/or path");
 	BAD("GET", "/drives/rootfs", NULL, "Invalid request method and/or path");
+}
+
+/* The snapshot routes: each reaches its action with Firecracker's rules and messages. */
+TEST(snapshots)
+{
+	static const char *const create = "{\"mem_file_path\": \"/m\", \"snapshot_path\": \"/s\"}";
+	static const char *const load =
+	    "{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": \"File\", "
+	    "\"backend_path\": \"/m\"}, \"track_dirty_pages\": true, \"clock_realtime\": true, "
+	    "\"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap9\"}], "
+	    "\"vsock_override\": {\"uds_path\": \"/v.sock\"}}";
+
+	setup();
+	BAD("PUT", "/snapshot/create", create, before_boot);
+	BAD("GET", "/snapshot/create", NULL, "Invalid request method and/or path");
+	BAD("PUT", "/snapshot/load", "{\"snapshot_path\": \"/s\"}",
+	    "either `mem_backend` or `mem_file_path` is required");
+	BAD("PUT", "/snapshot/load",
+	    "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"mem_backend\": "
+	    "{\"backend_type\": \"File\", \"backend_path\": \"/m\"}}",
+	    "either `mem_backend` or `mem_file_path` exclusively is required");
+	BAD("PUT", "/snapshot/load",
+	    "{\"snapshot_path\": \"/s\", \"mem_backend\": {\"backend_type\": \"Disk\", "
+	    "\"backend_path\": \"/m\"}}",
+	    "snapshot/load.mem_backend.backend_type: \"Disk\" is not one of \"File\", \"Uffd\"");
+	BAD("PUT", "/snapshot/load",
+	    "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"x\": 1}",
+	    "snapshot/load: unknown key \"x\"");
+	CHECK_EQ(fake.snapshot_loads, 0);
+	fake.dev_ret = -EINVAL;
+	BAD("PUT", "/snapshot/load", load,
+	    "Load snapshot error: snapshot_path /s: checksum mismatch: the file is corrupt");
+	EXPECT("GET", "/", NULL, 200, "\"state\":\"Not started\"");
+	fake.dev_ret = 0;
+	OK204("PUT", "/snapshot/load", load);
+	CHECK_EQ(fake.snapshot_loads, 2);
+	CHECK(fake.load.track_dirty_pages && fake.load.clock_realtime && !fake.load.resume_vm);
+	CHECK_EQ(fake.load.nr_net_overrides, 1);
+	EXPECT("GET", "/", NULL, 200, "\"state\":\"Paused\"");
+	BAD("PUT", "/snapshot/load", load, after_boot);
+	OK204("PUT", "/snapshot/create", create);
+	OK204("PATCH", "/vm", "{\"state\": \"Resumed\"}");
+	BAD("PUT", "/snapshot/create", create, "save/restore unavailable while running");
+	CHECK_EQ(fake.snapshot_creates, 1);
+
+	/* Not on a process that was configured: Firecracker's message. */
+	setup();
+	OK204("PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 64}");
+	BAD("PUT", "/snapshot/load", load,
+	    "Load snapshot error: Loading a microVM snapshot not allowed after configuring "
+	    "boot-specific resources.");
+	CHECK_EQ(fake.snapshot_loads, 0);
 }
 
 TEST(metrics)
@@ -1024,8 +1099,8 @@ TEST(signals_and_run_without_vm)
 TEST_MAIN(TEST_ENTRY(instance_info_and_version), TEST_ENTRY(unknown_paths_and_methods),
 	  TEST_ENTRY(body_rules), TEST_ENTRY(boot_source), TEST_ENTRY(machine_config),
 	  TEST_ENTRY(logger), TEST_ENTRY(entropy), TEST_ENTRY(actions), TEST_ENTRY(pause_resume),
-	  TEST_ENTRY(not_supported_yet_never_204), TEST_ENTRY(metrics), TEST_ENTRY(path_ids),
-	  TEST_ENTRY(drives), TEST_ENTRY(network_interfaces), TEST_ENTRY(vsock),
-	  TEST_ENTRY(balloon), TEST_ENTRY(balloon_stats_disabled_after_boot),
+	  TEST_ENTRY(not_supported_yet_never_204), TEST_ENTRY(snapshots), TEST_ENTRY(metrics),
+	  TEST_ENTRY(path_ids), TEST_ENTRY(drives), TEST_ENTRY(network_interfaces),
+	  TEST_ENTRY(vsock), TEST_ENTRY(balloon), TEST_ENTRY(balloon_stats_disabled_after_boot),
 	  TEST_ENTRY(device_ops_missing), TEST_ENTRY(vm_config_round_trip),
 	  TEST_ENTRY(vm_config_as_config_file), TEST_ENTRY(signals_and_run_without_vm))

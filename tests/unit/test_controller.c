@@ -116,6 +116,20 @@ static int fake_net_update(struct controller *ctl, const char *id,
 	return op_result(err, id);
 }
 
+static int fake_snapshot_create(struct controller *ctl, const struct snapshot_create_params *p,
+				char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	return op_result(err, p->snapshot_path);
+}
+
+static int fake_snapshot_load(struct controller *ctl, const struct snapshot_load_params *p,
+			      char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	return op_result(err, p->snapshot_path);
+}
+
 static const struct vm_backend_ops fake_ops = {
     .start = fake_start,
     .stop = fake_stop,
@@ -129,6 +143,8 @@ static const struct vm_backend_ops fake_ops = {
     .balloon_stats = fake_balloon_stats,
     .drive_update = fake_drive_update,
     .net_update = fake_net_update,
+    .snapshot_create = fake_snapshot_create,
+    .snapshot_load = fake_snapshot_load,
 };
 
 /* A VM without the after-boot device operations. */
@@ -146,6 +162,11 @@ static const char *const after_boot =
     "The requested operation is not supported after starting the microVM.";
 static const char *const before_boot =
     "The requested operation is not supported before starting the microVM.";
+static const char *const snapshot_running =
+    "Create snapshot error: Cannot save the microVM state: Operation not allowed: save/restore "
+    "unavailable while running";
+static const char *const load_not_fresh = "Load snapshot error: Loading a microVM snapshot not "
+					  "allowed after configuring boot-specific resources.";
 static const char *const no_balloon =
     "balloon: the balloon device is not configured (PUT /balloon first).";
 static const char *const no_stats = "balloon: statistics are not enabled "
@@ -282,6 +303,17 @@ static int run(enum ctrl_action a, struct ctrl_error *e)
 	case CTRL_PATCH_BALLOON_STATS:
 		ret = ctrl_patch_balloon_stats(&ctl, BODY("{\"stats_polling_interval_s\": 3}"), e);
 		break;
+	case CTRL_SNAPSHOT_CREATE:
+		ret = ctrl_snapshot_create(
+		    &ctl, BODY("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\"}"), e);
+		break;
+	case CTRL_SNAPSHOT_LOAD:
+		ret = ctrl_snapshot_load(
+		    &ctl,
+		    BODY("{\"snapshot_path\": \"/s\", \"mem_backend\": "
+			 "{\"backend_type\": \"File\", \"backend_path\": \"/m\"}}"),
+		    e);
+		break;
 	case CTRL_NR_ACTIONS:
 		break;
 	}
@@ -321,6 +353,9 @@ static const struct {
     {CTRL_PATCH_BALLOON, {"ok", "vm", "vm"}, -1},
     {CTRL_GET_BALLOON_STATS, {before_boot, "vm", "vm"}, -1},
     {CTRL_PATCH_BALLOON_STATS, {"ok", "vm", "vm"}, -1},
+    {CTRL_SNAPSHOT_CREATE, {before_boot, snapshot_running, "vm"}, -1},
+    /* The fixture configured a boot source: not a fresh process (see snapshot_load_rules). */
+    {CTRL_SNAPSHOT_LOAD, {load_not_fresh, after_boot, after_boot}, -1},
 };
 
 TEST(every_action_in_every_state)
@@ -504,6 +539,88 @@ TEST(bad_input_is_input)
 	CHECK_EQ(fake.calls, 0);
 }
 
+/*
+ * PUT /snapshot/load: only on a fresh controller (the logger and metrics
+ * may be set first; any other section, even a failed attempt, rules it
+ * out); Paused once loaded, Running with resume_vm; a failed load leaves
+ * the controller fresh.
+ */
+TEST(snapshot_load_rules)
+{
+	static const char *const load = "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\"}";
+	static const char *const load_resume =
+	    "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"resume_vm\": true}";
+	struct ctrl_error e;
+
+	fixture(CTRL_NOT_STARTED, 0, &fake_ops);
+	ctrl_destroy(&ctl);
+	ctrl_init(&ctl, NULL, &lg, &fake_ops);
+	CHECK_EQ(ctrl_update_logger(&ctl, BODY("{\"level\": \"Off\"}"), &e), 0);
+	CHECK_EQ(ctrl_put_metrics(&ctl, BODY("{\"metrics_path\": \"/dev/null\"}"), &e), 0);
+	fake.fail = -EINVAL;
+	CHECK(ctrl_snapshot_load(&ctl, BODY(load), &e) < 0);
+	CHECK_STR(e.msg, "Load snapshot error: /s: the fake VM refused");
+	CHECK_EQ(e.fault, CTRL_FAULT_INPUT);
+	CHECK_EQ(ctl.state, CTRL_NOT_STARTED);
+	fake.fail = 0;
+	CHECK_EQ(ctrl_snapshot_load(&ctl, BODY(load), &e), 0);
+	CHECK_EQ(ctl.state, CTRL_PAUSED);
+	CHECK_EQ(fake.calls, 2);
+
+	ctrl_destroy(&ctl);
+	ctrl_init(&ctl, NULL, &lg, &fake_ops);
+	CHECK_EQ(ctrl_snapshot_load(&ctl, BODY(load_resume), &e), 0);
+	CHECK_EQ(ctl.state, CTRL_RUNNING);
+
+	/* A configuration attempt that fails still rules the load out, as in Firecracker. */
+	ctrl_destroy(&ctl);
+	ctrl_init(&ctl, NULL, &lg, &fake_ops);
+	CHECK(ctrl_configure(&ctl, CONFIG_MACHINE, BODY("{\"vcpu_count\": 0}"), false, &e) < 0);
+	CHECK(ctrl_snapshot_load(&ctl, BODY(load), &e) < 0);
+	CHECK_STR(e.msg, load_not_fresh);
+	CHECK_EQ(e.fault, CTRL_FAULT_STATE);
+	/* A body that does not parse: refused as input, before the VM is asked. */
+	ctrl_destroy(&ctl);
+	ctrl_init(&ctl, NULL, &lg, &fake_ops);
+	fake.calls = 0;
+	CHECK(ctrl_snapshot_load(&ctl, BODY("{\"snapshot_path\": \"/s\"}"), &e) < 0);
+	CHECK_STR(e.msg, "snapshot/load: missing field: either `mem_backend` or `mem_file_path` is "
+			 "required");
+	CHECK_EQ(e.fault, CTRL_FAULT_INPUT);
+	CHECK_EQ(fake.calls, 0);
+	CHECK_EQ(ctl.state, CTRL_NOT_STARTED);
+}
+
+/* A Diff needs dirty page tracking; the VM is not asked otherwise. */
+TEST(snapshot_create_rules)
+{
+	static const char *const diff =
+	    "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\"}";
+	struct ctrl_error e;
+
+	fixture(CTRL_PAUSED, 0, &fake_ops);
+	CHECK(ctrl_snapshot_create(&ctl, BODY(diff), &e) < 0);
+	CHECK_STR(e.msg, "The requested operation is not supported: Diff snapshots are not allowed "
+			 "on uVMs with dirty page tracking disabled.");
+	CHECK_EQ(fake.calls, 0);
+	ctl.cfg.machine.track_dirty_pages = true;
+	CHECK_EQ(ctrl_snapshot_create(&ctl, BODY(diff), &e), 0);
+	CHECK_EQ(fake.calls, 1);
+	fake.fail = -EIO;
+	CHECK(ctrl_snapshot_create(&ctl, BODY(diff), &e) < 0);
+	CHECK_STR(e.msg, "Create snapshot error: /s: the fake VM refused");
+	CHECK_EQ(ctl.state, CTRL_PAUSED);
+	fake.fail = 0;
+	CHECK(ctrl_snapshot_create(&ctl, BODY("{\"snapshot_path\": \"/s\"}"), &e) < 0);
+	CHECK_STR(e.msg, "snapshot/create: missing required key \"mem_file_path\"");
+	CHECK(ctrl_snapshot_create(&ctl,
+				   BODY("{\"snapshot_type\": \"Half\", \"snapshot_path\": \"/s\", "
+					"\"mem_file_path\": \"/m\"}"),
+				   &e) < 0);
+	CHECK_CONTAINS(e.msg,
+		       "snapshot/create.snapshot_type: \"Half\" is not one of \"Full\", \"Diff\"");
+}
+
 TEST(names_and_request_counts)
 {
 	for (int a = 0; a < CTRL_NR_ACTIONS; a++) {
@@ -667,6 +784,7 @@ TEST(exit_after_signals)
 
 TEST_MAIN(TEST_ENTRY(every_action_in_every_state), TEST_ENTRY(needs_come_before_the_state),
 	  TEST_ENTRY(missing_device_ops), TEST_ENTRY(failures_keep_the_state),
-	  TEST_ENTRY(bad_input_is_input), TEST_ENTRY(names_and_request_counts),
+	  TEST_ENTRY(bad_input_is_input), TEST_ENTRY(snapshot_load_rules),
+	  TEST_ENTRY(snapshot_create_rules), TEST_ENTRY(names_and_request_counts),
 	  TEST_ENTRY(put_checks_on_the_host), TEST_ENTRY(boot_args_limit_at_the_put),
 	  TEST_ENTRY(exit_after_signals))

@@ -4,7 +4,9 @@
 #include "core/guest_mem.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 TEST(layout_below_gap)
 {
@@ -86,6 +88,32 @@ TEST(fake_regions_validated)
 	CHECK_EQ(guest_mem_init_fake(&gm, overlap, 0), -EINVAL);
 }
 
-TEST_MAIN(TEST_ENTRY(layout_below_gap), TEST_ENTRY(layout_splits_at_mmio_gap),
-	  TEST_ENTRY(bad_sizes_refused), TEST_ENTRY(checked_accessor_bounds_and_overflow),
-	  TEST_ENTRY(fake_regions_validated))
+/* A memory file mapped privately: the guest sees its bytes, and its writes never reach the file. */
+TEST(file_mapping_is_copy_on_write)
+{
+	char path[] = "/tmp/ember-gm-XXXXXX";
+	int fd = mkstemp(path);
+	struct guest_mem gm;
+	uint8_t byte = 0;
+
+	CHECK(fd >= 0);
+	unlink(path);
+	CHECK_EQ(ftruncate(fd, 2 << 20), 0);
+	CHECK_EQ(pwrite(fd, "snap", 4, 4096), 4);
+	CHECK_EQ(guest_mem_init_file(&gm, fd, 2 << 20, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END),
+		 0);
+	CHECK_EQ(gm.nr_regions, 1);
+	CHECK(!memcmp(gm_ptr(&gm, 4096, 4), "snap", 4));
+	CHECK_EQ(gm_write(&gm, 4096, "SNAP", 4), 0);
+	CHECK(!memcmp(gm_ptr(&gm, 4096, 4), "SNAP", 4));
+	CHECK_EQ(pread(fd, &byte, 1, 4096), 1);
+	CHECK_EQ(byte, 's');
+	guest_mem_destroy(&gm);
+	CHECK_EQ(guest_mem_init_file(&gm, fd, 0, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END),
+		 -EINVAL);
+	close(fd);
+}
+
+TEST_MAIN(TEST_ENTRY(layout_below_gap), TEST_ENTRY(file_mapping_is_copy_on_write),
+	  TEST_ENTRY(layout_splits_at_mmio_gap), TEST_ENTRY(bad_sizes_refused),
+	  TEST_ENTRY(checked_accessor_bounds_and_overflow), TEST_ENTRY(fake_regions_validated))

@@ -9,6 +9,7 @@
 
 #include "arch/x86_64/acpi.h"
 #include "core/guest_mem.h"
+#include "core/state.h"
 
 #include <linux/kvm.h>
 #include <stdbool.h>
@@ -125,5 +126,50 @@ int arch_update_cmdline(const struct guest_mem *gm, enum arch_boot_proto proto,
 #define PVM_COMPLETIONS_MAX 8
 unsigned int pvm_completion_count(void);
 const char *pvm_completion_name(unsigned int i);
+
+/*
+ * --- snapshots (vcpu_state.c): the KVM state of a vCPU and of the VM, as
+ * sections of the state file (core/state.h). Every function logs one line
+ * saying what failed and returns -errno; restore reads and bounds a whole
+ * section before the first KVM call. ---
+ */
+
+/* What saving needs to know of this KVM once per VM. */
+struct arch_snapshot_caps {
+	uint32_t *msrs; /* KVM_GET_MSR_INDEX_LIST: the MSRs saved (those that read back) */
+	uint32_t nr_msrs;
+	size_t xsave_size; /* KVM_CAP_XSAVE2's size, at least struct kvm_xsave's 4096 */
+	bool xsave2;	   /* KVM_GET_XSAVE2 exists */
+	bool pvm;	   /* kvm_pvm: the guest's TSC cannot be set back (vcpu_state.c) */
+};
+int arch_snapshot_caps_init(struct arch_snapshot_caps *c, int kvm_fd, int vm_fd, bool pvm);
+void arch_snapshot_caps_free(struct arch_snapshot_caps *c);
+
+/*
+ * Section "vcpu"/@id: TSC rate, MP state, registers, special registers,
+ * XSAVE, XCRs, debug registers, LAPIC, CPUID (KVM_GET_CPUID2), every MSR of
+ * @c that reads back, pending events. The vCPU is out of KVM_RUN (paused).
+ */
+int arch_vcpu_save(int vcpu_fd, unsigned int id, const struct arch_snapshot_caps *c,
+		   struct state_writer *w);
+/*
+ * Sets vCPU @id (created, never run) from its section of @f, in KVM's order
+ * (vcpu_state.c says which and why); on hardware KVM also the TSC (rate and
+ * IA32_TSC, as Firecracker); on kvm_pvm the TSC cannot be set back.
+ */
+int arch_vcpu_restore(int vcpu_fd, unsigned int id, const struct arch_snapshot_caps *c,
+		      const struct state_file *f);
+
+/* Section "vm"/0: PIT2, KVM clock, PIC master, PIC slave, IOAPIC. */
+int arch_vm_save(int vm_fd, struct state_writer *w);
+/* After the vCPUs; @clock_realtime: KVM_CLOCK_REALTIME (kvmclock moves on by the time since). */
+int arch_vm_restore(int vm_fd, const struct state_file *f, bool clock_realtime);
+
+/*
+ * Orders @n saved MSRs for KVM_SET_MSRS: IA32_TSC_DEADLINE moved to the end
+ * (after IA32_TSC), a zero deadline replaced by the TSC's value (Firecracker's
+ * fix for a lost timer). Returns how many come before the deferred ones.
+ */
+unsigned int arch_msrs_for_restore(struct kvm_msr_entry *e, unsigned int n);
 
 #endif

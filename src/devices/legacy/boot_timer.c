@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "devices/legacy/boot_timer.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "util/log.h"
@@ -80,4 +81,37 @@ bool boot_timer_get(struct boot_timer *t, long long *boot_time_us, long long *bo
 		*boot_time_cpu_us = t->boot_time_cpu_us;
 	pthread_mutex_unlock(&t->lock);
 	return measured;
+}
+
+/* Section "boot_timer", version 1: measured (bool), boot_time_us, boot_time_cpu_us (u64). */
+void boot_timer_save(struct boot_timer *t, struct state_writer *w)
+{
+	pthread_mutex_lock(&t->lock);
+	state_section_begin(w, "boot_timer", 0);
+	sw_bool(w, t->measured);
+	sw_u64(w, (uint64_t)t->boot_time_us);
+	sw_u64(w, (uint64_t)t->boot_time_cpu_us);
+	state_section_end(w);
+	pthread_mutex_unlock(&t->lock);
+}
+
+int boot_timer_restore(struct boot_timer *t, const struct state_file *f)
+{
+	struct state_reader r;
+	bool measured;
+	uint64_t us, cpu_us;
+
+	if (state_section_find(f, "boot_timer", 0, &r))
+		return -ENOENT;
+	measured = sr_bool(&r);
+	us = sr_u64(&r);
+	cpu_us = sr_u64(&r);
+	if (!sr_ok(&r) || us > INT64_MAX || cpu_us > INT64_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&t->lock);
+	t->measured = measured;
+	t->boot_time_us = (long long)us;
+	t->boot_time_cpu_us = (long long)cpu_us;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
 }

@@ -7,6 +7,8 @@
 #ifndef EMBER_DEVICES_LEGACY_BOOT_TIMER_H
 #define EMBER_DEVICES_LEGACY_BOOT_TIMER_H
 
+#include "core/state.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,5 +37,13 @@ void boot_timer_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, b
 
 /* The last measurement: false if the guest has not signalled yet. */
 bool boot_timer_get(struct boot_timer *t, long long *boot_time_us, long long *boot_time_cpu_us);
+
+/*
+ * Snapshots: whether the guest has signalled its boot and what was measured,
+ * as section "boot_timer" (the start times are the restoring process's own).
+ * Restore: 0, -ENOENT without the section, -EINVAL if it is corrupt.
+ */
+void boot_timer_save(struct boot_timer *t, struct state_writer *w);
+int boot_timer_restore(struct boot_timer *t, const struct state_file *f);
 
 #endif

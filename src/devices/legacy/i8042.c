@@ -373,3 +373,52 @@ void i8042_get_metrics(struct i8042 *k, struct i8042_metrics *m)
 	m->write_count = k->write_count;
 	pthread_mutex_unlock(&k->lock);
 }
+
+/*
+ * Section "i8042", version 1: ctr outp mode pending_cmd kbd_cmd (u8),
+ * last_was_cmd kbd_scanning (bool), count (u8), then the output buffer's
+ * bytes oldest first.
+ */
+void i8042_save(struct i8042 *k, struct state_writer *w)
+{
+	pthread_mutex_lock(&k->lock);
+	state_section_begin(w, "i8042", 0);
+	sw_u8(w, k->ctr);
+	sw_u8(w, k->outp);
+	sw_u8(w, k->mode);
+	sw_u8(w, k->pending_cmd);
+	sw_u8(w, k->kbd_cmd);
+	sw_bool(w, k->last_was_cmd);
+	sw_bool(w, k->kbd_scanning);
+	sw_u8(w, (uint8_t)k->count);
+	for (unsigned int i = 0; i < k->count; i++)
+		sw_u8(w, k->buf[(k->head + i) % I8042_BUF_SIZE]);
+	state_section_end(w);
+	pthread_mutex_unlock(&k->lock);
+}
+
+int i8042_restore(struct i8042 *k, const struct state_file *f)
+{
+	struct state_reader r;
+	uint8_t n;
+
+	if (state_section_find(f, "i8042", 0, &r))
+		return -ENOENT;
+	pthread_mutex_lock(&k->lock);
+	k->ctr = sr_u8(&r);
+	k->outp = sr_u8(&r);
+	k->mode = sr_u8(&r);
+	k->pending_cmd = sr_u8(&r);
+	k->kbd_cmd = sr_u8(&r);
+	k->last_was_cmd = sr_bool(&r);
+	k->kbd_scanning = sr_bool(&r);
+	n = sr_u8(&r);
+	if (n > I8042_BUF_SIZE)
+		sr_fail(&r);
+	else
+		sr_bytes(&r, k->buf, n);
+	k->head = 0;
+	k->count = sr_ok(&r) ? n : 0;
+	pthread_mutex_unlock(&k->lock);
+	return sr_ok(&r) ? 0 : -EINVAL;
+}

@@ -15,6 +15,8 @@
 #ifndef EMBER_DEVICES_LEGACY_I8042_H
 #define EMBER_DEVICES_LEGACY_I8042_H
 
+#include "core/state.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -77,5 +79,13 @@ int i8042_send_ctrl_alt_del(struct i8042 *k);
 
 /* A consistent snapshot of the counters (for the metrics writer). */
 void i8042_get_metrics(struct i8042 *k, struct i8042_metrics *m);
+
+/*
+ * Snapshots: the controller's state and its output buffer as section
+ * "i8042" (the counters start afresh). Restore: into @k (initialized) from
+ * @f; 0, -ENOENT without the section, -EINVAL for a value out of range.
+ */
+void i8042_save(struct i8042 *k, struct state_writer *w);
+int i8042_restore(struct i8042 *k, const struct state_file *f);
 
 #endif

@@ -397,3 +397,68 @@ void uart8250_get_metrics(struct uart8250 *u, struct uart8250_metrics *m)
 	m->write_count = u->write_count;
 	pthread_mutex_unlock(&u->lock);
 }
+
+/*
+ * Section "uart", version 1: ier lcr mcr msr scr dll dlm fcr (u8 each),
+ * overrun thr_pending irq_level (bool), rx_count (u8), then the receive FIFO's
+ * bytes oldest first.
+ */
+void uart8250_save(struct uart8250 *u, struct state_writer *w)
+{
+	pthread_mutex_lock(&u->lock);
+	state_section_begin(w, "uart", 0);
+	sw_u8(w, u->ier);
+	sw_u8(w, u->lcr);
+	sw_u8(w, u->mcr);
+	sw_u8(w, u->msr);
+	sw_u8(w, u->scr);
+	sw_u8(w, u->dll);
+	sw_u8(w, u->dlm);
+	sw_u8(w, u->fcr);
+	sw_bool(w, u->overrun);
+	sw_bool(w, u->thr_pending);
+	sw_bool(w, u->irq_level);
+	sw_u8(w, (uint8_t)u->rx_count);
+	for (unsigned int i = 0; i < u->rx_count; i++)
+		sw_u8(w, u->rx[(u->rx_head + i) % UART8250_FIFO_SIZE]);
+	state_section_end(w);
+	pthread_mutex_unlock(&u->lock);
+}
+
+int uart8250_restore(struct uart8250 *u, const struct state_file *f)
+{
+	uint8_t rx[UART8250_FIFO_SIZE];
+	struct state_reader r;
+	uint8_t ier, mcr, fcr, n;
+
+	if (state_section_find(f, "uart", 0, &r))
+		return -ENOENT;
+	ier = sr_u8(&r);
+	if (ier & ~IER_MASK)
+		sr_fail(&r);
+	pthread_mutex_lock(&u->lock);
+	u->lcr = sr_u8(&r);
+	mcr = sr_u8(&r);
+	u->msr = sr_u8(&r);
+	u->scr = sr_u8(&r);
+	u->dll = sr_u8(&r);
+	u->dlm = sr_u8(&r);
+	fcr = sr_u8(&r);
+	u->overrun = sr_bool(&r);
+	u->thr_pending = sr_bool(&r);
+	u->irq_level = sr_bool(&r);
+	n = sr_u8(&r);
+	if (mcr & ~MCR_MASK || fcr & ~FCR_KEEP || n > UART8250_FIFO_SIZE)
+		sr_fail(&r);
+	else
+		sr_bytes(&r, rx, n);
+	u->ier = ier & IER_MASK;
+	u->mcr = mcr & MCR_MASK;
+	u->fcr = fcr & FCR_KEEP;
+	rx_clear(u);
+	for (unsigned int i = 0; sr_ok(&r) && i < n; i++)
+		rx_put(u, rx[i]);
+	u->rx_wanted = false;
+	pthread_mutex_unlock(&u->lock);
+	return sr_ok(&r) ? 0 : -EINVAL;
+}

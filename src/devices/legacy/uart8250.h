@@ -16,6 +16,8 @@
 #ifndef EMBER_DEVICES_LEGACY_UART8250_H
 #define EMBER_DEVICES_LEGACY_UART8250_H
 
+#include "core/state.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -86,5 +88,19 @@ size_t uart8250_rx_space(struct uart8250 *u);
 
 /* A consistent snapshot of the counters (for the metrics writer). */
 void uart8250_get_metrics(struct uart8250 *u, struct uart8250_metrics *m);
+
+/*
+ * Snapshots: the guest-visible state (registers, pending interrupt
+ * conditions, the receive FIFO, the IRQ line's level) as section "uart".
+ * The counters and the host side (out_fd, flow control) belong to the
+ * process, not the guest: a restored UART starts them afresh.
+ */
+void uart8250_save(struct uart8250 *u, struct state_writer *w);
+/*
+ * Into @u (initialized, not yet on a bus) from section "uart" of @f: 0,
+ * -ENOENT without one, -EINVAL for a value out of range. The IRQ line is not
+ * driven: the interrupt controllers' restored state already holds it.
+ */
+int uart8250_restore(struct uart8250 *u, const struct state_file *f);
 
 #endif
