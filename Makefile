@@ -1,5 +1,5 @@
 # ember: one Makefile for the VMM, its unit tests, the payload guests and the benches.
-#   make            build/ember
+#   make            build/ember and build/ember-jailer (Firecracker's jailer, src/jailer/)
 #   make guests     build/guests/<name>.elf (tiny PVH test payloads)
 #   make unit       unit-test binaries (and build/asan/: the same under ASan + UBSan)
 #   make test       the whole suite (tests/run.sh), last line "N passed, N failed"
@@ -23,16 +23,21 @@ ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -Isrc -MMD -MP
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
 LDLIBS  := -ljansson -lhttp_parser -luring -llzma -lpthread
 
-SRCS     := $(sort $(shell find src -name '*.c'))
+# ember-jailer (src/jailer/) is its own program: none of its objects go into ember.
+SRCS     := $(sort $(shell find src -name '*.c' -not -path 'src/jailer/*'))
 MAIN_SRC := src/main.c
 LIB_SRCS := $(filter-out $(MAIN_SRC),$(SRCS))
 OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+JAILER_SRCS     := $(sort $(wildcard src/jailer/*.c))
+JAILER_LIB_SRCS := $(filter-out src/jailer/main.c,$(JAILER_SRCS))
+JAILER_OBJS     := $(JAILER_SRCS:%.c=$(BUILD)/obj/%.o)
+JAILER_LIB_OBJS := $(JAILER_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all guests unit test demo format format-check bench clean guest fuzz check-layers
 # Keep every object: ASan, unit-test and guest objects are intermediates of pattern rules.
 .SECONDARY:
-all: $(BUILD)/ember
+all: $(BUILD)/ember $(BUILD)/ember-jailer
 
 # ember itself is a static PIE: no dynamic loader at start-up and no shared-library
 # pages in its resident set (bench/: start to first byte, memory overhead).
@@ -42,15 +47,26 @@ $(BUILD)/ember: $(OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(EMBER_LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The jailer, static too: it runs before any jail exists and needs no library.
+$(BUILD)/ember-jailer: $(JAILER_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(EMBER_LDFLAGS) -o $@ $^
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# --- unit tests: one binary per tests/unit/test_*.c, linked with every module ---
+# --- unit tests: one binary per tests/unit/test_*.c, linked with every module of ember;
+# tests/unit/test_jailer*.c with the jailer's modules instead (the more specific rule) ---
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HARNESS   := $(BUILD)/obj/tests/unit/harness.o
+
+$(BUILD)/tests/test_jailer%: $(BUILD)/obj/tests/unit/test_jailer%.o $(HARNESS) $(JAILER_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(HARNESS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -67,6 +83,13 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fr
 SAN_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(SAN_FLAGS) -Isrc -Itests/unit -MMD -MP
 ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 ASAN_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
+ASAN_JAILER_LIB_OBJS := $(JAILER_LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
+
+$(BUILD)/asan/tests/test_jailer%: $(BUILD)/asan/obj/tests/unit/test_jailer%.o \
+		$(BUILD)/asan/obj/tests/unit/harness.o $(ASAN_JAILER_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@ (asan)"
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^
 
 $(BUILD)/asan/tests/%: $(BUILD)/asan/obj/tests/unit/%.o $(BUILD)/asan/obj/tests/unit/harness.o $(ASAN_LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -204,7 +227,7 @@ guests: $(GUEST_ELFS) $(GUEST64_ELFS)
 
 # --- suite, main job, benches ---
 # The Linux guest (make guest) is cached outside the clone: built once per config.
-test: $(BUILD)/ember unit guests guest
+test: $(BUILD)/ember $(BUILD)/ember-jailer unit guests guest
 	$(Q)bash tests/run.sh
 
 demo: $(BUILD)/ember guest
@@ -259,7 +282,7 @@ $(BUILD)/obj/bench/%.o: bench/%.c
 	@echo "  CC      $< (guest)"
 	$(Q)$(CC) $(GUEST_CFLAGS) -c -o $@ $<
 
-bench: $(BUILD)/ember guests $(BENCH_TOOLS)
+bench: $(BUILD)/ember $(BUILD)/ember-jailer guests $(BENCH_TOOLS)
 	$(Q)bash bench/run.sh
 # --- end bench ---
 

@@ -9,7 +9,8 @@
  * stdout on a pipe (stdin and stderr on /dev/null), note when the first byte comes out of
  * the pipe, drain it to EOF, reap the child (its exit status must be the -x one) and note
  * the total wall time and the child's CPU time. With -e STRING, every run's output must
- * contain STRING (a payload that says what it did, not only that it ended).
+ * contain STRING (a payload that says what it did, not only that it ended). With -p CMD,
+ * CMD runs (sh -c, untimed) before every run: e.g. removing what the jailer left in a jail.
  *
  * Memory mode (-m STRING): for each run, spawn the command, wait until STRING appears on
  * its stdout (the guest then idles for good), let it settle, read /proc/PID/smaps_rollup
@@ -57,6 +58,7 @@ struct opts {
 	int settle_ms;
 	int breakdown; /* memory mode: top N mappings of the last run */
 	const char *stderr_path;
+	const char *prepare; /* -p: a shell command before each run, untimed */
 	char **argv;
 };
 
@@ -584,6 +586,7 @@ static void usage(FILE *out)
 	      "  -s MS        memory mode: settle time after STRING (default 20)\n"
 	      "  -b N         memory mode: print the last run's N largest mappings\n"
 	      "  -2 PATH      the VMM's stderr (default /dev/null)\n"
+	      "  -p CMD       run CMD (sh -c) before each run, untimed; it must exit 0\n"
 	      "Prints \"metric min median max\" lines (ms, or KiB for memory).\n",
 	      out);
 }
@@ -611,7 +614,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 	*o = (struct opts){
 	    .runs = 20, .warmup = 1, .ram_mib = 128, .settle_ms = 20, .stderr_path = "/dev/null"};
-	while ((c = getopt(argc, argv, "+n:w:x:l:e:m:r:s:b:2:h")) != -1) {
+	while ((c = getopt(argc, argv, "+n:w:x:l:e:m:r:s:b:2:p:h")) != -1) {
 		switch (c) {
 		case 'n':
 			if (parse_int("n", optarg, 1, MAX_RUNS, &v))
@@ -659,6 +662,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case '2':
 			o->stderr_path = optarg;
 			break;
+		case 'p':
+			o->prepare = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -705,6 +711,10 @@ int main(int argc, char **argv)
 			snprintf(run, sizeof(run), "run %d", i - o.warmup + 1);
 		else
 			snprintf(run, sizeof(run), "warm-up run");
+		if (o.prepare && system(o.prepare) != 0) {
+			fprintf(stderr, "firstbyte: %s: -p \"%s\" failed\n", run, o.prepare);
+			return 1;
+		}
 		ret = o.ready ? memory_run(&o, run, &ms, keep, i == o.warmup + o.runs - 1)
 			      : startup_run(&o, run, &ss, keep);
 		if (ret)

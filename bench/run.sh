@@ -10,6 +10,8 @@
 # spawn of the VMM to the first byte on its stdout (the guest's UART), and to its exit.
 # Memory: build/bench/idle.elf (prints READY, then halts for good), measured from
 # /proc/PID/smaps once READY is out, then the VMM gets SIGTERM.
+# Jail (root only): the startup run through build/ember-jailer (a fresh copy of ember, a
+# mount namespace, pivot_root, device nodes, uid 65534 with no capabilities) next to ember alone.
 # API (ember only): build/bench/apibench spawns ember with --api-sock and polls connect()
 # to time process start to the socket accepting; then GET / and PUT /machine-config
 # latency on one keep-alive connection (API_REQS each, default 2000). See bench/README.md.
@@ -133,6 +135,29 @@ measure ember-start -n "$RUNS" -l ember -x 0 -- "$EMBER" --no-api --config-file 
 measure ember-mem -n "$RUNS" -l ember -x 0 -m READY -r "$MEM_MIB" -b 10 -- \
 	"$EMBER" --no-api --config-file "$IDLE_CFG" || exit 1
 measure floor -n "$RUNS" -l /bin/echo -x 0 -- /bin/echo x || true
+# The jail's cost: the same payload through ember-jailer. Its root holds the payload and
+# its configuration (paths inside the jail); -p removes what the previous run's jailer put
+# there (the copy of ember, the pid file, /dev, /run), untimed.
+JAILER=$ROOT/build/ember-jailer
+JAIL_ROOT=$TMP/jails/ember/bench/root
+if [ "$(id -u)" != 0 ]; then
+	jail_state="skipped: ember-jailer needs root"
+elif [ ! -x "$JAILER" ]; then
+	jail_state="skipped: ${JAILER#"$ROOT"/} is missing (make bench builds it)"
+else
+	mkdir -p "$JAIL_ROOT"
+	cp "$HELLO" "$JAIL_ROOT/hello.elf"
+	sed "s|$HELLO|/hello.elf|" "$HELLO_CFG" >"$JAIL_ROOT/hello.json"
+	chmod 644 "$JAIL_ROOT/hello.elf" "$JAIL_ROOT/hello.json"
+	jail_state="ember-jailer --uid 65534 --gid 65534, no cgroups, then the same ember"
+	if ! measure ember-jail -n "$RUNS" -l ember-jailer -x 0 \
+		-p "rm -rf '$JAIL_ROOT/ember' '$JAIL_ROOT/ember.pid' '$JAIL_ROOT/dev' '$JAIL_ROOT/run'" \
+		-- "$JAILER" --id bench --exec-file "$EMBER" --uid 65534 --gid 65534 \
+		--chroot-base-dir "$TMP/jails" -- --no-api --config-file /hello.json; then
+		jail_state="failed (see above)"
+		status=1
+	fi
+fi
 if [ -z "$QEMU" ]; then
 	qemu_state="skipped (no qemu-system-x86_64, or QEMU= given): ember's figures only"
 else
@@ -196,6 +221,24 @@ echo "QEMU: $qemu_state."
 floor=$(stat floor first-byte-ms 3)
 if [ -n "$floor" ]; then
 	echo "spawn + exec floor: /bin/echo's first byte comes after $floor ms (median)."
+fi
+
+# --- the jail's cost: ember-jailer + ember vs ember alone, same payload ---
+echo
+echo "jail: ${HELLO#"$ROOT"/} through ${JAILER#"$ROOT"/} vs ember alone ($jail_state)"
+if [ -f "$TMP/ember-jail.out" ]; then
+	printf "%-27s %8s | %8s %8s %8s | %8s\n" "metric (ms)" "ember" "jailed" "" "" "jail's"
+	printf "%-27s %8s | %8s %8s %8s | %8s\n" "" median min median max "cost"
+	printf '%.0s-' {1..78}
+	echo
+	for m in first-byte-ms:"first UART byte" total-ms:"run to exit, hello" cpu-ms:"CPU time per run"; do
+		awk -v label="${m#*:}" -v e="$(stat ember-start "${m%%:*}" 3)" \
+			-v a="$(stat ember-jail "${m%%:*}" 2)" -v b="$(stat ember-jail "${m%%:*}" 3)" \
+			-v c="$(stat ember-jail "${m%%:*}" 4)" \
+			'BEGIN { printf "%-27s %8.2f | %8.2f %8.2f %8.2f | %+8.2f\n", label, e, a, b, c, b - e }'
+	done
+	echo "cost: jailed median minus ember's. CPU time is the jailer's and ember's together (the"
+	echo "jailer execs ember in its own process)."
 fi
 
 if grep -q '^#  ' "$TMP/ember-mem.out"; then

@@ -177,6 +177,8 @@ linux_dev_cleanup() {
 
 # shellcheck source=scripts/lib/netns.sh
 source "$ROOT/scripts/lib/netns.sh"
+# shellcheck source=tests/lib/vsock.sh
+source "$ROOT/tests/lib/vsock.sh"
 
 # Why boot C cannot run here (empty: it can).
 linux_dev_unavailable() {
@@ -204,53 +206,6 @@ linux_dev_wait() {
 	done
 	grep -Eq -- "$2" "$TMP/devices.raw" 2>/dev/null
 }
-
-# guest -> host: one connection on <uds_path>_5001, a line in, an answer out.
-LDEV_LISTENER='
-import socket, sys
-l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-l.bind(sys.argv[1])
-l.listen(1)
-l.settimeout(float(sys.argv[3]))
-c, _ = l.accept()
-c.settimeout(30)
-got = b""
-while not got.endswith(b"\n") and len(got) < 256:
-    b = c.recv(256)
-    if not b:
-        break
-    got += b
-c.sendall(b"host-got-" + got.strip() + b"\n")
-c.recv(16)
-open(sys.argv[2], "w").write("got %r\n" % got)
-'
-
-# host -> guest: CONNECT 5000 on uds_path, a line, its echo.
-LDEV_CLIENT='
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(30)
-s.connect(sys.argv[1])
-s.sendall(b"CONNECT 5000\n")
-line = b""
-while not line.endswith(b"\n") and len(line) < 64:
-    c = s.recv(1)
-    if not c:
-        sys.exit("closed before OK: %r" % line)
-    line += c
-if not line.startswith(b"OK "):
-    sys.exit("expected OK <port>, got %r" % line)
-msg = b"ping-from-host\n"
-s.sendall(msg)
-got = b""
-while len(got) < len(msg):
-    c = s.recv(64)
-    if not c:
-        break
-    got += c
-s.shutdown(socket.SHUT_WR)
-print("%s echo %r" % (line.decode().strip(), got))
-'
 
 # ldev_api METHOD PATH [BODY]: one request on boot C's API socket; the status code on
 # stdout, the body in $TMP/ldev-api.body.
@@ -338,7 +293,7 @@ linux_devices() {
 	ip netns exec "$LDEV_NS" timeout 600 python3 -m http.server --bind 10.0.2.1 \
 		--directory "$www" 8000 >"$TMP/ldev-http.log" 2>&1 &
 	LDEV_PIDS+=($!)
-	timeout 600 python3 -c "$LDEV_LISTENER" "${uds}_5001" "$TMP/ldev-listener.txt" 300 \
+	timeout 600 python3 -c "$LINUX_VSOCK_LISTENER" "${uds}_5001" "$TMP/ldev-listener.txt" 300 \
 		2>"$TMP/ldev-listener.err" &
 	LDEV_PIDS+=($!)
 	for _ in $(seq 100); do
@@ -390,7 +345,7 @@ SH
 		ldev_balloon $pid
 		code=$(ldev_api PATCH /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$TMP/ldev-drive2.img\"}")
 		[ "$code" = 204 ] || fail linux:devices:drive-swap-patch "PATCH /drives/scratch: HTTP $code $(cat "$TMP/ldev-api.body")"
-		client=$(timeout 40 python3 -c "$LDEV_CLIENT" "$uds" 2>&1)
+		client=$(timeout 40 python3 -c "$LINUX_VSOCK_CLIENT" "$uds" 2>&1)
 	else
 		client="the guest never listened on port 5000"
 		fail linux:devices:balloon "not run: the guest never got past memfill to listening on port 5000"

@@ -14,11 +14,12 @@ netns_unavailable() {
 	fi
 }
 
-# netns_tap_add NS TAP [ADDR/PREFIX]: the namespace NS with lo up and the TAP in it, up
-# (with ADDR on it when given). On failure prints why in one line and returns 1; the
-# caller removes NS (ip netns del) either way.
+# netns_tap_add NS TAP [ADDR/PREFIX [OWNER]]: the namespace NS with lo up and the TAP in
+# it, up (with ADDR on it when given, owned by the uid OWNER when given: OWNER attaches it
+# with no capability). On failure prints why in one line and returns 1; the caller removes
+# NS (ip netns del) either way.
 netns_tap_add() {
-	local ns=$1 tap=$2 addr=${3:-} err
+	local ns=$1 tap=$2 addr=${3:-} owner=${4:-} err
 	if ! err=$(ip netns add "$ns" 2>&1); then
 		echo "ip netns add $ns failed: ${err%%$'\n'*}"
 		return 1
@@ -27,7 +28,7 @@ netns_tap_add() {
 	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 \
 		net.ipv6.conf.all.disable_ipv6=1 >/dev/null 2>&1 || true
 	# lo must be up: in a fresh namespace with lo down the TAP's frames were dropped.
-	if ! err=$({ ip -n "$ns" tuntap add dev "$tap" mode tap &&
+	if ! err=$({ ip -n "$ns" tuntap add dev "$tap" mode tap ${owner:+user "$owner"} &&
 		ip -n "$ns" link set lo up &&
 		{ [ -z "$addr" ] || ip -n "$ns" addr add "$addr" dev "$tap"; } &&
 		ip -n "$ns" link set "$tap" up; } 2>&1); then

@@ -5,6 +5,11 @@
 #   VSOCK_CLIENT UDS              "CONNECT 52", "OK <port>", "ping" -> "pong"
 #   VSOCK_LISTENER PATH RESULT    on <uds_path>_53: gets "hello", answers "world",
 #                                 writes what it got to RESULT
+# And the host's side of the Linux guest's /bin/vsock-echo (tests/linux.sh boot C,
+# tests/jailer.sh jailer:linux):
+#   LINUX_VSOCK_LISTENER PATH RESULT SECONDS   on <uds_path>_5001: a line in,
+#                                 "host-got-<line>" out, what it got to RESULT
+#   LINUX_VSOCK_CLIENT UDS        "CONNECT 5000", "OK <port>", a line, prints its echo
 
 VSOCK_CLIENT='
 import socket, sys
@@ -54,4 +59,51 @@ c.sendall(b"world")
 rest = c.recv(16)  # the guest closes: EOF
 with open(result, "w") as f:
     f.write("got %r, then %r\n" % (got, rest))
+'
+
+# guest -> host: one connection on <uds_path>_5001, a line in, an answer out.
+LINUX_VSOCK_LISTENER='
+import socket, sys
+l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+l.bind(sys.argv[1])
+l.listen(1)
+l.settimeout(float(sys.argv[3]))
+c, _ = l.accept()
+c.settimeout(30)
+got = b""
+while not got.endswith(b"\n") and len(got) < 256:
+    b = c.recv(256)
+    if not b:
+        break
+    got += b
+c.sendall(b"host-got-" + got.strip() + b"\n")
+c.recv(16)
+open(sys.argv[2], "w").write("got %r\n" % got)
+'
+
+# host -> guest: CONNECT 5000 on uds_path, a line, its echo.
+LINUX_VSOCK_CLIENT='
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(30)
+s.connect(sys.argv[1])
+s.sendall(b"CONNECT 5000\n")
+line = b""
+while not line.endswith(b"\n") and len(line) < 64:
+    c = s.recv(1)
+    if not c:
+        sys.exit("closed before OK: %r" % line)
+    line += c
+if not line.startswith(b"OK "):
+    sys.exit("expected OK <port>, got %r" % line)
+msg = b"ping-from-host\n"
+s.sendall(msg)
+got = b""
+while len(got) < len(msg):
+    c = s.recv(64)
+    if not c:
+        break
+    got += c
+s.shutdown(socket.SHUT_WR)
+print("%s echo %r" % (line.decode().strip(), got))
 '
