@@ -157,14 +157,14 @@ FUZZ_VIRTIO_SRCS := src/devices/virtio/virtqueue.c src/devices/virtio/virtio_mmi
                     src/devices/virtio/block_sync.c src/devices/virtio/block_async.c \
                     src/devices/virtio/net.c src/devices/virtio/balloon.c src/devices/virtio/vsock.c \
                     src/devices/virtio/vsock_conn.c src/devices/virtio/vsock_host.c \
-                    src/core/guest_mem.c src/core/iov.c src/util/log.c src/util/line_out.c \
-                    src/util/rate_limiter.c tests/fuzz/fuzz_virtio.c
+                    src/core/guest_mem.c src/core/iov.c src/core/state.c src/util/log.c \
+                    src/util/line_out.c src/util/rate_limiter.c tests/fuzz/fuzz_virtio.c
 FUZZ_VIRTIO_OBJS := $(FUZZ_VIRTIO_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 
 $(BUILD)/fuzz/fuzz_virtio: $(FUZZ_VIRTIO_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@ (libFuzzer)"
-	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -luring -lpthread
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -luring -lpthread -llzma
 
 # New inputs go to build/fuzz/corpus*. Seeds: tests/fuzz/corpus and corpus_loader; the
 # virtio seeds are written by tests/fuzz/virtio_seeds.py.
