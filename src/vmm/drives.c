@@ -16,6 +16,8 @@ const struct vm_device_type drives_type = {
     .remove = drives_remove,
     .find = drives_find,
     .metrics = drives_metrics,
+    .save = vm_virtio_save,
+    .restore = vm_virtio_restore,
 };
 
 struct virtio_slot *drives_find(struct vm *vm, const char *drive_id)

@@ -596,7 +596,12 @@ void virtio_mmio_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, 
 
 void virtio_dev_save(struct virtio_dev *d, struct state_writer *w, uint32_t instance)
 {
+	uint64_t interrupts;
+
 	pthread_mutex_lock(&d->lock);
+	interrupts = d->interrupts;
+	if (d->ops->quiesce)
+		d->ops->quiesce(d);
 	state_section_begin(w, SNAP_SECTION, instance);
 	sw_u32(w, d->ops->device_id);
 	sw_u32(w, d->ops->nr_queues);
@@ -612,6 +617,7 @@ void virtio_dev_save(struct virtio_dev *d, struct state_writer *w, uint32_t inst
 		vq_save(&d->vqs[q], w);
 	if (d->ops->save)
 		d->ops->save(d, w);
+	sw_bool(w, d->interrupts != interrupts);
 	state_section_end(w);
 	pthread_mutex_unlock(&d->lock);
 }
@@ -683,6 +689,7 @@ static void transport_restore(struct virtio_dev *d, struct state_reader *r)
 int virtio_dev_restore(struct virtio_dev *d, const struct state_file *f, uint32_t instance)
 {
 	struct state_reader r;
+	bool raise;
 	int ret = 0;
 
 	if (state_section_find(f, SNAP_SECTION, instance, &r))
@@ -691,10 +698,13 @@ int virtio_dev_restore(struct virtio_dev *d, const struct state_file *f, uint32_
 	transport_restore(d, &r);
 	if (sr_ok(&r) && d->ops->restore)
 		ret = d->ops->restore(d, &r);
+	raise = sr_bool(&r);
 	if (!ret && !sr_ok(&r)) {
 		log_warn("virtio-%s: saved state %u is corrupt", dev_name(d), instance);
 		ret = -EINVAL;
 	}
+	if (!ret && raise && d->activated)
+		raise_interrupt(d, 0); /* the status bits are restored already */
 	pthread_mutex_unlock(&d->lock);
 	return ret;
 }

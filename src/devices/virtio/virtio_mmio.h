@@ -167,6 +167,12 @@ struct virtio_dev_ops {
 	 */
 	void (*save)(struct virtio_dev *d, struct state_writer *w);
 	int (*restore)(struct virtio_dev *d, struct state_reader *r);
+	/*
+	 * Optional, before anything is saved: finish the work the host still has
+	 * in flight for the guest (an Async drive's requests), so that the
+	 * queues are saved with it done. Lock held.
+	 */
+	void (*quiesce)(struct virtio_dev *d);
 };
 
 struct virtio_dev {
@@ -225,7 +231,9 @@ uint64_t virtio_dev_now_ns(struct virtio_dev *d);
  * Snapshots. virtio_dev_save writes section "virtio" @instance: the device id
  * and queue count (checked on restore), the transport's registers (status,
  * feature selectors, driver features, queue_sel, interrupt status, config
- * generation, activated), every queue (vq_save), then ops->save's fields.
+ * generation, activated), every queue (vq_save), then ops->save's fields,
+ * after ops->quiesce; last, whether the quiesce raised an interrupt (which
+ * came after the irqchip was saved: the restore raises it again).
  * virtio_dev_restore reads it into @d, freshly initialized by its device from
  * the saved configuration: every value is checked (known status bits,
  * activated only with DRIVER_OK, features a subset of those offered, queue
