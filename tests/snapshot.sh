@@ -138,6 +138,8 @@ for point in $SNAP_POINTS; do
 done
 SNAP_TESTS+=(snapshot:describe snapshot:diff snapshot:clones snapshot:uffd snapshot:bad-files
 	snapshot:rules)
+# The virtio payload (tests/guests/virtio_progress.c: an entropy device and a drive in use).
+SNAP_TESTS+=(snapshot:virtio:sync snapshot:virtio:async snapshot:virtio:drive-size)
 SNAP_WANTED=()
 for t in "${SNAP_TESTS[@]}"; do want "$t" && SNAP_WANTED+=("$t"); done
 
@@ -366,6 +368,74 @@ if [ ${#SNAP_WANTED[@]} -gt 0 ]; then
 			[ -e "$TMP/x.state" ] && ok=0 && fail snapshot:rules "a refused create left $TMP/x.state"
 			api_stop
 			[ $ok = 1 ] && pass snapshot:rules
+		fi
+	fi
+fi
+
+# snapshot:virtio:*: the virtio payload, paused mid-way with its entropy device and drive in
+# use (and, for async, an Async drive and an idle vsock and balloon), snapshotted, restored
+# in a new process (which reopens the drive and re-creates the vsock listener): the two
+# outputs together are the uninterrupted run's. Then a restore over a drive file of
+# another size is refused with a 400 naming the drive.
+VIRTIO_KERNEL=$ROOT/build/guests/virtio_progress.elf
+# virtio_config FILE DRIVE ENGINE [EXTRA_JSON]
+virtio_config() {
+	write_config "$1" "$VIRTIO_KERNEL" 1 "" 128 "\"drives\": [{\"drive_id\": \"d\", \"path_on_host\": \"$2\", \"is_root_device\": false, \"is_read_only\": false, \"io_engine\": \"$3\"}], \"entropy\": {}${4:+, $4}"
+}
+# fresh_drive FILE: the payload's drive, zeroed (64 KiB)
+fresh_drive() { rm -f "$1" && truncate -s 64K "$1"; }
+VIRTIO_WANTED=0
+for t in snapshot:virtio:sync snapshot:virtio:async snapshot:virtio:drive-size; do
+	want "$t" && VIRTIO_WANTED=1
+done
+if [ $VIRTIO_WANTED = 1 ]; then
+	if [ $KVM_OK = 0 ]; then
+		for t in snapshot:virtio:sync snapshot:virtio:async snapshot:virtio:drive-size; do
+			want "$t" && skip "$t" "$KVM_WHY"
+		done
+	elif [ ! -f "$VIRTIO_KERNEL" ]; then
+		fail snapshot:virtio "$VIRTIO_KERNEL is missing (make guests)"
+	else
+		fresh_drive "$TMP/vref.img"
+		virtio_config "$TMP/vref.json" "$TMP/vref.img" Sync
+		timeout 60 "$EMBER" --no-api --config-file "$TMP/vref.json" >"$TMP/vref.out" 2>"$TMP/vref.err" </dev/null
+		if ! grep -q '^SUCCESS' "$TMP/vref.out"; then
+			fail snapshot:virtio "the uninterrupted run failed: $(tail -n 2 "$TMP/vref.out" "$TMP/vref.err" | tr '\n' ' ')"
+		else
+			for point in sync:3:Sync async:9:Async; do
+				IFS=: read -r kind line engine <<<"$point"
+				name=snapshot:virtio:$kind
+				want "$name" || { [ "$kind" = sync ] && want snapshot:virtio:drive-size; } || continue
+				extra=
+				[ "$kind" = async ] && extra="\"vsock\": {\"guest_cid\": 3, \"uds_path\": \"$TMP/v-$kind.sock\"}, \"balloon\": {\"amount_mib\": 0, \"deflate_on_oom\": false, \"stats_polling_interval_s\": 1}"
+				fresh_drive "$TMP/v-$kind.img"
+				virtio_config "$TMP/v-$kind.json" "$TMP/v-$kind.img" "$engine" "$extra"
+				snap_take "$name" "$TMP/v-$kind.json" "$line" "$TMP/v-$kind.state" "$TMP/v-$kind.mem" || continue
+				cp "$API_OUT" "$TMP/v-$kind.before"
+				cp "$TMP/v-$kind.img" "$TMP/v-$kind.img.saved"
+				if grep -q '^SUCCESS' "$TMP/v-$kind.before"; then
+					fail "$name" "the payload finished before the pause"
+					continue
+				fi
+				want "$name" || continue
+				snap_restore "$name" "$TMP/v-$kind.state" "$TMP/v-$kind.mem" &&
+					SNAP_REF=$TMP/vref.out same_as_ref "$name" "$TMP/v-$kind.before" "$API_OUT"
+			done
+		fi
+		if want snapshot:virtio:drive-size && [ -f "$TMP/v-sync.state" ]; then
+			name=snapshot:virtio:drive-size
+			cp "$TMP/v-sync.img.saved" "$TMP/v-sync.img" && truncate -s 128K "$TMP/v-sync.img"
+			if api_start drivesize; then
+				api_req PUT /snapshot/load "{\"snapshot_path\": \"$TMP/v-sync.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/v-sync.mem\"}}"
+				if [ "$CODE" != 400 ] || ! grep -q "drive d: $TMP/v-sync.img is 131072 bytes, but the snapshot's drive was 65536 bytes" <<<"$RESP"; then
+					fail $name "status $CODE: $RESP"
+				else
+					expect_api $name GET / - 200 '"state":"Not started"' && pass $name
+				fi
+				api_stop
+			else
+				fail $name "ember did not start"
+			fi
 		fi
 	fi
 fi
