@@ -473,10 +473,10 @@ static void balloon_save(struct virtio_dev *d, struct state_writer *w)
 	sw_u32(w, b->requeue);
 }
 
-/* A negotiated queue: none, or one of ours that is ready. */
+/* A negotiated queue: none, or one of ours (the driver may have made it not ready since). */
 static bool queue_ok(const struct virtio_dev *d, unsigned int q)
 {
-	return q == VIRTIO_BALLOON_NO_QUEUE || (q >= 2 && q < d->ops->nr_queues && d->vqs[q].ready);
+	return q == VIRTIO_BALLOON_NO_QUEUE || (q >= 2 && q < d->ops->nr_queues);
 }
 
 static int balloon_restore(struct virtio_dev *d, struct state_reader *r)
