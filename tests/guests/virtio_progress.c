@@ -19,7 +19,7 @@
 #define ROUNDS	    192
 #define PRINT_EVERY 12
 #define SECTORS	    32
-#define WAIT_CYCLES 20000000ULL	   /* between rounds: a few ms */
+#define WAIT_CYCLES 20000000ULL	    /* between rounds: a few ms */
 #define DEV_CYCLES  400000000000ULL /* a device's answer: minutes, never in a good run */
 #define T_IN	    0
 #define T_OUT	    1
@@ -93,8 +93,8 @@ static uint32_t check_sector(uint32_t sector, uint32_t round)
 	blk_request(T_IN, sector, rbuf);
 	for (uint32_t i = 0; i < 512; i++) {
 		if (rbuf[i] != pattern(round, i)) {
-			print("sector %u byte %u: %u, round %u wrote %u\n", sector, i, rbuf[i], round,
-			      pattern(round, i));
+			print("sector %u byte %u: %u, round %u wrote %u\n", sector, i, rbuf[i],
+			      round, pattern(round, i));
 			fail("the drive lost a write");
 		}
 		sum = sum * 31 + rbuf[i];
