@@ -5,7 +5,9 @@
 # the console output of the two processes together must be the bytes of an uninterrupted
 # run. Then Full + Diff laid onto it, three clones at once, the Uffd backend with
 # examples/uffd_handler.c, every bad state or memory file
-# refused with a 400 (the process stays usable), the state rules; and the state file
+# refused with a 400 (the process stays usable), the state rules; virtio devices
+# (tests/guests/virtio_progress.c: an entropy device and a drive in use, paused mid-way;
+# tests/guests/vsock_reset.c: the transport reset a restored vsock sends); and the state file
 # parser under libFuzzer for a bounded time (make fuzz runs longer; seeds in
 # tests/fuzz/corpus_state).
 # Run by tests/run.sh, or on its own: bash tests/snapshot.sh [FILTER]
@@ -139,7 +141,8 @@ done
 SNAP_TESTS+=(snapshot:describe snapshot:diff snapshot:clones snapshot:uffd snapshot:bad-files
 	snapshot:rules)
 # The virtio payload (tests/guests/virtio_progress.c: an entropy device and a drive in use).
-SNAP_TESTS+=(snapshot:virtio:sync snapshot:virtio:async snapshot:virtio:drive-size)
+SNAP_TESTS+=(snapshot:virtio:sync snapshot:virtio:async snapshot:virtio:drive-size
+	snapshot:vsock-reset)
 SNAP_WANTED=()
 for t in "${SNAP_TESTS[@]}"; do want "$t" && SNAP_WANTED+=("$t"); done
 
@@ -435,6 +438,43 @@ if [ $VIRTIO_WANTED = 1 ]; then
 				api_stop
 			else
 				fail $name "ember did not start"
+			fi
+		fi
+	fi
+fi
+
+# snapshot:vsock-reset: the vsock_reset payload waits on its vsock event queue; snapshotted
+# and restored with a vsock_override, it gets VIRTIO_VSOCK_EVENT_TRANSPORT_RESET, and the
+# listener is at the override's path.
+if want snapshot:vsock-reset; then
+	name=snapshot:vsock-reset
+	kernel=$ROOT/build/guests/vsock_reset.elf
+	if [ $KVM_OK = 0 ]; then
+		skip $name "$KVM_WHY"
+	elif [ ! -f "$kernel" ]; then
+		fail $name "$kernel is missing (make guests)"
+	else
+		write_config "$TMP/vr.json" "$kernel" 1 "" 128 "\"vsock\": {\"guest_cid\": 3, \"uds_path\": \"$TMP/vr.sock\"}"
+		if snap_take $name "$TMP/vr.json" 1 "$TMP/vr.state" "$TMP/vr.mem"; then
+			cp "$API_OUT" "$TMP/vr.before"
+			if api_start vr-restore && snap_req $name PUT /snapshot/load \
+				"{\"snapshot_path\": \"$TMP/vr.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/vr.mem\"}, \"vsock_override\": {\"uds_path\": \"$TMP/vr2.sock\"}, \"resume_vm\": false}"; then
+				if [ ! -S "$TMP/vr2.sock" ]; then
+					fail $name "no listener at the vsock_override's uds_path"
+					api_stop
+				else
+					snap_req $name PATCH /vm '{"state": "Resumed"}'
+					wait_exit "$API_PID" 60
+					exec {API_IN}>&-
+					if [ "$RC" = 0 ] && grep -q '^vsock: event id 0, 4 bytes' "$API_OUT" &&
+						grep -q '^SUCCESS' "$API_OUT" && ! grep -q SUCCESS "$TMP/vr.before"; then
+						pass $name
+					else
+						fail $name "status $RC: $(tr '\n' ' ' <"$API_OUT")"
+					fi
+				fi
+			else
+				api_stop
 			fi
 		fi
 	fi
