@@ -142,7 +142,7 @@ SNAP_TESTS+=(snapshot:describe snapshot:diff snapshot:clones snapshot:uffd snaps
 	snapshot:rules)
 # The virtio payload (tests/guests/virtio_progress.c: an entropy device and a drive in use).
 SNAP_TESTS+=(snapshot:virtio:sync snapshot:virtio:async snapshot:virtio:drive-size
-	snapshot:vsock-reset)
+	snapshot:vsock-reset snapshot:net)
 SNAP_WANTED=()
 for t in "${SNAP_TESTS[@]}"; do want "$t" && SNAP_WANTED+=("$t"); done
 
@@ -478,6 +478,85 @@ if want snapshot:vsock-reset; then
 			fi
 		fi
 	fi
+fi
+
+# snapshot:net: the net_wait payload, on a TAP nobody sends on, snapshotted while it waits
+# for a frame; restored with network_overrides to a second TAP where a helper sends the
+# frame: the restored device reopened the (overridden) TAP and delivers it, and the
+# guest's answer reaches the helper. Needs root, ip netns and python3 (tests/lib/net.sh).
+snap_net() {
+	local name=snapshot:net kernel=$ROOT/build/guests/net_wait.elf why py=$TMP/net_send.py
+	local wrap=$TMP/ember-in-ns hrc
+	why=$(net_unavailable)
+	[ -z "$why" ] && [ ! -f "$kernel" ] && why="$kernel is missing (make guests)"
+	if [ -n "$why" ]; then
+		skip $name "$why"
+		return
+	fi
+	exit_hook_push net_cleanup
+	if ! why=$(net_setup) || ! why=$({ ip -n "$NET_NS" tuntap add dev embtap1 mode tap &&
+		ip -n "$NET_NS" link set embtap1 up; } 2>&1); then
+		skip $name "$why"
+		net_cleanup
+		exit_hook_pop
+		return
+	fi
+	printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NET_NS" "$EMBER" >"$wrap"
+	chmod +x "$wrap"
+	cat >"$py" <<'PY'
+import socket, sys, time
+tap, mac = sys.argv[1], bytes.fromhex(sys.argv[2].replace(":", ""))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88B5))
+s.bind((tap, 0x88B5))
+s.settimeout(0.05)
+with open("/sys/class/net/%s/address" % tap) as f:
+    host_mac = bytes.fromhex(f.read().strip().replace(":", ""))
+frame = mac + host_mac + b"\x88\xb5" + b"ember virtio-net host->guest"
+frame += bytes(60 - len(frame))
+print("READY", flush=True)
+end = time.time() + 30
+while time.time() < end:
+    s.send(frame)
+    try:
+        got, addr = s.recvfrom(65536)
+    except socket.timeout:
+        continue
+    if addr[2] != 4 and got[6:12] == mac and got[14:42] == b"ember virtio-net guest->host":
+        print("guest frame", flush=True)
+        sys.exit(0)
+print("no frame from the guest in 30 s")
+sys.exit(1)
+PY
+	write_config "$TMP/net.json" "$kernel" 1 "" 128 \
+		"\"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"$NET_TAP\", \"guest_mac\": \"$NET_MAC\"}]"
+	if EMBER=$wrap snap_take $name "$TMP/net.json" 1 "$TMP/net.state" "$TMP/net.mem" &&
+		! grep -q 'got the host' "$API_OUT"; then
+		ip netns exec "$NET_NS" python3 "$py" embtap1 "$NET_MAC" >"$TMP/net-helper.out" 2>&1 &
+		NET_HELPER_PID=$!
+		for _ in $(seq 100); do grep -q READY "$TMP/net-helper.out" && break; sleep 0.05; done
+		if EMBER=$wrap api_start net-restore && snap_req $name PUT /snapshot/load \
+			"{\"snapshot_path\": \"$TMP/net.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/net.mem\"}, \"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"embtap1\"}], \"resume_vm\": true}"; then
+			wait_exit "$API_PID" 60
+			exec {API_IN}>&-
+			wait "$NET_HELPER_PID"
+			hrc=$?
+			NET_HELPER_PID=
+			if [ "$RC" = 0 ] && [ "$hrc" = 0 ] && grep -q '^SUCCESS' "$API_OUT"; then
+				pass $name
+			else
+				fail $name "status $RC, helper $hrc: $(tr '\n' ' ' <"$API_OUT") $(tr '\n' ' ' <"$TMP/net-helper.out")"
+			fi
+		else
+			api_stop
+		fi
+	fi
+	net_cleanup
+	exit_hook_pop
+}
+if want snapshot:net; then
+	# shellcheck source=tests/lib/net.sh
+	source tests/lib/net.sh
+	snap_net
 fi
 
 if want snapshot:fuzz-state; then
