@@ -26,8 +26,7 @@ int main(void)
 		virtq_setup(&vqs[q], q);
 	virtio_driver_ok();
 	event[0] = event[1] = 0xeeeeeeee;
-	vqs[2].desc[0] =
-	    (struct virtq_desc){(uint32_t)event, sizeof(event), VIRTQ_DESC_F_WRITE, 0};
+	vqs[2].desc[0] = (struct virtq_desc){(uint32_t)event, sizeof(event), VIRTQ_DESC_F_WRITE, 0};
 	virtq_post(&vqs[2], 0);
 	virtq_notify(&vqs[2]);
 	putln("vsock: waiting for an event");
