@@ -153,6 +153,7 @@ $(BUILD)/fuzz/fuzz_state: $(FUZZ_STATE_OBJS)
 # unit tests' fake of their host (tests/unit/virtio_fake_host.h) instead of a VM. The Async
 # engine is linked, not driven: the block device picks its engine from the drive's io_engine.
 FUZZ_VIRTIO_SRCS := src/devices/virtio/virtqueue.c src/devices/virtio/virtio_mmio.c \
+                    src/devices/virtio/virtio_snapshot.c \
                     src/devices/virtio/rng.c src/devices/virtio/block.c \
                     src/devices/virtio/block_sync.c src/devices/virtio/block_async.c \
                     src/devices/virtio/net.c src/devices/virtio/balloon.c src/devices/virtio/vsock.c \

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-/* virtio-balloon: inflate, deflate, statistics, free page reporting. See balloon.h. */
+/*
+ * virtio-balloon: inflate, deflate, statistics, free page reporting. See
+ * balloon.h. Over 700 lines: its snapshot save and restore sit beside the
+ * statistics and queue state they check and re-arm.
+ */
 #include "devices/virtio/balloon.h"
 
 #include "core/iov.h"

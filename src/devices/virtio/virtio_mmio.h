@@ -72,6 +72,10 @@
 #define VIRTIO_STATUS_FEATURES_OK 8
 #define VIRTIO_STATUS_NEEDS_RESET 64
 #define VIRTIO_STATUS_FAILED	  128
+/* The bits a driver may write. */
+#define VIRTIO_STATUS_DRIVER_BITS                                                       \
+	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | \
+	 VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED)
 
 /* InterruptStatus bits. */
 #define VIRTIO_INT_USED_RING 1
