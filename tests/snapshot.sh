@@ -142,6 +142,7 @@ SNAP_TESTS+=(snapshot:describe snapshot:diff snapshot:clones snapshot:uffd snaps
 	snapshot:rules)
 # The virtio payload (tests/guests/virtio_progress.c: an entropy device and a drive in use).
 SNAP_TESTS+=(snapshot:virtio:sync snapshot:virtio:async snapshot:virtio:drive-size
+	snapshot:virtio:patched-drive
 	snapshot:vsock-reset snapshot:net)
 SNAP_WANTED=()
 for t in "${SNAP_TESTS[@]}"; do want "$t" && SNAP_WANTED+=("$t"); done
@@ -388,12 +389,13 @@ virtio_config() {
 # fresh_drive FILE: the payload's drive, zeroed (64 KiB)
 fresh_drive() { rm -f "$1" && truncate -s 64K "$1"; }
 VIRTIO_WANTED=0
-for t in snapshot:virtio:sync snapshot:virtio:async snapshot:virtio:drive-size; do
+VIRTIO_NAMES="snapshot:virtio:sync snapshot:virtio:async snapshot:virtio:drive-size snapshot:virtio:patched-drive"
+for t in $VIRTIO_NAMES; do
 	want "$t" && VIRTIO_WANTED=1
 done
 if [ $VIRTIO_WANTED = 1 ]; then
 	if [ $KVM_OK = 0 ]; then
-		for t in snapshot:virtio:sync snapshot:virtio:async snapshot:virtio:drive-size; do
+		for t in $VIRTIO_NAMES; do
 			want "$t" && skip "$t" "$KVM_WHY"
 		done
 	elif [ ! -f "$VIRTIO_KERNEL" ]; then
@@ -424,6 +426,27 @@ if [ $VIRTIO_WANTED = 1 ]; then
 				snap_restore "$name" "$TMP/v-$kind.state" "$TMP/v-$kind.mem" &&
 					SNAP_REF=$TMP/vref.out same_as_ref "$name" "$TMP/v-$kind.before" "$API_OUT"
 			done
+		fi
+		# A drive moved to a copy of its file (PATCH /drives) before the snapshot: the
+		# restore opens the copy, the original gone.
+		if want snapshot:virtio:patched-drive && grep -q '^SUCCESS' "$TMP/vref.out"; then
+			name=snapshot:virtio:patched-drive
+			fresh_drive "$TMP/vp.img"
+			virtio_config "$TMP/vp.json" "$TMP/vp.img" Sync
+			if api_start vpatch --config-file "$TMP/vp.json" && wait_lines "$API_OUT" 4 &&
+				snap_req $name PATCH /vm '{"state": "Paused"}' &&
+				cp "$TMP/vp.img" "$TMP/vp-copy.img" &&
+				snap_req $name PATCH /drives/d "{\"drive_id\": \"d\", \"path_on_host\": \"$TMP/vp-copy.img\"}" &&
+				snap_req $name PUT /snapshot/create "{\"snapshot_path\": \"$TMP/vp.state\", \"mem_file_path\": \"$TMP/vp.mem\"}"; then
+				api_stop
+				cp "$API_OUT" "$TMP/vp.before"
+				rm -f "$TMP/vp.img"
+				snap_restore $name "$TMP/vp.state" "$TMP/vp.mem" &&
+					SNAP_REF=$TMP/vref.out same_as_ref $name "$TMP/vp.before" "$API_OUT"
+			else
+				fail $name "a step failed: $(tail -n 2 "$API_ERR" | tr '\n' ' ')"
+				api_stop
+			fi
 		fi
 		if want snapshot:virtio:drive-size && [ -f "$TMP/v-sync.state" ]; then
 			name=snapshot:virtio:drive-size

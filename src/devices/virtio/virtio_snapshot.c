@@ -27,7 +27,6 @@ static void reraise(struct virtio_dev *d)
 		d->host->interrupt(d);
 }
 
-
 #define SNAP_SECTION "virtio"
 
 void virtio_dev_save(struct virtio_dev *d, struct state_writer *w, uint32_t instance)
