@@ -153,18 +153,19 @@ $(BUILD)/fuzz/fuzz_state: $(FUZZ_STATE_OBJS)
 # unit tests' fake of their host (tests/unit/virtio_fake_host.h) instead of a VM. The Async
 # engine is linked, not driven: the block device picks its engine from the drive's io_engine.
 FUZZ_VIRTIO_SRCS := src/devices/virtio/virtqueue.c src/devices/virtio/virtio_mmio.c \
+                    src/devices/virtio/virtio_snapshot.c \
                     src/devices/virtio/rng.c src/devices/virtio/block.c \
                     src/devices/virtio/block_sync.c src/devices/virtio/block_async.c \
                     src/devices/virtio/net.c src/devices/virtio/balloon.c src/devices/virtio/vsock.c \
                     src/devices/virtio/vsock_conn.c src/devices/virtio/vsock_host.c \
-                    src/core/guest_mem.c src/core/iov.c src/util/log.c src/util/line_out.c \
-                    src/util/rate_limiter.c tests/fuzz/fuzz_virtio.c
+                    src/core/guest_mem.c src/core/iov.c src/core/state.c src/util/log.c \
+                    src/util/line_out.c src/util/rate_limiter.c tests/fuzz/fuzz_virtio.c
 FUZZ_VIRTIO_OBJS := $(FUZZ_VIRTIO_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 
 $(BUILD)/fuzz/fuzz_virtio: $(FUZZ_VIRTIO_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@ (libFuzzer)"
-	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -luring -lpthread
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -luring -lpthread -llzma
 
 # New inputs go to build/fuzz/corpus*. Seeds: tests/fuzz/corpus and corpus_loader; the
 # virtio seeds are written by tests/fuzz/virtio_seeds.py.

@@ -5,7 +5,9 @@
 # the console output of the two processes together must be the bytes of an uninterrupted
 # run. Then Full + Diff laid onto it, three clones at once, the Uffd backend with
 # examples/uffd_handler.c, every bad state or memory file
-# refused with a 400 (the process stays usable), the state rules; and the state file
+# refused with a 400 (the process stays usable), the state rules; virtio devices
+# (tests/guests/virtio_progress.c: an entropy device and a drive in use, paused mid-way;
+# tests/guests/vsock_reset.c: the transport reset a restored vsock sends); and the state file
 # parser under libFuzzer for a bounded time (make fuzz runs longer; seeds in
 # tests/fuzz/corpus_state).
 # Run by tests/run.sh, or on its own: bash tests/snapshot.sh [FILTER]
@@ -138,6 +140,10 @@ for point in $SNAP_POINTS; do
 done
 SNAP_TESTS+=(snapshot:describe snapshot:diff snapshot:clones snapshot:uffd snapshot:bad-files
 	snapshot:rules)
+# The virtio payload (tests/guests/virtio_progress.c: an entropy device and a drive in use).
+SNAP_TESTS+=(snapshot:virtio:sync snapshot:virtio:async snapshot:virtio:drive-size
+	snapshot:virtio:patched-drive
+	snapshot:vsock-reset snapshot:net)
 SNAP_WANTED=()
 for t in "${SNAP_TESTS[@]}"; do want "$t" && SNAP_WANTED+=("$t"); done
 
@@ -368,6 +374,212 @@ if [ ${#SNAP_WANTED[@]} -gt 0 ]; then
 			[ $ok = 1 ] && pass snapshot:rules
 		fi
 	fi
+fi
+
+# snapshot:virtio:*: the virtio payload, paused mid-way with its entropy device and drive in
+# use (and, for async, an Async drive and an idle vsock and balloon), snapshotted, restored
+# in a new process (which reopens the drive and re-creates the vsock listener): the two
+# outputs together are the uninterrupted run's. Then a restore over a drive file of
+# another size is refused with a 400 naming the drive.
+VIRTIO_KERNEL=$ROOT/build/guests/virtio_progress.elf
+# virtio_config FILE DRIVE ENGINE [EXTRA_JSON]
+virtio_config() {
+	write_config "$1" "$VIRTIO_KERNEL" 1 "" 128 "\"drives\": [{\"drive_id\": \"d\", \"path_on_host\": \"$2\", \"is_root_device\": false, \"is_read_only\": false, \"io_engine\": \"$3\"}], \"entropy\": {}${4:+, $4}"
+}
+# fresh_drive FILE: the payload's drive, zeroed (64 KiB)
+fresh_drive() { rm -f "$1" && truncate -s 64K "$1"; }
+VIRTIO_WANTED=0
+VIRTIO_NAMES="snapshot:virtio:sync snapshot:virtio:async snapshot:virtio:drive-size snapshot:virtio:patched-drive"
+for t in $VIRTIO_NAMES; do
+	want "$t" && VIRTIO_WANTED=1
+done
+if [ $VIRTIO_WANTED = 1 ]; then
+	if [ $KVM_OK = 0 ]; then
+		for t in $VIRTIO_NAMES; do
+			want "$t" && skip "$t" "$KVM_WHY"
+		done
+	elif [ ! -f "$VIRTIO_KERNEL" ]; then
+		fail snapshot:virtio "$VIRTIO_KERNEL is missing (make guests)"
+	else
+		fresh_drive "$TMP/vref.img"
+		virtio_config "$TMP/vref.json" "$TMP/vref.img" Sync
+		timeout 60 "$EMBER" --no-api --config-file "$TMP/vref.json" >"$TMP/vref.out" 2>"$TMP/vref.err" </dev/null
+		if ! grep -q '^SUCCESS' "$TMP/vref.out"; then
+			fail snapshot:virtio "the uninterrupted run failed: $(tail -n 2 "$TMP/vref.out" "$TMP/vref.err" | tr '\n' ' ')"
+		else
+			for point in sync:3:Sync async:9:Async; do
+				IFS=: read -r kind line engine <<<"$point"
+				name=snapshot:virtio:$kind
+				want "$name" || { [ "$kind" = sync ] && want snapshot:virtio:drive-size; } || continue
+				extra=
+				[ "$kind" = async ] && extra="\"vsock\": {\"guest_cid\": 3, \"uds_path\": \"$TMP/v-$kind.sock\"}, \"balloon\": {\"amount_mib\": 0, \"deflate_on_oom\": false, \"stats_polling_interval_s\": 1}"
+				fresh_drive "$TMP/v-$kind.img"
+				virtio_config "$TMP/v-$kind.json" "$TMP/v-$kind.img" "$engine" "$extra"
+				snap_take "$name" "$TMP/v-$kind.json" "$line" "$TMP/v-$kind.state" "$TMP/v-$kind.mem" || continue
+				cp "$API_OUT" "$TMP/v-$kind.before"
+				cp "$TMP/v-$kind.img" "$TMP/v-$kind.img.saved"
+				if grep -q '^SUCCESS' "$TMP/v-$kind.before"; then
+					fail "$name" "the payload finished before the pause"
+					continue
+				fi
+				want "$name" || continue
+				snap_restore "$name" "$TMP/v-$kind.state" "$TMP/v-$kind.mem" &&
+					SNAP_REF=$TMP/vref.out same_as_ref "$name" "$TMP/v-$kind.before" "$API_OUT"
+			done
+		fi
+		# A drive moved to a copy of its file (PATCH /drives) before the snapshot: the
+		# restore opens the copy, the original gone.
+		if want snapshot:virtio:patched-drive && grep -q '^SUCCESS' "$TMP/vref.out"; then
+			name=snapshot:virtio:patched-drive
+			fresh_drive "$TMP/vp.img"
+			virtio_config "$TMP/vp.json" "$TMP/vp.img" Sync
+			if api_start vpatch --config-file "$TMP/vp.json" && wait_lines "$API_OUT" 4 &&
+				snap_req $name PATCH /vm '{"state": "Paused"}' &&
+				cp "$TMP/vp.img" "$TMP/vp-copy.img" &&
+				snap_req $name PATCH /drives/d "{\"drive_id\": \"d\", \"path_on_host\": \"$TMP/vp-copy.img\"}" &&
+				snap_req $name PUT /snapshot/create "{\"snapshot_path\": \"$TMP/vp.state\", \"mem_file_path\": \"$TMP/vp.mem\"}"; then
+				api_stop
+				cp "$API_OUT" "$TMP/vp.before"
+				rm -f "$TMP/vp.img"
+				snap_restore $name "$TMP/vp.state" "$TMP/vp.mem" &&
+					SNAP_REF=$TMP/vref.out same_as_ref $name "$TMP/vp.before" "$API_OUT"
+			else
+				fail $name "a step failed: $(tail -n 2 "$API_ERR" | tr '\n' ' ')"
+				api_stop
+			fi
+		fi
+		if want snapshot:virtio:drive-size && [ -f "$TMP/v-sync.state" ]; then
+			name=snapshot:virtio:drive-size
+			cp "$TMP/v-sync.img.saved" "$TMP/v-sync.img" && truncate -s 128K "$TMP/v-sync.img"
+			if api_start drivesize; then
+				api_req PUT /snapshot/load "{\"snapshot_path\": \"$TMP/v-sync.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/v-sync.mem\"}}"
+				if [ "$CODE" != 400 ] || ! grep -q "drive d: $TMP/v-sync.img is 131072 bytes, but the snapshot's drive was 65536 bytes" <<<"$RESP"; then
+					fail $name "status $CODE: $RESP"
+				else
+					expect_api $name GET / - 200 '"state":"Not started"' && pass $name
+				fi
+				api_stop
+			else
+				fail $name "ember did not start"
+			fi
+		fi
+	fi
+fi
+
+# snapshot:vsock-reset: the vsock_reset payload waits on its vsock event queue; snapshotted
+# and restored with a vsock_override, it gets VIRTIO_VSOCK_EVENT_TRANSPORT_RESET, and the
+# listener is at the override's path.
+if want snapshot:vsock-reset; then
+	name=snapshot:vsock-reset
+	kernel=$ROOT/build/guests/vsock_reset.elf
+	if [ $KVM_OK = 0 ]; then
+		skip $name "$KVM_WHY"
+	elif [ ! -f "$kernel" ]; then
+		fail $name "$kernel is missing (make guests)"
+	else
+		write_config "$TMP/vr.json" "$kernel" 1 "" 128 "\"vsock\": {\"guest_cid\": 3, \"uds_path\": \"$TMP/vr.sock\"}"
+		if snap_take $name "$TMP/vr.json" 1 "$TMP/vr.state" "$TMP/vr.mem"; then
+			cp "$API_OUT" "$TMP/vr.before"
+			if api_start vr-restore && snap_req $name PUT /snapshot/load \
+				"{\"snapshot_path\": \"$TMP/vr.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/vr.mem\"}, \"vsock_override\": {\"uds_path\": \"$TMP/vr2.sock\"}, \"resume_vm\": false}"; then
+				if [ ! -S "$TMP/vr2.sock" ]; then
+					fail $name "no listener at the vsock_override's uds_path"
+					api_stop
+				else
+					snap_req $name PATCH /vm '{"state": "Resumed"}'
+					wait_exit "$API_PID" 60
+					exec {API_IN}>&-
+					if [ "$RC" = 0 ] && grep -q '^vsock: event id 0, 4 bytes' "$API_OUT" &&
+						grep -q '^SUCCESS' "$API_OUT" && ! grep -q SUCCESS "$TMP/vr.before"; then
+						pass $name
+					else
+						fail $name "status $RC: $(tr '\n' ' ' <"$API_OUT")"
+					fi
+				fi
+			else
+				api_stop
+			fi
+		fi
+	fi
+fi
+
+# snapshot:net: the net_wait payload, on a TAP nobody sends on, snapshotted while it waits
+# for a frame; restored with network_overrides to a second TAP where a helper sends the
+# frame: the restored device reopened the (overridden) TAP and delivers it, and the
+# guest's answer reaches the helper. Needs root, ip netns and python3 (tests/lib/net.sh).
+snap_net() {
+	local name=snapshot:net kernel=$ROOT/build/guests/net_wait.elf why py=$TMP/net_send.py
+	local wrap=$TMP/ember-in-ns hrc
+	why=$(net_unavailable)
+	[ -z "$why" ] && [ ! -f "$kernel" ] && why="$kernel is missing (make guests)"
+	if [ -n "$why" ]; then
+		skip $name "$why"
+		return
+	fi
+	exit_hook_push net_cleanup
+	if ! why=$(net_setup) || ! why=$({ ip -n "$NET_NS" tuntap add dev embtap1 mode tap &&
+		ip -n "$NET_NS" link set embtap1 up; } 2>&1); then
+		skip $name "$why"
+		net_cleanup
+		exit_hook_pop
+		return
+	fi
+	printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NET_NS" "$EMBER" >"$wrap"
+	chmod +x "$wrap"
+	cat >"$py" <<'PY'
+import socket, sys, time
+tap, mac = sys.argv[1], bytes.fromhex(sys.argv[2].replace(":", ""))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88B5))
+s.bind((tap, 0x88B5))
+s.settimeout(0.05)
+with open("/sys/class/net/%s/address" % tap) as f:
+    host_mac = bytes.fromhex(f.read().strip().replace(":", ""))
+frame = mac + host_mac + b"\x88\xb5" + b"ember virtio-net host->guest"
+frame += bytes(60 - len(frame))
+print("READY", flush=True)
+end = time.time() + 30
+while time.time() < end:
+    s.send(frame)
+    try:
+        got, addr = s.recvfrom(65536)
+    except socket.timeout:
+        continue
+    if addr[2] != 4 and got[6:12] == mac and got[14:42] == b"ember virtio-net guest->host":
+        print("guest frame", flush=True)
+        sys.exit(0)
+print("no frame from the guest in 30 s")
+sys.exit(1)
+PY
+	write_config "$TMP/net.json" "$kernel" 1 "" 128 \
+		"\"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"$NET_TAP\", \"guest_mac\": \"$NET_MAC\"}]"
+	if EMBER=$wrap snap_take $name "$TMP/net.json" 1 "$TMP/net.state" "$TMP/net.mem" &&
+		! grep -q 'got the host' "$API_OUT"; then
+		ip netns exec "$NET_NS" python3 "$py" embtap1 "$NET_MAC" >"$TMP/net-helper.out" 2>&1 &
+		NET_HELPER_PID=$!
+		for _ in $(seq 100); do grep -q READY "$TMP/net-helper.out" && break; sleep 0.05; done
+		if EMBER=$wrap api_start net-restore && snap_req $name PUT /snapshot/load \
+			"{\"snapshot_path\": \"$TMP/net.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/net.mem\"}, \"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"embtap1\"}], \"resume_vm\": true}"; then
+			wait_exit "$API_PID" 60
+			exec {API_IN}>&-
+			wait "$NET_HELPER_PID"
+			hrc=$?
+			NET_HELPER_PID=
+			if [ "$RC" = 0 ] && [ "$hrc" = 0 ] && grep -q '^SUCCESS' "$API_OUT"; then
+				pass $name
+			else
+				fail $name "status $RC, helper $hrc: $(tr '\n' ' ' <"$API_OUT") $(tr '\n' ' ' <"$TMP/net-helper.out")"
+			fi
+		else
+			api_stop
+		fi
+	fi
+	net_cleanup
+	exit_hook_pop
+}
+if want snapshot:net; then
+	# shellcheck source=tests/lib/net.sh
+	source tests/lib/net.sh
+	snap_net
 fi
 
 if want snapshot:fuzz-state; then

@@ -14,6 +14,8 @@ const struct vm_device_type balloon_type = {
     .remove = balloon_remove,
     .find = balloon_find,
     .metrics = balloon_metrics,
+    .save = vm_virtio_save,
+    .restore = vm_virtio_restore,
 };
 
 struct virtio_slot *balloon_find(struct vm *vm, const char *id)

@@ -9,6 +9,9 @@
 #include "vmm/vm.h"
 #include "vmm/vsock.h"
 
+#include "util/log.h"
+
+#include <errno.h>
 #include <string.h>
 
 /* Firecracker's slot order: it fixes each device's MMIO window, GSI and /dev/vdX. */
@@ -46,6 +49,26 @@ void vm_devices_metrics(struct vm *vm, json_t *root)
 {
 	for (size_t i = 0; i < sizeof(device_types) / sizeof(device_types[0]); i++)
 		device_types[i]->metrics(vm, root);
+}
+
+int vm_virtio_save(struct vm *vm, struct virtio_slot *s, struct state_writer *w)
+{
+	(void)vm;
+	virtio_dev_save(s->dev, w, s->index);
+	return 0;
+}
+
+int vm_virtio_restore(struct vm *vm, struct virtio_slot *s, const struct state_file *f)
+{
+	int ret = virtio_dev_restore(s->dev, f, s->index);
+
+	(void)vm;
+	if (ret == -ENOENT)
+		log_error("the snapshot has no state for %s device %u", s->type->name, s->index);
+	else if (ret)
+		log_error("the state of %s device %u is %s", s->type->name, s->index,
+			  ret == -EINVAL ? "corrupt" : "not restorable here");
+	return ret ? -EINVAL : 0;
 }
 
 static void add_counter(json_t *obj, const char *name, uint64_t v)

@@ -61,6 +61,15 @@ struct vm_device_type {
 	int (*restore)(struct vm *vm, struct virtio_slot *s, const struct state_file *f);
 };
 
+/*
+ * The save and restore entries every virtio type uses (the device's own state
+ * is its ops->save/restore): the slot's device into section "virtio"
+ * s->index (virtio_dev_save), and back (virtio_dev_restore), with one error
+ * line naming the device.
+ */
+int vm_virtio_save(struct vm *vm, struct virtio_slot *s, struct state_writer *w);
+int vm_virtio_restore(struct vm *vm, struct virtio_slot *s, const struct state_file *f);
+
 /* vm_create, vm_destroy and the metrics collector: one loop over the table. */
 int vm_devices_add(struct vm *vm);
 void vm_devices_remove(struct vm *vm);

@@ -16,6 +16,8 @@ const struct vm_device_type drives_type = {
     .remove = drives_remove,
     .find = drives_find,
     .metrics = drives_metrics,
+    .save = vm_virtio_save,
+    .restore = vm_virtio_restore,
 };
 
 struct virtio_slot *drives_find(struct vm *vm, const char *drive_id)
@@ -113,6 +115,34 @@ void drives_remove(struct vm *vm, struct virtio_slot *s)
 	free(s->state);
 }
 
+/*
+ * The VM's configuration follows the drive: a snapshot saves it, and a restore
+ * reopens the path it names (and checks its size against the device's).
+ */
+static int record_update(struct vm *vm, const char *drive_id, const char *path_on_host,
+			 const struct rate_limiter_config *rl)
+{
+	for (unsigned int i = 0; i < vm->cfg.nr_drives; i++) {
+		struct drive_config *d = &vm->cfg.drives[i];
+		char *copy;
+
+		if (!d->drive_id || strcmp(d->drive_id, drive_id))
+			continue;
+		if (path_on_host) {
+			copy = strdup(path_on_host);
+			if (!copy) {
+				log_error("drive %s: out of memory recording the update", drive_id);
+				return -ENOMEM;
+			}
+			free(d->path_on_host);
+			d->path_on_host = copy;
+		}
+		if (rl)
+			d->rate_limiter = *rl;
+	}
+	return 0;
+}
+
 int drives_update(struct vm *vm, const char *drive_id, const char *path_on_host,
 		  const struct rate_limiter_config *rl)
 {
@@ -127,6 +157,8 @@ int drives_update(struct vm *vm, const char *drive_id, const char *path_on_host,
 		ret = block_swap_file(s->state, path_on_host);
 	if (!ret && rl)
 		block_set_rate_limiter(s->state, rl);
+	if (!ret)
+		ret = record_update(vm, drive_id, path_on_host, rl);
 	return ret;
 }
 

@@ -14,6 +14,8 @@ const struct vm_device_type entropy_type = {
     .remove = entropy_remove,
     .find = entropy_find,
     .metrics = entropy_metrics,
+    .save = vm_virtio_save,
+    .restore = vm_virtio_restore,
 };
 
 struct virtio_slot *entropy_find(struct vm *vm, const char *id)

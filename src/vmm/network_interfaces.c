@@ -18,6 +18,8 @@ const struct vm_device_type network_interfaces_type = {
     .remove = network_interfaces_remove,
     .find = network_interfaces_find,
     .metrics = network_interfaces_metrics,
+    .save = vm_virtio_save,
+    .restore = vm_virtio_restore,
 };
 
 struct virtio_slot *network_interfaces_find(struct vm *vm, const char *iface_id)

@@ -14,6 +14,8 @@ const struct vm_device_type vsock_type = {
     .remove = vsock_remove,
     .find = vsock_find,
     .metrics = vsock_metrics,
+    .save = vm_virtio_save,
+    .restore = vm_virtio_restore,
 };
 
 struct virtio_slot *vsock_find(struct vm *vm, const char *id)

@@ -21,7 +21,7 @@
  *            VERSION_1 is always added (register writes can ask for others)
  *   [10]     operation count (mod 33), 8 bytes each:
  *            [kind][queue][offset: u16 le][value: u32 le]
- *            kind % 6: 0 register write at offset % 0x200, 1 register read,
+ *            kind % 7: 0 register write at offset % 0x200, 1 register read,
  *            2 notify the queue, 3 advance its avail->idx by value % 512 and
  *            notify (the driver posting chains), 4 host-side event (net: a
  *            frame of value % 2048 bytes arrives from the backend; balloon: a
@@ -29,7 +29,12 @@
  *            watched fds once, accept the guest's connections to port 1024 and
  *            send them (value >> 8) % 256 bytes, a host client sends "CONNECT
  *            1024", or a host end closes), then the run the device asked its
- *            host for, if any, 5 config space write of value at offset % 64
+ *            host for, if any, 5 config space write of value at offset % 64,
+ *            6 a snapshot: the device's section saved (virtio_dev_save), its
+ *            byte at offset % length set to value's low byte when value's
+ *            bit 8 is set, and restored over the device (virtio_dev_restore,
+ *            which must refuse what it cannot use); a refused restore ends
+ *            the input, as it ends the VM being restored
  *   rest     copied to guest RAM from address 0 (region 0: 256 KiB at 0;
  *            region 1: 256 KiB at 512 KiB; the gap between them is unbacked).
  * Queue q's descriptor table is at 0x2000 * q, its avail ring 4 KiB above, its
@@ -299,6 +304,33 @@ static void host_event(unsigned int dev, struct virtio_dev *d, int peer, uint32_
 	fh_run(&fx->fh);
 }
 
+/* Operation 6: saves @d, maybe changes one byte of its section, restores it. 0 or the error. */
+static int snapshot_round_trip(struct virtio_dev *d, uint32_t off, uint32_t value)
+{
+	char err[STATE_ERR_MAX];
+	struct state_writer w;
+	struct state_file f;
+	uint8_t *buf;
+	size_t len;
+	int ret;
+
+	state_write_init(&w);
+	virtio_dev_save(d, &w, 0);
+	if (state_write_finish(&w, &buf, &len))
+		abort();
+	if (state_file_parse(&f, buf, len, err) || f.nr_sections != 1)
+		abort(); /* what the writer wrote always parses */
+	if (value & 0x100 && f.sections[0].len)
+		((uint8_t *)(uintptr_t)f.sections[0].data)[off % f.sections[0].len] =
+		    (uint8_t)value;
+	ret = virtio_dev_restore(d, &f, 0);
+	if (!(value & 0x100) && ret)
+		abort(); /* an intact section is always accepted */
+	state_file_free(&f);
+	free(buf);
+	return ret;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t zero_frame[1];
@@ -400,7 +432,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		unsigned int q = op[1] % 4;
 		uint32_t off = (uint32_t)(op[2] | op[3] << 8), value = le32(op + 4);
 
-		switch (op[0] % 6) {
+		if (op[0] % 7 == 6) {
+			if (snapshot_round_trip(d, off, value))
+				break;
+			continue;
+		}
+		switch (op[0] % 7) {
 		case 0:
 			reg_write(d, off % 0x200, value);
 			break;

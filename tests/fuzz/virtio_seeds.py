@@ -193,6 +193,16 @@ def main():
         "vsock-stray": vsock([vsock_pkt(7, 6000), vsock_pkt(5, 6001, payload=b"x" * 100),
                               vsock_pkt(2, 6002)]),
     }
+    # Each again with a snapshot round trip (operation 6) after its operations, then a
+    # notification and a host event: the restored device goes on with the same rings.
+    for name, s in list(seeds.items()):
+        snap = Seed.__new__(Seed)
+        snap.__dict__ = {k: (bytearray(v) if isinstance(v, bytearray) else v)
+                         for k, v in s.__dict__.items()}
+        snap.op(6)
+        snap.notify(0)
+        snap.host_event()
+        seeds[name + "-snapshot"] = snap
     for name, s in seeds.items():
         with open(os.path.join(out, "seed-" + name), "wb") as f:
             f.write(s.data())

@@ -527,6 +527,86 @@ TEST(stats_round_trip)
 	teardown();
 }
 
+/* The device rebuilt from its configuration (another process's), restored from @snap. */
+static int restore_fresh(struct fd_snap *snap)
+{
+	struct balloon_config cfg = {.amount_mib = 4, .stats_polling_interval_s = 5};
+
+	virtio_balloon_destroy(&rig.b);
+	CHECK_EQ(virtio_balloon_init(&rig.b, &cfg, fd_host_ops(), &rig.fd.host, &rig.fd.gm), 0);
+	rig.fd.host.run_pending = false;
+	return virtio_dev_restore(&rig.b.dev, &snap->f, 0);
+}
+
+/*
+ * Target, actual, the negotiated stats queue and its held buffer, the last
+ * statistics and the time to the next poll survive; an inflate posted before
+ * the snapshot is served after it.
+ */
+TEST(snapshot_round_trip)
+{
+	const uint64_t first[][2] = {{VIRTIO_BALLOON_S_MEMFREE, 1000}};
+	uint32_t actual = 512, pfns[] = {0x200};
+	struct balloon_stats s;
+	struct fd_snap snap;
+
+	setup(true, false);
+	bring_up_primed(F_STATS, 1, first);
+	CHECK_EQ(balloon_set_target(&rig.b, 6), 0);
+	cfg_write(VIRTIO_BALLOON_CFG_ACTUAL, &actual, 4);
+	rig.fd.host.now += 2 * SEC;
+	fill(PAGES_PFN, 1);
+	post_pfns(0, 0, PFN_GPA, pfns, 1); /* not notified */
+	fd_snap_save(&snap, &rig.b.dev);
+
+	rig.fd.host.now += 100 * SEC; /* another process's clock */
+	CHECK_EQ(restore_fresh(&snap), 0);
+	CHECK_EQ(balloon_target_mib(&rig.b), 6);
+	CHECK_EQ(balloon_actual_mib(&rig.b), 2);
+	CHECK_EQ(rig.b.stats_q, 2);
+	CHECK(rig.b.stats_held);
+	CHECK_EQ(timer_seconds(), 3);
+	CHECK_EQ(balloon_get_stats(&rig.b, &s), 0);
+	CHECK_EQ(s.val[VIRTIO_BALLOON_S_MEMFREE], 1000);
+	CHECK(s.updated_mono_ns > 0);
+	CHECK(rig.fd.host.run_pending);
+	CHECK(fh_run_due(&rig.fd.host));
+	check_used(0, 0, 0); /* the inflate */
+	CHECK_EQ(state(PAGES_PFN), 0);
+	CHECK_EQ(fd_used_idx(&rig.fd, 2), 0); /* the stats buffer still held */
+	rig.fd.host.now += 3 * SEC;
+	CHECK(fh_run_due(&rig.fd.host));
+	check_used(2, 0, 0); /* the poll gave it back */
+	fd_snap_free(&snap);
+	teardown();
+}
+
+TEST(snapshot_bad_values_refused)
+{
+	const uint64_t first[][2] = {{VIRTIO_BALLOON_S_MEMFREE, 1000}};
+	struct fd_snap snap;
+	uint8_t *dev;
+	uint32_t big = 1u << 30;
+
+	setup(true, false);
+	bring_up_primed(F_STATS, 1, first);
+	fd_snap_save(&snap, &rig.b.dev);
+	/* The device's fields: after the transport (41) and three queues (37 each). */
+	dev = fd_snap_section(&snap) + 41 + 3 * 37;
+	memcpy(dev, &big, 4); /* a target larger than guest memory */
+	CHECK_EQ(restore_fresh(&snap), -EINVAL);
+	memcpy(dev, &(uint32_t){1024}, 4);
+	dev[12] = 7; /* the stats queue: not one of ours */
+	CHECK_EQ(restore_fresh(&snap), -EINVAL);
+	dev[12] = 2;
+	dev[8] = 0; /* statistics interval 0, but offered */
+	CHECK_EQ(restore_fresh(&snap), -EINVAL);
+	dev[8] = 5;
+	CHECK_EQ(restore_fresh(&snap), 0);
+	fd_snap_free(&snap);
+	teardown();
+}
+
 TEST(stats_malformed_buffers)
 {
 	const uint64_t good[][2] = {{VIRTIO_BALLOON_S_SWAP_IN, 11}};
@@ -901,7 +981,8 @@ TEST(vm_glue)
 	ev_destroy(&loop);
 }
 
-TEST_MAIN(TEST_ENTRY(features_and_queues), TEST_ENTRY(config_checks),
+TEST_MAIN(TEST_ENTRY(snapshot_round_trip), TEST_ENTRY(snapshot_bad_values_refused),
+	  TEST_ENTRY(features_and_queues), TEST_ENTRY(config_checks),
 	  TEST_ENTRY(inflate_drops_pages_and_coalesces),
 	  TEST_ENTRY(inflate_batches_chains_and_splits_regions),
 	  TEST_ENTRY(inflate_pfn_array_split_over_descriptors),

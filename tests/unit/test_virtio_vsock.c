@@ -329,6 +329,78 @@ static int host_connect(uint32_t port, uint32_t expect_host_port, uint32_t guest
 
 /* --- tests --- */
 
+#define EV_GPA 0x2c0000ULL /* the event queue's buffer */
+
+/* The device rebuilt from its configuration (a new process's: a new listener), restored. */
+static int restore_fresh(struct fd_snap *snap)
+{
+	struct vsock_config cfg = {.present = true, .guest_cid = CID, .uds_path = R.uds};
+
+	virtio_vsock_destroy(&R.v);
+	CHECK_EQ(virtio_vsock_init(&R.v, &cfg, fd_host_ops(), &R.f.host, &R.f.gm), 0);
+	R.f.host.run_pending = false;
+	return virtio_dev_restore(&R.v.dev, &snap->f, 0);
+}
+
+/*
+ * As Firecracker: no connection survives; the guest gets TRANSPORT_RESET on
+ * the event queue; the listener is there again and the rings go on.
+ */
+TEST(snapshot_resets_transport)
+{
+	struct fd_snap snap;
+	uint32_t id, len;
+	int c, irqs;
+
+	setup();
+	memset(fd_at(&R.f, EV_GPA), 0xee, 8);
+	fd_chain(&R.f, VSOCK_QUEUE_EVENT, 0, 1, &(struct fd_buf){EV_GPA, 8, true});
+	fd_post(&R.f, VSOCK_QUEUE_EVENT, 0);
+	fd_notify(&R.f, VSOCK_QUEUE_EVENT);
+	c = host_connect(52, HOST_PORT0, GUEST_BUF);
+	CHECK_EQ(R.v.nr_conns, 1);
+	fd_snap_save(&snap, &R.v.dev);
+	CHECK_EQ(fd_used_idx(&R.f, VSOCK_QUEUE_EVENT), 0); /* the running VM is not disturbed */
+
+	irqs = R.f.host.interrupts;
+	CHECK_EQ(restore_fresh(&snap), 0);
+	CHECK_EQ(R.v.nr_conns, 0);
+	expect_eof(c); /* the old process's connection is gone */
+	close(c);
+	CHECK_EQ(fd_used_idx(&R.f, VSOCK_QUEUE_EVENT), 1);
+	fd_used(&R.f, VSOCK_QUEUE_EVENT, 0, &id, &len);
+	CHECK_EQ(id, 0);
+	CHECK_EQ(len, 4);
+	CHECK_EQ(fd_get32(&R.f, EV_GPA), 0); /* VIRTIO_VSOCK_EVENT_TRANSPORT_RESET */
+	CHECK_EQ(fd_at(&R.f, EV_GPA)[4], 0xee);
+	CHECK_EQ(R.f.host.interrupts, irqs + 1);
+	CHECK(R.f.host.run_pending);
+	pump_idle();
+	/* A new client, through the listener at the same path, on the same rings. */
+	c = host_connect(53, HOST_PORT0, GUEST_BUF);
+	send_all(c, "ping", 4);
+	rx_expect(VSOCK_OP_RW, HOST_PORT0, 53);
+	CHECK(!memcmp(P.data, "ping", 4));
+	close(c);
+	fd_snap_free(&snap);
+	rig_cleanup();
+}
+
+/* Without an event buffer the restore still works (logged: the guest is not told). */
+TEST(snapshot_without_event_buffer)
+{
+	struct fd_snap snap;
+
+	setup();
+	fd_snap_save(&snap, &R.v.dev);
+	CHECK_EQ(restore_fresh(&snap), 0);
+	CHECK_EQ(fd_used_idx(&R.f, VSOCK_QUEUE_EVENT), 0);
+	pump_idle();
+	close(host_connect(52, HOST_PORT0, GUEST_BUF));
+	fd_snap_free(&snap);
+	rig_cleanup();
+}
+
 TEST(config_space_and_features)
 {
 	uint64_t cid = 0;
@@ -1088,7 +1160,8 @@ TEST(many_connections_round_robin)
 	rig_cleanup();
 }
 
-TEST_MAIN(TEST_ENTRY(config_space_and_features), TEST_ENTRY(uds_path_in_use),
+TEST_MAIN(TEST_ENTRY(snapshot_resets_transport), TEST_ENTRY(snapshot_without_event_buffer),
+	  TEST_ENTRY(config_space_and_features), TEST_ENTRY(uds_path_in_use),
 	  TEST_ENTRY(host_initiated_both_ways_and_close),
 	  TEST_ENTRY(connect_line_split_and_followed_by_data),
 	  TEST_ENTRY(guest_initiated_both_ways),

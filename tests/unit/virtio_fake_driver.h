@@ -280,4 +280,40 @@ static inline void fd_set_avail_idx(struct fake_driver *f, unsigned int q, uint1
 	fd_put16(f, FD_QUEUE_GPA(q) + 0x1000 + 2, idx);
 }
 
+/*
+ * Snapshots: the device's section (virtio_dev_save, instance 0) in a parsed
+ * state file of its own, for a restore into a fresh device
+ * (virtio_dev_restore(dev, &snap->f, 0)). fd_snap_section() is the section's
+ * bytes, for a test to corrupt.
+ */
+struct fd_snap {
+	uint8_t *buf;
+	size_t len;
+	struct state_file f;
+};
+
+static inline void fd_snap_save(struct fd_snap *s, struct virtio_dev *d)
+{
+	char err[STATE_ERR_MAX];
+	struct state_writer w;
+
+	state_write_init(&w);
+	virtio_dev_save(d, &w, 0);
+	CHECK_EQ(state_write_finish(&w, &s->buf, &s->len), 0);
+	CHECK_EQ(state_file_parse(&s->f, s->buf, s->len, err), 0);
+	CHECK_EQ(s->f.nr_sections, 1);
+}
+
+static inline uint8_t *fd_snap_section(struct fd_snap *s)
+{
+	return (uint8_t *)(uintptr_t)s->f.sections[0].data;
+}
+
+static inline void fd_snap_free(struct fd_snap *s)
+{
+	state_file_free(&s->f);
+	free(s->buf);
+	memset(s, 0, sizeof(*s));
+}
+
 #endif

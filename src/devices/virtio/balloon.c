@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-/* virtio-balloon: inflate, deflate, statistics, free page reporting. See balloon.h. */
+/*
+ * virtio-balloon: inflate, deflate, statistics, free page reporting. See
+ * balloon.h. Over 700 lines: its snapshot save and restore sit beside the
+ * statistics and queue state they check and re-arm.
+ */
 #include "devices/virtio/balloon.h"
 
 #include "core/iov.h"
@@ -431,6 +435,114 @@ static void balloon_reset(struct virtio_dev *d)
 	b->nr_pfns = 0;
 }
 
+/* --- snapshots --- */
+
+static uint64_t mem_mib(const struct guest_mem *m);
+
+/* Nanoseconds from @then to @now (clocks of the saving process), 0 if not after. */
+static uint64_t since(uint64_t now, uint64_t then)
+{
+	return then && now > then ? now - then : 0;
+}
+
+/*
+ * The target and actual pages, the statistics interval, the queues
+ * negotiated at DRIVER_OK, the held statistics buffer, the last statistics
+ * (their monotonic time saved as an age: another process's clock), the time
+ * left to the next poll, the requeued queues.
+ */
+static void balloon_save(struct virtio_dev *d, struct state_writer *w)
+{
+	struct virtio_balloon *b = to_balloon(d);
+	uint64_t now = virtio_dev_now_ns(d);
+
+	sw_u32(w, b->num_pages);
+	sw_u32(w, b->actual);
+	sw_u32(w, b->stats_interval);
+	sw_u32(w, b->stats_q);
+	sw_u32(w, b->reporting_q);
+	sw_bool(w, b->stats_held);
+	sw_u16(w, b->stats_head);
+	sw_u32(w, b->stats.present);
+	sw_u32(w, VIRTIO_BALLOON_S_NR);
+	for (unsigned int i = 0; i < VIRTIO_BALLOON_S_NR; i++)
+		sw_u64(w, b->stats.val[i]);
+	sw_u64(w, b->stats.updated_mono_ns
+		      ? since(now_ns(CLOCK_MONOTONIC), b->stats.updated_mono_ns) + 1
+		      : 0);
+	sw_u64(w, b->stats.updated_real_ns);
+	/* 0: no poll armed; else 1 + the time left (0 if due). */
+	sw_u64(w,
+	       b->stats_deadline ? (b->stats_deadline > now ? b->stats_deadline - now : 0) + 1 : 0);
+	sw_u32(w, b->requeue);
+}
+
+/* A negotiated queue: none, or one of ours (the driver may have made it not ready since). */
+static bool queue_ok(const struct virtio_dev *d, unsigned int q)
+{
+	return q == VIRTIO_BALLOON_NO_QUEUE || (q >= 2 && q < d->ops->nr_queues);
+}
+
+static int balloon_restore(struct virtio_dev *d, struct state_reader *r)
+{
+	struct virtio_balloon *b = to_balloon(d);
+	uint64_t mono_age, left;
+	uint32_t nr;
+
+	b->num_pages = sr_u32(r);
+	b->actual = sr_u32(r);
+	b->stats_interval = sr_u32(r);
+	b->stats_q = sr_u32(r);
+	b->reporting_q = sr_u32(r);
+	b->stats_held = sr_bool(r);
+	b->stats_head = sr_u16(r);
+	b->stats.present = sr_u32(r);
+	nr = sr_u32(r);
+	if (nr != VIRTIO_BALLOON_S_NR)
+		sr_fail(r);
+	for (unsigned int i = 0; sr_ok(r) && i < VIRTIO_BALLOON_S_NR; i++)
+		b->stats.val[i] = sr_u64(r);
+	mono_age = sr_u64(r);
+	b->stats.updated_real_ns = sr_u64(r);
+	left = sr_u64(r);
+	b->requeue = sr_u32(r);
+	if (!sr_ok(r))
+		return 0;
+	if (b->num_pages > mem_mib(b->mem) * (uint64_t)VIRTIO_BALLOON_PAGES_PER_MIB ||
+	    b->stats_interval > VIRTIO_BALLOON_MAX_STATS_INTERVAL ||
+	    b->stats_enabled != (b->stats_interval > 0) || !queue_ok(d, b->stats_q) ||
+	    !queue_ok(d, b->reporting_q) ||
+	    (b->stats_q != VIRTIO_BALLOON_NO_QUEUE && !b->stats_enabled) ||
+	    (b->reporting_q != VIRTIO_BALLOON_NO_QUEUE && !b->reporting_enabled) ||
+	    (b->stats_q != VIRTIO_BALLOON_NO_QUEUE && b->stats_q == b->reporting_q) ||
+	    (!d->activated && (b->stats_q != VIRTIO_BALLOON_NO_QUEUE ||
+			       b->reporting_q != VIRTIO_BALLOON_NO_QUEUE || left)) ||
+	    (b->stats_held &&
+	     (b->stats_q == VIRTIO_BALLOON_NO_QUEUE || b->stats_head >= d->vqs[b->stats_q].size)) ||
+	    b->requeue >> d->ops->nr_queues) {
+		log_warn("virtio-balloon: saved state refused: a value out of range");
+		sr_fail(r);
+		return 0;
+	}
+	if (mono_age) {
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+		b->stats.updated_mono_ns = now > mono_age ? now - mono_age : 1;
+	}
+	if (!d->activated)
+		return 0;
+	if (left) {
+		b->stats_deadline = virtio_dev_now_ns(d) + left - 1;
+		virtio_dev_schedule(d, left - 1);
+	}
+	/* Chains posted before the snapshot and not served yet: the run serves them. */
+	for (unsigned int q = 0; q < d->ops->nr_queues; q++)
+		if (d->vqs[q].ready)
+			b->requeue |= 1u << q;
+	virtio_dev_schedule(d, 0);
+	return 0;
+}
+
 static void put_le32(uint8_t *p, uint32_t v)
 {
 	v = htole32(v);
@@ -520,6 +632,8 @@ int virtio_balloon_init(struct virtio_balloon *b, const struct balloon_config *c
 	    .queue_notify = balloon_queue_notify,
 	    .reset = balloon_reset,
 	    .run = balloon_run,
+	    .save = balloon_save,
+	    .restore = balloon_restore,
 	};
 	if (cfg->deflate_on_oom)
 		b->ops.features |= 1ULL << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;

@@ -460,6 +460,53 @@ static void block_reset(struct virtio_dev *d)
 	b->throttled = false;
 }
 
+/* --- snapshots --- */
+
+/*
+ * Requests an Async drive has in flight are completed before the save (the VM
+ * is paused, so none is added): their used entries and interrupt are in the
+ * snapshot.
+ */
+static void block_quiesce(struct virtio_dev *d)
+{
+	struct virtio_block *b = to_block(d);
+
+	if (b->eng->wait_all)
+		b->eng->wait_all(b, !d->activated);
+}
+
+/*
+ * The device's fields: the backing file's size (a restore refuses another
+ * size: the guest knows its capacity), the rate limiter, throttled.
+ */
+static void block_save(struct virtio_dev *d, struct state_writer *w)
+{
+	struct virtio_block *b = to_block(d);
+
+	sw_u64(w, b->file_size);
+	virtio_rl_save(d, &b->rl, w);
+	sw_bool(w, b->throttled);
+}
+
+static int block_restore(struct virtio_dev *d, struct state_reader *r)
+{
+	struct virtio_block *b = to_block(d);
+	uint64_t size = sr_u64(r);
+
+	if (sr_ok(r) && size != b->file_size) {
+		log_error("drive %s: %s is %llu bytes, but the snapshot's drive was %llu bytes",
+			  b->drive_id, b->path, (unsigned long long)b->file_size,
+			  (unsigned long long)size);
+		return -EINVAL;
+	}
+	virtio_rl_restore(d, &b->rl, r);
+	b->throttled = sr_bool(r);
+	/* Requests posted before the snapshot and not served yet: a run, once the VM runs. */
+	if (sr_ok(r) && d->activated)
+		virtio_dev_schedule(d, 0);
+	return 0;
+}
+
 /* --- set-up --- */
 
 static void init_rate_limiter(struct virtio_block *b, const struct rate_limiter_config *rc)
@@ -492,6 +539,9 @@ int virtio_block_init(struct virtio_block *b, const struct drive_config *cfg,
 	    .queue_notify = block_queue_notify,
 	    .reset = block_reset,
 	    .run = block_run_op,
+	    .save = block_save,
+	    .restore = block_restore,
+	    .quiesce = block_quiesce,
 	};
 	if (b->read_only)
 		b->ops.features |= 1ULL << VIRTIO_BLK_F_RO;

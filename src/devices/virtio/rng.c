@@ -114,6 +114,22 @@ static int rng_activate(struct virtio_dev *d)
 	return 0;
 }
 
+/* Snapshots: the rate limiter is the device's only state between requests. */
+static void rng_save(struct virtio_dev *d, struct state_writer *w)
+{
+	virtio_rl_save(d, &to_rng(d)->rl, w);
+}
+
+static int rng_restore(struct virtio_dev *d, struct state_reader *r)
+{
+	virtio_rl_restore(d, &to_rng(d)->rl, r);
+	/* Requests the guest posted before the snapshot (a throttled one, a notification the
+	 * paused VM held) are served by a run, once the VM runs. */
+	if (sr_ok(r) && d->activated)
+		virtio_dev_schedule(d, 0);
+	return 0;
+}
+
 static const struct virtio_dev_ops rng_ops = {
     .name = "rng",
     .device_id = VIRTIO_ID_RNG,
@@ -124,6 +140,8 @@ static const struct virtio_dev_ops rng_ops = {
     .activate = rng_activate,
     .queue_notify = rng_queue_notify,
     .run = rng_run,
+    .save = rng_save,
+    .restore = rng_restore,
 };
 
 int virtio_rng_init(struct virtio_rng *r, const struct rate_limiter_config *rl,

@@ -16,9 +16,7 @@
 #include <errno.h>
 #include <string.h>
 
-#define DRIVER_STATUS_BITS                                                              \
-	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | \
-	 VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED)
+#define DRIVER_STATUS_BITS VIRTIO_STATUS_DRIVER_BITS
 
 static const char *dev_name(const struct virtio_dev *d)
 {

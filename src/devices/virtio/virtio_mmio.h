@@ -40,8 +40,10 @@
 #ifndef EMBER_DEVICES_VIRTIO_VIRTIO_MMIO_H
 #define EMBER_DEVICES_VIRTIO_VIRTIO_MMIO_H
 
+#include "core/state.h"
 #include "devices/virtio/host.h"
 #include "devices/virtio/virtqueue.h"
+#include "util/rate_limiter.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -70,6 +72,10 @@
 #define VIRTIO_STATUS_FEATURES_OK 8
 #define VIRTIO_STATUS_NEEDS_RESET 64
 #define VIRTIO_STATUS_FAILED	  128
+/* The bits a driver may write. */
+#define VIRTIO_STATUS_DRIVER_BITS                                                       \
+	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | \
+	 VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED)
 
 /* InterruptStatus bits. */
 #define VIRTIO_INT_USED_RING 1
@@ -151,6 +157,26 @@ struct virtio_dev_ops {
 	 * dev->lock held. Optional (a device that never schedules).
 	 */
 	void (*run)(struct virtio_dev *d);
+	/*
+	 * Snapshots (virtio_dev_save/_restore), optional: a device with no
+	 * model state of its own needs neither. save: the device's fields,
+	 * after the transport's, in the device's section (dev.lock held, the VM
+	 * paused and its host holding the device's work). restore: reads them
+	 * back into a device freshly built from the same configuration, after
+	 * the transport's state (d->activated as saved), before the guest runs:
+	 * checks every value against the device's limits (sr_fail), and for an
+	 * activated device brings its host side to what activate set up, without
+	 * touching the guest (work waiting on the rings: a run, virtio_dev_schedule).
+	 * 0, or a negative errno after logging one line.
+	 */
+	void (*save)(struct virtio_dev *d, struct state_writer *w);
+	int (*restore)(struct virtio_dev *d, struct state_reader *r);
+	/*
+	 * Optional, before anything is saved: finish the work the host still has
+	 * in flight for the guest (an Async drive's requests), so that the
+	 * queues are saved with it done. Lock held.
+	 */
+	void (*quiesce)(struct virtio_dev *d);
 };
 
 struct virtio_dev {
@@ -204,6 +230,34 @@ int virtio_dev_watch(struct virtio_dev *d, struct dev_watch *w, uint32_t events)
 int virtio_dev_watch_set(struct virtio_dev *d, struct dev_watch *w, uint32_t events);
 void virtio_dev_unwatch(struct virtio_dev *d, struct dev_watch *w);
 uint64_t virtio_dev_now_ns(struct virtio_dev *d);
+
+/*
+ * Snapshots. virtio_dev_save writes section "virtio" @instance: the device id
+ * and queue count (checked on restore), the transport's registers (status,
+ * feature selectors, driver features, queue_sel, interrupt status, config
+ * generation, activated), every queue (vq_save), then ops->save's fields,
+ * after ops->quiesce; last, whether the quiesce raised an interrupt (which
+ * came after the irqchip was saved: the restore raises it again).
+ * virtio_dev_restore reads it into @d, freshly initialized by its device from
+ * the saved configuration: every value is checked (known status bits,
+ * activated only with DRIVER_OK, features a subset of those offered, queue
+ * sizes and, for a live queue, vq_validate), then ops->restore. -ENOENT (no
+ * section), -EINVAL (corrupt or not this device: logged), or ops->restore's
+ * error. Neither touches guest memory nor raises an interrupt.
+ */
+void virtio_dev_save(struct virtio_dev *d, struct state_writer *w, uint32_t instance);
+int virtio_dev_restore(struct virtio_dev *d, const struct state_file *f, uint32_t instance);
+
+/*
+ * A device's rate limiter in its section (both buckets, whole: a PATCH may
+ * have changed them since the configuration was written). The time since each
+ * bucket's last refill is saved, not the device clock, which starts again in
+ * the restoring process. The restore refuses (sr_fail) a bucket that limits
+ * with a zero size or refill time, a budget over its size, a remainder over its
+ * refill time.
+ */
+void virtio_rl_save(struct virtio_dev *d, const struct rate_limiter *rl, struct state_writer *w);
+void virtio_rl_restore(struct virtio_dev *d, struct rate_limiter *rl, struct state_reader *r);
 
 /* The bus handler for the device's 4 KiB window; opaque = struct virtio_dev *. */
 void virtio_mmio_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);

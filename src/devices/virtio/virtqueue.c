@@ -117,6 +117,52 @@ void vq_reset(struct virtqueue *vq)
 	vq->signalled_valid = true;
 }
 
+void vq_save(const struct virtqueue *vq, struct state_writer *w)
+{
+	sw_u16(w, vq->size);
+	sw_bool(w, vq->ready);
+	sw_bool(w, vq->event_idx);
+	sw_bool(w, vq->indirect);
+	sw_u64(w, vq->desc_gpa);
+	sw_u64(w, vq->avail_gpa);
+	sw_u64(w, vq->used_gpa);
+	sw_u16(w, vq->last_avail);
+	sw_u16(w, vq->used_idx);
+	sw_u16(w, vq->signalled_used);
+	sw_bool(w, vq->signalled_valid);
+	sw_bool(w, vq->broken);
+}
+
+void vq_restore(struct virtqueue *vq, struct state_reader *r, uint16_t queue_max, bool live)
+{
+	vq_reset(vq);
+	vq->size = sr_u16(r);
+	vq->ready = sr_bool(r);
+	vq->event_idx = sr_bool(r);
+	vq->indirect = sr_bool(r);
+	vq->desc_gpa = sr_u64(r);
+	vq->avail_gpa = sr_u64(r);
+	vq->used_gpa = sr_u64(r);
+	vq->last_avail = sr_u16(r);
+	vq->used_idx = sr_u16(r);
+	vq->signalled_used = sr_u16(r);
+	vq->signalled_valid = sr_bool(r);
+	vq->broken = sr_bool(r);
+	if (!sr_ok(r))
+		return;
+	if (vq->size && (!is_pow2(vq->size) || vq->size > queue_max)) {
+		log_warn("virtqueue: saved size %u is not a power of two <= %u", vq->size,
+			 queue_max);
+		sr_fail(r);
+	} else if ((uint16_t)(vq->last_avail - vq->used_idx) > vq->size) {
+		log_warn("virtqueue: saved with %u chains in flight in a queue of %u",
+			 (uint16_t)(vq->last_avail - vq->used_idx), vq->size);
+		sr_fail(r);
+	} else if (live && vq->ready && vq_validate(vq) < 0) {
+		sr_fail(r); /* logged */
+	}
+}
+
 /* The ring is corrupt: nothing sensible can be given back. */
 static int ring_broken(struct virtqueue *vq, const char *why)
 {

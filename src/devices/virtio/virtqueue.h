@@ -27,6 +27,7 @@
 #define EMBER_DEVICES_VIRTIO_VIRTQUEUE_H
 
 #include "core/guest_mem.h"
+#include "core/state.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -145,5 +146,17 @@ bool vq_enable_notify(struct virtqueue *vq);
 
 /* Forgets all progress and configuration (device reset); keeps @mem. */
 void vq_reset(struct virtqueue *vq);
+
+/*
+ * Snapshots: the queue's configuration and progress as fields of the open
+ * section (size, ready, event_idx, indirect, the three ring addresses,
+ * last_avail, used_idx, signalled_used, signalled_valid, broken).
+ * vq_restore reads them back over @vq (keeping @mem) and refuses (sr_fail)
+ * a size that is neither 0 (a refused QueueNum) nor a power of two <=
+ * @queue_max, and more chains in flight than the queue holds; a @live queue
+ * (ready, the device activated) must also pass vq_validate.
+ */
+void vq_save(const struct virtqueue *vq, struct state_writer *w);
+void vq_restore(struct virtqueue *vq, struct state_reader *r, uint16_t queue_max, bool live);
 
 #endif

@@ -17,6 +17,7 @@
 #include "core/iov.h"
 #include "util/log.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -417,6 +418,41 @@ static void vsock_run(struct virtio_dev *d)
 	virtio_vsock_process(v);
 }
 
+/* --- snapshots --- */
+
+#define VIRTIO_VSOCK_EVENT_TRANSPORT_RESET 0
+
+/*
+ * As Firecracker: no connection survives a snapshot. The restored device has
+ * none (its host clients were the old process's); the guest is told with a
+ * TRANSPORT_RESET event on the event queue, so that its sockets reset too.
+ * Nothing of the device's own is saved.
+ */
+static int vsock_restore(struct virtio_dev *d, struct state_reader *r)
+{
+	struct virtio_vsock *v = to_vsock(d);
+	struct virtqueue *vq = &d->vqs[VSOCK_QUEUE_EVENT];
+	uint32_t ev = htole32(VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	int ret;
+
+	(void)r;
+	if (!d->activated || (d->status & VIRTIO_STATUS_NEEDS_RESET))
+		return 0;
+	ret = vq->ready ? vq_pop(vq, &v->rx_chain) : 0;
+	if (ret == 1 && v->rx_chain.in_len >= sizeof(ev) && !v->rx_chain.nr_out) {
+		iov_from_buf(v->rx_chain.in, v->rx_chain.nr_in, 0, &ev, sizeof(ev));
+		vq_push(vq, v->rx_chain.head, sizeof(ev));
+		virtio_dev_signal_used(d, VSOCK_QUEUE_EVENT);
+	} else {
+		if (ret == 1)
+			vq_push(vq, v->rx_chain.head, 0);
+		log_warn("vsock: no usable event buffer after restore: the guest's sockets are not "
+			 "told of the reset");
+	}
+	virtio_dev_schedule(d, 0); /* packets the guest posted before the snapshot */
+	return 0;
+}
+
 static const struct virtio_dev_ops vsock_ops = {
     .name = "vsock",
     .device_id = VIRTIO_ID_VSOCK,
@@ -428,6 +464,7 @@ static const struct virtio_dev_ops vsock_ops = {
     .queue_notify = vsock_queue_notify,
     .reset = vsock_reset,
     .run = vsock_run,
+    .restore = vsock_restore,
 };
 
 int virtio_vsock_check_config(const struct vsock_config *cfg, char *err, size_t err_len)
