@@ -4,6 +4,7 @@
  * configuration, build the VM, run it, tear it down.
  */
 #include "api/api.h"
+#include "api/api_thread.h"
 #include "api/http_server.h"
 #include "util/log.h"
 #include "config/config.h"
@@ -288,6 +289,7 @@ int main(int argc, char **argv)
 	struct timespec start_mono, start_cpu;
 	struct event_loop loop = {.epfd = -1, .wake_fd = -1};
 	struct http_server api;
+	struct api_thread api_thread = {0};
 	struct controller ctl;
 	long ready_us = 0;
 	int ret;
@@ -375,9 +377,9 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = ctrl_watch_signals(&ctl);
 	if (!ret && !cli.no_api)
-		ret = http_server_start(&api, &loop);
+		ret = api_thread_start(&api_thread, &api, &loop, NULL);
 	if (ret) {
-		log_error("event loop: %s", strerror(-ret));
+		log_error("event loop, API thread: %s", strerror(-ret));
 		ret = VM_EXIT_ERROR;
 		goto out;
 	}
@@ -401,6 +403,7 @@ int main(int argc, char **argv)
 			 ready_us);
 	ret = ctrl_run(&ctl);
 out:
+	api_thread_stop(&api_thread);
 	http_server_close(&api);
 	ctrl_destroy(&ctl);
 	ev_destroy(&loop);
