@@ -104,7 +104,9 @@ static const struct seccomp_rule rules[] = {
     ALLOW("dup2", "PUT /logger: the new file under the log's stream"),
     ALLOW_IF("prctl", "PR_GET_NAME: the thread's name in log lines", EQ(0, PR_GET_NAME)),
     ALLOW("clock_gettime", "times of logs, metrics, devices, where the vDSO cannot serve it"),
-    ALLOW_IF("ioctl", "TCSETS: the terminal's settings back at exit (a console on a tty)",
+    ALLOW_IF("ioctl", "TCGETS: tcsetattr() at exit reads the terminal first (a tty console)",
+	     EQ(1, TCGETS)),
+    ALLOW_IF("ioctl", "TCSETS: the terminal's settings back at exit (a tty console)",
 	     EQ(1, TCSETS)),
     ALLOW("exit_group", "the end; the SIGSYS handler's _exit(148)"),
 

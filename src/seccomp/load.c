@@ -9,6 +9,7 @@
 #include "seccomp/seccomp.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -24,17 +25,20 @@ void seccomp_builtin(struct seccomp_filters *out)
 }
 
 /*
- * What glibc would otherwise do lazily, in whichever thread needs it first,
- * with a syscall no filter allows: open a file.
+ * What the libraries would otherwise do lazily, in whichever thread needs it
+ * first, with a syscall no filter allows: open a file.
  *  - strftime() (log lines) reads /etc/localtime the first time: read it now.
  *  - free() in a thread's arena, trimming it the first time, reads
  *    /proc/sys/vm/overcommit_memory: heaps are not trimmed (freed memory
  *    stays for reuse; blocks from 128 KiB up are mmap'd and unmapped as ever).
+ *  - jansson's first object seeds its hash function from /dev/urandom (the
+ *    API thread's first answer may be a fault message): seed it now.
  */
-static void prepare_libc(void)
+static void prepare_libraries(void)
 {
 	tzset();
 	mallopt(M_TRIM_THRESHOLD, INT_MAX);
+	json_object_seed(0);
 }
 
 int seccomp_progs_load(struct seccomp_progs *out, const char *path, char err[SECCOMP_ERR_MAX])
@@ -58,7 +62,7 @@ int seccomp_progs_load(struct seccomp_progs *out, const char *path, char err[SEC
 		seccomp_progs_free(out);
 		return ret;
 	}
-	prepare_libc();
+	prepare_libraries();
 	out->on = true;
 	return 0;
 }

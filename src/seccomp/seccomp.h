@@ -135,8 +135,8 @@ extern const struct seccomp_prog seccomp_builtin_progs[SECCOMP_NR_THREADS];
 
 /*
  * The filters of @path, compiled now, or the built-in ones (@path NULL) into
- * @out; then the SIGSYS handler (seccomp_handle_sigsys) and what libc must
- * do before any filter (load.c). On error returns non-zero with one line in
+ * @out; then the SIGSYS handler (seccomp_handle_sigsys) and what the
+ * libraries must do before any filter (load.c). On error returns non-zero with one line in
  * @err.
  */
 int seccomp_progs_load(struct seccomp_progs *out, const char *path, char err[SECCOMP_ERR_MAX]);
