@@ -19,20 +19,22 @@ static void cross(void *opaque, const struct http_request *req, struct http_resp
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&t->lock);
-	if (!t->closed) {
+	t->answered = false;
+	/* A full counter (EAGAIN) is a wake-up already pending. */
+	if (!t->closed &&
+	    (write(t->req_h.fd, &one, sizeof(one)) == sizeof(one) || errno == EAGAIN)) {
 		t->req = req;
 		t->resp = resp;
-		t->answered = false;
-		/* A full counter (EAGAIN) is a wake-up already pending. */
-		if (write(t->req_h.fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			log_warn("API thread: waking the VMM thread: %s", strerror(errno));
 		while (!t->answered && !t->closed)
 			pthread_cond_wait(&t->cond, &t->lock);
+	} else if (!t->closed) {
+		log_error("API thread: waking the VMM thread: %s", strerror(errno));
 	}
 	if (!t->answered) {
 		resp->status = 500;
-		resp->body =
-		    http_fault_json("ember is shutting down: the request was not carried out");
+		resp->body = http_fault_json("%s: the request was not carried out",
+					     t->closed ? "ember is shutting down"
+						       : "the VMM thread could not be woken");
 	}
 	t->req = NULL;
 	t->resp = NULL;
