@@ -28,6 +28,7 @@ static void vm_settings(struct vm *vm, const struct controller *vmm)
 	vm->console.out_fd = vmm->serial_out_fd;
 	vm->console.in_fd = vmm->serial_in_fd;
 	vm->loop = vmm->loop;
+	vm->seccomp_vcpu = seccomp_progs_get(vmm->seccomp, SECCOMP_VCPU);
 }
 
 static int kvm_start(struct controller *vmm, char err[VMM_ERR_MAX])
@@ -75,6 +76,19 @@ static int kvm_start(struct controller *vmm, char err[VMM_ERR_MAX])
 	}
 	if (vmm->sample_rip_path)
 		vm_sampler_start(vm, vmm->sample_rip_path, 10); /* logs why it could not */
+	/*
+	 * The last step before this thread serves the running guest, as
+	 * Firecracker's: from here on it makes only the vmm filter's syscalls.
+	 */
+	ret = seccomp_install(seccomp_progs_get(vmm->seccomp, SECCOMP_VMM));
+	if (ret) {
+		snprintf(err, VMM_ERR_MAX, "installing the vmm seccomp filter: %s", strerror(-ret));
+		vm_request_exit(vm, VM_EXIT_ERROR);
+		vmm->exit_code = vm_stop(vm);
+		vm_destroy(vm);
+		free(vm);
+		return ret;
+	}
 	vmm->vm = vm;
 	return 0;
 }
