@@ -30,8 +30,7 @@ const struct jail_host jail_host_default = {
     .kvm_pvm = "/sys/module/kvm_pvm",
 };
 
-__attribute__((format(printf, 4, 5))) static int fail(int ret, char *err, size_t len,
-						      const char *fmt, ...)
+int jail_fail(int ret, char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -77,14 +76,14 @@ static int check_netns(const char *path, char *err, size_t len)
 	bool ok;
 
 	if (fd < 0)
-		return fail(-EINVAL, err, len, "--netns \"%s\": %s", path, strerror(errno));
+		return jail_fail(-EINVAL, err, len, "--netns \"%s\": %s", path, strerror(errno));
 	ok = !fstatfs(fd, &sfs) && sfs.f_type == NSFS_MAGIC &&
 	     ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET;
 	close(fd);
 	if (!ok)
-		return fail(-EINVAL, err, len,
-			    "--netns \"%s\": not a network namespace (e.g. /var/run/netns/NAME)",
-			    path);
+		return jail_fail(
+		    -EINVAL, err, len,
+		    "--netns \"%s\": not a network namespace (e.g. /var/run/netns/NAME)", path);
 	return 0;
 }
 
@@ -98,31 +97,31 @@ int jail_check(struct jail *j, const struct jail_args *a, const struct jail_host
 	j->a = a;
 	j->mntns_fd = j->devnull_fd = -1;
 	if (!realpath(a->exec_file, j->exec_path))
-		return fail(-EINVAL, err, errlen, "--exec-file \"%s\": %s", a->exec_file,
-			    strerror(errno));
+		return jail_fail(-EINVAL, err, errlen, "--exec-file \"%s\": %s", a->exec_file,
+				 strerror(errno));
 	if (stat(j->exec_path, &st))
-		return fail(-EINVAL, err, errlen, "--exec-file \"%s\": %s", a->exec_file,
-			    strerror(errno));
+		return jail_fail(-EINVAL, err, errlen, "--exec-file \"%s\": %s", a->exec_file,
+				 strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fail(-EINVAL, err, errlen, "--exec-file \"%s\": not a regular file",
-			    a->exec_file);
+		return jail_fail(-EINVAL, err, errlen, "--exec-file \"%s\": not a regular file",
+				 a->exec_file);
 	if (!(st.st_mode & 0111))
-		return fail(-EINVAL, err, errlen, "--exec-file \"%s\": not executable",
-			    a->exec_file);
+		return jail_fail(-EINVAL, err, errlen, "--exec-file \"%s\": not executable",
+				 a->exec_file);
 	snprintf(j->exec_name, sizeof(j->exec_name), "%s", strrchr(j->exec_path, '/') + 1);
 
 	if (!realpath(a->chroot_base, j->base))
-		return fail(-EINVAL, err, errlen, "--chroot-base-dir \"%s\": %s", a->chroot_base,
-			    strerror(errno));
+		return jail_fail(-EINVAL, err, errlen, "--chroot-base-dir \"%s\": %s",
+				 a->chroot_base, strerror(errno));
 	if (stat(j->base, &st) || !S_ISDIR(st.st_mode))
-		return fail(-EINVAL, err, errlen, "--chroot-base-dir \"%s\": not a directory",
-			    a->chroot_base);
+		return jail_fail(-EINVAL, err, errlen, "--chroot-base-dir \"%s\": not a directory",
+				 a->chroot_base);
 	ret = snprintf(j->root, sizeof(j->root), "%s/%s/%s/root",
 		       strcmp(j->base, "/") ? j->base : "", j->exec_name, a->id);
 	if (ret < 0 || (size_t)ret >= sizeof(j->root))
-		return fail(-EINVAL, err, errlen,
-			    "--chroot-base-dir \"%s\": the jail's path is too long",
-			    a->chroot_base);
+		return jail_fail(-EINVAL, err, errlen,
+				 "--chroot-base-dir \"%s\": the jail's path is too long",
+				 a->chroot_base);
 
 	if (a->netns) {
 		ret = check_netns(a->netns, err, errlen);
@@ -191,28 +190,29 @@ int jail_make_root(struct jail *j, char *err, size_t errlen)
 		if (mkdir(path, 0755) == 0) {
 			ret = jail_created(j, path, true);
 			if (ret)
-				return fail(ret, err, errlen, "chroot directory: too many paths");
+				return jail_fail(ret, err, errlen,
+						 "chroot directory: too many paths");
 		} else if (errno != EEXIST) {
-			return fail(-errno, err, errlen, "chroot directory: creating %s: %s", path,
-				    strerror(errno));
+			return jail_fail(-errno, err, errlen, "chroot directory: creating %s: %s",
+					 path, strerror(errno));
 		} else if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
-			return fail(-ENOTDIR, err, errlen,
-				    "chroot directory: %s is not a directory", path);
+			return jail_fail(-ENOTDIR, err, errlen,
+					 "chroot directory: %s is not a directory", path);
 		}
 	}
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", j->root, j->exec_name) >= sizeof(path))
-		return fail(-ENAMETOOLONG, err, errlen, "copying the exec file: %s/%s: too long",
-			    j->root, j->exec_name);
+		return jail_fail(-ENAMETOOLONG, err, errlen,
+				 "copying the exec file: %s/%s: too long", j->root, j->exec_name);
 	in = open(j->exec_path, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
-		return fail(-errno, err, errlen, "copying the exec file: opening %s: %s",
-			    j->exec_path, strerror(errno));
+		return jail_fail(-errno, err, errlen, "copying the exec file: opening %s: %s",
+				 j->exec_path, strerror(errno));
 	if (fstat(in, &st)) {
 		ret = -errno;
 		close(in);
-		return fail(ret, err, errlen, "copying the exec file: %s: %s", j->exec_path,
-			    strerror(-ret));
+		return jail_fail(ret, err, errlen, "copying the exec file: %s: %s", j->exec_path,
+				 strerror(-ret));
 	}
 	out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
 	if (out >= 0) {
@@ -226,8 +226,8 @@ int jail_make_root(struct jail *j, char *err, size_t errlen)
 	if (out < 0) {
 		ret = -errno;
 		close(in);
-		return fail(ret, err, errlen, "copying the exec file: creating %s: %s", path,
-			    strerror(-ret));
+		return jail_fail(ret, err, errlen, "copying the exec file: creating %s: %s", path,
+				 strerror(-ret));
 	}
 	/* A copy, not a link: two jailed embers share no pages of their binary. */
 	if (!ret)
@@ -238,8 +238,8 @@ int jail_make_root(struct jail *j, char *err, size_t errlen)
 	if (close(out) && !ret)
 		ret = -errno;
 	if (ret)
-		return fail(ret, err, errlen, "copying the exec file to %s: %s", path,
-			    strerror(-ret));
+		return jail_fail(ret, err, errlen, "copying the exec file to %s: %s", path,
+				 strerror(-ret));
 	return 0;
 }
 
@@ -255,7 +255,8 @@ int jail_join_netns(struct jail *j, char *err, size_t errlen)
 	if (fd >= 0)
 		close(fd);
 	if (ret)
-		return fail(ret, err, errlen, "netns: joining %s: %s", j->a->netns, strerror(-ret));
+		return jail_fail(ret, err, errlen, "netns: joining %s: %s", j->a->netns,
+				 strerror(-ret));
 	return 0;
 }
 
@@ -264,13 +265,13 @@ int jail_set_rlimits(struct jail *j, char *err, size_t errlen)
 	struct rlimit r = {j->a->nofile, j->a->nofile};
 
 	if (setrlimit(RLIMIT_NOFILE, &r))
-		return fail(-errno, err, errlen, "resource limits: no-file=%llu: %s", j->a->nofile,
-			    strerror(errno));
+		return jail_fail(-errno, err, errlen, "resource limits: no-file=%llu: %s",
+				 j->a->nofile, strerror(errno));
 	if (j->a->has_fsize) {
 		r = (struct rlimit){j->a->fsize, j->a->fsize};
 		if (setrlimit(RLIMIT_FSIZE, &r))
-			return fail(-errno, err, errlen, "resource limits: fsize=%llu: %s",
-				    j->a->fsize, strerror(errno));
+			return jail_fail(-errno, err, errlen, "resource limits: fsize=%llu: %s",
+					 j->a->fsize, strerror(errno));
 	}
 	return 0;
 }

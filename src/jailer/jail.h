@@ -98,6 +98,10 @@ int jail_exec(struct jail *j, char *err, size_t errlen);
 /* Removes what the steps created (cgroups, files, directories), newest first. */
 void jail_undo(struct jail *j);
 
+/* Writes the message into @err (@len bytes) and returns @ret: every step's failure path. */
+__attribute__((format(printf, 4, 5))) int jail_fail(int ret, char *err, size_t len, const char *fmt,
+						    ...);
+
 /* Records @path (a host path) for jail_undo. */
 int jail_created(struct jail *j, const char *path, bool dir);
 

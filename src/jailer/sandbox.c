@@ -27,17 +27,6 @@
 
 #define OLD_ROOT "old_root"
 
-__attribute__((format(printf, 4, 5))) static int fail(int ret, char *err, size_t len,
-						      const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 static unsigned long long cpu_us(void)
 {
 	struct timespec ts;
@@ -66,58 +55,60 @@ int jail_enter(struct jail *j, char *err, size_t errlen)
 	if (j->a->daemonize) {
 		j->devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (j->devnull_fd < 0)
-			return fail(-errno, err, errlen, "daemonize: opening /dev/null: %s",
-				    strerror(errno));
+			return jail_fail(-errno, err, errlen, "daemonize: opening /dev/null: %s",
+					 strerror(errno));
 	}
 	ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	if (ns < 0)
-		return fail(-errno, err, errlen, "mount namespace: opening /proc/self/ns/mnt: %s",
-			    strerror(errno));
+		return jail_fail(-errno, err, errlen,
+				 "mount namespace: opening /proc/self/ns/mnt: %s", strerror(errno));
 	if (unshare(CLONE_NEWNS)) {
 		close(ns);
-		return fail(-errno, err, errlen, "mount namespace: unshare: %s", strerror(errno));
+		return jail_fail(-errno, err, errlen, "mount namespace: unshare: %s",
+				 strerror(errno));
 	}
 	j->mntns_fd = ns;
 	/* Nothing of what follows may propagate back to the host's mounts. */
 	if (mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL))
-		return fail(-errno, err, errlen, "mount namespace: making / private: %s",
-			    strerror(errno));
+		return jail_fail(-errno, err, errlen, "mount namespace: making / private: %s",
+				 strerror(errno));
 	/* pivot_root wants the new root to be a mount point. */
 	if (mount(j->root, j->root, NULL, MS_BIND, NULL))
-		return fail(-errno, err, errlen, "jail: binding %s on itself: %s", j->root,
-			    strerror(errno));
+		return jail_fail(-errno, err, errlen, "jail: binding %s on itself: %s", j->root,
+				 strerror(errno));
 	if (chdir(j->root))
-		return fail(-errno, err, errlen, "jail: chdir %s: %s", j->root, strerror(errno));
+		return jail_fail(-errno, err, errlen, "jail: chdir %s: %s", j->root,
+				 strerror(errno));
 	if (mkdir(OLD_ROOT, 0700))
-		return fail(-errno, err, errlen, "jail: creating %s/" OLD_ROOT ": %s", j->root,
-			    strerror(errno));
+		return jail_fail(-errno, err, errlen, "jail: creating %s/" OLD_ROOT ": %s", j->root,
+				 strerror(errno));
 	if (created_inside(j, "/" OLD_ROOT, true)) {
 		rmdir(OLD_ROOT);
-		return fail(-E2BIG, err, errlen, "jail: too many paths to undo");
+		return jail_fail(-E2BIG, err, errlen, "jail: too many paths to undo");
 	}
 	if (syscall(SYS_pivot_root, ".", OLD_ROOT))
-		return fail(-errno, err, errlen, "jail: pivot_root to %s: %s", j->root,
-			    strerror(errno));
+		return jail_fail(-errno, err, errlen, "jail: pivot_root to %s: %s", j->root,
+				 strerror(errno));
 	if (umount2(OLD_ROOT, MNT_DETACH))
-		return fail(-errno, err, errlen, "jail: detaching the old root: %s",
-			    strerror(errno));
+		return jail_fail(-errno, err, errlen, "jail: detaching the old root: %s",
+				 strerror(errno));
 	if (rmdir(OLD_ROOT))
-		return fail(-errno, err, errlen, "jail: removing /" OLD_ROOT ": %s",
-			    strerror(errno));
+		return jail_fail(-errno, err, errlen, "jail: removing /" OLD_ROOT ": %s",
+				 strerror(errno));
 	j->n_undo--; /* old_root is gone */
 	if (chroot(".") || chdir("/"))
-		return fail(-errno, err, errlen, "jail: chroot: %s", strerror(errno));
+		return jail_fail(-errno, err, errlen, "jail: chroot: %s", strerror(errno));
 
 	/* ember's API socket goes in /run by default; its devices in /dev. */
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		if (mkdir(dirs[i], 0700) == 0)
 			created_inside(j, dirs[i], true);
 		else if (errno != EEXIST)
-			return fail(-errno, err, errlen, "jail: creating %s: %s", dirs[i],
-				    strerror(errno));
+			return jail_fail(-errno, err, errlen, "jail: creating %s: %s", dirs[i],
+					 strerror(errno));
 		if (chmod(dirs[i], 0700) || chown(dirs[i], j->a->uid, j->a->gid))
-			return fail(-errno, err, errlen, "jail: giving %s to %u:%u: %s", dirs[i],
-				    j->a->uid, j->a->gid, strerror(errno));
+			return jail_fail(-errno, err, errlen, "jail: giving %s to %u:%u: %s",
+					 dirs[i], j->a->uid, j->a->gid, strerror(errno));
 	}
 	/*
 	 * ember tells kvm_pvm from hardware KVM by /sys/module/kvm_pvm (vmm/kvm.c) and then
@@ -128,8 +119,8 @@ int jail_enter(struct jail *j, char *err, size_t errlen)
 		if (mkdir(pvm_dirs[i], 0755) == 0)
 			created_inside(j, pvm_dirs[i], true);
 		else if (errno != EEXIST)
-			return fail(-errno, err, errlen, "jail: creating %s: %s", pvm_dirs[i],
-				    strerror(errno));
+			return jail_fail(-errno, err, errlen, "jail: creating %s: %s", pvm_dirs[i],
+					 strerror(errno));
 	}
 	return 0;
 }
@@ -138,12 +129,12 @@ static int make_node(struct jail *j, const char *path, unsigned int major, unsig
 		     char *err, size_t errlen)
 {
 	if (mknod(path, S_IFCHR | S_IRUSR | S_IWUSR, makedev(major, minor)))
-		return fail(-errno, err, errlen, "devices: mknod %s (%u, %u): %s", path, major,
-			    minor, strerror(errno));
+		return jail_fail(-errno, err, errlen, "devices: mknod %s (%u, %u): %s", path, major,
+				 minor, strerror(errno));
 	created_inside(j, path, false);
 	if (chown(path, j->a->uid, j->a->gid))
-		return fail(-errno, err, errlen, "devices: giving %s to %u:%u: %s", path, j->a->uid,
-			    j->a->gid, strerror(errno));
+		return jail_fail(-errno, err, errlen, "devices: giving %s to %u:%u: %s", path,
+				 j->a->uid, j->a->gid, strerror(errno));
 	return 0;
 }
 
@@ -175,8 +166,8 @@ static int write_pid_file(struct jail *j, int pid, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "/%s.pid", j->exec_name);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return fail(-errno, err, errlen, "pid file: creating %s: %s", path,
-			    strerror(errno));
+		return jail_fail(-errno, err, errlen, "pid file: creating %s: %s", path,
+				 strerror(errno));
 	created_inside(j, path, false);
 	n = snprintf(num, sizeof(num), "%d", pid);
 	if (write(fd, num, (size_t)n) != n)
@@ -184,7 +175,8 @@ static int write_pid_file(struct jail *j, int pid, char *err, size_t errlen)
 	if (close(fd) && !ret)
 		ret = -errno;
 	if (ret)
-		return fail(ret, err, errlen, "pid file: writing %s: %s", path, strerror(-ret));
+		return jail_fail(ret, err, errlen, "pid file: writing %s: %s", path,
+				 strerror(-ret));
 	return 0;
 }
 
@@ -199,23 +191,26 @@ int jail_detach(struct jail *j, char *err, size_t errlen)
 		j->cpu_base_us = 0;
 		pid = fork();
 		if (pid < 0)
-			return fail(-errno, err, errlen, "daemonize: fork: %s", strerror(errno));
+			return jail_fail(-errno, err, errlen, "daemonize: fork: %s",
+					 strerror(errno));
 		if (pid > 0)
 			_exit(0);
 		if (setsid() < 0)
-			return fail(-errno, err, errlen, "daemonize: setsid: %s", strerror(errno));
+			return jail_fail(-errno, err, errlen, "daemonize: setsid: %s",
+					 strerror(errno));
 		/* Not a session leader: it can never acquire a controlling terminal. */
 		j->cpu_spent_us += cpu_us();
 		pid = fork();
 		if (pid < 0)
-			return fail(-errno, err, errlen, "daemonize: fork: %s", strerror(errno));
+			return jail_fail(-errno, err, errlen, "daemonize: fork: %s",
+					 strerror(errno));
 		if (pid > 0)
 			_exit(0);
 		if (dup2(j->devnull_fd, STDIN_FILENO) < 0 ||
 		    dup2(j->devnull_fd, STDOUT_FILENO) < 0 ||
 		    dup2(j->devnull_fd, STDERR_FILENO) < 0)
-			return fail(-errno, err, errlen, "daemonize: stdio to /dev/null: %s",
-				    strerror(errno));
+			return jail_fail(-errno, err, errlen, "daemonize: stdio to /dev/null: %s",
+					 strerror(errno));
 		close(j->devnull_fd);
 		j->devnull_fd = -1;
 	}
@@ -226,10 +221,11 @@ int jail_detach(struct jail *j, char *err, size_t errlen)
 	j->cpu_spent_us += cpu_us() - j->cpu_base_us;
 	j->cpu_base_us = 0;
 	if (unshare(CLONE_NEWPID))
-		return fail(-errno, err, errlen, "PID namespace: unshare: %s", strerror(errno));
+		return jail_fail(-errno, err, errlen, "PID namespace: unshare: %s",
+				 strerror(errno));
 	pid = fork();
 	if (pid < 0)
-		return fail(-errno, err, errlen, "PID namespace: fork: %s", strerror(errno));
+		return jail_fail(-errno, err, errlen, "PID namespace: fork: %s", strerror(errno));
 	if (pid == 0)
 		return 0;
 	ret = write_pid_file(j, pid, err, errlen);
@@ -252,16 +248,16 @@ static int drop_caps(bool bounding, char *err, size_t errlen)
 			continue;
 		if (errno == EINVAL) /* past the last capability this kernel has */
 			break;
-		return fail(-errno, err, errlen, "privileges: dropping capability %d: %s", cap,
-			    strerror(errno));
+		return jail_fail(-errno, err, errlen, "privileges: dropping capability %d: %s", cap,
+				 strerror(errno));
 	}
 	if (bounding)
 		return 0;
 	if (syscall(SYS_capset, &hdr, data))
-		return fail(-errno, err, errlen, "privileges: capset: %s", strerror(errno));
+		return jail_fail(-errno, err, errlen, "privileges: capset: %s", strerror(errno));
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL)
-		return fail(-errno, err, errlen, "privileges: clearing ambient capabilities: %s",
-			    strerror(errno));
+		return jail_fail(-errno, err, errlen,
+				 "privileges: clearing ambient capabilities: %s", strerror(errno));
 	return 0;
 }
 
@@ -274,7 +270,7 @@ int jail_exec(struct jail *j, char *err, size_t errlen)
 
 	argv = calloc((size_t)j->a->n_extra + 10, sizeof(*argv));
 	if (!argv)
-		return fail(-ENOMEM, err, errlen, "exec: out of memory");
+		return jail_fail(-ENOMEM, err, errlen, "exec: out of memory");
 	snprintf(path, sizeof(path), "/%s", j->exec_name);
 	snprintf(id, sizeof(id), "%s", j->a->id);
 	snprintf(start, sizeof(start), "%llu", j->start_us);
@@ -297,13 +293,13 @@ int jail_exec(struct jail *j, char *err, size_t errlen)
 	if (ret)
 		goto out;
 	if (setgroups(0, NULL) || setresgid(j->a->gid, j->a->gid, j->a->gid)) {
-		ret = fail(-errno, err, errlen, "privileges: to gid %u: %s", j->a->gid,
-			   strerror(errno));
+		ret = jail_fail(-errno, err, errlen, "privileges: to gid %u: %s", j->a->gid,
+				strerror(errno));
 		goto out;
 	}
 	if (setresuid(j->a->uid, j->a->uid, j->a->uid)) {
-		ret = fail(-errno, err, errlen, "privileges: to uid %u: %s", j->a->uid,
-			   strerror(errno));
+		ret = jail_fail(-errno, err, errlen, "privileges: to uid %u: %s", j->a->uid,
+				strerror(errno));
 		goto out;
 	}
 	j->dropped = true;
@@ -312,11 +308,12 @@ int jail_exec(struct jail *j, char *err, size_t errlen)
 	if (ret)
 		goto out;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
-		ret = fail(-errno, err, errlen, "privileges: no-new-privs: %s", strerror(errno));
+		ret =
+		    jail_fail(-errno, err, errlen, "privileges: no-new-privs: %s", strerror(errno));
 		goto out;
 	}
 	execve(path, argv, envp);
-	ret = fail(-errno, err, errlen, "exec: %s (in the jail): %s", path, strerror(errno));
+	ret = jail_fail(-errno, err, errlen, "exec: %s (in the jail): %s", path, strerror(errno));
 out:
 	free(argv);
 	return ret;
