@@ -21,8 +21,8 @@ void net_up(struct net_guest *n, uint32_t slots)
 	virtq_setup(&n->txq, 1);
 	/* Receive buffers first: the host may answer as soon as it sees our frame. */
 	for (uint16_t i = 0; i < NET_RX; i++) {
-		n->rxq.desc[i] = (struct virtq_desc){(uint32_t)n->rx_buf[i], NET_RX_BUF,
-						     VIRTQ_DESC_F_WRITE, 0};
+		n->rxq.desc[i] =
+		    (struct virtq_desc){(uint32_t)n->rx_buf[i], NET_RX_BUF, VIRTQ_DESC_F_WRITE, 0};
 		virtq_post(&n->rxq, i);
 	}
 	virtio_driver_ok();
@@ -43,8 +43,8 @@ void net_send(struct net_guest *n, const char *text, uint64_t cycles)
 	n->txq.desc[0] = (struct virtq_desc){(uint32_t)n->tx_buf, sizeof(n->tx_buf), 0, 0};
 	virtq_post(&n->txq, 0);
 	virtq_notify(&n->txq);
-	id = virtq_wait_used(&n->txq, cycles, "the device never returned the transmit buffer",
-			     &len);
+	id =
+	    virtq_wait_used(&n->txq, cycles, "the device never returned the transmit buffer", &len);
 	if (id != 0) {
 		print("tx used element: id %u len %u\n", id, len);
 		fail("unexpected tx used element");
