@@ -241,8 +241,15 @@ demo: $(BUILD)/ember guest
 #              request latency on one keep-alive connection
 #   nethost    the net bench's host side (bench/nethost.c): TAP reference writes and reads,
 #              the frame source for the guest's receive
+#   minvmm     the floor VMM (bench/minvmm.c): KVM set-up, PVH entry, COM1, i8042 reset;
+#              static, like ember, so both pay the same exec
 BENCH_TOOLS := $(BUILD)/bench/firstbyte $(BUILD)/bench/idle.elf $(BUILD)/bench/apibench \
-               $(BUILD)/bench/nethost
+               $(BUILD)/bench/nethost $(BUILD)/bench/minvmm
+
+$(BUILD)/bench/minvmm: bench/minvmm.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -static-pie -o $@ $<
 
 $(BUILD)/bench/firstbyte: bench/firstbyte.c
 	@mkdir -p $(dir $@)

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <liburing.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,33 @@ bool kvm_host_is_pvm(void)
 {
 	/* kvm_pvm registers itself as a module; hardware KVM is kvm_intel / kvm_amd. */
 	return access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
+/*
+ * The VM fd's last close tears the VM down in the closing task, and with the
+ * in-kernel IRQ chip and PIT that waits for SRCU grace periods (kvm_free_pit,
+ * kvm_destroy_vm's srcu_barrier): 10-30 ms asleep on kvm_pvm for ~0.3 ms of
+ * CPU, paid by vm_destroy() or, after it, by the process exit. An io_uring whose
+ * file table holds the VM fd takes that last reference: closing the ring hands
+ * the release to a kernel worker (io_uring's ring exit work), so nobody waits.
+ * Guest RAM is still freed by ember itself (munmap, or its exit). Optional: -1
+ * when io_uring is unavailable (kernel.io_uring_disabled, a seccomp filter),
+ * and the last close is synchronous as before.
+ */
+static int kvm_release_ring(int vm_fd)
+{
+	struct io_uring_params params;
+	int ring;
+
+	memset(&params, 0, sizeof(params));
+	ring = io_uring_setup(1, &params); /* never mapped nor submitted to */
+	if (ring < 0)
+		return -1;
+	if (io_uring_register((unsigned int)ring, IORING_REGISTER_FILES, &vm_fd, 1) < 0) {
+		close(ring);
+		return -1;
+	}
+	return ring;
 }
 
 /* Formats the one-line failure for the caller to log (the thread itself does not log). */
@@ -82,6 +110,7 @@ static int kvm_prepare(struct kvm_prep *p)
 	p->vm_fd = ioctl(p->kvm_fd, KVM_CREATE_VM, 0);
 	if (p->vm_fd < 0)
 		return prep_fail(p, "KVM_CREATE_VM: %s", strerror(errno));
+	p->release_fd = kvm_release_ring(p->vm_fd);
 	/*
 	 * Memory slots before the IRQ chip: once the irqchip exists, every memslot
 	 * change waits for KVM's SRCU readers, which costs milliseconds.
@@ -144,7 +173,7 @@ int kvm_prep_start(struct kvm_prep *p, const struct guest_mem *mem, bool dirty_l
 	int ret;
 
 	memset(p, 0, sizeof(*p));
-	p->kvm_fd = p->vm_fd = -1;
+	p->kvm_fd = p->vm_fd = p->release_fd = -1;
 	p->mem = mem;
 	p->dirty_log = dirty_log;
 	ret = pthread_create(&p->thread, NULL, prep_thread, p);
@@ -188,8 +217,10 @@ void kvm_prep_release(struct kvm_prep *p)
 		close(p->vm_fd);
 	if (p->kvm_fd >= 0)
 		close(p->kvm_fd);
+	if (p->release_fd >= 0)
+		close(p->release_fd);
 	free(p->cpuid);
-	p->vm_fd = p->kvm_fd = -1;
+	p->vm_fd = p->kvm_fd = p->release_fd = -1;
 	p->cpuid = NULL;
 }
 

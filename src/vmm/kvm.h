@@ -29,7 +29,8 @@ struct kvm_prep {
 	bool threaded;
 	int kvm_fd;
 	int vm_fd;
-	int max_vcpus; /* KVM_CAP_MAX_VCPUS, <= 0 if unknown */
+	int release_fd; /* an io_uring holding vm_fd, closed last (kvm.c), or -1 */
+	int max_vcpus;	/* KVM_CAP_MAX_VCPUS, <= 0 if unknown */
 	bool pvm;
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID */
 	int err;		  /* 0, or -errno with msg set */

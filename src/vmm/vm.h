@@ -58,7 +58,8 @@ struct vm {
 
 	int kvm_fd;
 	int vm_fd;
-	bool pvm; /* KVM is kvm_pvm: complete what its emulator cannot (pvm.c) */
+	int kvm_release_fd; /* closed last: the VM's teardown runs in a kernel worker (kvm.c) */
+	bool pvm;	    /* KVM is kvm_pvm: complete what its emulator cannot (pvm.c) */
 	struct kvm_cpuid2 *supported_cpuid;
 
 	struct guest_mem mem;
