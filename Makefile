@@ -243,8 +243,21 @@ demo: $(BUILD)/ember guest
 #              the frame source for the guest's receive
 #   minvmm     the floor VMM (bench/minvmm.c): KVM set-up, PVH entry, COM1, i8042 reset;
 #              static, like ember, so both pay the same exec
+#   rate       creation rate (bench/rate.c): whole runs per second with N in flight
+#   density    idle VMs at once (bench/density.c): start time, PSS and kernel memory per VM
 BENCH_TOOLS := $(BUILD)/bench/firstbyte $(BUILD)/bench/idle.elf $(BUILD)/bench/apibench \
-               $(BUILD)/bench/nethost $(BUILD)/bench/minvmm
+               $(BUILD)/bench/nethost $(BUILD)/bench/minvmm $(BUILD)/bench/rate \
+               $(BUILD)/bench/density
+
+$(BUILD)/bench/rate: bench/rate.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $<
+
+$(BUILD)/bench/density: bench/density.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $<
 
 $(BUILD)/bench/minvmm: bench/minvmm.c
 	@mkdir -p $(dir $@)
