@@ -5,8 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <liburing.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,31 +36,33 @@ bool kvm_host_is_pvm(void)
 	return access("/sys/module/kvm_pvm", F_OK) == 0;
 }
 
-/*
- * The VM fd's last close tears the VM down in the closing task, and with the
- * in-kernel IRQ chip and PIT that waits for SRCU grace periods (kvm_free_pit,
- * kvm_destroy_vm's srcu_barrier): 10-30 ms asleep on kvm_pvm for ~0.3 ms of
- * CPU, paid by vm_destroy() or, after it, by the process exit. An io_uring whose
- * file table holds the VM fd takes that last reference: closing the ring hands
- * the release to a kernel worker (io_uring's ring exit work), so nobody waits.
- * Guest RAM is still freed by ember itself (munmap, or its exit). Optional: -1
- * when io_uring is unavailable (kernel.io_uring_disabled, a seccomp filter),
- * and the last close is synchronous as before.
- */
-static int kvm_release_ring(int vm_fd)
+static void *late_thread(void *arg)
 {
-	struct io_uring_params params;
-	int ring;
+	arch_vm_prep_late((int)(intptr_t)arg);
+	return NULL;
+}
 
-	memset(&params, 0, sizeof(params));
-	ring = io_uring_setup(1, &params); /* never mapped nor submitted to */
-	if (ring < 0)
-		return -1;
-	if (io_uring_register((unsigned int)ring, IORING_REGISTER_FILES, &vm_fd, 1) < 0) {
-		close(ring);
-		return -1;
-	}
-	return ring;
+/*
+ * arch_vm_prep_late() on a thread of its own, which the VM joins before it
+ * closes its fd (kvm_late_join); without a thread, nothing is done.
+ */
+static void kvm_late_start(struct kvm_prep *p)
+{
+	pthread_attr_t attr;
+
+	if (pthread_attr_init(&attr))
+		return;
+	pthread_attr_setstacksize(&attr, 64 << 10); /* one ioctl */
+	p->late_threaded =
+	    !pthread_create(&p->late_thread, &attr, late_thread, (void *)(intptr_t)p->vm_fd);
+	pthread_attr_destroy(&attr);
+}
+
+void kvm_late_join(pthread_t *thread, bool *threaded)
+{
+	if (*threaded)
+		pthread_join(*thread, NULL);
+	*threaded = false;
 }
 
 /* Formats the one-line failure for the caller to log (the thread itself does not log). */
@@ -110,7 +112,6 @@ static int kvm_prepare(struct kvm_prep *p)
 	p->vm_fd = ioctl(p->kvm_fd, KVM_CREATE_VM, 0);
 	if (p->vm_fd < 0)
 		return prep_fail(p, "KVM_CREATE_VM: %s", strerror(errno));
-	p->release_fd = kvm_release_ring(p->vm_fd);
 	/*
 	 * Memory slots before the IRQ chip: once the irqchip exists, every memslot
 	 * change waits for KVM's SRCU readers, which costs milliseconds.
@@ -132,9 +133,12 @@ static int kvm_prepare(struct kvm_prep *p)
 			    strerror(errno));
 	}
 	ret = arch_vm_prep(p->vm_fd, p->msg, sizeof(p->msg));
-	if (ret)
+	if (ret) {
 		p->err = ret;
-	return ret;
+		return ret;
+	}
+	kvm_late_start(p);
+	return 0;
 }
 
 /* The supported CPUID list: a system ioctl, run by the caller while the thread works. */
@@ -173,7 +177,7 @@ int kvm_prep_start(struct kvm_prep *p, const struct guest_mem *mem, bool dirty_l
 	int ret;
 
 	memset(p, 0, sizeof(*p));
-	p->kvm_fd = p->vm_fd = p->release_fd = -1;
+	p->kvm_fd = p->vm_fd = -1;
 	p->mem = mem;
 	p->dirty_log = dirty_log;
 	ret = pthread_create(&p->thread, NULL, prep_thread, p);
@@ -213,14 +217,13 @@ int kvm_prep_finish(struct kvm_prep *p)
 void kvm_prep_release(struct kvm_prep *p)
 {
 	kvm_prep_finish(p);
+	kvm_late_join(&p->late_thread, &p->late_threaded);
 	if (p->vm_fd >= 0)
 		close(p->vm_fd);
 	if (p->kvm_fd >= 0)
 		close(p->kvm_fd);
-	if (p->release_fd >= 0)
-		close(p->release_fd);
 	free(p->cpuid);
-	p->vm_fd = p->kvm_fd = p->release_fd = -1;
+	p->vm_fd = p->kvm_fd = -1;
 	p->cpuid = NULL;
 }
 

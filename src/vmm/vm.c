@@ -319,8 +319,8 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 	int ret;
 
 	/* Fields that teardown looks at are valid before anything can fail. */
-	vm->kvm_fd = vm->vm_fd = vm->kvm_release_fd = vm->console.uart_evt = vm->uffd = -1;
-	vm->uffd_sock = -1;
+	vm->kvm_fd = vm->vm_fd = vm->console.uart_evt = vm->uffd = vm->uffd_sock = -1;
+	vm->kvm_late_threaded = false;
 	vm->sampler.fd = vm->sampler.timer_h.fd = -1;
 	vm->supported_cpuid = NULL;
 	vm->nr_vcpus = 0;
@@ -381,10 +381,12 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 	}
 	vm->kvm_fd = prep.kvm_fd;
 	vm->vm_fd = prep.vm_fd;
-	vm->kvm_release_fd = prep.release_fd;
+	vm->kvm_late_thread = prep.late_thread;
+	vm->kvm_late_threaded = prep.late_threaded;
+	prep.late_threaded = false;
 	vm->supported_cpuid = prep.cpuid;
 	vm->pvm = prep.pvm;
-	prep.kvm_fd = prep.vm_fd = prep.release_fd = -1; /* the VM owns them now */
+	prep.kvm_fd = prep.vm_fd = -1; /* the VM owns them now */
 	prep.cpuid = NULL;
 	if (vm->pvm)
 		log_debug(
@@ -497,12 +499,11 @@ void vm_destroy(struct vm *vm)
 	vm->snap_caps_ready = false;
 	free(vm->supported_cpuid);
 	vm->supported_cpuid = NULL;
+	kvm_late_join(&vm->kvm_late_thread, &vm->kvm_late_threaded);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
-	if (vm->kvm_release_fd >= 0)
-		close(vm->kvm_release_fd); /* the VM fd's last reference: see kvm.c */
 	if (vm->console.in_watched)
 		ev_del(vm->loop, &vm->console.in_h);
 	if (vm->console.uart_evt >= 0) {
@@ -510,7 +511,7 @@ void vm_destroy(struct vm *vm)
 		close(vm->console.uart_evt);
 	}
 	vm->console.in_watched = false;
-	vm->vm_fd = vm->kvm_fd = vm->kvm_release_fd = vm->console.uart_evt = -1;
+	vm->vm_fd = vm->kvm_fd = vm->console.uart_evt = -1;
 	vm_pause_destroy(vm);
 	config_free(&vm->cfg);
 }

@@ -58,8 +58,9 @@ struct vm {
 
 	int kvm_fd;
 	int vm_fd;
-	int kvm_release_fd; /* closed last: the VM's teardown runs in a kernel worker (kvm.c) */
-	bool pvm;	    /* KVM is kvm_pvm: complete what its emulator cannot (pvm.c) */
+	pthread_t kvm_late_thread; /* joined before vm_fd closes (kvm.c) */
+	bool kvm_late_threaded;
+	bool pvm; /* KVM is kvm_pvm: complete what its emulator cannot (pvm.c) */
 	struct kvm_cpuid2 *supported_cpuid;
 
 	struct guest_mem mem;
