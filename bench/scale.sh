@@ -140,7 +140,8 @@ if [ -f "$OUT/musl-mem.out" ]; then
 		"(min median max; glibc's is in the first table)"
 fi
 echo "floor: the same guest and command line under bench/minvmm.c (KVM set-up, PVH entry, COM1,"
-echo "i8042 reset, no IRQ chip); ember hands its VM fd's last close to a kernel worker (io_uring)."
+echo "i8042 reset, no IRQ chip). minvmm -i has ember's IRQ chip and PIT, whose teardown waits"
+echo "for SRCU grace periods when the VM fd closes (bench/README.md: what ember does about it)."
 
 # --- 2. creation rate ---
 echo
@@ -177,7 +178,7 @@ if [ "$DENSITY" = 0 ]; then
 else
 	echo "density: idle VMs at once (${IDLE#"$ROOT"/}, 1 vCPU, $MEM_MIB MiB): ember $DENSITY," \
 		"QEMU $([ -n "$QEMU" ] && echo "$QEMU_DENSITY" || echo skipped)"
-	sleep 1 # the whole-life and rate runs' VM teardowns finish (kernel workers)
+	sleep 1 # the host settles after the rate runs
 	echo "bench/scale: density, $DENSITY ember VMs ..." >&2
 	tool density-ember "$B/density" -c "$DENSITY" -- "$EMBER" --no-api \
 		--config-file "$TMP/idle.json" || true
