@@ -52,6 +52,11 @@ NET_NS=ember-devbench-$$ # the net part's namespace (and its TAP), removed on ev
 NET_NS_MADE=0
 SENDER_PID=
 cleanup() {
+	if [ -n "${BENCH_OUT:-}" ]; then # bench/run.sh's JSON: the runs' figures, named dev-*
+		for f in "$TMP"/*.out; do
+			[ -f "$f" ] && cp "$f" "$BENCH_OUT/dev-$(basename "$f")"
+		done
+	fi
 	if [ -n "$SENDER_PID" ]; then
 		kill "$SENDER_PID" 2>/dev/null || true
 		wait "$SENDER_PID" 2>/dev/null || true

@@ -197,11 +197,20 @@ static int check_status(const struct opts *o, const char *run, int status)
 {
 	char what[96];
 
-	if (WIFEXITED(status) && WEXITSTATUS(status) == o->expect_status)
+	if (o->expect_status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == o->expect_status)
+		return 0;
+	if (o->expect_status < 0 && WIFSIGNALED(status) && WTERMSIG(status) == -o->expect_status)
 		return 0;
 	describe_status(status, what, sizeof(what));
-	fprintf(stderr, "firstbyte: error: %s %s: the VMM ended (%s); expected exit status %d\n",
-		o->label, run, what, o->expect_status);
+	if (o->expect_status < 0)
+		fprintf(
+		    stderr,
+		    "firstbyte: error: %s %s: the VMM ended (%s); expected killed by signal %d\n",
+		    o->label, run, what, -o->expect_status);
+	else
+		fprintf(stderr,
+			"firstbyte: error: %s %s: the VMM ended (%s); expected exit status %d\n",
+			o->label, run, what, o->expect_status);
 	return -1;
 }
 
@@ -577,7 +586,8 @@ static void usage(FILE *out)
 	fputs("usage: firstbyte [options] -- VMM-COMMAND [ARG...]\n"
 	      "  -n RUNS      measured runs (default 20)\n"
 	      "  -w RUNS      warm-up runs, not counted (default 1)\n"
-	      "  -x STATUS    the exit status every run must end with (default 0)\n"
+	      "  -x STATUS    the exit status every run must end with (default 0); -N: killed\n"
+	      "               by signal N (ember on SIGTERM, as Firecracker)\n"
 	      "  -l LABEL     name for messages (default: the command)\n"
 	      "  -e STRING    every run's output must contain STRING (startup mode)\n"
 	      "  -m STRING    memory mode: measure once STRING appears on the output, then\n"
@@ -627,7 +637,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->warmup = (int)v;
 			break;
 		case 'x':
-			if (parse_int("x", optarg, 0, 255, &v))
+			if (parse_int("x", optarg, -64, 255, &v))
 				return -1;
 			o->expect_status = (int)v;
 			break;

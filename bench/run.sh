@@ -5,6 +5,9 @@
 #   RUNS=N   measured runs per VMM and measurement (default 20; plus one warm-up run each)
 #   QEMU=P   the QEMU binary (default: qemu-system-x86_64 from PATH); QEMU= skips QEMU
 #   CHECK=1  exit 2 when ember misses a target (default: report only, exit 0)
+#   JSON=P   where every figure goes as JSON (default bench/results.json)
+#   bench/scale.sh's RATE_JOBS, RATE_REPEATS, DENSITY, QEMU_DENSITY: whole life against
+#   bench/minvmm.c, creation rate and density (see that script)
 #
 # Startup: build/guests/hello.elf (prints a few lines, then resets the VM), timed from the
 # spawn of the VMM to the first byte on its stdout (the guest's UART), and to its exit.
@@ -21,6 +24,8 @@ ROOT=$PWD
 
 RUNS=${RUNS:-20}
 CHECK=${CHECK:-0}
+JSON=${JSON:-$ROOT/bench/results.json}
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 MEM_MIB=128
 FIRST_BYTE_TARGET_MS=3
 OVERHEAD_TARGET_KIB=1024
@@ -132,7 +137,7 @@ echo
 status=0
 measure ember-start -n "$RUNS" -l ember -x 0 -- "$EMBER" --no-api --config-file "$HELLO_CFG" ||
 	exit 1
-measure ember-mem -n "$RUNS" -l ember -x 0 -m READY -r "$MEM_MIB" -b 10 -- \
+measure ember-mem -n "$RUNS" -l ember -x -15 -m READY -r "$MEM_MIB" -b 10 -- \
 	"$EMBER" --no-api --config-file "$IDLE_CFG" || exit 1
 measure floor -n "$RUNS" -l /bin/echo -x 0 -- /bin/echo x || true
 # The jail's cost: the same payload through ember-jailer. Its root holds the payload and
@@ -316,7 +321,38 @@ if [ "$api_ok" = 1 ]; then
 	fi
 fi
 
-QEMU=$QEMU bash "$ROOT/bench/devices.sh" || status=1 # exits/s, block MB/s (bench/README.md)
+# whole life against bench/minvmm.c, creation rate, density (bench/scale.sh)
+echo
+BENCH_OUT=$TMP QEMU=$QEMU RUNS=$RUNS bash "$ROOT/bench/scale.sh" || status=1
+echo
+BENCH_OUT=$TMP QEMU=$QEMU bash "$ROOT/bench/devices.sh" || status=1 # exits/s, block MB/s (bench/README.md)
+
+# Every measurement's "metric min median max" lines, as JSON (bench/README.md).
+python3 - "$TMP" "$JSON" "$RUNS" "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY' || status=1
+import glob, json, os, platform, sys, time
+tmp, path, runs, load0, load1 = sys.argv[1:]
+res = {}
+for f in sorted(glob.glob(os.path.join(tmp, "*.out"))):
+    m = {}
+    for line in open(f):
+        w = line.split()
+        if len(w) >= 4 and not w[0].startswith("#"):
+            try:
+                m[w[0]] = {"min": float(w[1]), "median": float(w[2]), "max": float(w[3])}
+            except ValueError:
+                pass
+    if m:
+        res[os.path.basename(f)[:-4]] = m
+doc = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "host": platform.node(),
+       "kernel": platform.release(), "cpus": os.cpu_count(), "runs": int(runs),
+       "loadavg_start": load0, "loadavg_end": load1,
+       "kvm_pvm": os.path.isdir("/sys/module/kvm_pvm"), "measurements": res}
+with open(path, "w") as out:
+    json.dump(doc, out, indent=1, sort_keys=True)
+    out.write("\n")
+print("bench: every figure above, as JSON: %s (load average %s at the start, %s at the end)"
+      % (path, load0, load1))
+PY
 
 missed=$(awk -v f="$(stat ember-start first-byte-ms 3)" -v o="$(stat ember-mem overhead-rss-kib 3)" \
 	-v a="$(apistat connect-ms 3)" -v tf="$FIRST_BYTE_TARGET_MS" -v to="$OVERHEAD_TARGET_KIB" \

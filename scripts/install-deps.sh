@@ -14,6 +14,7 @@ PACKAGES=(
 	libclang-rt-14-dev # make fuzz: clang's libFuzzer and sanitizer runtimes
 	clang-format     # make format-check
 	qemu-system-x86  # bench/: the same payload under QEMU microvm, side by side
+	musl-tools       # make musl (opt-in): build/musl/ember, measured by make bench when built
 	procps           # bench/: ps for resident memory
 	python3          # bench/: statistics; tests/net.sh: the host side (AF_PACKET)
 	python3-yaml     # tests/api.sh: the GETs checked against the swagger file

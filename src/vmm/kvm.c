@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,35 @@ bool kvm_host_is_pvm(void)
 {
 	/* kvm_pvm registers itself as a module; hardware KVM is kvm_intel / kvm_amd. */
 	return access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
+static void *late_thread(void *arg)
+{
+	arch_vm_prep_late((int)(intptr_t)arg);
+	return NULL;
+}
+
+/*
+ * arch_vm_prep_late() on a thread of its own, which the VM joins before it
+ * closes its fd (kvm_late_join); without a thread, nothing is done.
+ */
+static void kvm_late_start(struct kvm_prep *p)
+{
+	pthread_attr_t attr;
+
+	if (pthread_attr_init(&attr))
+		return;
+	pthread_attr_setstacksize(&attr, 64 << 10); /* one ioctl */
+	p->late_threaded =
+	    !pthread_create(&p->late_thread, &attr, late_thread, (void *)(intptr_t)p->vm_fd);
+	pthread_attr_destroy(&attr);
+}
+
+void kvm_late_join(pthread_t *thread, bool *threaded)
+{
+	if (*threaded)
+		pthread_join(*thread, NULL);
+	*threaded = false;
 }
 
 /* Formats the one-line failure for the caller to log (the thread itself does not log). */
@@ -103,9 +133,12 @@ static int kvm_prepare(struct kvm_prep *p)
 			    strerror(errno));
 	}
 	ret = arch_vm_prep(p->vm_fd, p->msg, sizeof(p->msg));
-	if (ret)
+	if (ret) {
 		p->err = ret;
-	return ret;
+		return ret;
+	}
+	kvm_late_start(p);
+	return 0;
 }
 
 /* The supported CPUID list: a system ioctl, run by the caller while the thread works. */
@@ -184,6 +217,7 @@ int kvm_prep_finish(struct kvm_prep *p)
 void kvm_prep_release(struct kvm_prep *p)
 {
 	kvm_prep_finish(p);
+	kvm_late_join(&p->late_thread, &p->late_threaded);
 	if (p->vm_fd >= 0)
 		close(p->vm_fd);
 	if (p->kvm_fd >= 0)

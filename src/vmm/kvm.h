@@ -27,6 +27,8 @@ struct kvm_prep {
 	bool dirty_log;
 	pthread_t thread;
 	bool threaded;
+	pthread_t late_thread; /* arch_vm_prep_late(), still running after the prep */
+	bool late_threaded;
 	int kvm_fd;
 	int vm_fd;
 	int max_vcpus; /* KVM_CAP_MAX_VCPUS, <= 0 if unknown */
@@ -42,6 +44,8 @@ int kvm_prep_finish(struct kvm_prep *p);
 /* Waits, then closes and frees whatever the VM did not take over. */
 void kvm_prep_release(struct kvm_prep *p);
 bool kvm_host_is_pvm(void);
+/* Waits for the late set-up thread (kvm.c), if any: before the VM fd closes. */
+void kvm_late_join(pthread_t *thread, bool *threaded);
 
 /*
  * One KVM ioctl; on failure logs "[vcpu N: ]NAME: error" and returns -errno

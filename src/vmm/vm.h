@@ -58,6 +58,8 @@ struct vm {
 
 	int kvm_fd;
 	int vm_fd;
+	pthread_t kvm_late_thread; /* joined before vm_fd closes (kvm.c) */
+	bool kvm_late_threaded;
 	bool pvm; /* KVM is kvm_pvm: complete what its emulator cannot (pvm.c) */
 	struct kvm_cpuid2 *supported_cpuid;
 

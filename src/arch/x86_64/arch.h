@@ -21,6 +21,11 @@
  * returns -errno with one line in @msg.
  */
 int arch_vm_prep(int vm_fd, char *msg, size_t len);
+/*
+ * VM-wide set-up that may run beside the guest, on a thread of its own: the
+ * PIT's lost-tick reinjection off (vcpu_setup.c says why). Best effort.
+ */
+void arch_vm_prep_late(int vm_fd);
 
 /* How the boot vCPU enters the kernel (the loader chose it from the image). */
 enum arch_boot_proto {

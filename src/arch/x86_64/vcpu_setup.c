@@ -46,6 +46,24 @@ int arch_vm_prep(int vm_fd, char *msg, size_t len)
 	return 0;
 }
 
+/*
+ * KVM creates the PIT reinjecting lost ticks; turning that off waits for an
+ * SRCU grace period (kvm_pit_set_reinject -> synchronize_srcu), and so does
+ * the VM's teardown if it is still on: 10-25 ms asleep on kvm_pvm, which every
+ * run paid between the guest's end and the process exit. Off early, on a
+ * thread while the guest starts and runs, the wait overlaps the guest's life
+ * and the teardown skips it (its own wait for the grace period the set-up left
+ * pending is over by then too). Lost ticks are dropped instead of queued (the
+ * "discard" policy); Linux calibrates with the PIT and then leaves it, and the
+ * reinjection mode is also what inhibits APICv/AVIC on hardware KVM.
+ */
+void arch_vm_prep_late(int vm_fd)
+{
+	struct kvm_reinject_control rc = {.pit_reinject = 0};
+
+	ioctl(vm_fd, KVM_REINJECT_CONTROL, &rc); /* failing only costs the wait at exit */
+}
+
 int arch_kvm_ioctl(int fd, unsigned long req, void *arg, const char *name, int vcpu_id)
 {
 	int err;
