@@ -228,14 +228,16 @@ TEST(modifiers_applied_and_checked)
 	struct kvm_cpuid2 *c = fake_cpuid();
 	char why[CPU_TMPL_ERR_MAX];
 
-	CHECK_EQ(cpu_template_check_cpuid(c, &t, why), -EIO); /* not applied yet */
-	CHECK_CONTAINS(why, "leaf 0x1 subleaf 0x0 eax: KVM holds 0x00a20f12");
+	CHECK_EQ(cpu_template_check_leaf(c, &t, 0, why), -EIO); /* not applied yet */
+	CHECK_CONTAINS(why, "leaf 0x1 subleaf 0x0 eax: KVM holds 0x00a20f12, the template sets "
+			    "0x00000042 under 0x000000ff");
+	CHECK_CONTAINS(why, "; leaf 0x1 subleaf 0x0 ecx: KVM holds 0xfef8320b");
 	CHECK_EQ(cpu_template_apply_cpuid(c, &t, why), 0);
 	CHECK_EQ(c->entries[0].eax, 0x00a20f42);
 	CHECK_EQ(c->entries[0].ecx, 0xfef8320a);
 	CHECK_EQ(c->entries[0].edx, 0x178bfbff); /* no modifier: kept */
 	CHECK_EQ(c->entries[1].ebx, 0xffffffff);
-	CHECK_EQ(cpu_template_check_cpuid(c, &t, why), 0);
+	CHECK_EQ(cpu_template_check_leaf(c, &t, 0, why), 0);
 
 	/* A leaf the host does not offer is refused, naming it. */
 	t.cpuid[0].leaf = 0x40000010;

@@ -213,33 +213,30 @@ uint64_t cpu_template_msr_value(const struct msr_mod *m, uint64_t cur)
 	return (cur & ~m->filter) | (m->value & m->filter);
 }
 
-int cpu_template_check_cpuid(const struct kvm_cpuid2 *got, const struct cpu_template *t,
-			     char why[CPU_TMPL_ERR_MAX])
+int cpu_template_check_leaf(const struct kvm_cpuid2 *got, const struct cpu_template *t,
+			    unsigned int i, char why[CPU_TMPL_ERR_MAX])
 {
-	for (unsigned int i = 0; i < t->nr_cpuid; i++) {
-		const struct cpuid_leaf_mod *m = &t->cpuid[i];
-		long at = find_entry(got, m->leaf, m->subleaf);
-		const struct kvm_cpuid_entry2 *e = at < 0 ? NULL : &got->entries[at];
+	const struct cpuid_leaf_mod *m = &t->cpuid[i];
+	long at = find_entry(got, m->leaf, m->subleaf);
+	size_t n = 0;
 
-		for (unsigned int r = 0; e && r < CPUID_NR_REGS; r++) {
-			uint32_t v = reg_value(e, r);
-
-			if ((m->regs & BIT(r)) &&
-			    (v & m->filter[r]) != (m->value[r] & m->filter[r])) {
-				snprintf(why, CPU_TMPL_ERR_MAX,
-					 "leaf 0x%x subleaf 0x%x %s: KVM holds 0x%08x after "
-					 "KVM_SET_CPUID2, the template's bits 0x%08x of 0x%08x",
-					 m->leaf, m->subleaf, reg_names[r], v,
-					 m->value[r] & m->filter[r], m->filter[r]);
-				return -EIO;
-			}
-		}
-		if (!e) {
-			snprintf(why, CPU_TMPL_ERR_MAX,
-				 "leaf 0x%x subleaf 0x%x: missing from KVM_GET_CPUID2", m->leaf,
-				 m->subleaf);
-			return -EIO;
-		}
+	if (at < 0) {
+		snprintf(why, CPU_TMPL_ERR_MAX,
+			 "leaf 0x%x subleaf 0x%x: missing from KVM_GET_CPUID2", m->leaf,
+			 m->subleaf);
+		return -EIO;
 	}
-	return 0;
+	why[0] = '\0';
+	for (unsigned int r = 0; r < CPUID_NR_REGS; r++) {
+		uint32_t v = reg_value(&got->entries[at], r), want = m->value[r] & m->filter[r];
+
+		if (!(m->regs & BIT(r)) || (v & m->filter[r]) == want || n >= CPU_TMPL_ERR_MAX)
+			continue;
+		n += (size_t)snprintf(why + n, CPU_TMPL_ERR_MAX - n,
+				      "%sleaf 0x%x subleaf 0x%x %s: KVM holds 0x%08x, the template "
+				      "sets 0x%08x under 0x%08x (bits 0x%08x differ)",
+				      n ? "; " : "", m->leaf, m->subleaf, reg_names[r], v, want,
+				      m->filter[r], (v & m->filter[r]) ^ want);
+	}
+	return n ? -EIO : 0;
 }

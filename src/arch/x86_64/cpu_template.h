@@ -83,16 +83,18 @@ int cpu_template_apply_cpuid(struct kvm_cpuid2 *c, const struct cpu_template *t,
 uint64_t cpu_template_msr_value(const struct msr_mod *m, uint64_t cur);
 
 /*
- * After KVM_SET_CPUID2 and KVM_GET_CPUID2 (@got): 0 if every register @t sets
- * reads back with its bits, else -EIO naming the first that does not.
+ * After KVM_SET_CPUID2 and KVM_GET_CPUID2 (@got): 0 if KVM holds the bits of
+ * @t's leaf modifier @i, else -EIO naming each register that differs.
  */
-int cpu_template_check_cpuid(const struct kvm_cpuid2 *got, const struct cpu_template *t,
-			     char why[CPU_TMPL_ERR_MAX]);
+int cpu_template_check_leaf(const struct kvm_cpuid2 *got, const struct cpu_template *t,
+			    unsigned int i, char why[CPU_TMPL_ERR_MAX]);
 
 /*
  * On vCPU @id (@fd): @t applied to @cpuid (@size bytes, normalized), set with
- * KVM_SET_CPUID2 and read back with KVM_GET_CPUID2 to check that KVM kept
- * every bit @t sets. 0, or -errno after logging why, naming @name.
+ * KVM_SET_CPUID2 and read back with KVM_GET_CPUID2. A register KVM did not
+ * keep as set (kvm_pvm reports some of the host's bits back) is logged as a
+ * warning on vCPU 0, since the guest gets what KVM holds. 0, or -errno after
+ * logging why, naming @name.
  */
 int cpu_template_set_cpuid(int fd, unsigned int id, struct kvm_cpuid2 *cpuid, size_t size,
 			   const struct cpu_template *t, const char *name);

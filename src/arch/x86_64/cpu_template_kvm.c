@@ -36,11 +36,18 @@ int cpu_template_set_cpuid(int fd, unsigned int id, struct kvm_cpuid2 *cpuid, si
 	if (ioctl(fd, KVM_GET_CPUID2, got) < 0) {
 		ret = -errno;
 		log_error("%s: vcpu %u: KVM_GET_CPUID2: %s", name, id, strerror(-ret));
-	} else if ((ret = cpu_template_check_cpuid(got, t, why))) {
-		log_error("%s: vcpu %u: %s", name, id, why);
 	} else if (id == 0) {
-		log_debug("%s: %u CPUID leaves templated; KVM_GET_CPUID2 reads them back", name,
-			  t->nr_cpuid);
+		unsigned int kept = 0;
+
+		for (unsigned int i = 0; i < t->nr_cpuid; i++) {
+			if (!cpu_template_check_leaf(got, t, i, why))
+				kept++;
+			else
+				log_warn("%s: not kept by KVM (the guest sees KVM's value): %s",
+					 name, why);
+		}
+		log_debug("%s: %u of %u CPUID leaves read back as templated (KVM_GET_CPUID2)", name,
+			  kept, t->nr_cpuid);
 	}
 	free(got);
 	return ret;
