@@ -54,7 +54,9 @@ if want_group contract:; then
 			fail contract:running "no socket: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
 		else
 			# uart_rx waits 10 s for console input: the walk runs while it waits.
+			# 32 MiB: the walk's PUT /snapshot/create writes the guest's memory to $TMP.
 			if expect_api contract:running PUT /boot-source "{\"kernel_image_path\": \"$ROOT/build/guests/uart_rx.elf\"}" 204 '^$' &&
+				expect_api contract:running PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}' 204 '^$' &&
 				expect_api contract:running PUT /actions '{"action_type": "InstanceStart"}' 204 '^$'; then
 				contract_walk running
 			fi

@@ -119,17 +119,21 @@ print(f"{shown} registers as templated in the guest; {unkept} not kept by this h
 PY
 	}
 	if want cpu:guest-custom && api_start cpu-guest --level Debug; then
-		# Leaf 1 EAX: family 6 model 0x3a stepping 9; 0x80000001 ECX bit 7 and leaf 7 EBX bit 0 cleared.
+		# Leaf 1 EAX: family 6 model 0x3a stepping 9; 0x80000001 ECX bit 7 and leaf 7 EBX bit 0
+		# cleared; IA32_MISC_ENABLE's fast strings (bit 0, which ember sets at boot) cleared.
 		expect_api cpu:guest-custom PUT /boot-source "{\"kernel_image_path\": \"$CPUID_ELF\"}" 204 '^$' &&
 			expect_api cpu:guest-custom PUT /cpu-config "{\"cpuid_modifiers\": [
 				{$LEAF1, \"modifiers\": [{\"register\": \"eax\", \"bitmap\": \"0bxxxx000000000011xx00011010101001\"}]},
 				{\"leaf\": \"0x80000001\", \"subleaf\": \"0\", \"flags\": 0, \"modifiers\": [{\"register\": \"ecx\", \"bitmap\": \"0bxxxxxxxxxxxxxxxxxxxxxxxx0xxxxxxx\"}]},
-				{\"leaf\": \"7\", \"subleaf\": \"0\", \"flags\": 1, \"modifiers\": [{\"register\": \"ebx\", \"bitmap\": \"0b${X31}0\"}]}]}" 204 '^$' &&
+				{\"leaf\": \"7\", \"subleaf\": \"0\", \"flags\": 1, \"modifiers\": [{\"register\": \"ebx\", \"bitmap\": \"0b${X31}0\"}]}],
+				\"msr_modifiers\": [{\"addr\": \"0x1a0\", \"bitmap\": \"0b${X31}${X31}x0\"}]}" 204 '^$' &&
 			boot_and_wait cpu:guest-custom
 		if [ "$RC" != 0 ] || ! grep -q '^SUCCESS$' "$API_OUT"; then
 			fail cpu:guest-custom "exit $RC: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
 		elif ! grep -q 'cpu-config: [0-9] of 3 CPUID leaves read back as templated' "$API_ERR"; then
 			fail cpu:guest-custom "no read-back line: $(grep cpu-config "$API_ERR" | tr '\n' ' ')"
+		elif ! grep -q '^msr 0x000001a0: hi=0x00000000 lo=0x[0-9a-f]*[02468ace]$' "$API_OUT"; then
+			fail cpu:guest-custom "the guest's IA32_MISC_ENABLE: $(grep '^msr' "$API_OUT")"
 		elif why=$(cpu_guest_check cpu:guest-custom '[[1, 0, "eax", 268386303, 198313], [2147483649, 0, "ecx", 128, 0], [7, 0, "ebx", 1, 0]]' 2>&1); then
 			echo "  cpu:guest-custom: $why"
 			pass cpu:guest-custom
