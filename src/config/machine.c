@@ -90,6 +90,12 @@ static int apply(struct vm_config *cfg, json_t *o, const struct config_apply *ho
 
 static int validate(const struct vm_config *cfg, char *err)
 {
+	/* The balloon frees 4 KiB pages (MADV_DONTNEED), which hugetlbfs memory cannot. */
+	if (cfg->machine.huge_pages == HUGE_PAGES_2M && cfg->has_balloon)
+		return cfg_fail(err,
+				"balloon: cannot give back guest memory backed by 2M huge pages "
+				"(machine-config.huge_pages \"2M\"); use \"None\" or "
+				"\"Transparent\", or no balloon");
 	return config_validate_machine(&cfg->machine, err);
 }
 

@@ -317,7 +317,28 @@ TEST(logger_module_filter)
 	CHECK(!strstr(buf, "dropped"));
 }
 
-TEST_MAIN(TEST_ENTRY(cpu_config_parsed), TEST_ENTRY(cpu_config_refused_naming_field_and_value),
+/* Huge pages: an even size, and no balloon (it frees 4 KiB pages). */
+TEST(huge_pages_rules)
+{
+	config_init(&cfg);
+	CHECK_EQ(UPDATE(CONFIG_MACHINE, "{\"vcpu_count\": 1, \"mem_size_mib\": 65, \"huge_pages\": "
+					"\"2M\"}"),
+		 -EINVAL);
+	CHECK_CONTAINS(err, "machine-config.mem_size_mib: 65 is odd");
+	CHECK_EQ(UPDATE(CONFIG_MACHINE, "{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"huge_pages\": "
+					"\"2M\"}"),
+		 0);
+	cfg.has_boot_source = true;
+	cfg.boot.kernel_image_path = strdup("/k");
+	CHECK_EQ(config_validate(&cfg, err), 0);
+	CHECK_EQ(UPDATE(CONFIG_BALLOON, "{\"amount_mib\": 0, \"deflate_on_oom\": false}"), 0);
+	CHECK_EQ(config_validate(&cfg, err), -EINVAL);
+	CHECK_CONTAINS(err, "balloon: cannot give back guest memory backed by 2M huge pages");
+	config_free(&cfg);
+}
+
+TEST_MAIN(TEST_ENTRY(huge_pages_rules), TEST_ENTRY(cpu_config_parsed),
+	  TEST_ENTRY(cpu_config_refused_naming_field_and_value),
 	  TEST_ENTRY(static_and_custom_replace_each_other), TEST_ENTRY(static_templates_by_vendor),
 	  TEST_ENTRY(modifiers_applied_and_checked), TEST_ENTRY(serial_body),
 	  TEST_ENTRY(logger_module_filter))
