@@ -199,10 +199,10 @@ PY
 	fi
 	if want serial:rate-limiter && api_start serial-rl; then
 		rm -f "$TMP/serial-rl.out"
-		# 16 bytes, refilled over 10 s: the guest's ~300 bytes mostly dropped, and counted.
+		# 16 bytes, refilled over 100 s: the guest's ~300 bytes mostly dropped, and counted.
 		expect_api serial:rate-limiter PUT /boot-source "{\"kernel_image_path\": \"$HELLO\"}" 204 '^$' &&
 			expect_api serial:rate-limiter PUT /metrics "{\"metrics_path\": \"$TMP/serial-rl.metrics\"}" 204 '^$' &&
-			expect_api serial:rate-limiter PUT /serial "{\"serial_out_path\": \"$TMP/serial-rl.out\", \"rate_limiter\": {\"size\": 16, \"refill_time\": 10000}}" 204 '^$' &&
+			expect_api serial:rate-limiter PUT /serial "{\"serial_out_path\": \"$TMP/serial-rl.out\", \"rate_limiter\": {\"size\": 16, \"refill_time\": 100000}}" 204 '^$' &&
 			boot_and_wait serial:rate-limiter
 		bytes=$(wc -c <"$TMP/serial-rl.out" 2>/dev/null || echo -1)
 		dropped=$(python3 -c 'import json, sys
