@@ -114,6 +114,7 @@ FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
                -Isrc -MMD -MP
 FUZZ_SRCS   := src/api/api.c src/api/http_conn.c src/vmm/actions.c src/vmm/put_checks.c \
+               src/vmm/serial.c src/vmm/hugepages.c src/arch/x86_64/cpu_template.c \
                src/vmm/controller.c src/vmm/metrics.c $(sort $(wildcard src/config/*.c)) \
                src/core/event_loop.c \
                src/util/log.c src/util/line_out.c tests/fuzz/fuzz_api.c

@@ -18,6 +18,7 @@ PACKAGES=(
 	procps           # bench/: ps for resident memory
 	python3          # bench/: statistics; tests/net.sh: the host side (AF_PACKET)
 	python3-yaml     # tests/api.sh: the GETs checked against the swagger file
+	python3-jsonschema # tests/api_contract.sh, swagger_check.py: answers validated against the swagger
 	iproute2         # tests/net.sh: ip netns, ip tuntap (virtio-net end to end)
 	linux-source-6.1 # make guest: the guest kernel's source (linux-guest/kernel/build.sh)
 	bc               # make guest: kernel build

@@ -270,6 +270,8 @@ static int setup_logger(struct logger *lg, const struct cli *cli, const struct l
 		lg->level = lc->level;
 		lg->show_level = lc->show_level;
 		lg->show_origin = lc->show_log_origin;
+		if (lc->module)
+			log_set_module(lg, lc->module); /* checked by config/logger.c */
 	}
 	if (cli->level)
 		log_level_parse(cli->level, &lg->level); /* checked by parse_cli */

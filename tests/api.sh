@@ -201,7 +201,8 @@ if want api:schema && [ $API_TOOLS = 1 ]; then
 			expect_api api:schema PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$TMP/schema-vsock.sock\"}" 204 '^$' &&
 			expect_api api:schema PUT /balloon '{"amount_mib": 16, "deflate_on_oom": true, "stats_polling_interval_s": 1}' 204 '^$' &&
 			expect_api api:schema PUT /entropy "{\"rate_limiter\": $rl}" 204 '^$' &&
-			expect_api api:schema PUT /logger "{\"log_path\": \"$TMP/schema.log\", \"level\": \"Debug\", \"show_level\": true}" 204 '^$' &&
+			expect_api api:schema PUT /logger "{\"log_path\": \"$TMP/schema.log\", \"level\": \"Debug\", \"show_level\": true, \"module\": \"vmm\"}" 204 '^$' &&
+			expect_api api:schema PUT /cpu-config '{"kvm_capabilities": ["!56"], "cpuid_modifiers": [{"leaf": "0x1", "subleaf": "0x0", "flags": 0, "modifiers": [{"register": "ecx", "bitmap": "0bxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0x"}]}], "msr_modifiers": [{"addr": "0x1a0", "bitmap": "0bxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx1"}]}' 204 '^$' &&
 			expect_api api:schema PUT /metrics "{\"metrics_path\": \"$TMP/schema-metrics.json\", \"emit_id\": true, \"properties\": {\"team\": \"ember\"}}" 204 '^$' &&
 			schema_get /vm/config FullVmConfiguration &&
 			schema_get /machine-config MachineConfiguration &&

@@ -6,12 +6,15 @@
 # The suites, in the order run.sh sources them (each adds to the same counters):
 # unit.sh (test_*, asan:test_*), layers.sh (the include layers), devices.sh (devices:fuzz-virtio), guests.sh (the
 # payload guests of tests/guests/cases.tsv), snapshot.sh (snapshots), balloon.sh, vsock.sh, net.sh (devices
-# end to end), cli.sh, jailer.sh (ember-jailer), api.sh, metrics.sh, linux.sh (Linux boots; they skip without
+# end to end), cli.sh, jailer.sh (ember-jailer), api.sh, metrics.sh, api_cpu_serial.sh (CPU templates, serial,
+# logger module, huge pages), api_contract.sh (every swagger operation),
+# linux.sh (Linux boots; they skip without
 # build/guest/). Their shared helpers are in tests/lib/: common.sh (paths, filter,
 # counters, summary, $TMP, exit hooks, KVM), vm.sh (a VM's configuration, judging a
 # run, the drive image), api.sh, net.sh and vsock.sh (ember's API socket, the host
 # sides of virtio-net and vsock), fuzz.sh (run_fuzzer), swagger_check.py (a JSON
-# document against a definition of the swagger file, tests/reference/).
+# document against a definition of the swagger file, tests/reference/, by jsonschema),
+# swagger_contract.py (every operation's answers against the swagger: api_contract.sh).
 
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
@@ -51,6 +54,10 @@ source tests/jailer.sh
 source tests/api.sh
 # shellcheck source=tests/metrics.sh
 source tests/metrics.sh
+# shellcheck source=tests/api_cpu_serial.sh
+source tests/api_cpu_serial.sh
+# shellcheck source=tests/api_contract.sh
+source tests/api_contract.sh
 
 # --- Linux guests (build/guest/): few slow boots, several checks each ---
 # shellcheck source=tests/linux.sh

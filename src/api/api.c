@@ -9,6 +9,7 @@
 
 #include "util/log.h"
 #include "config/config.h"
+#include "vmm/serial.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -285,6 +286,17 @@ static void put_snapshot_load(struct req *r)
 	with_body(r, ctrl_snapshot_load);
 }
 
+/* Pre-boot: a custom CPU template (config/cpu_config.c); the serial console's output. */
+static void put_cpu_config(struct req *r)
+{
+	configure(r, CONFIG_CPU_CONFIG, false);
+}
+
+static void put_serial(struct req *r)
+{
+	with_body(r, ctrl_put_serial);
+}
+
 /* A route of a feature ember does not have yet: 400 saying so, never 204. */
 static void not_yet(struct req *r)
 {
@@ -312,6 +324,8 @@ static const struct route routes[] = {
     {"/metrics", .put = put_metrics},
     {"/snapshot/create", .put = put_snapshot_create},
     {"/snapshot/load", .put = put_snapshot_load},
+    {"/cpu-config", .put = put_cpu_config},
+    {"/serial", .put = put_serial},
 
     /* Features ember does not have yet: the methods they have answer so. */
     {"/pmem", true, "id", .put = not_yet, .patch = not_yet,
@@ -322,8 +336,6 @@ static const struct route routes[] = {
     {"/mmds", .get = not_yet, .put = not_yet, .patch = not_yet,
      .not_yet = "MMDS (the microVM metadata service)"},
     {"/mmds/config", .put = not_yet, .not_yet = "MMDS (the microVM metadata service)"},
-    {"/cpu-config", .put = not_yet, .not_yet = "custom CPU templates"},
-    {"/serial", .put = not_yet, .not_yet = "serial console configuration"},
     {"/hotplug/memory", .get = not_yet, .put = not_yet, .patch = not_yet,
      .not_yet = "memory hot-plugging (virtio-mem)"},
 };

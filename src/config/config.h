@@ -11,6 +11,7 @@
 
 #include "util/log.h"
 #include "util/rate_limiter.h"
+#include "arch/x86_64/cpu_template.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,6 +39,7 @@ struct machine_config {
 	bool smt;
 	bool track_dirty_pages;
 	enum huge_pages huge_pages;
+	enum cpu_static_template cpu_template; /* a static template; None with a custom one */
 };
 
 struct logger_config {
@@ -46,6 +48,21 @@ struct logger_config {
 	enum log_level level;
 	bool show_level;
 	bool show_log_origin;
+	char *module; /* only lines of this module (util/log.h); NULL: all */
+};
+
+/* CpuConfig (cpu_config.c): a custom CPU template, applied before boot. */
+struct cpu_config {
+	bool present;
+	struct cpu_template tmpl;
+};
+
+/* SerialDevice (serial.c, PUT /serial only): the guest console's output. */
+struct serial_config {
+	bool present;
+	char *serial_out_path; /* NULL: ember's stdout */
+	bool has_rate_limiter;
+	struct token_bucket_config rate_limiter; /* bytes */
 };
 
 /*
@@ -97,6 +114,8 @@ struct vm_config {
 	struct vsock_config vsock; /* vsock.present */
 	bool has_balloon;
 	struct balloon_config balloon;
+	struct cpu_config cpu;
+	struct serial_config serial;
 };
 
 /* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT, no huge pages. */
@@ -132,6 +151,8 @@ enum config_section {
 	CONFIG_METRICS,	       /* PUT /metrics: Metrics */
 	CONFIG_BALLOON_UPDATE, /* PATCH /balloon before boot: BalloonUpdate */
 	CONFIG_BALLOON_STATS,  /* PATCH /balloon/statistics before boot: BalloonStatsUpdate */
+	CONFIG_CPU_CONFIG,     /* PUT /cpu-config: CpuConfig */
+	CONFIG_SERIAL,	       /* PUT /serial: SerialDevice */
 };
 
 /*

@@ -80,6 +80,10 @@ char *cfg_dump(json_t *o, bool bad);
 
 /* A RateLimiter at @path ("entropy.rate_limiter") into @rl; null or absent: no limit. */
 int cfg_parse_rate_limiter(json_t *o, const char *path, struct rate_limiter_config *rl, char *err);
+/* The TokenBucket @key of @o, if given (not null): *has set. */
+int cfg_parse_bucket_key(json_t *o, const char *p, const char *key, struct token_bucket_config *tb,
+			 bool *has, char *err);
+json_t *cfg_token_bucket_json(const struct token_bucket_config *tb, bool *bad);
 /* An update's @key of @obj: which buckets it gives (*has: the key is there; null: none). */
 int cfg_parse_limiter_update(json_t *obj, const char *key, const char *path, bool *has,
 			     struct rate_limiter_config *rl, char *err);
@@ -131,9 +135,13 @@ extern const struct config_section_ops config_balloon_update_section;
 extern const struct config_section_ops config_balloon_stats_section;
 extern const struct config_section_ops config_vsock_section;
 extern const struct config_section_ops config_metrics_section;
+extern const struct config_section_ops config_cpu_config_section;
+extern const struct config_section_ops config_serial_section;
 
 /* MachineConfiguration (machine.c), for config_machine_to_json. */
 json_t *cfg_machine_json(const struct machine_config *mc, bool *bad);
+/* CpuConfig (cpu_config.c). */
+json_t *cfg_cpu_config_json(const struct cpu_template *t, bool *bad);
 /* Balloon (balloon.c), for config_balloon_to_json. */
 json_t *cfg_balloon_json(const struct balloon_config *b, bool *bad);
 

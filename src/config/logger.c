@@ -23,12 +23,17 @@ static int parse(json_t *o, const char *p, struct logger_config *lc, char *err)
 
 	if ((ret = cfg_want_object(o, p, err)) || (ret = cfg_check_keys(o, p, keys, err)) ||
 	    (ret = cfg_get_string(o, p, "log_path", false, &lc->log_path, err)) ||
+	    (ret = cfg_get_string(o, p, "module", false, &lc->module, err)) ||
 	    (ret = cfg_get_bool(o, p, "show_level", &lc->show_level, err)) ||
 	    (ret = cfg_get_bool(o, p, "show_log_origin", &lc->show_log_origin, err)))
 		return ret;
-	if (json_object_get(o, "module"))
-		return cfg_fail(err, "%s.module: filtering the log by module is not supported yet",
-				p);
+	if (lc->module && log_module_check(lc->module) < 0)
+		return cfg_fail(
+		    err,
+		    "%s.module: \"%.64s\" is not a module path (1 to %d letters, digits, "
+		    "'_' and '::' or '/' between names, e.g. \"vmm::vcpu\" or \"api\"; "
+		    "\"\" for every module)",
+		    p, lc->module, LOG_MODULE_MAX - 1);
 	lv = json_object_get(o, "level");
 	if (lv) {
 		/* The swagger file says level names are case-insensitive. */
@@ -53,15 +58,21 @@ static int apply(struct vm_config *cfg, json_t *o, const struct config_apply *ho
 	int ret;
 
 	lc.log_path = NULL; /* set only if the body has one */
+	lc.module = NULL;
 	ret = parse(o, how->path, &lc, err);
 	if (ret) {
 		free(lc.log_path);
+		free(lc.module);
 		return ret;
 	}
 	if (lc.log_path)
 		free(cfg->logger.log_path);
 	else
 		lc.log_path = cfg->logger.log_path;
+	if (lc.module)
+		free(cfg->logger.module);
+	else
+		lc.module = cfg->logger.module;
 	cfg->logger = lc;
 	return 0;
 }
@@ -69,12 +80,15 @@ static int apply(struct vm_config *cfg, json_t *o, const struct config_apply *ho
 static void copy(struct vm_config *dst, const struct vm_config *src, bool *oom)
 {
 	dst->logger.log_path = cfg_dup(src->logger.log_path, oom);
+	dst->logger.module = cfg_dup(src->logger.module, oom);
 }
 
 static void release(struct vm_config *cfg)
 {
 	free(cfg->logger.log_path);
+	free(cfg->logger.module);
 	cfg->logger.log_path = NULL;
+	cfg->logger.module = NULL;
 }
 
 static json_t *to_json(const struct vm_config *cfg, bool *bad)
@@ -90,6 +104,8 @@ static json_t *to_json(const struct vm_config *cfg, bool *bad)
 		cfg_put(o, "log_path", json_string(lc->log_path), bad);
 	cfg_put(o, "show_level", json_boolean(lc->show_level), bad);
 	cfg_put(o, "show_log_origin", json_boolean(lc->show_log_origin), bad);
+	if (lc->module && lc->module[0])
+		cfg_put(o, "module", json_string(lc->module), bad);
 	return o;
 }
 

@@ -12,10 +12,12 @@ static int parse(json_t *o, const char *p, struct machine_config *mc, bool patch
 {
 	static const char *const keys[] = {"vcpu_count", "mem_size_mib", "smt", "track_dirty_pages",
 					   "huge_pages", "cpu_template", NULL};
+	/* By enum cpu_static_template. */
 	static const char *const templates[] = {"None", "C3",  "T2",   "T2S",
 						"T2CL", "T2A", "V1N1", NULL};
 	uint64_t vcpus = mc->vcpu_count, mem = mc->mem_size_mib;
-	int hp = (int)mc->huge_pages, tmpl = 0;
+	int hp = (int)mc->huge_pages, tmpl = -1;
+	char why[CPU_TMPL_ERR_MAX];
 	int ret;
 
 	if ((ret = cfg_want_object(o, p, err)) || (ret = cfg_check_keys(o, p, keys, err)) ||
@@ -26,16 +28,22 @@ static int parse(json_t *o, const char *p, struct machine_config *mc, bool patch
 	    (ret = cfg_get_enum(o, p, "huge_pages", huge_names, &hp, err)) ||
 	    (ret = cfg_get_enum(o, p, "cpu_template", templates, &tmpl, err)))
 		return ret;
-	if (tmpl != 0)
-		return cfg_fail(err,
-				"%s.cpu_template: \"%s\" is not supported by ember (static CPU "
-				"templates are deprecated); use \"None\"",
-				p, templates[tmpl]);
+	/* A static template is written for one CPU vendor: refused on the others. */
+	if (tmpl > 0 && !cpu_static_template((enum cpu_static_template)tmpl, why))
+		return cfg_fail(err, "%s.cpu_template: %s", p, why);
 	if (patch && !json_object_size(o))
 		return cfg_fail(err,
 				"%s: the PATCH body sets no key (vcpu_count, mem_size_mib, smt, "
-				"track_dirty_pages, huge_pages)",
+				"track_dirty_pages, huge_pages, cpu_template)",
 				p);
+	if (hp == HUGE_PAGES_2M && mem % 2)
+		return cfg_fail(err,
+				"%s.mem_size_mib: %llu is odd; with huge_pages \"2M\" it must be a "
+				"multiple of 2",
+				p, (unsigned long long)mem);
+	/* Absent: the template set so far stays (PUT /cpu-config may have set one). */
+	if (tmpl >= 0)
+		mc->cpu_template = (enum cpu_static_template)tmpl;
 	mc->vcpu_count = (unsigned int)vcpus;
 	mc->mem_size_mib = mem;
 	mc->huge_pages = (enum huge_pages)hp;
@@ -64,6 +72,7 @@ static int apply(struct vm_config *cfg, json_t *o, const struct config_apply *ho
 
 		config_init(&defaults);
 		mc = defaults.machine;
+		mc.cpu_template = cfg->machine.cpu_template;
 	}
 	ret = parse(o, how->path, &mc, how->patch, err);
 	/* The API checks the section as a whole now; a file, once fully read. */
@@ -71,6 +80,9 @@ static int apply(struct vm_config *cfg, json_t *o, const struct config_apply *ho
 		ret = config_validate_machine(&mc, err);
 	if (ret)
 		return ret;
+	/* "None" drops any template; a static one replaces a custom one. */
+	if (json_object_get(o, "cpu_template"))
+		cfg->cpu.present = false;
 	cfg->machine = mc;
 	cfg->has_machine_config = true;
 	return 0;
@@ -78,6 +90,12 @@ static int apply(struct vm_config *cfg, json_t *o, const struct config_apply *ho
 
 static int validate(const struct vm_config *cfg, char *err)
 {
+	/* The balloon frees 4 KiB pages (MADV_DONTNEED), which hugetlbfs memory cannot. */
+	if (cfg->machine.huge_pages == HUGE_PAGES_2M && cfg->has_balloon)
+		return cfg_fail(err,
+				"balloon: cannot give back guest memory backed by 2M huge pages "
+				"(machine-config.huge_pages \"2M\"); use \"None\" or "
+				"\"Transparent\", or no balloon");
 	return config_validate_machine(&cfg->machine, err);
 }
 
@@ -90,6 +108,8 @@ json_t *cfg_machine_json(const struct machine_config *mc, bool *bad)
 	cfg_put(o, "smt", json_boolean(mc->smt), bad);
 	cfg_put(o, "track_dirty_pages", json_boolean(mc->track_dirty_pages), bad);
 	cfg_put(o, "huge_pages", json_string(huge_names[mc->huge_pages]), bad);
+	if (mc->cpu_template != CPU_STATIC_NONE)
+		cfg_put(o, "cpu_template", json_string(cpu_static_name(mc->cpu_template)), bad);
 	return o;
 }
 

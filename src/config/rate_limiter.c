@@ -20,9 +20,8 @@ static int parse_token_bucket(json_t *o, const char *p, struct token_bucket_conf
 	return 0;
 }
 
-/* The bucket @key of @o, if given (not null). */
-static int parse_bucket_key(json_t *o, const char *p, const char *key,
-			    struct token_bucket_config *tb, bool *has, char *err)
+int cfg_parse_bucket_key(json_t *o, const char *p, const char *key, struct token_bucket_config *tb,
+			 bool *has, char *err)
 {
 	json_t *v = json_object_get(o, key);
 	char path[96];
@@ -46,8 +45,9 @@ int cfg_parse_rate_limiter(json_t *o, const char *p, struct rate_limiter_config 
 	if (!o || json_is_null(o))
 		return 0;
 	if ((ret = cfg_want_object(o, p, err)) || (ret = cfg_check_keys(o, p, keys, err)) ||
-	    (ret = parse_bucket_key(o, p, "bandwidth", &rl->bandwidth, &rl->has_bandwidth, err)) ||
-	    (ret = parse_bucket_key(o, p, "ops", &rl->ops, &rl->has_ops, err)))
+	    (ret = cfg_parse_bucket_key(o, p, "bandwidth", &rl->bandwidth, &rl->has_bandwidth,
+					err)) ||
+	    (ret = cfg_parse_bucket_key(o, p, "ops", &rl->ops, &rl->has_ops, err)))
 		return ret;
 	return 0;
 }
@@ -77,7 +77,7 @@ void cfg_merge_limiter(const struct rate_limiter_config *cur, const struct rate_
 	}
 }
 
-static json_t *token_bucket_json(const struct token_bucket_config *tb, bool *bad)
+json_t *cfg_token_bucket_json(const struct token_bucket_config *tb, bool *bad)
 {
 	json_t *o = cfg_object(bad);
 
@@ -92,9 +92,9 @@ json_t *cfg_rate_limiter_json(const struct rate_limiter_config *rl, bool *bad)
 	json_t *o = cfg_object(bad);
 
 	if (rl->has_bandwidth)
-		cfg_put(o, "bandwidth", token_bucket_json(&rl->bandwidth, bad), bad);
+		cfg_put(o, "bandwidth", cfg_token_bucket_json(&rl->bandwidth, bad), bad);
 	if (rl->has_ops)
-		cfg_put(o, "ops", token_bucket_json(&rl->ops, bad), bad);
+		cfg_put(o, "ops", cfg_token_bucket_json(&rl->ops, bad), bad);
 	return o;
 }
 

@@ -38,6 +38,8 @@ int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, uint64_t gap_start, 
 	/*
 	 * MAP_NORESERVE: the guest's RAM costs host memory only once touched,
 	 * which is what keeps a microVM's footprint at what the guest uses.
+	 * Huge pages are reserved here instead: a pool that runs short must fail
+	 * the start, not SIGBUS the guest's first touch later.
 	 */
 	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -50,6 +52,23 @@ int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, uint64_t gap_start, 
 		return err;
 	}
 	/* Guest RAM is never dumped with the VMM: it can hold tenant secrets. */
+	madvise(p, ram_size, MADV_DONTDUMP);
+	layout(gm, p, ram_size, gap_start, gap_end);
+	return 0;
+}
+
+int guest_mem_init_hugetlb(struct guest_mem *gm, uint64_t ram_size, uint64_t gap_start,
+			   uint64_t gap_end)
+{
+	void *p;
+
+	memset(gm, 0, sizeof(*gm));
+	if (bad_size(ram_size, gap_start, gap_end) || (ram_size & ((2ULL << 20) - 1)))
+		return -EINVAL;
+	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
 	madvise(p, ram_size, MADV_DONTDUMP);
 	layout(gm, p, ram_size, gap_start, gap_end);
 	return 0;

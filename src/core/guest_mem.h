@@ -39,6 +39,13 @@ int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, uint64_t gap_start, 
 		   bool thp);
 
 /*
+ * The same layout in 2 MiB hugetlbfs pages (MAP_HUGETLB), reserved at once:
+ * -ENOMEM when the host's pool has too few free. @ram_size: a multiple of 2 MiB.
+ */
+int guest_mem_init_hugetlb(struct guest_mem *gm, uint64_t ram_size, uint64_t gap_start,
+			   uint64_t gap_end);
+
+/*
  * The same layout over the file @fd (a snapshot's memory file, @ram_size
  * bytes) mapped MAP_PRIVATE: copy-on-write, so the file is never written and
  * every process restored from it shares its page cache; a page loads on the

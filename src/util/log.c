@@ -3,6 +3,7 @@
 
 #include "util/line_out.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -82,6 +83,72 @@ static void get_thread_name(char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
+/* @module ("vmm::vcpu") as a path under src/ ("vmm/vcpu") in @out; -EINVAL if malformed. */
+static int module_path(const char *module, char out[LOG_MODULE_MAX])
+{
+	size_t n = 0;
+	bool name = false; /* inside a name: a separator may follow */
+
+	if (!strncmp(module, "api_server", 10) && (!module[10] || module[10] == ':')) {
+		memcpy(out, "api", 3);
+		n = 3;
+		module += 10;
+		name = true;
+	}
+	for (const char *s = module; *s; s++) {
+		if (n + 1 >= LOG_MODULE_MAX)
+			return -EINVAL;
+		if (isalnum((unsigned char)*s) || *s == '_') {
+			out[n++] = *s;
+			name = true;
+		} else if (name && (*s == '/' || (s[0] == ':' && s[1] == ':' && s[2] != ':'))) {
+			out[n++] = '/';
+			s += *s == ':';
+			name = false;
+		} else {
+			return -EINVAL;
+		}
+	}
+	if (n && !name)
+		return -EINVAL; /* a trailing separator */
+	out[n] = '\0';
+	return 0;
+}
+
+int log_module_check(const char *module)
+{
+	char path[LOG_MODULE_MAX];
+
+	return module_path(module, path);
+}
+
+int log_set_module(struct logger *lg, const char *module)
+{
+	int next = atomic_load(&lg->module_slot) == 0 ? 1 : 0;
+
+	if (module_path(module, lg->module[next]))
+		return -EINVAL;
+	atomic_store(&lg->module_slot, lg->module[next][0] ? next : -1);
+	return 0;
+}
+
+/* Whether a line from @file ("src/vmm/vcpu.c") passes @lg's module filter. */
+static bool module_passes(struct logger *lg, const char *file)
+{
+	int slot = lg ? atomic_load(&lg->module_slot) : -1;
+	const char *m;
+	size_t n;
+
+	if (slot < 0 || !lg->module[slot][0])
+		return true;
+	m = lg->module[slot];
+	n = strlen(m);
+	if (!strncmp(file, "src/", 4))
+		file += 4;
+	/* A whole name: "vmm" passes src/vmm/..., "vmm/vcpu" passes vcpu.c, not vcpu_x.c. */
+	return !strncmp(file, m, n) && (file[n] == '/' || file[n] == '.' || !file[n]);
+}
+
 void log_write(enum log_level lvl, const char *file, int line, const char *fmt, ...)
 {
 	struct logger *lg = current;
@@ -99,7 +166,7 @@ void log_write(enum log_level lvl, const char *file, int line, const char *fmt, 
 		va_end(ap);
 		captured = true;
 	}
-	if (lvl == LOG_OFF || lvl > max)
+	if (lvl == LOG_OFF || lvl > max || !module_passes(lg, file))
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm); /* Firecracker's LocalTime */

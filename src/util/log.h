@@ -27,6 +27,8 @@ enum log_level {
 	LOG_TRACE,
 };
 
+#define LOG_MODULE_MAX 64
+
 struct logger {
 	/* Where lines go: a descriptor from line_out_open() (>= 3); 0: stderr. */
 	_Atomic int fd;
@@ -34,12 +36,28 @@ struct logger {
 	enum log_level level;
 	bool show_level;
 	bool show_origin;
-	char id[64];			   /* instance id (--id) */
+	char id[64]; /* instance id (--id) */
+	/*
+	 * The module filter (PUT /logger's "module"), as a path under src/:
+	 * "vmm/vcpu". Set by log_set_module(), which fills the slot not in use
+	 * and then publishes it, so threads logging meanwhile read a whole one.
+	 */
+	char module[2][LOG_MODULE_MAX];
+	_Atomic int module_slot; /* -1 (or 0 when zeroed, with module[0] ""): every line */
 	_Atomic unsigned long long missed; /* lines dropped: a full FIFO, a failed write */
 };
 
 /* Parses "Error", "warning", "INFO", ... (case-insensitive). -EINVAL if unknown. */
 int log_level_parse(const char *name, enum log_level *out);
+
+/*
+ * A module filter: only lines logged from files under src/@module go out.
+ * Names are separated by "::" (Firecracker's Rust paths) or "/", e.g. "vmm",
+ * "vmm::vcpu", "devices/virtio"; Firecracker's "api_server" means "api".
+ * "" logs every module again. 0, or -EINVAL for a malformed path.
+ */
+int log_module_check(const char *module);
+int log_set_module(struct logger *lg, const char *module);
 
 /* Installs @lg as the process's logger; NULL restores the default (stderr, Info). */
 void log_set(struct logger *lg);

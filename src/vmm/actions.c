@@ -236,10 +236,11 @@ int ctrl_get_vm_config(struct controller *ctl, char **json, struct ctrl_error *e
 
 /* --- the configuration before boot --- */
 
-/* The sections whose objects name host files (put_checks.h). */
+/* The sections whose objects name host files or resources (put_checks.h). */
 static bool names_files(enum config_section section)
 {
-	return section == CONFIG_BOOT_SOURCE || section == CONFIG_DRIVE || section == CONFIG_VSOCK;
+	return section == CONFIG_BOOT_SOURCE || section == CONFIG_DRIVE ||
+	       section == CONFIG_VSOCK || section == CONFIG_MACHINE;
 }
 
 int ctrl_configure(struct controller *ctl, enum config_section section, const char *body,
@@ -304,6 +305,7 @@ int ctrl_update_logger(struct controller *ctl, const char *body, size_t len, str
 	config_init(&scratch);
 	scratch.logger = ctl->cfg.logger;
 	scratch.logger.log_path = NULL; /* set only if the body has one */
+	scratch.logger.module = NULL;	/* likewise */
 	scratch.logger.level = lg->level;
 	scratch.logger.show_level = lg->show_level;
 	scratch.logger.show_log_origin = lg->show_origin;
@@ -322,6 +324,12 @@ int ctrl_update_logger(struct controller *ctl, const char *body, size_t len, str
 		free(ctl->cfg.logger.log_path);
 	} else {
 		scratch.logger.log_path = ctl->cfg.logger.log_path;
+	}
+	if (scratch.logger.module) {
+		log_set_module(lg, scratch.logger.module); /* checked by config/logger.c */
+		free(ctl->cfg.logger.module);
+	} else {
+		scratch.logger.module = ctl->cfg.logger.module;
 	}
 	ctl->cfg.logger = scratch.logger;
 	return 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The process-level controller (see controller.h). */
 #include "vmm/controller.h"
+#include "vmm/serial.h"
 
 #include "util/line_out.h"
 #include "vmm/vm.h"
@@ -128,6 +129,7 @@ void ctrl_destroy(struct controller *ctl)
 		ctl->state = CTRL_NOT_STARTED;
 	}
 	metrics_close(&ctl->metrics);
+	ctrl_serial_close(ctl);
 	config_free(&ctl->cfg);
 	if (ctl->sig_h.fd >= 0) {
 		ev_del(ctl->loop, &ctl->sig_h);

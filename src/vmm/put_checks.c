@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The host checks of a PUT, as Firecracker makes them (see put_checks.h). */
 #include "vmm/put_checks.h"
+#include "vmm/hugepages.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -134,6 +135,10 @@ int ctrl_put_checks(const struct vm_config *cur, const struct vm_config *next,
 		return ret;
 	case CONFIG_VSOCK:
 		return next->vsock.present ? check_vsock(&next->vsock, err) : 0;
+	case CONFIG_MACHINE:
+		return next->machine.huge_pages == HUGE_PAGES_2M
+			   ? vm_hugepages_check(next->machine.mem_size_mib, err)
+			   : 0;
 	default:
 		return 0;
 	}

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* VM lifecycle: create (in phases), run (the event loop), destroy (in reverse). */
 #include "vmm/vm.h"
+#include "vmm/cpu_template.h"
+#include "vmm/hugepages.h"
 
 #include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
@@ -83,6 +85,13 @@ static int vm_init_devices(struct vm *vm)
 	int ret;
 
 	uart8250_init(&vm->uart, vm->console.out_fd, &uart_ops, vm);
+	if (vm->cfg.serial.has_rate_limiter) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		uart8250_set_tx_limit(&vm->uart, &vm->cfg.serial.rate_limiter,
+				      (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec);
+	}
 	i8042_init(&vm->i8042, &i8042_ops, vm);
 	vm->devices_ready = true;
 	ret = bus_register(&vm->pio, LAYOUT_COM1_PORT, UART8250_NR_REGS, uart8250_io, &vm->uart,
@@ -123,10 +132,22 @@ static int vm_init_memory(struct vm *vm, int mem_fd)
 	const struct machine_config *mc = &vm->cfg.machine;
 	int ret;
 
-	if (mc->huge_pages == HUGE_PAGES_2M) {
-		log_error("machine-config.huge_pages: \"2M\" (hugetlbfs) is not supported yet; use "
-			  "\"Transparent\" or \"None\"");
-		return -EINVAL;
+	if (mem_fd < 0 && mc->huge_pages == HUGE_PAGES_2M) {
+		char why[VMM_ERR_MAX];
+
+		ret = vm_hugepages_check(mc->mem_size_mib, why);
+		if (ret) {
+			log_error("%s", why);
+			vm->bad_input = true;
+			return ret;
+		}
+		ret = guest_mem_init_hugetlb(&vm->mem, mc->mem_size_mib << 20,
+					     LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END);
+		if (ret)
+			log_error("machine-config.huge_pages: \"2M\": cannot map %llu MiB in huge "
+				  "pages: %s",
+				  (unsigned long long)mc->mem_size_mib, strerror(-ret));
+		return ret;
 	}
 	if (mem_fd >= 0)
 		ret = guest_mem_init_file(&vm->mem, mem_fd, mc->mem_size_mib << 20,
@@ -206,16 +227,22 @@ static int vm_pvm_profile_finish(struct vm *vm)
  */
 static int vm_create_vcpus(struct vm *vm, bool boot)
 {
-	const struct arch_vcpu_info info = {
+	char tmpl_name[VM_TMPL_NAME_MAX];
+	struct arch_vcpu_info info = {
 	    .supported_cpuid = vm->supported_cpuid,
 	    .nr_vcpus = vm->cfg.machine.vcpu_count,
 	    .smt = vm->cfg.machine.smt,
 	    .mem = &vm->mem,
 	    .proto = vm_arch_boot_proto(vm),
 	    .entry = vm->boot.entry,
+	    .tmpl_name = tmpl_name,
 	};
-	int ret;
+	int ret = boot ? vm_cpu_template(&vm->cfg, vm->kvm_fd, &info.tmpl, tmpl_name) : 0;
 
+	if (ret) {
+		vm->bad_input = true;
+		return ret;
+	}
 	for (unsigned int i = 0; i < vm->cfg.machine.vcpu_count; i++) {
 		ret = vcpu_create(vm, &vm->vcpus[i], i);
 		if (ret)

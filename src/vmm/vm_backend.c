@@ -409,6 +409,7 @@ static void kvm_collect_metrics(struct controller *vmm, json_t *root)
 		set_u64(g, "missed_write_count", um.missed_write_count);
 		set_u64(g, "read_count", um.read_count);
 		set_u64(g, "write_count", um.write_count);
+		set_u64(g, "rate_limiter_dropped_bytes", um.rate_limiter_dropped_bytes);
 		json_object_set_new(root, "uart", g);
 	}
 	i8042_get_metrics(&vm->i8042, &km);

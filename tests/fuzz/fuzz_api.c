@@ -10,10 +10,12 @@
  *   bit 0 set:   one routed request: byte 1 picks the method, then the path up
  *                to the first '\n', then the body (any bytes);
  *   bit 1 set:   the VM is started first (the after-boot rules).
- * Every answer must keep the API's shape, or the target aborts.
+ * Every answer must keep the API's shape, or the target aborts; so must a CPU
+ * template that was accepted survive GET /vm/config and being parsed back.
  */
 #include "api/api.h"
 #include "api/http_conn.h"
+#include "config/config.h"
 #include "vmm/controller.h"
 
 #include <jansson.h>
@@ -145,6 +147,48 @@ static void check_answer(const struct http_response *r)
 	json_decref(j);
 }
 
+static bool same_template(const struct cpu_template *a, const struct cpu_template *b)
+{
+	if (a->nr_cpuid != b->nr_cpuid || a->nr_msrs != b->nr_msrs || a->nr_caps != b->nr_caps)
+		return false;
+	for (unsigned int i = 0; i < a->nr_cpuid; i++) {
+		const struct cpuid_leaf_mod *x = &a->cpuid[i], *y = &b->cpuid[i];
+
+		if (x->leaf != y->leaf || x->subleaf != y->subleaf || x->flags != y->flags ||
+		    x->regs != y->regs || memcmp(x->filter, y->filter, sizeof(x->filter)) ||
+		    memcmp(x->value, y->value, sizeof(x->value)))
+			return false;
+	}
+	for (unsigned int i = 0; i < a->nr_msrs; i++)
+		if (a->msrs[i].addr != b->msrs[i].addr || a->msrs[i].filter != b->msrs[i].filter ||
+		    a->msrs[i].value != b->msrs[i].value)
+			return false;
+	for (unsigned int i = 0; i < a->nr_caps; i++)
+		if (a->caps[i].cap != b->caps[i].cap || a->caps[i].remove != b->caps[i].remove)
+			return false;
+	return true;
+}
+
+/* The configuration GET /vm/config writes reads back to the same CPU template. */
+static void check_cpu_round_trip(const struct vm_config *cfg)
+{
+	char err[CONFIG_ERR_MAX];
+	struct vm_config back;
+	char *json;
+
+	if (!cfg->cpu.present)
+		return;
+	json = config_to_json(cfg);
+	if (!json)
+		return; /* out of memory */
+	config_init(&back);
+	if (config_parse_string(&back, json, err) || !back.cpu.present ||
+	    !same_template(&back.cpu.tmpl, &cfg->cpu.tmpl))
+		abort();
+	config_free(&back);
+	free(json);
+}
+
 static void checked_handler(void *opaque, const struct http_request *req,
 			    struct http_response *resp)
 {
@@ -227,6 +271,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_answer(&resp);
 		free(resp.body);
 	}
+	check_cpu_round_trip(&ctl.cfg);
 	ctrl_destroy(&ctl);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #define EMBER_ARCH_X86_64_ARCH_H
 
 #include "arch/x86_64/acpi.h"
+#include "arch/x86_64/cpu_template.h"
 #include "core/guest_mem.h"
 #include "core/state.h"
 
@@ -42,6 +43,9 @@ struct arch_vcpu_info {
 	const struct guest_mem *mem;
 	enum arch_boot_proto proto;
 	uint64_t entry; /* guest-physical entry point */
+	/* A CPU template over the normalized CPUID and boot MSRs, or NULL; named in errors. */
+	const struct cpu_template *tmpl;
+	const char *tmpl_name; /* "cpu-config", "machine-config.cpu_template \"T2A\"" */
 };
 
 /*

@@ -101,7 +101,8 @@ static int setup_cpuid(int fd, unsigned int id, const struct arch_vcpu_info *inf
 	memcpy(cpuid, supported, size);
 	cpuid_host_brand(brand);
 	cpuid_normalize(cpuid, id, info->nr_vcpus, info->smt, brand);
-	ret = VCPU_IOCTL(fd, id, KVM_SET_CPUID2, cpuid);
+	ret = info->tmpl ? cpu_template_set_cpuid(fd, id, cpuid, size, info->tmpl, info->tmpl_name)
+			 : VCPU_IOCTL(fd, id, KVM_SET_CPUID2, cpuid);
 	free(cpuid);
 	return ret;
 }
@@ -318,6 +319,8 @@ int arch_vcpu_init(int vcpu_fd, unsigned int id, const struct arch_vcpu_info *in
 
 	if (!ret)
 		ret = setup_msrs(vcpu_fd, id);
+	if (!ret && info->tmpl)
+		ret = cpu_template_set_msrs(vcpu_fd, id, info->tmpl, info->tmpl_name);
 	if (!ret)
 		ret = setup_fpu(vcpu_fd, id);
 	if (!ret)

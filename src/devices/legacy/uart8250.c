@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Register offsets from the base port. */
@@ -179,6 +180,14 @@ static bool take_rx_notify(struct uart8250 *u)
 	return u->ops && u->ops->rx_space;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static void transmit(struct uart8250 *u, uint8_t b)
 {
 	if (loopback(u)) {
@@ -190,6 +199,10 @@ static void transmit(struct uart8250 *u, uint8_t b)
 	}
 	if (u->out_fd < 0) {
 		u->missed_write_count++;
+		return;
+	}
+	if (u->tx_limited && !tb_reduce(&u->tx_tb, 1, now_ns())) {
+		u->rate_limiter_dropped_bytes++;
 		return;
 	}
 	for (;;) {
@@ -322,6 +335,14 @@ void uart8250_init(struct uart8250 *u, int out_fd, const struct uart8250_ops *op
 	u->msr = MSR_DEFAULT;
 }
 
+void uart8250_set_tx_limit(struct uart8250 *u, const struct token_bucket_config *c, uint64_t now)
+{
+	pthread_mutex_lock(&u->lock);
+	tb_init(&u->tx_tb, c, now);
+	u->tx_limited = c->size && c->refill_time_ms;
+	pthread_mutex_unlock(&u->lock);
+}
+
 void uart8250_destroy(struct uart8250 *u)
 {
 	pthread_mutex_destroy(&u->lock);
@@ -395,6 +416,7 @@ void uart8250_get_metrics(struct uart8250 *u, struct uart8250_metrics *m)
 	m->missed_write_count = u->missed_write_count;
 	m->read_count = u->read_count;
 	m->write_count = u->write_count;
+	m->rate_limiter_dropped_bytes = u->rate_limiter_dropped_bytes;
 	pthread_mutex_unlock(&u->lock);
 }
 

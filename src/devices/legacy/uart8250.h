@@ -18,6 +18,8 @@
 
 #include "core/state.h"
 
+#include "util/rate_limiter.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,12 +34,13 @@ struct uart8250_ops {
 };
 
 struct uart8250_metrics {
-	uint64_t error_count;	     /* out_fd write errors other than EAGAIN */
-	uint64_t flush_count;	     /* bytes written (and so flushed) to out_fd */
-	uint64_t missed_read_count;  /* guest RBR reads with an empty FIFO */
-	uint64_t missed_write_count; /* guest output bytes dropped (out_fd error/full) */
-	uint64_t read_count;	     /* bytes the guest read from RBR */
-	uint64_t write_count;	     /* guest THR bytes delivered (out_fd or loopback) */
+	uint64_t error_count;		     /* out_fd write errors other than EAGAIN */
+	uint64_t flush_count;		     /* bytes written (and so flushed) to out_fd */
+	uint64_t missed_read_count;	     /* guest RBR reads with an empty FIFO */
+	uint64_t missed_write_count;	     /* guest output bytes dropped (out_fd error/full) */
+	uint64_t read_count;		     /* bytes the guest read from RBR */
+	uint64_t write_count;		     /* guest THR bytes delivered (out_fd or loopback) */
+	uint64_t rate_limiter_dropped_bytes; /* guest output over the rate limit (PUT /serial) */
 };
 
 struct uart8250 {
@@ -68,11 +71,18 @@ struct uart8250 {
 	uint64_t missed_write_count;
 	uint64_t read_count;
 	uint64_t write_count;
+	uint64_t rate_limiter_dropped_bytes;
+
+	bool tx_limited; /* output goes through tx_tb (bytes); over it, dropped */
+	struct token_bucket tx_tb;
 };
 
 /* @out_fd is not owned (not closed by destroy). @ops may be NULL. */
 void uart8250_init(struct uart8250 *u, int out_fd, const struct uart8250_ops *ops, void *opaque);
 void uart8250_destroy(struct uart8250 *u);
+/* Limits the output to @c's bytes (PUT /serial's rate_limiter); @now_ns: CLOCK_MONOTONIC. */
+void uart8250_set_tx_limit(struct uart8250 *u, const struct token_bucket_config *c,
+			   uint64_t now_ns);
 
 /* The bus handler; @opaque = struct uart8250 *. */
 void uart8250_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
