@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The VMM thread's allowlist: the main thread, which runs the event loop. It
- * installs it once the VM is built and its vCPUs started, as Firecracker's VMM
- * thread does (vmm/vm_backend.c): from then on it serves the devices' host
- * side (block, net, vsock, balloon, entropy, the console's input), the
- * timers, the API's requests after boot (pause and resume, PATCH of drives,
- * network interfaces and the balloon, the logger, FlushMetrics,
- * SendCtrlAltDel), the metrics, signals, and at the end stops the vCPUs and
- * tears the VM down. Building the VM (KVM_CREATE_VM, the vCPUs, threads, the
- * TAPs, io_uring) is done by then: none of it is here. Found by tracing the
- * whole test suite (strace -f), and for the Linux guest's paths from the code
- * (README: Seccomp).
+ * installs it once the VM is built (a boot or a snapshot load) and its vCPUs
+ * started, as Firecracker's VMM thread does (vmm/vm_backend.c): from then on
+ * it serves the devices' host side (block, net, vsock, balloon, entropy, the
+ * console's input), the timers, the API's requests after boot (pause and
+ * resume, snapshot create, PATCH of drives, network interfaces and the
+ * balloon, PUT /logger, FlushMetrics, SendCtrlAltDel), the metrics, signals,
+ * and at the end stops the vCPUs and tears the VM down. Building or restoring
+ * the VM (KVM_CREATE_VM, the vCPUs, threads, the TAPs, io_uring, a snapshot's
+ * files, userfaultfd) is done by then: none of it is here. Found by tracing
+ * the whole test suite (strace -f; the kernel's log of a "log" default
+ * action), the Linux boots included (README: Seccomp).
  */
 #include "seccomp/rules.h"
 
