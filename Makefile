@@ -4,7 +4,7 @@
 #   make unit       unit-test binaries (and build/asan/: the same under ASan + UBSan)
 #   make test       the whole suite (tests/run.sh), last line "N passed, N failed"
 #   make demo       the main job
-#   make fuzz       build/fuzz/fuzz_{api,loader,virtio,state} (libFuzzer, clang), FUZZ_TIME s each (60)
+#   make fuzz       build/fuzz/fuzz_{api,loader,virtio,state,seccomp} (libFuzzer, clang), FUZZ_TIME s each (60)
 #   make format     clang-format in place; make format-check: CI's check
 #   make check-layers  every #include under src/ points down the layers (scripts/layers.txt)
 #   make guest      build/guest/: the Linux guest (vmlinux, initramfs.cpio, rootfs.ext4)
@@ -21,13 +21,15 @@ HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -Isrc -MMD -MP
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
-LDLIBS  := -ljansson -lhttp_parser -luring -llzma -lpthread
+LDLIBS  := -ljansson -lhttp_parser -luring -llzma -lseccomp -lpthread
 
-# ember-jailer (src/jailer/) is its own program: none of its objects go into ember.
-SRCS     := $(sort $(shell find src -name '*.c' -not -path 'src/jailer/*'))
+# ember-jailer (src/jailer/) is its own program: none of its objects go into ember;
+# bpfgen.c is a build tool (below), not part of ember.
+BPFGEN_SRC := src/seccomp/bpfgen.c
+SRCS     := $(filter-out $(BPFGEN_SRC),$(sort $(shell find src -name '*.c' -not -path 'src/jailer/*')))
 MAIN_SRC := src/main.c
-LIB_SRCS := $(filter-out $(MAIN_SRC),$(SRCS))
-OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o)
+LIB_SRCS := $(filter-out $(MAIN_SRC),$(SRCS)) $(BUILD)/gen/seccomp_bpf.c
+OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/$(BUILD)/gen/seccomp_bpf.o
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 JAILER_SRCS     := $(sort $(wildcard src/jailer/*.c))
 JAILER_LIB_SRCS := $(filter-out src/jailer/main.c,$(JAILER_SRCS))
@@ -56,6 +58,22 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The built-in seccomp filters (src/seccomp/filter_*.c) compiled to BPF while ember is built,
+# as Firecracker's are: bpfgen runs libseccomp and writes the programs as C, which ember links.
+BPFGEN_OBJS := $(addprefix $(BUILD)/obj/src/,seccomp/bpfgen.o seccomp/seccomp.o \
+               seccomp/filter_vmm.o seccomp/filter_api.o seccomp/filter_vcpu.o \
+               seccomp/syscall_names.o util/log.o util/line_out.o)
+
+$(BUILD)/tools/bpfgen: $(BPFGEN_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -lseccomp
+
+$(BUILD)/gen/seccomp_bpf.c: $(BUILD)/tools/bpfgen
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)$< > $@.tmp && mv $@.tmp $@
 
 # --- unit tests: one binary per tests/unit/test_*.c, linked with every module of ember;
 # tests/unit/test_jailer*.c with the jailer's modules instead (the more specific rule) ---
@@ -116,7 +134,7 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzz
 FUZZ_SRCS   := src/api/api.c src/api/http_conn.c src/vmm/actions.c src/vmm/put_checks.c \
                src/vmm/serial.c src/vmm/hugepages.c src/arch/x86_64/cpu_template.c \
                src/vmm/controller.c src/vmm/metrics.c $(sort $(wildcard src/config/*.c)) \
-               src/core/event_loop.c \
+               src/core/event_loop.c src/seccomp/syscall_names.c \
                src/util/log.c src/util/line_out.c tests/fuzz/fuzz_api.c
 FUZZ_OBJS   := $(FUZZ_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 
@@ -149,6 +167,17 @@ $(BUILD)/fuzz/fuzz_state: $(FUZZ_STATE_OBJS)
 	@echo "  LD      $@ (libFuzzer)"
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -llzma
 
+# The seccomp filter file's parser (src/seccomp/parse.c) and what it hands to libseccomp
+# (seccomp.c compiles; the SIGSYS handler there logs, hence util/log.c).
+FUZZ_SECCOMP_SRCS := src/seccomp/parse.c src/seccomp/seccomp.c src/seccomp/syscall_names.c \
+                     src/util/log.c src/util/line_out.c tests/fuzz/fuzz_seccomp.c
+FUZZ_SECCOMP_OBJS := $(FUZZ_SECCOMP_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+
+$(BUILD)/fuzz/fuzz_seccomp: $(FUZZ_SECCOMP_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@ (libFuzzer)"
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -ljansson -lseccomp
+
 # The virtio devices as the guest drives them (tests/fuzz/fuzz_virtio.c): the transport,
 # the virtqueue library and the rng, block (Sync), net, balloon and vsock devices, with the
 # unit tests' fake of their host (tests/unit/virtio_fake_host.h) instead of a VM. The Async
@@ -170,9 +199,10 @@ $(BUILD)/fuzz/fuzz_virtio: $(FUZZ_VIRTIO_OBJS)
 
 # New inputs go to build/fuzz/corpus*. Seeds: tests/fuzz/corpus and corpus_loader; the
 # virtio seeds are written by tests/fuzz/virtio_seeds.py.
-fuzz: $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_virtio $(BUILD)/fuzz/fuzz_state
+fuzz: $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_virtio $(BUILD)/fuzz/fuzz_state \
+      $(BUILD)/fuzz/fuzz_seccomp
 	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/corpus_loader $(BUILD)/fuzz/corpus_virtio \
-		$(BUILD)/fuzz/corpus_state
+		$(BUILD)/fuzz/corpus_state $(BUILD)/fuzz/corpus_seccomp
 	python3 tests/fuzz/virtio_seeds.py $(BUILD)/fuzz/seeds_virtio
 	$(BUILD)/fuzz/fuzz_api -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
 		$(BUILD)/fuzz/corpus tests/fuzz/corpus
@@ -182,6 +212,8 @@ fuzz: $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_virtio
 		$(BUILD)/fuzz/corpus_loader tests/fuzz/corpus_loader
 	$(BUILD)/fuzz/fuzz_virtio -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
 		$(BUILD)/fuzz/corpus_virtio $(BUILD)/fuzz/seeds_virtio
+	$(BUILD)/fuzz/fuzz_seccomp -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
+		$(BUILD)/fuzz/corpus_seccomp tests/fuzz/corpus_seccomp
 
 # --- payload guests: freestanding 32-bit PVH ELFs, one per tests/guests/<name>.c ---
 GUEST_LIB_SRCS := $(wildcard tests/guests/lib/*.c tests/guests/lib/*.S)

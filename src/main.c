@@ -4,7 +4,9 @@
  * configuration, build the VM, run it, tear it down.
  */
 #include "api/api.h"
+#include "api/api_thread.h"
 #include "api/http_server.h"
+#include "seccomp/seccomp.h"
 #include "util/log.h"
 #include "config/config.h"
 #include "vmm/vm.h"
@@ -39,6 +41,7 @@ struct cli {
 	bool show_level;
 	bool show_log_origin;
 	bool no_seccomp;
+	const char *seccomp_filter;
 	long long start_time_us;
 	long long start_time_cpu_us;
 	long long http_max_payload;
@@ -54,6 +57,7 @@ enum {
 	OPT_LOG_PATH,
 	OPT_NO_API,
 	OPT_NO_SECCOMP,
+	OPT_SECCOMP_FILTER,
 	OPT_SHOW_LEVEL,
 	OPT_SHOW_LOG_ORIGIN,
 	OPT_VERSION,
@@ -92,7 +96,7 @@ static const struct option options[] = {
     {"sample-rip", required_argument, NULL, OPT_SAMPLE_RIP},
     {"mmds-size-limit", required_argument, NULL, OPT_NOT_YET},
     {"module", required_argument, NULL, OPT_NOT_YET},
-    {"seccomp-filter", required_argument, NULL, OPT_NOT_YET},
+    {"seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER},
     {"describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT},
     {"enable-pci", no_argument, NULL, OPT_NOT_YET},
     {NULL, 0, NULL, 0},
@@ -129,7 +133,9 @@ static void usage(FILE *out)
 	    "  --http-api-max-payload-size N  largest API request body (default 51200)\n"
 	    "  --describe-snapshot FILE  print the format version of the snapshot state\n"
 	    "                         file FILE (v1.0.0) and exit\n"
-	    "  --no-seccomp           accepted (ember installs no seccomp filter yet)\n"
+	    "  --seccomp-filter FILE  per-thread seccomp filters from FILE (Firecracker's\n"
+	    "                         seccompiler JSON) instead of the built-in ones\n"
+	    "  --no-seccomp           install no seccomp filter (not for production)\n"
 	    "  --version              print the Firecracker version ember implements, then\n"
 	    "                         ember's own, and exit\n"
 	    "  --help                 this text\n"
@@ -205,6 +211,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_NO_SECCOMP:
 			cli->no_seccomp = true;
 			break;
+		case OPT_SECCOMP_FILTER:
+			cli->seccomp_filter = optarg;
+			break;
 		case OPT_SHOW_LEVEL:
 			cli->show_level = true;
 			break;
@@ -258,6 +267,12 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		log_error("unexpected argument \"%s\" (see --help)", argv[optind]);
 		return -EINVAL;
 	}
+	if (cli->no_seccomp && cli->seccomp_filter) {
+		/* As Firecracker: each flag forbids the other. */
+		log_error("--seccomp-filter %s and --no-seccomp: give one or the other",
+			  cli->seccomp_filter);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -305,6 +320,8 @@ int main(int argc, char **argv)
 	struct timespec start_mono, start_cpu;
 	struct event_loop loop = {.epfd = -1, .wake_fd = -1};
 	struct http_server api;
+	struct api_thread api_thread = {0};
+	struct seccomp_progs seccomp = {0};
 	struct controller ctl;
 	long ready_us = 0;
 	int ret, end_signal;
@@ -373,6 +390,13 @@ int main(int argc, char **argv)
 		cfg.metrics.metrics_path = strdup(cli.metrics_path);
 		cfg.metrics.present = cfg.metrics.metrics_path != NULL;
 	}
+	/* Compiled now, installed by each thread (seccomp.h); as Firecracker, a bad file is 1. */
+	if (!cli.no_seccomp && seccomp_progs_load(&seccomp, cli.seccomp_filter, err)) {
+		log_error("%s%s", cli.seccomp_filter ? "--seccomp-filter " : "seccomp: ", err);
+		config_free(&cfg);
+		http_server_close(&api);
+		return VM_EXIT_ERROR;
+	}
 	if (cli.start_time_us)
 		us_to_ts(cli.start_time_us, &start_mono);
 	if (cli.start_time_cpu_us)
@@ -385,6 +409,7 @@ int main(int argc, char **argv)
 	ctl.boot_timer = cli.boot_timer;
 	ctl.no_pvm_profile = cli.no_pvm_profile;
 	ctl.sample_rip_path = cli.sample_rip;
+	ctl.seccomp = &seccomp;
 	ctl.start_mono = start_mono;
 	ctl.start_cpu = start_cpu;
 	ctl.serial_out_fd = STDOUT_FILENO;
@@ -402,9 +427,10 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = ctrl_watch_signals(&ctl);
 	if (!ret && !cli.no_api)
-		ret = http_server_start(&api, &loop);
+		ret = api_thread_start(&api_thread, &api, &loop,
+				       seccomp_progs_get(&seccomp, SECCOMP_API));
 	if (ret) {
-		log_error("event loop: %s", strerror(-ret));
+		log_error("event loop, API thread: %s", strerror(-ret));
 		ret = VM_EXIT_ERROR;
 		goto out;
 	}
@@ -429,9 +455,11 @@ int main(int argc, char **argv)
 	ret = ctrl_run(&ctl);
 out:
 	end_signal = ctl.end_signal;
+	api_thread_stop(&api_thread);
 	http_server_close(&api);
 	ctrl_destroy(&ctl);
 	ev_destroy(&loop);
+	seccomp_progs_free(&seccomp);
 	if (tio_saved)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
 	log_debug("exiting with status %d", ret);

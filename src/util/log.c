@@ -262,55 +262,86 @@ static void civil_from_days(long long days, long long *y, unsigned int *m, unsig
 	*y = (long long)yoe + era * 400 + (*m <= 2);
 }
 
-void log_fatal_signal(int signo, int code)
+/* The line's head, "<time> [<id>:<thread>(:ERROR)] ", or false when errors are not logged. */
+static bool safe_head(struct safe_line *l)
 {
 	struct logger *lg = current;
-	struct safe_line l = {.len = 0};
 	struct timespec ts;
 	long long y, secs;
 	unsigned int mo, d;
 	char comm[16] = "-";
-	int fd;
 
 	if (lg && (lg->level == LOG_OFF || lg->level < LOG_ERROR))
-		return;
+		return false;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	secs = ts.tv_sec % 86400;
 	civil_from_days(ts.tv_sec / 86400, &y, &mo, &d);
-	safe_uint(&l, (unsigned long long)y, 4);
-	safe_str(&l, "-");
-	safe_uint(&l, mo, 2);
-	safe_str(&l, "-");
-	safe_uint(&l, d, 2);
-	safe_str(&l, "T");
-	safe_uint(&l, (unsigned long long)(secs / 3600), 2);
-	safe_str(&l, ":");
-	safe_uint(&l, (unsigned long long)(secs / 60 % 60), 2);
-	safe_str(&l, ":");
-	safe_uint(&l, (unsigned long long)(secs % 60), 2);
-	safe_str(&l, ".");
-	safe_uint(&l, (unsigned long long)ts.tv_nsec, 9);
-	safe_str(&l, " [");
-	safe_str(&l, lg && lg->id[0] ? lg->id : "anonymous-instance");
-	safe_str(&l, ":");
+	safe_uint(l, (unsigned long long)y, 4);
+	safe_str(l, "-");
+	safe_uint(l, mo, 2);
+	safe_str(l, "-");
+	safe_uint(l, d, 2);
+	safe_str(l, "T");
+	safe_uint(l, (unsigned long long)(secs / 3600), 2);
+	safe_str(l, ":");
+	safe_uint(l, (unsigned long long)(secs / 60 % 60), 2);
+	safe_str(l, ":");
+	safe_uint(l, (unsigned long long)(secs % 60), 2);
+	safe_str(l, ".");
+	safe_uint(l, (unsigned long long)ts.tv_nsec, 9);
+	safe_str(l, " [");
+	safe_str(l, lg && lg->id[0] ? lg->id : "anonymous-instance");
+	safe_str(l, ":");
 	if (thread_name)
-		safe_str(&l, thread_name);
+		safe_str(l, thread_name);
 	else if (gettid() == getpid())
-		safe_str(&l, "main");
+		safe_str(l, "main");
 	else if (!prctl(PR_GET_NAME, comm, 0, 0, 0))
-		safe_str(&l, comm);
+		safe_str(l, comm);
 	if (lg && lg->show_level)
-		safe_str(&l, ":ERROR");
-	safe_str(&l, "] Shutting down VM after intercepting signal ");
+		safe_str(l, ":ERROR");
+	safe_str(l, "] ");
+	return true;
+}
+
+static void safe_write(struct safe_line *l)
+{
+	struct logger *lg = current;
+	int fd;
+
+	if (l->buf[l->len - 1] != '\n')
+		l->buf[l->len++] = '\n';
+	fd = lg ? atomic_load(&lg->fd) : 0;
+	if (write(fd ? fd : STDERR_FILENO, l->buf, l->len) < 0 && lg)
+		atomic_fetch_add(&lg->missed, 1);
+}
+
+void log_fatal_signal(int signo, int code)
+{
+	struct safe_line l = {.len = 0};
+
+	if (!safe_head(&l))
+		return;
+	safe_str(&l, "Shutting down VM after intercepting signal ");
 	safe_int(&l, signo);
 	safe_str(&l, ", code ");
 	safe_int(&l, code);
 	safe_str(&l, ".\n");
-	if (l.buf[l.len - 1] != '\n')
-		l.buf[l.len++] = '\n';
-	fd = lg ? atomic_load(&lg->fd) : 0;
-	if (write(fd ? fd : STDERR_FILENO, l.buf, l.len) < 0 && lg)
-		atomic_fetch_add(&lg->missed, 1);
+	safe_write(&l);
+}
+
+void log_fatal_bad_syscall(long nr, const char *name)
+{
+	struct safe_line l = {.len = 0};
+
+	if (!safe_head(&l))
+		return;
+	safe_str(&l, "Shutting down VM after intercepting a bad syscall: ");
+	safe_str(&l, name ? name : "unknown");
+	safe_str(&l, " (");
+	safe_int(&l, nr);
+	safe_str(&l, "), which this thread's seccomp filter does not allow.\n");
+	safe_write(&l);
 }
 
 void log_capture_start(void)

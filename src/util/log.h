@@ -75,6 +75,13 @@ void log_write(enum log_level lvl, const char *file, int line, const char *fmt, 
 void log_fatal_signal(int signo, int code);
 
 /*
+ * The same for a syscall a seccomp filter trapped (SIGSYS): "Shutting down VM
+ * after intercepting a bad syscall: NAME (NR), ..." from the thread that made
+ * it, named in the line's head. @name NULL: "unknown".
+ */
+void log_fatal_bad_syscall(long nr, const char *name);
+
+/*
  * The name the calling thread's lines carry instead of its own (NULL: its
  * own; the process's first thread is "main"). Returns the previous one. The
  * API server, which runs on the main thread, logs as Firecracker's API

@@ -200,7 +200,10 @@ static void fault_handler(int signo, siginfo_t *si, void *uc)
 	/* Firecracker: a SIGSYS that is not seccomp's (si_code SYS_SECCOMP, 1) is unexpected. */
 	if (signo == SIGSYS && si->si_code != 1)
 		status = CTRL_EXIT_UNEXPECTED;
-	log_fatal_signal(signo, si->si_code);
+	if (signo == SIGSYS && si->si_code == 1)
+		seccomp_log_bad_syscall(si); /* names the syscall and the thread */
+	else
+		log_fatal_signal(signo, si->si_code);
 	_exit(status);
 }
 

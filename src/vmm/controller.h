@@ -20,6 +20,7 @@
 #include "config/snapshot.h"
 #include "core/event_loop.h"
 #include "vmm/metrics.h"
+#include "seccomp/seccomp.h"
 
 #include <stdbool.h>
 #include <time.h>
@@ -131,6 +132,7 @@ struct controller {
 	bool boot_timer;
 	bool no_pvm_profile;
 	const char *sample_rip_path; /* --sample-rip FILE: where the vCPUs' rip samples go */
+	const struct seccomp_progs *seccomp; /* the vmm and vcpu filters; NULL or off: none */
 	struct timespec start_mono, start_cpu;
 	int serial_in_fd, serial_out_fd;
 

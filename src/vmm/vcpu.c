@@ -185,6 +185,7 @@ static void *vcpu_thread(void *arg)
 	struct vm *vm = vcpu->vm;
 	char name[16];
 	sigset_t kick;
+	int ret;
 
 	/* Firecracker's thread name, which tooling uses to find vCPU threads. */
 	snprintf(name, sizeof(name), "fc_vcpu %u", vcpu->id);
@@ -192,9 +193,17 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	/* Before the first KVM_RUN: the guest is what comes from outside here. */
+	ret = seccomp_install(vm->seccomp_vcpu);
+	if (ret) {
+		log_error("vcpu %u: installing its seccomp filter: %s", vcpu->id, strerror(-ret));
+		vm_request_exit(vm, VM_EXIT_ERROR);
+		vm_vcpu_exiting(vcpu);
+		return NULL;
+	}
 
 	while (!atomic_load(&vm->stopping)) {
-		int ret = ioctl(vcpu->fd, KVM_RUN, 0);
+		ret = ioctl(vcpu->fd, KVM_RUN, 0);
 
 		/* Only with --sample-rip: a poke asked for this vCPU's rip. */
 		if (atomic_load_explicit(&vcpu->sample_pending, memory_order_relaxed))

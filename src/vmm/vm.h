@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "core/event_loop.h"
 #include "core/guest_mem.h"
+#include "seccomp/seccomp.h"
 #include "vmm/kvm.h"
 #include "vmm/pause.h"
 #include "vmm/sampler.h"
@@ -55,6 +56,7 @@ struct vm {
 	bool no_pvm_profile; /* --no-pvm-profile: add nothing to a kvm_pvm guest's command line */
 	bool pvm_profile;    /* the kvm_pvm guest profile was added (pvm_profile.c) */
 	struct rip_sampler sampler;
+	const struct seccomp_prog *seccomp_vcpu; /* each vCPU thread's filter; NULL: none */
 
 	int kvm_fd;
 	int vm_fd;

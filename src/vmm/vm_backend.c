@@ -28,6 +28,22 @@ static void vm_settings(struct vm *vm, const struct controller *vmm)
 	vm->console.out_fd = vmm->serial_out_fd;
 	vm->console.in_fd = vmm->serial_in_fd;
 	vm->loop = vmm->loop;
+	vm->seccomp_vcpu = seccomp_progs_get(vmm->seccomp, SECCOMP_VCPU);
+}
+
+/*
+ * The last step before this thread serves the running guest (a boot or a
+ * restore), as Firecracker's: from here on it makes only the vmm filter's
+ * syscalls. The VM is built by then: KVM_CREATE_VM, the vCPUs and their
+ * threads, the TAPs, io_uring rings, guest memory are none of its business.
+ */
+static int install_vmm_filter(struct controller *vmm, char err[VMM_ERR_MAX])
+{
+	int ret = seccomp_install(seccomp_progs_get(vmm->seccomp, SECCOMP_VMM));
+
+	if (ret)
+		snprintf(err, VMM_ERR_MAX, "installing the vmm seccomp filter: %s", strerror(-ret));
+	return ret;
 }
 
 static int kvm_start(struct controller *vmm, char err[VMM_ERR_MAX])
@@ -75,6 +91,14 @@ static int kvm_start(struct controller *vmm, char err[VMM_ERR_MAX])
 	}
 	if (vmm->sample_rip_path)
 		vm_sampler_start(vm, vmm->sample_rip_path, 10); /* logs why it could not */
+	ret = install_vmm_filter(vmm, err);
+	if (ret) {
+		vm_request_exit(vm, VM_EXIT_ERROR);
+		vmm->exit_code = vm_stop(vm);
+		vm_destroy(vm);
+		free(vm);
+		return ret;
+	}
 	vmm->vm = vm;
 	return 0;
 }
@@ -344,6 +368,15 @@ static int kvm_snapshot_load(struct controller *vmm, const struct snapshot_load_
 			vm_destroy(vm);
 			free(vm);
 		}
+		config_free(&cfg_copy);
+		return ret;
+	}
+	ret = install_vmm_filter(vmm, err);
+	if (ret) {
+		vm_request_exit(vm, VM_EXIT_ERROR);
+		vmm->exit_code = vm_stop(vm);
+		vm_destroy(vm);
+		free(vm);
 		config_free(&cfg_copy);
 		return ret;
 	}
