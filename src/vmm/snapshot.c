@@ -107,7 +107,10 @@ static int write_state_file(const char *path, const uint8_t *data, size_t len)
 	return ret;
 }
 
-/* KVM's dirty log of every region (which clears it): a bitmap each, malloc'd into @maps. */
+/*
+ * The pages written since the last read, per region (KVM's dirty log and
+ * ember's own bitmap, both cleared): a bitmap each, malloc'd into @maps.
+ */
 static int dirty_log(struct vm *vm, uint64_t **maps)
 {
 	for (unsigned int r = 0; r < vm->mem.nr_regions; r++) {
@@ -121,6 +124,8 @@ static int dirty_log(struct vm *vm, uint64_t **maps)
 			log_error("KVM_GET_DIRTY_LOG slot %u: %s", r, strerror(errno));
 			return -errno;
 		}
+		/* And the pages ember wrote (devices), which KVM's log never sees. */
+		gm_dirty_take(&vm->mem, r, maps[r]);
 	}
 	return 0;
 }

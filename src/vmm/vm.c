@@ -138,6 +138,9 @@ static int vm_init_memory(struct vm *vm, int mem_fd)
 		log_error("guest memory: cannot map %llu MiB%s: %s",
 			  (unsigned long long)mc->mem_size_mib,
 			  mem_fd >= 0 ? " of the memory file" : "", strerror(-ret));
+	/* ember's own writes, which KVM's dirty log does not see, for Diff snapshots. */
+	if (!ret && mc->track_dirty_pages && (ret = gm_track_dirty(&vm->mem)))
+		log_error("guest memory: no memory for the dirty page bitmaps");
 	return ret;
 }
 
