@@ -7,7 +7,8 @@
 # examples/uffd_handler.c, every bad state or memory file
 # refused with a 400 (the process stays usable), the state rules; virtio devices
 # (tests/guests/virtio_progress.c: an entropy device and a drive in use, paused mid-way;
-# tests/guests/vsock_reset.c: the transport reset a restored vsock sends); and the state file
+# tests/guests/vsock_reset.c: the transport reset a restored vsock sends; tests/guests/vmgenid.c:
+# a new VMGenID generation id on every restore); and the state file
 # parser under libFuzzer for a bounded time (make fuzz runs longer; seeds in
 # tests/fuzz/corpus_state).
 # Run by tests/run.sh, or on its own: bash tests/snapshot.sh [FILTER]
@@ -143,7 +144,7 @@ SNAP_TESTS+=(snapshot:describe snapshot:diff snapshot:clones snapshot:uffd snaps
 # The virtio payload (tests/guests/virtio_progress.c: an entropy device and a drive in use).
 SNAP_TESTS+=(snapshot:virtio:sync snapshot:virtio:async snapshot:virtio:drive-size
 	snapshot:virtio:patched-drive snapshot:diff-devices
-	snapshot:vsock-reset snapshot:net)
+	snapshot:vsock-reset snapshot:net snapshot:vmgenid)
 SNAP_WANTED=()
 for t in "${SNAP_TESTS[@]}"; do want "$t" && SNAP_WANTED+=("$t"); done
 
@@ -532,6 +533,47 @@ if want snapshot:vsock-reset; then
 				fi
 			else
 				api_stop
+			fi
+		fi
+	fi
+fi
+
+# snapshot:vmgenid: the vmgenid payload prints the generation id ember wrote at boot and
+# polls it; snapshotted while it waits, each of two restores from the one snapshot writes a
+# new id (the payload sees it change), a different one each: clones never share an id.
+if want snapshot:vmgenid; then
+	name=snapshot:vmgenid
+	kernel=$ROOT/build/guests/vmgenid.elf
+	if [ $KVM_OK = 0 ]; then
+		skip $name "$KVM_WHY"
+	elif [ ! -f "$kernel" ]; then
+		fail $name "$kernel is missing (make guests)"
+	else
+		write_config "$TMP/vg.json" "$kernel" 1 "" 128
+		if snap_take $name "$TMP/vg.json" 2 "$TMP/vg.state" "$TMP/vg.mem"; then
+			first=$(sed -n 's/^vmgenid: \(0x[0-9a-f]* 0x[0-9a-f]* 0x[0-9a-f]* 0x[0-9a-f]*\)$/\1/p' "$API_OUT")
+			ok=1 ids=()
+			for i in 1 2; do
+				snap_restore $name "$TMP/vg.state" "$TMP/vg.mem" || {
+					ok=0
+					break
+				}
+				id=$(sed -n 's/^vmgenid: changed to //p' "$API_OUT")
+				if [ "$RC" != 0 ] || [ -z "$id" ] || [ "$id" = "$first" ] || ! grep -q '^SUCCESS' "$API_OUT"; then
+					fail $name "restore $i: status $RC, boot id '$first': $(tr '\n' ' ' <"$API_OUT")"
+					ok=0
+					break
+				fi
+				ids+=("$id")
+			done
+			if [ $ok = 1 ]; then
+				if [ -z "$first" ]; then
+					fail $name "no generation id printed at boot"
+				elif [ "${ids[0]}" = "${ids[1]}" ]; then
+					fail $name "two restores got the same id: ${ids[0]}"
+				else
+					pass $name
+				fi
 			fi
 		fi
 	fi

@@ -57,6 +57,13 @@ static void i8042_set_irq(void *opaque, int level)
 	irq_line(opaque, LAYOUT_I8042_IRQ, level);
 }
 
+/* The Generic Event Device's interrupt: an edge on its GSI (_EVT notifies VMGenID). */
+static void vmgenid_notify(void *opaque)
+{
+	irq_line(opaque, LAYOUT_GED_GSI, 1);
+	irq_line(opaque, LAYOUT_GED_GSI, 0);
+}
+
 static void i8042_reset(void *opaque)
 {
 	log_info("guest requested a reset through the i8042 (0xfe): stopping the VM");
@@ -84,6 +91,7 @@ static int vm_init_devices(struct vm *vm)
 
 	uart8250_init(&vm->uart, vm->console.out_fd, &uart_ops, vm);
 	i8042_init(&vm->i8042, &i8042_ops, vm);
+	vmgenid_init(&vm->vmgenid, &vm->mem, LAYOUT_VMGENID_ADDR, vmgenid_notify, vm);
 	vm->devices_ready = true;
 	ret = bus_register(&vm->pio, LAYOUT_COM1_PORT, UART8250_NR_REGS, uart8250_io, &vm->uart,
 			   "uart-com1");
@@ -368,6 +376,9 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 		ret = vm_init_console_input(vm);
 	if (!ret && boot)
 		ret = vm_write_boot_tables(vm);
+	/* A restore writes its new id in vm_restore, once the interrupt can be raised. */
+	if (!ret && boot)
+		ret = vmgenid_generate(&vm->vmgenid, false);
 	if (ret) {
 		vm->bad_input = true;
 		kvm_prep_release(&prep);
