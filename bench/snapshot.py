@@ -9,7 +9,9 @@ For each guest memory size (SIZES, MiB; default 128 and 1024), 1 vCPU:
   create    ember boots the payload (--config-file, --api-sock), pauses, and
             PUT /snapshot/create (Full): the request's time, the memory file's apparent
             size and what it takes on disk (zero pages are holes).
-  File      RUNS restores, each in a new ember: process start -> API socket accepting,
+  File      RUNS restores, each in a new ember, loaded as soon as its socket accepts and
+            again after it idled IDLE_MS (default 100; ember prepares KVM's VM while it
+            idles): process start -> API socket accepting,
             PUT /snapshot/load (resume_vm) request -> 204, ember's own measure (its
             "'load snapshot' VMM action took N us" log line), load request -> the guest's
             first byte, process start -> the guest's first byte.
@@ -46,6 +48,9 @@ EMBER = os.environ.get("EMBER", os.path.join(ROOT, "build/ember"))
 TICKER = os.path.join(ROOT, "build/bench/ticker.elf")
 RUNS = int(os.environ.get("RUNS", "10"))
 CLONES = int(os.environ.get("CLONES", "10"))
+# Restores also after the process idled this long (ms) before the load request: a process
+# started ahead, as a pool of VMMs is (ember prepares KVM's VM meanwhile); 0: not measured.
+IDLE_MS = int(os.environ.get("IDLE_MS", "100"))
 SIZES = [int(s) for s in os.environ.get("SIZES", "128 1024").split()]
 QEMU = os.environ.get("QEMU", shutil.which("qemu-system-x86_64") or "")
 TIMEOUT = 20.0
@@ -196,11 +201,13 @@ def ember_load_ms(err):
     return int(m.group(1)) / 1000 if m else None
 
 
-def ember_restore(tmp, state, mem, backend, handler_sock=None):
-    """One restore in a new ember: a dict of times (ms)."""
+def ember_restore(tmp, state, mem, backend, handler_sock=None, idle_ms=0):
+    """One restore in a new ember, loaded @idle_ms after its socket accepts: times (ms)."""
     p, sock, err, t0 = ember_spawn(tmp)
     s = wait_socket(sock, p)
     t_sock = now()
+    if idle_ms:
+        time.sleep(idle_ms / 1000)
     path = handler_sock if backend == "Uffd" else mem
     t_req = now()
     st, body = http(s, "PUT", "/snapshot/load", {"snapshot_path": state, "resume_vm": True,
@@ -232,7 +239,9 @@ def ember_bench(tmp, mib):
     print("  %-44s %9.2f ms" % ("snapshot create (Full), request -> 204", t_create))
     print("  %-44s %9d KiB apparent, %d KiB on disk; state file %d bytes" % (
         "snapshot size", st.st_size // 1024, st.st_blocks // 2, os.stat(state).st_size))
-    for backend in ("File", "Uffd"):
+    for backend, idle in (("File", 0), ("Uffd", 0), ("File", IDLE_MS), ("Uffd", IDLE_MS)):
+        if backend == "File" and idle and not IDLE_MS:
+            break
         runs = []
         for i in range(RUNS + 1):  # + a warm-up run, not counted
             h = None
@@ -244,18 +253,20 @@ def ember_bench(tmp, mib):
                     if os.path.exists(hsock):
                         break
                     time.sleep(0.001)
-            r = ember_restore(tmp, state, mem, backend, hsock)
+            r = ember_restore(tmp, state, mem, backend, hsock, idle)
             if h:
                 h.wait(timeout=TIMEOUT)
             if i:
                 runs.append(r)
-        print("  restore, %s backend:" % backend)
+        print("  restore, %s backend%s:" % (backend, ", the process idle %d ms first" % idle
+                                             if idle else ", loaded at once"))
         row("  process start -> API socket accepting", [r["sock"] for r in runs])
         row("  load request -> 204 (guest running)", [r["req_204"] for r in runs])
         own = [r["own"] for r in runs if r["own"] is not None]
         row("  ember's own 'load snapshot' measure", own)
         row("  load request -> guest's first byte", [r["req_first"] for r in runs])
-        row("  process start -> guest's first byte", [r["start_first"] for r in runs])
+        if not idle:
+            row("  process start -> guest's first byte", [r["start_first"] for r in runs])
     ember_clones(tmp, state, mem)
 
 

@@ -364,7 +364,7 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 		vm->bad_input = true;
 		return ret;
 	}
-	kvm_prep_start(&prep, &vm->mem, vm->cfg.machine.track_dirty_pages);
+	kvm_prep_start(&prep, &vm->mem, vm->cfg.machine.track_dirty_pages, vm->prewarm);
 	/*
 	 * The command line first: placing a device adds its virtio_mmio.device= to
 	 * it. A restored guest booted long ago: no kernel, no line, no tables.

@@ -92,6 +92,8 @@ struct vm {
 
 	/* The event loop (owned by the caller): every handler of the VM's runs on it. */
 	struct event_loop *loop;
+	/* A VM KVM made while the process idled, taken if ready (kvm.h); may be NULL. */
+	struct kvm_prewarm *prewarm;
 	struct vm_console console;
 
 	/* Lifecycle: the first exit request wins; vCPU threads see `stopping`. */
