@@ -53,6 +53,7 @@ int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, uint64_t gap_start, 
 	/* Guest RAM is never dumped with the VMM: it can hold tenant secrets. */
 	madvise(p, ram_size, MADV_DONTDUMP);
 	layout(gm, p, ram_size, gap_start, gap_end);
+	gm->untouched_is_zero = true;
 	return 0;
 }
 

@@ -27,6 +27,12 @@ struct guest_mem {
 	void *mapping;	   /* one host mapping backs every region */
 	size_t mapping_size;
 	/*
+	 * Anonymous memory whose untouched pages are zero (guest_mem_init): a page
+	 * the host never mapped holds nothing. False for a memory file's mapping and
+	 * for memory a userfaultfd fills (its missing pages hold the snapshot's data).
+	 */
+	bool untouched_is_zero;
+	/*
 	 * ember's own writes into each region, a bit per 4 KiB page (KVM_GET_DIRTY_LOG's
 	 * layout), while dirty pages are tracked (gm_track_dirty); else NULL. KVM's
 	 * dirty log sees only the guest's writes: a Diff snapshot merges both.
