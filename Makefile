@@ -358,6 +358,8 @@ $(BUILD)/bench/idle.elf: bench/idle.S bench/idle.ld
 #   blkread.elf  bench/blkread.c: reads the whole virtio-blk drive in 1 MiB requests
 #   netbench.elf bench/netbench.c: sends (or receives) frames through virtio-net, then reset
 BENCH_TOOLS += $(BUILD)/bench/exits.elf $(BUILD)/bench/blkread.elf $(BUILD)/bench/netbench.elf
+# bench/snapshot.py's payload: bench/ticker.c prints READY, then a '.' every ~1 ms
+BENCH_TOOLS += $(BUILD)/bench/ticker.elf
 
 $(BUILD)/bench/%.elf: $(BUILD)/obj/bench/%.o $(GUEST_LIB_OBJS) tests/guests/lib/guest.ld
 	@mkdir -p $(dir $@)

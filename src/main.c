@@ -452,12 +452,16 @@ int main(int argc, char **argv)
 	if (!cli.no_api)
 		log_info("API server listening on %s (accepting %ld us after start)", api.path,
 			 ready_us);
+	/* While the process waits for its first request: KVM's VM, for a restore or a boot. */
+	if (!cli.no_api && !cli.config_file)
+		kvm_prewarm_start(&ctl.prewarm);
 	ret = ctrl_run(&ctl);
 out:
 	end_signal = ctl.end_signal;
 	api_thread_stop(&api_thread);
 	http_server_close(&api);
 	ctrl_destroy(&ctl);
+	kvm_prewarm_release(&ctl.prewarm);
 	ev_destroy(&loop);
 	seccomp_progs_free(&seccomp);
 	if (tio_saved)

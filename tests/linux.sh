@@ -145,6 +145,16 @@ fi
 #   drive    a 1 MiB scratch drive (vda) gets a new 2 MiB backing file through
 #            PATCH /drives/scratch while the guest runs; afterwards the guest sees
 #            the new size (the config-change interrupt) and the new file's bytes.
+#   snapshot then, the guest waiting in user space (listening on vsock port 5000, and
+#            holding a vsock connection to the host's port 5002 open): paused, a Full
+#            snapshot, ember killed (SIGKILL), a new ember in the namespace loads it
+#            (File backend) and resumes. Checked after the restore: the held connection
+#            was reset (the transport reset event), a new vsock connection works (the
+#            host -> guest echo above runs on the restored VM), the network (ping the
+#            host), the drive (the guest writes a marker, fsyncs, drops its caches and
+#            reads it back; the host finds it in the file), and VMGenID: the guest's
+#            driver is bound at boot and its RNG reseeds on the new generation id
+#            ("crng reseeded due to virtual machine fork").
 #   then the guest's script ends, init resets the VM and ember exits 0.
 # The namespace, the helpers and the sockets go on every path (an exit hook).
 LDEV_NS=ember-linux-$$
@@ -171,8 +181,9 @@ linux_dev_cleanup() {
 	done
 	LDEV_PIDS=()
 	ip netns del "$LDEV_NS" 2>/dev/null
-	rm -f "$TMP/ldev-vsock.sock" "$TMP/ldev-vsock.sock_5001" "$TMP/ldev-api.sock" \
-		"$TMP/ldev-drive1.img" "$TMP/ldev-drive2.img"
+	rm -f "$TMP/ldev-vsock.sock" "$TMP/ldev-vsock.sock_5001" "$TMP/ldev-vsock.sock_5002" \
+		"$TMP/ldev-api.sock" "$TMP/ldev-api2.sock" "$TMP/ldev-drive1.img" "$TMP/ldev-drive2.img" \
+		"$TMP/ldev.state" "$TMP/ldev.mem"
 }
 
 # shellcheck source=scripts/lib/netns.sh
@@ -283,6 +294,49 @@ ldev_balloon() {
 	fi
 }
 
+# ldev_snapshot PID: boot C, the guest waiting (port 5000 listening, port 5002 held):
+# pause, Full snapshot, kill -9, restore in a new ember (File backend, resumed). Sets
+# LDEV_RESTORED to the new ember's pid; false (and failed) if a step failed.
+LDEV_RESTORED=
+ldev_snapshot() {
+	local pid=$1 code n=100 t0
+	while [ ! -s "$TMP/ldev-held.txt" ] && [ $n -gt 0 ]; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	[ -s "$TMP/ldev-held.txt" ] || fail linux:devices:snapshot-held "the guest never connected to port 5002"
+	code=$(ldev_api PATCH /vm '{"state": "Paused"}')
+	[ "$code" = 204 ] && code=$(ldev_api PUT /snapshot/create \
+		"{\"snapshot_path\": \"$TMP/ldev.state\", \"mem_file_path\": \"$TMP/ldev.mem\"}")
+	if [ "$code" != 204 ]; then
+		fail linux:devices:snapshot-create "HTTP $code $(cat "$TMP/ldev-api.body")"
+		return 1
+	fi
+	pass linux:devices:snapshot-create
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	rm -f "$TMP/ldev-vsock.sock"
+	ip netns exec "$LDEV_NS" "$EMBER" --api-sock "$TMP/ldev-api2.sock" --boot-timer \
+		</dev/null >>"$TMP/devices.raw" 2>&1 &
+	LDEV_RESTORED=$!
+	LDEV_PIDS+=("$LDEV_RESTORED")
+	for _ in $(seq 100); do
+		[ -S "$TMP/ldev-api2.sock" ] && break
+		sleep 0.05
+	done
+	t0=$(date +%s%N)
+	code=$(curl -s -m 30 -o "$TMP/ldev-api.body" -w '%{http_code}' --unix-socket "$TMP/ldev-api2.sock" \
+		-X PUT -d "{\"snapshot_path\": \"$TMP/ldev.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$TMP/ldev.mem\"}, \"resume_vm\": true}" \
+		http://localhost/snapshot/load)
+	if [ "$code" != 204 ]; then
+		fail linux:devices:snapshot-load "HTTP $code $(cat "$TMP/ldev-api.body")"
+		LDEV_RESTORED=
+		return 1
+	fi
+	echo "linux:devices: snapshot restored in $((($(date +%s%N) - t0) / 1000000)) ms (load request)" >&2
+	pass linux:devices:snapshot-load
+}
+
 linux_devices() {
 	local uds=$TMP/ldev-vsock.sock www=$TMP/ldev-www pid n sum size got cmd
 	local client=''
@@ -296,8 +350,19 @@ linux_devices() {
 	timeout 600 python3 -c "$LINUX_VSOCK_LISTENER" "${uds}_5001" "$TMP/ldev-listener.txt" 300 \
 		2>"$TMP/ldev-listener.err" &
 	LDEV_PIDS+=($!)
+	# Port 5002: accepts the guest's connection and holds it, answering nothing.
+	timeout 900 python3 -c '
+import socket, sys, time
+l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+l.bind(sys.argv[1])
+l.listen(1)
+c, _ = l.accept()
+open(sys.argv[2], "w").write("held\n")
+time.sleep(900)
+' "${uds}_5002" "$TMP/ldev-held.txt" 2>"$TMP/ldev-held.err" &
+	LDEV_PIDS+=($!)
 	for _ in $(seq 100); do
-		[ -S "${uds}_5001" ] && break
+		[ -S "${uds}_5001" ] && [ -S "${uds}_5002" ] && break
 		sleep 0.05
 	done
 
@@ -312,9 +377,17 @@ wget -q -O /tmp/blob http://10.0.2.1:8000/blob &&
 	echo "ember-wget: $(md5sum </tmp/blob | cut -c1-32) $(wc -c </tmp/blob)"
 rm -f /tmp/blob
 vsock-echo connect 2 5001 hello-from-guest
+echo "ember-vmgenid-bound: $(ls /sys/bus/acpi/drivers/vmgenid 2>/dev/null | grep -c VMGENCTR)"
 memfill FILL_MIB
+vsock-echo connect 2 5002 held-across-the-snapshot >/tmp/held.txt 2>&1 &
 vsock-echo listen 5000
 echo "ember-drive: $(cat /sys/block/vda/size) $(head -c 16 /dev/vda)"
+wait
+echo "ember-held: $(cat /tmp/held.txt)"
+ping -c 2 -W 5 10.0.2.1 && echo ember-ping-after-restore
+printf ember-restored-write | dd of=/dev/vda bs=512 seek=8 2>/dev/null && sync
+echo 3 >/proc/sys/vm/drop_caches
+echo "ember-drive-after-restore: $(dd if=/dev/vda bs=512 skip=8 count=1 2>/dev/null | head -c 20)"
 SH
 	sed -i "s/FILL_MIB/$LDEV_FILL_MIB/" "$TMP/ldev-cpio/ldev.sh"
 	# The scratch drive and the file it is swapped to (markers at byte 0).
@@ -331,8 +404,9 @@ SH
     \"guest_mac\": \"06:00:0a:00:02:02\" } ],
   \"vsock\": { \"guest_cid\": 3, \"uds_path\": \"$uds\" },
   \"drives\": [ { \"drive_id\": \"scratch\", \"path_on_host\": \"$TMP/ldev-drive1.img\",
-    \"is_root_device\": false, \"is_read_only\": true } ],
-  \"balloon\": { \"amount_mib\": 0, \"deflate_on_oom\": false, \"stats_polling_interval_s\": 1 }
+    \"is_root_device\": false, \"is_read_only\": false } ],
+  \"balloon\": { \"amount_mib\": 0, \"deflate_on_oom\": false, \"stats_polling_interval_s\": 1 },
+  \"entropy\": {}
 }" >"$TMP/devices.json"
 	# ip netns exec execs ember: $! is ember's pid.
 	ip netns exec "$LDEV_NS" "$EMBER" --api-sock "$TMP/ldev-api.sock" --boot-timer \
@@ -345,6 +419,7 @@ SH
 		ldev_balloon $pid
 		code=$(ldev_api PATCH /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$TMP/ldev-drive2.img\"}")
 		[ "$code" = 204 ] || fail linux:devices:drive-swap-patch "PATCH /drives/scratch: HTTP $code $(cat "$TMP/ldev-api.body")"
+		ldev_snapshot $pid && pid=$LDEV_RESTORED
 		client=$(timeout 40 python3 -c "$LINUX_VSOCK_CLIENT" "$uds" 2>&1)
 	else
 		client="the guest never listened on port 5000"
@@ -389,6 +464,24 @@ SH
 	linux_check devices '^vsock-echo: echoed 15 bytes$' vsock-host-to-guest-echoed
 	linux_check devices "^memfill: touched $LDEV_FILL_MIB MiB\$" balloon-guest-filled
 	linux_check devices '^ember-drive: 4096 ember-swapped-in$' drive-swapped
+	linux_check devices '^ember-vmgenid-bound: 1$' vmgenid-driver-bound
+	if [ -n "$LDEV_RESTORED" ]; then
+		# The held connection's end, printed in one line (the kernel's own lines about
+		# the restore come at the same moment and could split its pieces).
+		if grep -q '^ember-held: vsock-echo: read failed: errno 104$' "$TMP/devices.out"; then
+			pass linux:devices:snapshot-vsock-reset
+		else
+			fail linux:devices:snapshot-vsock-reset "the held connection: $(grep '^ember-held' "$TMP/devices.out")"
+		fi
+		linux_check devices '^ember-ping-after-restore$' snapshot-net-ping
+		linux_check devices '^ember-drive-after-restore: ember-restored-write$' snapshot-drive-read
+		if [ "$(dd if="$TMP/ldev-drive2.img" bs=512 skip=8 count=1 2>/dev/null | head -c 20)" = ember-restored-write ]; then
+			pass linux:devices:snapshot-drive-write
+		else
+			fail linux:devices:snapshot-drive-write "the guest's write after the restore is not in the drive's file"
+		fi
+		linux_check devices 'crng reseeded due to virtual machine fork' snapshot-vmgenid-reseed
+	fi
 	cat "$TMP/ldev-time.txt" >&2
 }
 

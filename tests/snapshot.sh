@@ -7,7 +7,8 @@
 # examples/uffd_handler.c, every bad state or memory file
 # refused with a 400 (the process stays usable), the state rules; virtio devices
 # (tests/guests/virtio_progress.c: an entropy device and a drive in use, paused mid-way;
-# tests/guests/vsock_reset.c: the transport reset a restored vsock sends); and the state file
+# tests/guests/vsock_reset.c: the transport reset a restored vsock sends; tests/guests/vmgenid.c:
+# a new VMGenID generation id on every restore); and the state file
 # parser under libFuzzer for a bounded time (make fuzz runs longer; seeds in
 # tests/fuzz/corpus_state).
 # Run by tests/run.sh, or on its own: bash tests/snapshot.sh [FILTER]
@@ -142,8 +143,8 @@ SNAP_TESTS+=(snapshot:describe snapshot:diff snapshot:clones snapshot:uffd snaps
 	snapshot:rules)
 # The virtio payload (tests/guests/virtio_progress.c: an entropy device and a drive in use).
 SNAP_TESTS+=(snapshot:virtio:sync snapshot:virtio:async snapshot:virtio:drive-size
-	snapshot:virtio:patched-drive
-	snapshot:vsock-reset snapshot:net)
+	snapshot:virtio:patched-drive snapshot:diff-devices
+	snapshot:vsock-reset snapshot:net snapshot:vmgenid)
 SNAP_WANTED=()
 for t in "${SNAP_TESTS[@]}"; do want "$t" && SNAP_WANTED+=("$t"); done
 
@@ -380,7 +381,8 @@ fi
 # use (and, for async, an Async drive and an idle vsock and balloon), snapshotted, restored
 # in a new process (which reopens the drive and re-creates the vsock listener): the two
 # outputs together are the uninterrupted run's. Then a restore over a drive file of
-# another size is refused with a 400 naming the drive.
+# another size is refused with a 400 naming the drive. And a Diff carries the pages only the
+# devices wrote (snapshot:diff-devices).
 VIRTIO_KERNEL=$ROOT/build/guests/virtio_progress.elf
 # virtio_config FILE DRIVE ENGINE [EXTRA_JSON]
 virtio_config() {
@@ -389,7 +391,7 @@ virtio_config() {
 # fresh_drive FILE: the payload's drive, zeroed (64 KiB)
 fresh_drive() { rm -f "$1" && truncate -s 64K "$1"; }
 VIRTIO_WANTED=0
-VIRTIO_NAMES="snapshot:virtio:sync snapshot:virtio:async snapshot:virtio:drive-size snapshot:virtio:patched-drive"
+VIRTIO_NAMES="snapshot:virtio:sync snapshot:virtio:async snapshot:virtio:drive-size snapshot:virtio:patched-drive snapshot:diff-devices"
 for t in $VIRTIO_NAMES; do
 	want "$t" && VIRTIO_WANTED=1
 done
@@ -448,6 +450,39 @@ if [ $VIRTIO_WANTED = 1 ]; then
 				api_stop
 			fi
 		fi
+		# Diff with pages only the devices wrote (the payload's random bytes and block
+		# read buffer, each on a page the guest never writes): Full, run, Diff, then a
+		# Full at the same point; the Full's data with the diff laid over it must be that
+		# second Full byte for byte, and restore and run on as the uninterrupted run.
+		if want snapshot:diff-devices && grep -q '^SUCCESS' "$TMP/vref.out"; then
+			name=snapshot:diff-devices
+			fresh_drive "$TMP/dd.img"
+			virtio_config "$TMP/dd.json" "$TMP/dd.img" Sync
+			sed -i 's/"mem_size_mib": 128/"mem_size_mib": 128, "track_dirty_pages": true/' "$TMP/dd.json"
+			if api_start ddiff --config-file "$TMP/dd.json" && wait_lines "$API_OUT" 2 &&
+				snap_req $name PATCH /vm '{"state": "Paused"}' &&
+				snap_req $name PUT /snapshot/create "{\"snapshot_path\": \"$TMP/dd1.state\", \"mem_file_path\": \"$TMP/dd.full\"}" &&
+				snap_req $name PATCH /vm '{"state": "Resumed"}' && wait_lines "$API_OUT" 4 &&
+				snap_req $name PATCH /vm '{"state": "Paused"}' &&
+				snap_req $name PUT /snapshot/create "{\"snapshot_path\": \"$TMP/dd2.state\", \"mem_file_path\": \"$TMP/dd.diff\", \"snapshot_type\": \"Diff\"}" &&
+				snap_req $name PUT /snapshot/create "{\"snapshot_path\": \"$TMP/dd3.state\", \"mem_file_path\": \"$TMP/dd.full2\"}"; then
+				api_stop
+				cp "$API_OUT" "$TMP/dd.before"
+				cp --sparse=always "$TMP/dd.full" "$TMP/dd.merged"
+				merge_extents "$TMP/dd.diff" "$TMP/dd.merged"
+				if grep -q '^SUCCESS' "$TMP/dd.before"; then
+					fail $name "the payload finished before the pause"
+				elif ! cmp -s "$TMP/dd.merged" "$TMP/dd.full2"; then
+					fail $name "Full + Diff differs from a Full at the same point: pages $(cmp -l "$TMP/dd.merged" "$TMP/dd.full2" | awk '{printf "0x%x\n", int(($1 - 1) / 4096) * 4096}' | uniq | head -n 8 | tr '\n' ' ')"
+				else
+					snap_restore $name "$TMP/dd2.state" "$TMP/dd.merged" &&
+						SNAP_REF=$TMP/vref.out same_as_ref $name "$TMP/dd.before" "$API_OUT"
+				fi
+			else
+				fail $name "a step failed: $(tail -n 2 "$API_ERR" | tr '\n' ' ')"
+				api_stop
+			fi
+		fi
 		if want snapshot:virtio:drive-size && [ -f "$TMP/v-sync.state" ]; then
 			name=snapshot:virtio:drive-size
 			cp "$TMP/v-sync.img.saved" "$TMP/v-sync.img" && truncate -s 128K "$TMP/v-sync.img"
@@ -498,6 +533,47 @@ if want snapshot:vsock-reset; then
 				fi
 			else
 				api_stop
+			fi
+		fi
+	fi
+fi
+
+# snapshot:vmgenid: the vmgenid payload prints the generation id ember wrote at boot and
+# polls it; snapshotted while it waits, each of two restores from the one snapshot writes a
+# new id (the payload sees it change), a different one each: clones never share an id.
+if want snapshot:vmgenid; then
+	name=snapshot:vmgenid
+	kernel=$ROOT/build/guests/vmgenid.elf
+	if [ $KVM_OK = 0 ]; then
+		skip $name "$KVM_WHY"
+	elif [ ! -f "$kernel" ]; then
+		fail $name "$kernel is missing (make guests)"
+	else
+		write_config "$TMP/vg.json" "$kernel" 1 "" 128
+		if snap_take $name "$TMP/vg.json" 2 "$TMP/vg.state" "$TMP/vg.mem"; then
+			first=$(sed -n 's/^vmgenid: \(0x[0-9a-f]* 0x[0-9a-f]* 0x[0-9a-f]* 0x[0-9a-f]*\)$/\1/p' "$API_OUT")
+			ok=1 ids=()
+			for i in 1 2; do
+				snap_restore $name "$TMP/vg.state" "$TMP/vg.mem" || {
+					ok=0
+					break
+				}
+				id=$(sed -n 's/^vmgenid: changed to //p' "$API_OUT")
+				if [ "$RC" != 0 ] || [ -z "$id" ] || [ "$id" = "$first" ] || ! grep -q '^SUCCESS' "$API_OUT"; then
+					fail $name "restore $i: status $RC, boot id '$first': $(tr '\n' ' ' <"$API_OUT")"
+					ok=0
+					break
+				fi
+				ids+=("$id")
+			done
+			if [ $ok = 1 ]; then
+				if [ -z "$first" ]; then
+					fail $name "no generation id printed at boot"
+				elif [ "${ids[0]}" = "${ids[1]}" ]; then
+					fail $name "two restores got the same id: ${ids[0]}"
+				else
+					pass $name
+				fi
 			fi
 		fi
 	fi

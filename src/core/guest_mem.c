@@ -2,6 +2,7 @@
 #include "core/guest_mem.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -54,6 +55,7 @@ int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, uint64_t gap_start, 
 	/* Guest RAM is never dumped with the VMM: it can hold tenant secrets. */
 	madvise(p, ram_size, MADV_DONTDUMP);
 	layout(gm, p, ram_size, gap_start, gap_end);
+	gm->untouched_is_zero = true;
 	return 0;
 }
 
@@ -111,8 +113,17 @@ int guest_mem_init_fake(struct guest_mem *gm, const struct guest_region *regions
 	return 0;
 }
 
+#define PAGE_SHIFT 12
+
+static uint64_t bitmap_words(uint64_t size)
+{
+	return ((size >> PAGE_SHIFT) + 63) / 64;
+}
+
 void guest_mem_destroy(struct guest_mem *gm)
 {
+	for (unsigned int i = 0; i < GUEST_MEM_MAX_REGIONS; i++)
+		free(gm->dirty[i]);
 	if (gm->mapping)
 		munmap(gm->mapping, gm->mapping_size);
 	memset(gm, 0, sizeof(*gm));
@@ -151,7 +162,57 @@ int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t
 	if (!dst)
 		return -EFAULT;
 	memcpy(dst, src, len);
+	gm_mark_dirty(gm, dst, len);
 	return 0;
+}
+
+int gm_track_dirty(struct guest_mem *gm)
+{
+	for (unsigned int i = 0; i < gm->nr_regions; i++) {
+		if (!gm->dirty[i])
+			gm->dirty[i] = calloc(bitmap_words(gm->regions[i].size), sizeof(uint64_t));
+		if (!gm->dirty[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void gm_mark_dirty(const struct guest_mem *gm, const void *hva, uint64_t len)
+{
+	uintptr_t p = (uintptr_t)hva;
+
+	if (!len || !gm_tracking_dirty(gm))
+		return;
+	for (unsigned int i = 0; i < gm->nr_regions; i++) {
+		const struct guest_region *r = &gm->regions[i];
+		uint64_t off = p - (uintptr_t)r->hva, first, last;
+
+		if (p < (uintptr_t)r->hva || off >= r->size)
+			continue;
+		first = off >> PAGE_SHIFT;
+		last = (off + (len < r->size - off ? len : r->size - off) - 1) >> PAGE_SHIFT;
+		/*
+		 * Atomic, so that marks from two threads never lose each other's bits;
+		 * relaxed: a snapshot reads the bitmap with the VM paused, after the
+		 * writes it covers (the pause synchronizes with the devices).
+		 */
+		for (uint64_t pg = first; pg <= last; pg++)
+			__atomic_fetch_or(&gm->dirty[i][pg / 64], 1ULL << (pg % 64),
+					  __ATOMIC_RELAXED);
+		return;
+	}
+}
+
+void gm_dirty_take(const struct guest_mem *gm, unsigned int r, uint64_t *bitmap)
+{
+	uint64_t *d;
+
+	if (r >= gm->nr_regions || !gm->dirty[r])
+		return;
+	d = gm->dirty[r];
+	for (uint64_t w = 0; w < bitmap_words(gm->regions[r].size); w++)
+		if (__atomic_load_n(&d[w], __ATOMIC_RELAXED))
+			bitmap[w] |= __atomic_exchange_n(&d[w], 0, __ATOMIC_RELAXED);
 }
 
 uint64_t gm_end(const struct guest_mem *gm)

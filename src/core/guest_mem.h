@@ -26,6 +26,18 @@ struct guest_mem {
 	uint64_t ram_size; /* sum of region sizes */
 	void *mapping;	   /* one host mapping backs every region */
 	size_t mapping_size;
+	/*
+	 * Anonymous memory whose untouched pages are zero (guest_mem_init): a page
+	 * the host never mapped holds nothing. False for a memory file's mapping and
+	 * for memory a userfaultfd fills (its missing pages hold the snapshot's data).
+	 */
+	bool untouched_is_zero;
+	/*
+	 * ember's own writes into each region, a bit per 4 KiB page (KVM_GET_DIRTY_LOG's
+	 * layout), while dirty pages are tracked (gm_track_dirty); else NULL. KVM's
+	 * dirty log sees only the guest's writes: a Diff snapshot merges both.
+	 */
+	uint64_t *dirty[GUEST_MEM_MAX_REGIONS];
 };
 
 /*
@@ -72,6 +84,32 @@ void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 /* Copies with the same check; 0 or -EFAULT. */
 int gm_read(const struct guest_mem *gm, void *dst, uint64_t gpa, uint64_t len);
 int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len);
+
+/*
+ * Dirty page tracking for Diff snapshots: from now on gm_write() and
+ * gm_mark_dirty() record the pages ember writes (devices: used rings and the
+ * buffers they fill; the balloon's discarded pages), a bitmap per region.
+ * 0 or -ENOMEM.
+ */
+int gm_track_dirty(struct guest_mem *gm);
+
+static inline bool gm_tracking_dirty(const struct guest_mem *gm)
+{
+	return gm->dirty[0] != NULL;
+}
+
+/*
+ * Records the pages of [@hva, @hva + @len) (a host pointer into guest memory,
+ * from gm_ptr) as written by ember. A no-op when not tracking; bytes outside
+ * guest memory are ignored.
+ */
+void gm_mark_dirty(const struct guest_mem *gm, const void *hva, uint64_t len);
+
+/*
+ * ORs region @r's bitmap of ember's writes into @bitmap (one bit per page,
+ * 64 to a word) and clears it: the pages marked since the last call.
+ */
+void gm_dirty_take(const struct guest_mem *gm, unsigned int r, uint64_t *bitmap);
 
 /* The end (exclusive) of the highest region: the top of guest RAM. */
 uint64_t gm_end(const struct guest_mem *gm);

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "config/snapshot.h"
 #include "core/event_loop.h"
+#include "vmm/kvm.h"
 #include "vmm/metrics.h"
 #include "seccomp/seccomp.h"
 
@@ -135,6 +136,8 @@ struct controller {
 	const struct seccomp_progs *seccomp; /* the vmm and vcpu filters; NULL or off: none */
 	struct timespec start_mono, start_cpu;
 	int serial_in_fd, serial_out_fd;
+	/* main starts it once the API serves, before any request; the VM takes it (kvm.h). */
+	struct kvm_prewarm prewarm;
 
 	struct metrics metrics;
 	unsigned long long api_requests;      /* API requests answered */

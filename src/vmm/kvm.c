@@ -78,7 +78,30 @@ __attribute__((format(printf, 2, 3))) static int prep_fail(struct kvm_prep *p, c
 	return err;
 }
 
-static int kvm_prepare(struct kvm_prep *p)
+static int kvm_add_slots(struct kvm_prep *p)
+{
+	for (unsigned int i = 0; i < p->mem->nr_regions; i++) {
+		const struct guest_region *r = &p->mem->regions[i];
+		struct kvm_userspace_memory_region region = {
+		    .slot = i,
+		    .flags = p->dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+		    .guest_phys_addr = r->gpa,
+		    .memory_size = r->size,
+		    .userspace_addr = (uintptr_t)r->hva,
+		};
+
+		errno = 0;
+		if (ioctl(p->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+			return prep_fail(
+			    p, "KVM_SET_USER_MEMORY_REGION slot %u (gpa 0x%llx, %llu MiB): %s", i,
+			    (unsigned long long)r->gpa, (unsigned long long)(r->size >> 20),
+			    strerror(errno));
+	}
+	return 0;
+}
+
+/* /dev/kvm opened and checked, the VM created: kvm_prepare's first half. */
+static int kvm_open_vm(struct kvm_prep *p)
 {
 	int ret;
 
@@ -112,26 +135,25 @@ static int kvm_prepare(struct kvm_prep *p)
 	p->vm_fd = ioctl(p->kvm_fd, KVM_CREATE_VM, 0);
 	if (p->vm_fd < 0)
 		return prep_fail(p, "KVM_CREATE_VM: %s", strerror(errno));
-	/*
-	 * Memory slots before the IRQ chip: once the irqchip exists, every memslot
-	 * change waits for KVM's SRCU readers, which costs milliseconds.
-	 */
-	for (unsigned int i = 0; i < p->mem->nr_regions; i++) {
-		const struct guest_region *r = &p->mem->regions[i];
-		struct kvm_userspace_memory_region region = {
-		    .slot = i,
-		    .flags = p->dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0,
-		    .guest_phys_addr = r->gpa,
-		    .memory_size = r->size,
-		    .userspace_addr = (uintptr_t)r->hva,
-		};
+	return 0;
+}
 
-		if (ioctl(p->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-			return prep_fail(
-			    p, "KVM_SET_USER_MEMORY_REGION slot %u (gpa 0x%llx, %llu MiB): %s", i,
-			    (unsigned long long)r->gpa, (unsigned long long)(r->size >> 20),
-			    strerror(errno));
-	}
+static int kvm_prepare(struct kvm_prep *p)
+{
+	int ret;
+
+	/* A prewarmed VM has its IRQ chip, settled: only guest RAM to add. */
+	if (p->prewarmed)
+		return kvm_add_slots(p);
+	ret = kvm_open_vm(p);
+	/*
+	 * Memory slots before the IRQ chip: right after the irqchip's creation,
+	 * a memslot change waits for KVM's SRCU grace periods (milliseconds).
+	 */
+	if (!ret)
+		ret = kvm_add_slots(p);
+	if (ret)
+		return ret;
 	ret = arch_vm_prep(p->vm_fd, p->msg, sizeof(p->msg));
 	if (ret) {
 		p->err = ret;
@@ -172,7 +194,64 @@ static void *prep_thread(void *arg)
 	return NULL;
 }
 
-int kvm_prep_start(struct kvm_prep *p, const struct guest_mem *mem, bool dirty_log)
+static void *prewarm_thread(void *arg)
+{
+	struct kvm_prewarm *w = arg;
+
+	if (!kvm_open_vm(&w->prep)) {
+		int ret = arch_vm_prep(w->prep.vm_fd, w->prep.msg, sizeof(w->prep.msg));
+
+		if (ret)
+			w->prep.err = ret;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &w->done_at);
+	atomic_store_explicit(&w->done, true, memory_order_release);
+	return NULL;
+}
+
+void kvm_prewarm_start(struct kvm_prewarm *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->prep.kvm_fd = w->prep.vm_fd = -1;
+	atomic_init(&w->done, false);
+	w->started = !pthread_create(&w->thread, NULL, prewarm_thread, w);
+}
+
+void kvm_prewarm_release(struct kvm_prewarm *w)
+{
+	if (!w->started)
+		return;
+	pthread_join(w->thread, NULL);
+	w->started = false;
+	if (w->prep.vm_fd >= 0)
+		close(w->prep.vm_fd);
+	if (w->prep.kvm_fd >= 0)
+		close(w->prep.kvm_fd);
+	w->prep.vm_fd = w->prep.kvm_fd = -1;
+}
+
+/* Takes @w's VM if it is ready, sound and settled; never waits for it. */
+static bool take_prewarmed(struct kvm_prep *p, struct kvm_prewarm *w)
+{
+	struct timespec now;
+
+	if (!w || !w->started || !atomic_load_explicit(&w->done, memory_order_acquire) ||
+	    w->prep.err || w->prep.vm_fd < 0)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - w->done_at.tv_sec) * 1000000000LL + (now.tv_nsec - w->done_at.tv_nsec) <
+	    KVM_PREWARM_SETTLE_NS)
+		return false;
+	p->kvm_fd = w->prep.kvm_fd;
+	p->vm_fd = w->prep.vm_fd;
+	p->max_vcpus = w->prep.max_vcpus;
+	w->prep.kvm_fd = w->prep.vm_fd = -1;
+	p->prewarmed = true;
+	return true;
+}
+
+int kvm_prep_start(struct kvm_prep *p, const struct guest_mem *mem, bool dirty_log,
+		   struct kvm_prewarm *w)
 {
 	int ret;
 
@@ -180,6 +259,7 @@ int kvm_prep_start(struct kvm_prep *p, const struct guest_mem *mem, bool dirty_l
 	p->kvm_fd = p->vm_fd = -1;
 	p->mem = mem;
 	p->dirty_log = dirty_log;
+	take_prewarmed(p, w);
 	ret = pthread_create(&p->thread, NULL, prep_thread, p);
 	if (ret) {
 		/* No thread: do the work here, serially. */

@@ -10,7 +10,9 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <time.h>
 
 struct vcpu;
 
@@ -25,6 +27,7 @@ struct vcpu;
 struct kvm_prep {
 	const struct guest_mem *mem; /* mapped before the thread starts, slots 0.. */
 	bool dirty_log;
+	bool prewarmed; /* kvm_fd and vm_fd came from a kvm_prewarm: only the slots to add */
 	pthread_t thread;
 	bool threaded;
 	pthread_t late_thread; /* arch_vm_prep_late(), still running after the prep */
@@ -38,7 +41,34 @@ struct kvm_prep {
 	char msg[256];
 };
 
-int kvm_prep_start(struct kvm_prep *p, const struct guest_mem *mem, bool dirty_log);
+/*
+ * A VM made while the process idles (API mode, before any request): a thread
+ * opens /dev/kvm and creates the VM with its TSS, IRQ chip and PIT, which is
+ * most of KVM's set-up time (KVM_CREATE_PIT2 alone starts a kernel thread:
+ * ~1 ms here). Guest RAM is not known yet, so its slots come later, which is
+ * cheap only once KVM's SRCU grace periods after the IRQ chip's creation are
+ * over (measured here: a slot costs ~5 ms right after, ~0.25 ms from 10 ms
+ * on): kvm_prep_start takes the VM only if it has been ready that long.
+ */
+#define KVM_PREWARM_SETTLE_NS (15 * 1000000LL)
+struct kvm_prewarm {
+	pthread_t thread;
+	bool started;
+	atomic_bool done;	 /* the thread is finished: prep and done_at are set */
+	struct kvm_prep prep;	 /* kvm_fd, vm_fd, max_vcpus, err */
+	struct timespec done_at; /* CLOCK_MONOTONIC */
+};
+/* Starts the thread (nothing if it cannot). */
+void kvm_prewarm_start(struct kvm_prewarm *w);
+/* Waits for the thread and closes what no VM took. */
+void kvm_prewarm_release(struct kvm_prewarm *w);
+
+/*
+ * Starts preparing a VM for @mem: from @w's VM when it is ready and settled
+ * (@w may be NULL), else from scratch.
+ */
+int kvm_prep_start(struct kvm_prep *p, const struct guest_mem *mem, bool dirty_log,
+		   struct kvm_prewarm *w);
 /* Fetches the CPUID list, waits for the thread; 0, or -errno with p->msg set. */
 int kvm_prep_finish(struct kvm_prep *p);
 /* Waits, then closes and frees whatever the VM did not take over. */

@@ -74,6 +74,7 @@ static int save_state(struct vm *vm, struct state_writer *w)
 	i8042_save(&vm->i8042, w);
 	if (vm->boot_timer_enabled)
 		boot_timer_save(&vm->boot_timer, w);
+	vmgenid_save(&vm->vmgenid, w);
 	for (unsigned int i = 0; !ret && i < vm->nr_virtio; i++)
 		ret = vm->virtio[i].type->save(vm, &vm->virtio[i], w);
 	return ret;
@@ -107,7 +108,10 @@ static int write_state_file(const char *path, const uint8_t *data, size_t len)
 	return ret;
 }
 
-/* KVM's dirty log of every region (which clears it): a bitmap each, malloc'd into @maps. */
+/*
+ * The pages written since the last read, per region (KVM's dirty log and
+ * ember's own bitmap, both cleared): a bitmap each, malloc'd into @maps.
+ */
 static int dirty_log(struct vm *vm, uint64_t **maps)
 {
 	for (unsigned int r = 0; r < vm->mem.nr_regions; r++) {
@@ -121,6 +125,8 @@ static int dirty_log(struct vm *vm, uint64_t **maps)
 			log_error("KVM_GET_DIRTY_LOG slot %u: %s", r, strerror(errno));
 			return -errno;
 		}
+		/* And the pages ember wrote (devices), which KVM's log never sees. */
+		gm_dirty_take(&vm->mem, r, maps[r]);
 	}
 	return 0;
 }
@@ -428,6 +434,18 @@ int vm_restore(struct vm *vm, struct vm_snapshot *s, const struct snapshot_load_
 		} else {
 			ret = slot->type->restore(vm, slot, &s->file);
 		}
+	}
+	/*
+	 * Last, with the interrupt controllers restored: a new generation id and
+	 * its interrupt, which the guest takes once it runs. A snapshot without
+	 * the device (none: -ENOENT) keeps its memory as it is.
+	 */
+	if (!ret) {
+		ret = vmgenid_restore(&vm->vmgenid, &s->file);
+		if (ret == -ENOENT)
+			ret = 0;
+		else if (ret)
+			ret = -EINVAL;
 	}
 	return ret;
 }

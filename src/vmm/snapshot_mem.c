@@ -8,6 +8,7 @@
 #include "vmm/snapshot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -30,6 +31,40 @@ static bool page_is_zero(const uint8_t *p)
 	return !acc;
 }
 
+/*
+ * /proc/self/pagemap, read in chunks: which pages of anonymous guest memory
+ * the host never mapped (neither present nor swapped: zero, not worth
+ * reading; reading each would map the zero page, ~1 s per GiB here).
+ */
+struct pagemap {
+	int fd; /* -1: unknown, every page is looked at */
+	uint64_t first, n;
+	uint64_t e[512];
+};
+
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAPPED (1ULL << 62)
+
+static bool never_touched(struct pagemap *pm, const uint8_t *p)
+{
+	uint64_t vpn = (uintptr_t)p / PAGE;
+
+	if (pm->fd < 0)
+		return false;
+	if (vpn < pm->first || vpn >= pm->first + pm->n) {
+		ssize_t r = pread(pm->fd, pm->e, sizeof(pm->e), (off_t)(vpn * sizeof(pm->e[0])));
+
+		if (r < (ssize_t)sizeof(pm->e[0])) {
+			close(pm->fd); /* no pagemap after all: look at every page */
+			pm->fd = -1;
+			return false;
+		}
+		pm->first = vpn;
+		pm->n = (uint64_t)r / sizeof(pm->e[0]);
+	}
+	return !(pm->e[vpn - pm->first] & (PM_PRESENT | PM_SWAPPED));
+}
+
 static int write_all(int fd, const uint8_t *p, uint64_t len, uint64_t off)
 {
 	while (len) {
@@ -46,36 +81,50 @@ static int write_all(int fd, const uint8_t *p, uint64_t len, uint64_t off)
 	return 0;
 }
 
-int snapshot_mem_write(const struct guest_mem *gm, int fd, uint64_t *const *dirty)
+/* Region @r: runs of pages to write, each coalesced into one write. */
+static int write_region(const struct guest_mem *gm, unsigned int r, int fd, uint64_t *const *dirty,
+			struct pagemap *pm)
 {
-	const uint8_t *base = gm->mapping;
+	const struct guest_region *reg = &gm->regions[r];
+	uint64_t pages = reg->size / PAGE, run = 0, run_len = 0;
+	uint64_t off0 = (uint64_t)(reg->hva - (const uint8_t *)gm->mapping);
 
-	for (unsigned int r = 0; r < gm->nr_regions; r++) {
-		const struct guest_region *reg = &gm->regions[r];
-		uint64_t pages = reg->size / PAGE, run = 0, run_len = 0;
-		uint64_t off0 = (uint64_t)(reg->hva - base);
+	for (uint64_t pg = 0; pg <= pages; pg++) {
+		const uint8_t *p = reg->hva + pg * PAGE;
+		bool take = false;
+		int ret;
 
-		for (uint64_t pg = 0; pg <= pages; pg++) {
-			bool take = false;
-			int ret;
-
-			if (pg < pages)
-				take = dirty ? (dirty[r][pg / 64] >> (pg % 64)) & 1
-					     : !page_is_zero(reg->hva + pg * PAGE);
-			if (take) {
-				if (!run_len)
-					run = pg;
-				run_len++;
-				continue;
-			}
+		if (pg < pages && dirty)
+			take = (dirty[r][pg / 64] >> (pg % 64)) & 1;
+		else if (pg < pages)
+			take = !never_touched(pm, p) && !page_is_zero(p);
+		if (take) {
 			if (!run_len)
-				continue;
-			ret =
-			    write_all(fd, reg->hva + run * PAGE, run_len * PAGE, off0 + run * PAGE);
-			if (ret)
-				return ret;
-			run_len = 0;
+				run = pg;
+			run_len++;
+			continue;
 		}
+		if (!run_len)
+			continue;
+		ret = write_all(fd, reg->hva + run * PAGE, run_len * PAGE, off0 + run * PAGE);
+		if (ret)
+			return ret;
+		run_len = 0;
 	}
 	return 0;
+}
+
+int snapshot_mem_write(const struct guest_mem *gm, int fd, uint64_t *const *dirty)
+{
+	struct pagemap pm = {.fd = -1};
+	int ret = 0;
+
+	/* A Full of anonymous memory: pages never touched are skipped unread. */
+	if (!dirty && gm->untouched_is_zero)
+		pm.fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	for (unsigned int r = 0; !ret && r < gm->nr_regions; r++)
+		ret = write_region(gm, r, fd, dirty, &pm);
+	if (pm.fd >= 0)
+		close(pm.fd);
+	return ret;
 }

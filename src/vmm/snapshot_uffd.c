@@ -93,6 +93,8 @@ int vm_uffd_attach(struct vm *vm, const char *path)
 	char json[1024];
 	int len, ret;
 
+	/* Its missing pages are the snapshot's, not zero: a Full must read every one. */
+	vm->mem.untouched_is_zero = false;
 	vm->uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (vm->uffd < 0) {
 		log_error("mem_backend: userfaultfd: %s", strerror(errno));

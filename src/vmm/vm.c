@@ -59,6 +59,13 @@ static void i8042_set_irq(void *opaque, int level)
 	irq_line(opaque, LAYOUT_I8042_IRQ, level);
 }
 
+/* The Generic Event Device's interrupt: an edge on its GSI (_EVT notifies VMGenID). */
+static void vmgenid_notify(void *opaque)
+{
+	irq_line(opaque, LAYOUT_GED_GSI, 1);
+	irq_line(opaque, LAYOUT_GED_GSI, 0);
+}
+
 static void i8042_reset(void *opaque)
 {
 	log_info("guest requested a reset through the i8042 (0xfe): stopping the VM");
@@ -93,6 +100,7 @@ static int vm_init_devices(struct vm *vm)
 				      (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec);
 	}
 	i8042_init(&vm->i8042, &i8042_ops, vm);
+	vmgenid_init(&vm->vmgenid, &vm->mem, LAYOUT_VMGENID_ADDR, vmgenid_notify, vm);
 	vm->devices_ready = true;
 	ret = bus_register(&vm->pio, LAYOUT_COM1_PORT, UART8250_NR_REGS, uart8250_io, &vm->uart,
 			   "uart-com1");
@@ -159,6 +167,9 @@ static int vm_init_memory(struct vm *vm, int mem_fd)
 		log_error("guest memory: cannot map %llu MiB%s: %s",
 			  (unsigned long long)mc->mem_size_mib,
 			  mem_fd >= 0 ? " of the memory file" : "", strerror(-ret));
+	/* ember's own writes, which KVM's dirty log does not see, for Diff snapshots. */
+	if (!ret && mc->track_dirty_pages && (ret = gm_track_dirty(&vm->mem)))
+		log_error("guest memory: no memory for the dirty page bitmaps");
 	return ret;
 }
 
@@ -381,7 +392,7 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 		vm->bad_input = true;
 		return ret;
 	}
-	kvm_prep_start(&prep, &vm->mem, vm->cfg.machine.track_dirty_pages);
+	kvm_prep_start(&prep, &vm->mem, vm->cfg.machine.track_dirty_pages, vm->prewarm);
 	/*
 	 * The command line first: placing a device adds its virtio_mmio.device= to
 	 * it. A restored guest booted long ago: no kernel, no line, no tables.
@@ -393,6 +404,9 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 		ret = vm_init_console_input(vm);
 	if (!ret && boot)
 		ret = vm_write_boot_tables(vm);
+	/* A restore writes its new id in vm_restore, once the interrupt can be raised. */
+	if (!ret && boot)
+		ret = vmgenid_generate(&vm->vmgenid, false);
 	if (ret) {
 		vm->bad_input = true;
 		kvm_prep_release(&prep);

@@ -11,6 +11,7 @@
 #include "boot/boot.h"
 #include "boot/cmdline.h"
 #include "devices/legacy/boot_timer.h"
+#include "devices/legacy/vmgenid.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/uart8250.h"
 #include "devices/virtio/virtio_mmio.h"
@@ -80,6 +81,7 @@ struct vm {
 	struct uart8250 uart;
 	struct i8042 i8042;
 	struct boot_timer boot_timer;
+	struct vmgenid vmgenid; /* its id at LAYOUT_VMGENID_ADDR, its interrupt LAYOUT_GED_GSI */
 	/*
 	 * The virtio devices, each on the heap in its slot (virtio_slots.h), in
 	 * slot order: added by vm_create() from the device table
@@ -94,6 +96,8 @@ struct vm {
 
 	/* The event loop (owned by the caller): every handler of the VM's runs on it. */
 	struct event_loop *loop;
+	/* A VM KVM made while the process idled, taken if ready (kvm.h); may be NULL. */
+	struct kvm_prewarm *prewarm;
 	struct vm_console console;
 
 	/* Lifecycle: the first exit request wins; vCPU threads see `stopping`. */

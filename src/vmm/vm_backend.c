@@ -19,7 +19,7 @@
 #include <string.h>
 
 /* What the VM takes from the process (the command line, the console). */
-static void vm_settings(struct vm *vm, const struct controller *vmm)
+static void vm_settings(struct vm *vm, struct controller *vmm)
 {
 	vm->boot_timer_enabled = vmm->boot_timer;
 	vm->no_pvm_profile = vmm->no_pvm_profile;
@@ -29,6 +29,7 @@ static void vm_settings(struct vm *vm, const struct controller *vmm)
 	vm->console.in_fd = vmm->serial_in_fd;
 	vm->loop = vmm->loop;
 	vm->seccomp_vcpu = seccomp_progs_get(vmm->seccomp, SECCOMP_VCPU);
+	vm->prewarm = &vmm->prewarm;
 }
 
 /*

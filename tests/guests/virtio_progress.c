@@ -32,10 +32,16 @@ struct req_header {
 
 static struct virtq rng_q, blk_q;
 static uint32_t rng_base, blk_base;
-static uint8_t rnd[16];
+#define RND_LEN 16
 static struct req_header hdr;
 static volatile uint8_t status;
-static uint8_t wbuf[512], rbuf[512];
+static uint8_t wbuf[512];
+/*
+ * Written by the devices only, each on a page of its own, never by the guest:
+ * a Diff snapshot has them only if ember tracks its own writes (snapshot:diff-devices).
+ */
+static uint8_t rnd[4096] __attribute__((aligned(4096)));
+static uint8_t rbuf[4096] __attribute__((aligned(4096)));
 
 static void use(uint32_t base)
 {
@@ -47,11 +53,11 @@ static void rng_round(void)
 	uint32_t id, len;
 
 	use(rng_base);
-	rng_q.desc[0] = (struct virtq_desc){(uint32_t)rnd, sizeof(rnd), VIRTQ_DESC_F_WRITE, 0};
+	rng_q.desc[0] = (struct virtq_desc){(uint32_t)rnd, RND_LEN, VIRTQ_DESC_F_WRITE, 0};
 	virtq_post(&rng_q, 0);
 	virtq_notify(&rng_q);
 	id = virtq_wait_used(&rng_q, DEV_CYCLES, "no random bytes", &len);
-	if (id != 0 || len != sizeof(rnd)) {
+	if (id != 0 || len != RND_LEN) {
 		print("rng: id %u len %u\n", id, len);
 		fail("unexpected used element from the entropy device");
 	}

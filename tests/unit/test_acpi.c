@@ -159,10 +159,14 @@ static void check_madt(const uint8_t *madt, unsigned int ncpus)
 
 struct dev {
 	char path[32];
-	char hid[16];
+	char hid[16], cid[16], ddn[16];
 	int64_t uid, cca; /* -1: absent */
 	uint8_t crs[MAX_CRS];
 	size_t crs_len;
+	uint64_t addr[2]; /* Name (ADDR, Package (2) {...}) */
+	unsigned int nr_addr;
+	char evt_notify[16]; /* Method (_EVT, 1) { Notify (\X.Y, value) }: "\X.Y" */
+	uint64_t evt_value;
 };
 
 struct walk {
@@ -171,7 +175,7 @@ struct walk {
 	unsigned int pkg_len_sizes[5]; /* how many PkgLengths of 1..4 bytes */
 };
 
-enum obj_type { OBJ_INT, OBJ_STR, OBJ_BUF };
+enum obj_type { OBJ_INT, OBJ_STR, OBJ_BUF, OBJ_PKG };
 
 struct obj {
 	enum obj_type type;
@@ -179,6 +183,8 @@ struct obj {
 	const char *str;
 	const uint8_t *buf;
 	size_t buf_len;
+	uint64_t pkg[2]; /* a package of at most 2 integers */
+	unsigned int pkg_n;
 };
 
 /* PkgLength at *p; returns the package end (the length counts its own bytes). */
@@ -256,6 +262,22 @@ static const uint8_t *data_object(struct walk *w, const uint8_t *p, const uint8_
 		o->buf_len = (size_t)(e - p);
 		return e;
 	}
+	case 0x12: { /* PackageOp PkgLength NumElements PackageElementList: integers here */
+		struct obj el;
+
+		p++;
+		e = pkg_end(w, &p, end);
+		CHECK(p < e && *p <= 2);
+		o->type = OBJ_PKG;
+		o->pkg_n = *p++;
+		for (unsigned int i = 0; i < o->pkg_n; i++) {
+			p = data_object(w, p, e, &el);
+			CHECK_EQ(el.type, OBJ_INT);
+			o->pkg[i] = el.ival;
+		}
+		CHECK(p == e);
+		return e;
+	}
 	default:
 		FAIL_AT("unexpected data object opcode 0x%02x", *p);
 	}
@@ -307,6 +329,25 @@ static void term_list(struct walk *w, const uint8_t *p, const uint8_t *end, cons
 			snprintf(d->path, sizeof(d->path), "%s.%.4s", scope, (const char *)p);
 			term_list(w, p + 4, e, d->path, d);
 			p = e;
+		} else if (p[0] == 0x14) { /* MethodOp PkgLength NameSeg Flags: _EVT only */
+			struct obj v;
+
+			p++;
+			e = pkg_end(w, &p, end);
+			CHECK(dev);
+			CHECK(p + 5 <= e && !memcmp(p, "_EVT", 4));
+			CHECK_EQ(p[4], 1); /* one argument, not serialized */
+			p += 5;
+			/* NotifyOp \ DualNamePrefix seg seg value */
+			CHECK(p + 11 <= e && p[0] == 0x86 && p[1] == '\\' && p[2] == 0x2e);
+			check_seg(p + 3);
+			check_seg(p + 7);
+			snprintf(dev->evt_notify, sizeof(dev->evt_notify), "\\%.4s.%.4s",
+				 (const char *)p + 3, (const char *)p + 7);
+			p = data_object(w, p + 11, e, &v);
+			CHECK_EQ(v.type, OBJ_INT);
+			dev->evt_value = v.ival;
+			CHECK(p == e);
 		} else if (p[0] == 0x08) { /* NameOp NameSeg DataRefObject */
 			struct obj o;
 
@@ -325,6 +366,16 @@ static void term_list(struct walk *w, const uint8_t *p, const uint8_t *end, cons
 					CHECK(o.ival <= 0xffffffff);
 					eisa_decode((uint32_t)o.ival, dev->hid);
 				}
+			} else if (!memcmp(seg, "_CID", 4) || !memcmp(seg, "_DDN", 4)) {
+				char *dst = seg[1] == 'C' ? dev->cid : dev->ddn;
+
+				CHECK_EQ(o.type, OBJ_STR);
+				CHECK(!dst[0] && strlen(o.str) < sizeof(dev->cid));
+				strcpy(dst, o.str);
+			} else if (!memcmp(seg, "ADDR", 4)) {
+				CHECK_EQ(o.type, OBJ_PKG);
+				dev->nr_addr = o.pkg_n;
+				memcpy(dev->addr, o.pkg, sizeof(o.pkg));
 			} else if (!memcmp(seg, "_UID", 4)) {
 				CHECK_EQ(o.type, OBJ_INT);
 				dev->uid = (int64_t)o.ival;
@@ -471,6 +522,32 @@ static void check_legacy_devices(const struct walk *w)
 	CHECK_EQ(c.irq_mask[0], 1u << 1);
 }
 
+/* VMGenID and the Generic Event Device whose interrupt notifies it. */
+static void check_vmgenid(const struct walk *w)
+{
+	const struct dev *d = find_dev(w, "\\_SB_.VGEN");
+	struct crs c;
+
+	CHECK_STR(d->hid, "VMGENCTR"); /* Linux's drivers/virt/vmgenid.c */
+	CHECK_STR(d->cid, "VM_Gen_Counter");
+	CHECK_STR(d->ddn, "VM_Gen_Counter");
+	CHECK_EQ(d->nr_addr, 2);
+	CHECK_EQ(d->addr[0] | d->addr[1] << 32, LAYOUT_VMGENID_ADDR);
+	CHECK_EQ(LAYOUT_VMGENID_ADDR % 8, 0);
+	CHECK(LAYOUT_VMGENID_ADDR >= LAYOUT_ACPI_END); /* never under the tables */
+	CHECK(!d->crs_len);
+
+	d = find_dev(w, "\\_SB_.GED_");
+	CHECK_STR(d->hid, "ACPI0013");
+	decode_crs(d, &c);
+	CHECK_EQ(c.nr_int, 1);
+	CHECK_EQ(c.int_flags[0], 0x03); /* consumer, edge, active high, exclusive */
+	CHECK_EQ(c.int_gsi[0], LAYOUT_GED_GSI);
+	CHECK(LAYOUT_GED_GSI < ACPI_IOAPIC_PINS);
+	CHECK_STR(d->evt_notify, "\\_SB_.VGEN");
+	CHECK_EQ(d->evt_value, 0x80);
+}
+
 static const uint8_t *find_bytes(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m)
 {
 	return memmem(hay, n, needle, m);
@@ -481,7 +558,7 @@ static void check_virtio_devices(const struct walk *w, const uint8_t *dsdt,
 {
 	const size_t dsdt_len = rd(dsdt + 4, 4);
 
-	CHECK_EQ(w->nr, n + 2);
+	CHECK_EQ(w->nr, n + 4); /* COM1, PS2_, VGEN, GED_ */
 	for (unsigned int i = 0; i < n; i++) {
 		char path[32];
 		const struct dev *d;
@@ -538,8 +615,9 @@ static void check_all(unsigned int ncpus, unsigned int ndevs, struct walk *w)
 	CHECK_EQ(acpi_write(&gm, ncpus, devs, ndevs, &rsdp), 0);
 	find_tables(ram, rsdp, &t);
 	check_madt(t.madt, ncpus);
-	walk_dsdt(w, t.dsdt, ndevs + 3);
+	walk_dsdt(w, t.dsdt, ndevs + 5);
 	check_legacy_devices(w);
+	check_vmgenid(w);
 	check_virtio_devices(w, t.dsdt, devs, ndevs);
 	free(devs);
 	free(ram);
@@ -550,7 +628,7 @@ TEST(one_cpu_no_devices)
 	struct walk w;
 
 	check_all(1, 0, &w);
-	CHECK_EQ(w.nr, 2);
+	CHECK_EQ(w.nr, 4);
 	free(w.devs);
 }
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 TEST(layout_below_gap)
@@ -114,6 +115,48 @@ TEST(file_mapping_is_copy_on_write)
 	close(fd);
 }
 
+TEST(dirty_tracking_marks_and_takes)
+{
+	struct guest_mem gm;
+	uint64_t size = 4ULL << 30, map0[(3ULL << 30) / 4096 / 64] = {0}, map1[4] = {0};
+	uint8_t *p;
+
+	CHECK_EQ(guest_mem_init(&gm, size, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END, false), 0);
+	/* Not tracking: marks are no-ops. */
+	CHECK(!gm_tracking_dirty(&gm));
+	gm_mark_dirty(&gm, gm_ptr(&gm, 0, 1), 1);
+	CHECK_EQ(gm_track_dirty(&gm), 0);
+	CHECK(gm_tracking_dirty(&gm));
+	gm_dirty_take(&gm, 0, map0);
+	CHECK_EQ(map0[0], 0);
+	/* gm_write marks; a range over a page boundary marks both pages. */
+	CHECK_EQ(gm_write(&gm, 0x1ffe, "abcd", 4), 0);
+	p = gm_ptr(&gm, 0x5000, 1);
+	gm_mark_dirty(&gm, p, 4096); /* exactly one page */
+	/* The region above the gap: its own bitmap, page 65 = word 1 bit 1. */
+	gm_mark_dirty(&gm, gm_ptr(&gm, LAYOUT_MMIO_GAP_END + 65 * 4096 + 8, 8), 8);
+	/* Outside guest memory, and length 0: ignored. */
+	gm_mark_dirty(&gm, &size, 8);
+	gm_mark_dirty(&gm, p, 0);
+	gm_dirty_take(&gm, 0, map0);
+	CHECK_EQ(map0[0], (1ULL << 1) | (1ULL << 2) | (1ULL << 5));
+	gm_dirty_take(&gm, 1, map1);
+	CHECK_EQ(map1[0], 0);
+	CHECK_EQ(map1[1], 1ULL << 1);
+	/* Taken means cleared; taking ORs into what the caller has. */
+	map0[0] = 1ULL << 63;
+	gm_dirty_take(&gm, 0, map0);
+	CHECK_EQ(map0[0], 1ULL << 63);
+	/* A mark running past the end of a region stops there. */
+	gm_mark_dirty(&gm, gm_ptr(&gm, LAYOUT_MMIO_GAP_START - 4096, 1), 1 << 20);
+	memset(map0, 0, sizeof(map0));
+	gm_dirty_take(&gm, 0, map0);
+	CHECK_EQ(map0[(3ULL << 30) / 4096 / 64 - 1], 1ULL << 63);
+	gm_dirty_take(&gm, 7, map0); /* no such region: nothing */
+	guest_mem_destroy(&gm);
+}
+
 TEST_MAIN(TEST_ENTRY(layout_below_gap), TEST_ENTRY(file_mapping_is_copy_on_write),
 	  TEST_ENTRY(layout_splits_at_mmio_gap), TEST_ENTRY(bad_sizes_refused),
-	  TEST_ENTRY(checked_accessor_bounds_and_overflow), TEST_ENTRY(fake_regions_validated))
+	  TEST_ENTRY(checked_accessor_bounds_and_overflow), TEST_ENTRY(fake_regions_validated),
+	  TEST_ENTRY(dirty_tracking_marks_and_takes))

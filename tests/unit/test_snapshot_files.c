@@ -13,6 +13,7 @@
 #include "vmm/snapshot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -234,5 +235,57 @@ TEST(load_params)
 #undef JS
 }
 
-TEST_MAIN(TEST_ENTRY(full_skips_zero_pages), TEST_ENTRY(diff_writes_exactly_the_dirty_pages),
-	  TEST_ENTRY(regions_back_to_back), TEST_ENTRY(create_params), TEST_ENTRY(load_params))
+/* Whether the host has page @p mapped (/proc/self/pagemap: present or swapped). */
+static bool host_mapped(const void *p)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t e = 0;
+
+	if (fd < 0)
+		return true; /* unknown: the caller's check is skipped */
+	if (pread(fd, &e, 8, (off_t)((uintptr_t)p / PAGE * 8)) != 8)
+		e = 1ULL << 63;
+	close(fd);
+	return e & (3ULL << 62);
+}
+
+/*
+ * A Full of anonymous guest memory leaves the pages the host never mapped
+ * unread (still unmapped afterwards) and holes; pages written, or read (the
+ * zero page), are looked at as before. Memory whose missing pages are not zero
+ * (a userfaultfd's) is read page by page.
+ */
+TEST(full_skips_untouched_pages_unread)
+{
+	struct guest_mem gm;
+	uint64_t size = 4 << 20;
+	volatile uint8_t sink;
+	int fd;
+
+	CHECK_EQ(guest_mem_init(&gm, size, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END, false), 0);
+	CHECK(gm.untouched_is_zero);
+	CHECK_EQ(gm_write(&gm, 2 * PAGE + 7, "X", 1), 0);
+	sink = *(volatile uint8_t *)gm_ptr(&gm, 9 * PAGE, 1); /* read: the zero page */
+	(void)sink;
+	fd = tmpfile_sized(size);
+	CHECK_EQ(snapshot_mem_write(&gm, fd, NULL), 0);
+	CHECK_EQ(byte_at(fd, 2 * PAGE + 7), 'X');
+	CHECK_EQ(byte_at(fd, 9 * PAGE), 0);
+	CHECK_EQ(byte_at(fd, 100 * PAGE), 0);
+	if (host_mapped(gm_ptr(&gm, 2 * PAGE, 1)))
+		CHECK(!host_mapped(gm_ptr(&gm, 100 * PAGE, 1))); /* never read */
+	close(fd);
+	/* Not zero when missing: every page is read (and so mapped). */
+	gm.untouched_is_zero = false;
+	fd = tmpfile_sized(size);
+	CHECK_EQ(snapshot_mem_write(&gm, fd, NULL), 0);
+	CHECK_EQ(byte_at(fd, 2 * PAGE + 7), 'X');
+	if (host_mapped(gm_ptr(&gm, 2 * PAGE, 1)))
+		CHECK(host_mapped(gm_ptr(&gm, 100 * PAGE, 1)));
+	close(fd);
+	guest_mem_destroy(&gm);
+}
+
+TEST_MAIN(TEST_ENTRY(full_skips_zero_pages), TEST_ENTRY(full_skips_untouched_pages_unread),
+	  TEST_ENTRY(diff_writes_exactly_the_dirty_pages), TEST_ENTRY(regions_back_to_back),
+	  TEST_ENTRY(create_params), TEST_ENTRY(load_params))

@@ -1154,6 +1154,35 @@ TEST(concurrent_driver_and_device)
 	teardown(&x);
 }
 
+/*
+ * Dirty tracking (Diff snapshots): a push marks the pages of the chain's
+ * device-writable buffers (all of them, whatever the used length) and the used
+ * ring; never the device-readable ones, and nothing before the push.
+ */
+TEST(push_marks_written_pages_when_tracking)
+{
+	uint64_t map0[RAM0_SIZE / 4096 / 64] = {0}, map1[RAM1_SIZE / 4096 / 64] = {0};
+	struct drv x;
+
+	setup(&x);
+	CHECK_EQ(gm_track_dirty(&x.gm), 0);
+	desc(&x, 0, BUF_GPA, 16, VRING_DESC_F_NEXT, 1);			       /* page 0x10 */
+	desc(&x, 1, 0x20ff0, 0x20, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2); /* 0x20, 0x21 */
+	desc(&x, 2, RAM1_GPA + 0x3000, 8, VRING_DESC_F_WRITE, 0);	       /* ram1 page 3 */
+	post(&x, 0);
+	CHECK_EQ(vq_pop(&x.vq, &chain), 1);
+	gm_dirty_take(&x.gm, 0, map0);
+	CHECK_EQ(map0[0], 0); /* popped, not written yet */
+	vq_push(&x.vq, chain.head, 1);
+	gm_dirty_take(&x.gm, 0, map0);
+	gm_dirty_take(&x.gm, 1, map1);
+	CHECK_EQ(map0[0], (1ULL << (USED_GPA / 4096)) | (1ULL << 0x20) | (1ULL << 0x21));
+	CHECK_EQ(map1[0], 1ULL << 3);
+	CHECK_EQ(x.vq.error, NULL);
+	guest_mem_destroy(&x.gm);
+	teardown(&x);
+}
+
 TEST_MAIN(TEST_ENTRY(empty_ring), TEST_ENTRY(not_ready_pops_nothing),
 	  TEST_ENTRY(one_chain_readable_then_writable), TEST_ENTRY(chains_pop_in_order),
 	  TEST_ENTRY(full_ring_of_size_chains), TEST_ENTRY(index_wraparound),
@@ -1175,4 +1204,5 @@ TEST_MAIN(TEST_ENTRY(empty_ring), TEST_ENTRY(not_ready_pops_nothing),
 	  TEST_ENTRY(malformed_indirect_with_next), TEST_ENTRY(malformed_inside_indirect_table),
 	  TEST_ENTRY(corrupt_avail_idx_jump), TEST_ENTRY(corrupt_avail_idx_backwards),
 	  TEST_ENTRY(corrupt_head_out_of_range), TEST_ENTRY(unvalidated_ring_outside_memory),
-	  TEST_ENTRY(concurrent_driver_and_device))
+	  TEST_ENTRY(concurrent_driver_and_device),
+	  TEST_ENTRY(push_marks_written_pages_when_tracking))

@@ -280,6 +280,53 @@ static void dsdt_virtio_mmio(struct aml *a, const struct acpi_mmio_dev *d, unsig
 	aml_pkg_close(a, dev);
 }
 
+/*
+ * VMGenID (Microsoft's "Virtual Machine Generation ID", as Firecracker and
+ * QEMU offer it): a device whose ADDR names the 16-byte generation id in
+ * guest memory. _HID "VMGENCTR" is what Linux's driver (drivers/virt/
+ * vmgenid.c, 5.18+) matches; _CID "VM_Gen_Counter" what Windows looks for.
+ */
+static void dsdt_vmgenid(struct aml *a)
+{
+	size_t dev = aml_device(a, "VGEN"), pkg;
+
+	aml_name(a, "_HID");
+	aml_string(a, "VMGENCTR");
+	aml_name(a, "_CID");
+	aml_string(a, "VM_Gen_Counter");
+	aml_name(a, "_DDN");
+	aml_string(a, "VM_Gen_Counter");
+	aml_name(a, "ADDR"); /* Package (2) {low 32 bits, high 32 bits} */
+	pkg = aml_package(a, 2);
+	aml_integer(a, LAYOUT_VMGENID_ADDR & 0xffffffffULL);
+	aml_integer(a, LAYOUT_VMGENID_ADDR >> 32);
+	aml_pkg_close(a, pkg);
+	aml_pkg_close(a, dev);
+}
+
+/*
+ * The Generic Event Device (ACPI0013): how hardware-reduced ACPI raises
+ * events. Its one interrupt runs _EVT, which tells VGEN its id changed
+ * (Notify 0x80): ember raises it after writing a new id (a restore).
+ */
+static void dsdt_ged(struct aml *a)
+{
+	size_t dev = aml_device(a, "GED_"), m;
+	struct res r = {.len = 0};
+
+	aml_name(a, "_HID");
+	aml_string(a, "ACPI0013");
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_name(a, "_CRS");
+	res_interrupt(&r, RES_INT_CONSUMER | RES_INT_EDGE, LAYOUT_GED_GSI);
+	aml_resource_template(a, &r);
+	m = aml_method(a, "_EVT", 1); /* Arg0: the GSI; there is only one */
+	aml_notify_root(a, "_SB_", "VGEN", 0x80);
+	aml_pkg_close(a, m);
+	aml_pkg_close(a, dev);
+}
+
 /* The DSDT, built in place as the last table: it takes what the area has left. */
 static int build_dsdt(struct acpi_area *area, const struct acpi_mmio_dev *devs,
 		      unsigned int nr_devs, uint64_t *gpa)
@@ -298,6 +345,8 @@ static int build_dsdt(struct acpi_area *area, const struct acpi_mmio_dev *devs,
 	dsdt_i8042(&a);
 	for (unsigned int i = 0; i < nr_devs; i++)
 		dsdt_virtio_mmio(&a, &devs[i], i);
+	dsdt_vmgenid(&a);
+	dsdt_ged(&a);
 	aml_pkg_close(&a, sb);
 	if (a.overflow)
 		return -ENOSPC;

@@ -19,6 +19,10 @@
 #define AML_QWORD_PREFIX   0x0e
 #define AML_SCOPE_OP	   0x10
 #define AML_BUFFER_OP	   0x11
+#define AML_PACKAGE_OP	   0x12
+#define AML_METHOD_OP	   0x14
+#define AML_DUAL_NAME	   0x2e
+#define AML_NOTIFY_OP	   0x86
 #define AML_EXT_OP_PREFIX  0x5b
 #define AML_EXT_DEVICE_OP  0x82
 #define AML_ROOT_CHAR	   '\\'
@@ -167,6 +171,40 @@ size_t aml_device(struct aml *a, const char seg[4])
 	start = aml_pkg_open(a);
 	aml_put(a, seg, 4);
 	return start;
+}
+
+/* Package (n) { ... }: the caller appends @n elements, then aml_pkg_close(). */
+size_t aml_package(struct aml *a, uint8_t n)
+{
+	size_t start;
+
+	aml_u8(a, AML_PACKAGE_OP);
+	start = aml_pkg_open(a);
+	aml_u8(a, n); /* NumElements */
+	return start;
+}
+
+/* Method (seg, nargs, NotSerialized) { ... }: returns the start for aml_pkg_close(). */
+size_t aml_method(struct aml *a, const char seg[4], unsigned int nargs)
+{
+	size_t start;
+
+	aml_u8(a, AML_METHOD_OP);
+	start = aml_pkg_open(a);
+	aml_put(a, seg, 4);
+	aml_u8(a, (uint8_t)(nargs & 7)); /* MethodFlags: ArgCount, not serialized, SyncLevel 0 */
+	return start;
+}
+
+/* Notify (\seg1.seg2, value). */
+void aml_notify_root(struct aml *a, const char seg1[4], const char seg2[4], uint64_t value)
+{
+	aml_u8(a, AML_NOTIFY_OP);
+	aml_u8(a, AML_ROOT_CHAR);
+	aml_u8(a, AML_DUAL_NAME);
+	aml_put(a, seg1, 4);
+	aml_put(a, seg2, 4);
+	aml_integer(a, value);
 }
 
 static void res_put(struct res *r, const uint8_t *d, size_t n)

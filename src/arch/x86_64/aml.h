@@ -31,6 +31,13 @@ void aml_name(struct aml *a, const char seg[4]);
 size_t aml_scope_root(struct aml *a, const char seg[4]);
 size_t aml_device(struct aml *a, const char seg[4]);
 
+/* Package (n) { ... }: the caller appends @n elements, then aml_pkg_close(). */
+size_t aml_package(struct aml *a, uint8_t n);
+/* Method (seg, nargs, NotSerialized) { ... }: returns the start for aml_pkg_close(). */
+size_t aml_method(struct aml *a, const char seg[4], unsigned int nargs);
+/* Notify (\seg1.seg2, value): a device's notification, by its path from the root. */
+void aml_notify_root(struct aml *a, const char seg1[4], const char seg2[4], uint64_t value);
+
 /* Resource descriptors for one ResourceTemplate; small and fixed, never more than b holds. */
 struct res {
 	uint8_t b[64];

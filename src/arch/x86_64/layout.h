@@ -8,7 +8,8 @@
  *   0x0000_6100  PVH memory map        0x0000_7000  Linux zero page
  *   0x0000_8ff0  boot stack top        0x0000_9000  PML4, PDPT, PD (long mode)
  *   0x0002_0000  kernel command line   0x0009_fc00  EBDA: MP table
- *   0x000e_0000  ACPI RSDP and tables  0x0010_0000  kernel (HIMEM)
+ *   0x000e_0000  ACPI RSDP and tables  0x000f_f000  VMGenID generation id
+ *   0x0010_0000  kernel (HIMEM)
  *   0xc000_0000  32-bit MMIO gap: boot timer, then virtio-mmio windows
  *   0xfec0_0000  IOAPIC                0xfee0_0000  LAPIC
  *   0x1_0000_0000  RAM above the gap continues here
@@ -31,8 +32,10 @@
 #define LAYOUT_CMDLINE_MAX	 4096ULL /* bytes, including the terminating NUL */
 #define LAYOUT_EBDA_START	 0x9fc00ULL
 #define LAYOUT_RSDP_START	 0xe0000ULL
-#define LAYOUT_ACPI_END		 0x100000ULL
-#define LAYOUT_HIMEM_START	 0x100000ULL
+#define LAYOUT_ACPI_END		 0xff000ULL
+/* The 16-byte VMGenID generation id, alone in its page (reserved in the e820 map). */
+#define LAYOUT_VMGENID_ADDR 0xff000ULL
+#define LAYOUT_HIMEM_START  0x100000ULL
 
 #define LAYOUT_MMIO_GAP_START	 0xc0000000ULL
 #define LAYOUT_MMIO_GAP_END	 0x100000000ULL
@@ -46,6 +49,8 @@
 #define LAYOUT_COM1_IRQ	  4
 #define LAYOUT_I8042_PORT 0x60 /* data 0x60, command/status 0x64 */
 #define LAYOUT_I8042_IRQ  1
+/* The ACPI Generic Event Device's interrupt (VMGenID): above the virtio GSIs (5 to 20). */
+#define LAYOUT_GED_GSI 23
 
 #define LAYOUT_MAX_VCPUS 32
 

@@ -51,6 +51,8 @@ static uint64_t drop_range(struct virtio_balloon *b, uint8_t *hva, uint64_t len)
 		b->madvise_fails++;
 		return 0;
 	}
+	/* Zero now: a Diff snapshot must carry them, though the guest never wrote them. */
+	gm_mark_dirty(b->mem, (void *)start, end - start);
 	return end - start;
 }
 

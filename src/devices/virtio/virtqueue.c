@@ -306,9 +306,11 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *chain)
 		 * Relaxed: a hint only. A device that stops popping on an empty ring
 		 * calls vq_enable_notify(), whose full barrier closes the race.
 		 */
-		if (used)
+		if (used) {
 			__atomic_store_n(word16(used, avail_event_off(vq)), vq->last_avail,
 					 __ATOMIC_RELAXED);
+			gm_mark_dirty(vq->mem, used + avail_event_off(vq), 2);
+		}
 	}
 
 	if (walk_chain(vq, head, chain) < 0) {
@@ -321,6 +323,26 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *chain)
 void vq_undo_pop(struct virtqueue *vq)
 {
 	vq->last_avail--;
+}
+
+/*
+ * Dirty page tracking (Diff snapshots): the pages of chain @head's
+ * device-writable buffers, all of them (a superset of what the device wrote,
+ * whatever the used length says). The chain is walked again from its
+ * descriptors: unchanged since the pop, unless the guest broke the protocol
+ * by rewriting descriptors it had given the device, and then only its own
+ * snapshot suffers. Marked at the push, after the device's writes, so a chain
+ * held across a snapshot (a receive buffer) is marked for the next one.
+ */
+static void mark_written(struct virtqueue *vq, uint16_t head)
+{
+	const char *error = vq->error;
+	struct vq_chain c;
+
+	walk_chain(vq, head, &c); /* a bad chain: what was walked before the fault */
+	vq->error = error;
+	for (unsigned int i = 0; i < c.nr_in; i++)
+		gm_mark_dirty(vq->mem, c.in[i].iov_base, c.in[i].iov_len);
 }
 
 void vq_push_many(struct virtqueue *vq, const struct vq_used *elems, unsigned int n)
@@ -347,6 +369,11 @@ void vq_push_many(struct virtqueue *vq, const struct vq_used *elems, unsigned in
 
 		__atomic_store_n(word32(used, elem), (uint32_t)elems[i].head, __ATOMIC_RELAXED);
 		__atomic_store_n(word32(used, elem + 4), elems[i].len, __ATOMIC_RELAXED);
+	}
+	if (gm_tracking_dirty(vq->mem)) {
+		for (i = 0; i < n; i++)
+			mark_written(vq, elems[i].head);
+		gm_mark_dirty(vq->mem, used, VQ_USED_BYTES(vq->size));
 	}
 	vq->used_idx = (uint16_t)(vq->used_idx + n);
 	/*
