@@ -108,6 +108,7 @@ static const struct seccomp_rule rules[] = {
 	     EQ(2, O_WRONLY | O_CREAT | O_CLOEXEC)),
     ALLOW("ftruncate", "snapshot: the memory file sized to the guest's memory"),
     ALLOW("pwrite64", "snapshot: the guest's memory, runs of pages at their offsets"),
+    ALLOW("pread64", "snapshot: /proc/self/pagemap (opened at build): pages never mapped are skipped"),
     ALLOW_IF("ioctl", "KVM_GET_DIRTY_LOG: a Diff snapshot's pages written since the last",
 	     EQ(1, KVM_GET_DIRTY_LOG)),
     ALLOW_IF("ioctl", "KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2): the size of a vCPU's XSAVE area",

@@ -169,7 +169,7 @@ static int write_memory(struct vm *vm, const struct snapshot_create_params *p)
 		if (ret)
 			goto out;
 	}
-	ret = snapshot_mem_write(&vm->mem, fd, diff ? maps : NULL);
+	ret = snapshot_mem_write(&vm->mem, fd, diff ? maps : NULL, vm->pagemap_fd);
 	if (!ret && fsync(fd) < 0)
 		ret = -errno;
 	if (ret)

@@ -94,9 +94,10 @@ int vm_uffd_attach(struct vm *vm, const char *path);
  * long (the caller sized it). @dirty NULL: every page that is not all zero
  * (a Full snapshot into an empty file); else one bitmap per region, a bit
  * per 4 KiB page, and exactly those pages are written, zero or not (a Diff).
+ * @pagemap_fd: /proc/self/pagemap, or -1 (a Full then reads every page).
  * 0, or -errno.
  */
-int snapshot_mem_write(const struct guest_mem *gm, int fd, uint64_t *const *dirty);
+int snapshot_mem_write(const struct guest_mem *gm, int fd, uint64_t *const *dirty, int pagemap_fd);
 /* Bytes of a region's dirty bitmap (KVM_GET_DIRTY_LOG's: a bit per page, in u64 words). */
 size_t snapshot_bitmap_bytes(uint64_t region_size);
 

@@ -55,8 +55,7 @@ static bool never_touched(struct pagemap *pm, const uint8_t *p)
 		ssize_t r = pread(pm->fd, pm->e, sizeof(pm->e), (off_t)(vpn * sizeof(pm->e[0])));
 
 		if (r < (ssize_t)sizeof(pm->e[0])) {
-			close(pm->fd); /* no pagemap after all: look at every page */
-			pm->fd = -1;
+			pm->fd = -1; /* no pagemap after all: look at every page */
 			return false;
 		}
 		pm->first = vpn;
@@ -114,17 +113,15 @@ static int write_region(const struct guest_mem *gm, unsigned int r, int fd, uint
 	return 0;
 }
 
-int snapshot_mem_write(const struct guest_mem *gm, int fd, uint64_t *const *dirty)
+int snapshot_mem_write(const struct guest_mem *gm, int fd, uint64_t *const *dirty, int pagemap_fd)
 {
 	struct pagemap pm = {.fd = -1};
 	int ret = 0;
 
 	/* A Full of anonymous memory: pages never touched are skipped unread. */
 	if (!dirty && gm->untouched_is_zero)
-		pm.fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+		pm.fd = pagemap_fd;
 	for (unsigned int r = 0; !ret && r < gm->nr_regions; r++)
 		ret = write_region(gm, r, fd, dirty, &pm);
-	if (pm.fd >= 0)
-		close(pm.fd);
 	return ret;
 }

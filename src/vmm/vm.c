@@ -170,6 +170,8 @@ static int vm_init_memory(struct vm *vm, int mem_fd)
 	/* ember's own writes, which KVM's dirty log does not see, for Diff snapshots. */
 	if (!ret && mc->track_dirty_pages && (ret = gm_track_dirty(&vm->mem)))
 		log_error("guest memory: no memory for the dirty page bitmaps");
+	if (!ret && vm->mem.untouched_is_zero)
+		vm->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); /* -1: no skipping */
 	return ret;
 }
 
@@ -357,7 +359,7 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 	int ret;
 
 	/* Fields that teardown looks at are valid before anything can fail. */
-	vm->kvm_fd = vm->vm_fd = vm->console.uart_evt = vm->uffd = vm->uffd_sock = -1;
+	vm->kvm_fd = vm->vm_fd = vm->console.uart_evt = vm->uffd = vm->uffd_sock = vm->pagemap_fd = -1;
 	vm->kvm_late_threaded = false;
 	vm->sampler.fd = vm->sampler.timer_h.fd = -1;
 	vm->supported_cpuid = NULL;
@@ -534,7 +536,9 @@ void vm_destroy(struct vm *vm)
 		close(vm->uffd_sock);
 	if (vm->uffd >= 0)
 		close(vm->uffd);
-	vm->uffd = vm->uffd_sock = -1;
+	if (vm->pagemap_fd >= 0)
+		close(vm->pagemap_fd);
+	vm->uffd = vm->uffd_sock = vm->pagemap_fd = -1;
 	if (vm->snap_caps_ready)
 		arch_snapshot_caps_free(&vm->snap_caps);
 	vm->snap_caps_ready = false;

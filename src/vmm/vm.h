@@ -120,6 +120,12 @@ struct vm {
 	/* A Uffd restore: the userfaultfd and the page-fault handler's socket, kept open; -1: none.
 	 */
 	int uffd, uffd_sock;
+	/*
+	 * /proc/self/pagemap (or -1): a Full snapshot skips the anonymous pages the
+	 * host never mapped. Opened at build time, before the vmm seccomp filter,
+	 * which allows no read-only open.
+	 */
+	int pagemap_fd;
 };
 
 /*

@@ -19,6 +19,16 @@
 
 #define PAGE 4096
 
+/* /proc/self/pagemap, opened once (as the VM does at build time): Full snapshots skip untouched pages. */
+static int pagemap_fd(void)
+{
+	static int fd = -2;
+
+	if (fd == -2)
+		fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	return fd;
+}
+
 static int tmpfile_sized(uint64_t size)
 {
 	char path[] = "/tmp/ember-snapmem-XXXXXX";
@@ -61,7 +71,7 @@ TEST(full_skips_zero_pages)
 	CHECK_EQ(gm_write(&gm, 6 * PAGE, "C", 1), 0);
 	CHECK_EQ(gm_write(&gm, size - 1, "D", 1), 0);
 	fd = tmpfile_sized(size);
-	CHECK_EQ(snapshot_mem_write(&gm, fd, NULL), 0);
+	CHECK_EQ(snapshot_mem_write(&gm, fd, NULL, pagemap_fd()), 0);
 	CHECK_EQ(byte_at(fd, 0), 'A');
 	CHECK_EQ(byte_at(fd, 5 * PAGE + 100), 'B');
 	CHECK_EQ(byte_at(fd, 6 * PAGE), 'C');
@@ -91,7 +101,7 @@ TEST(diff_writes_exactly_the_dirty_pages)
 	CHECK_EQ(gm_write(&gm, 2 * PAGE, "old", 3), 0);
 	CHECK_EQ(gm_write(&gm, 9 * PAGE, "old", 3), 0);
 	base = tmpfile_sized(size);
-	CHECK_EQ(snapshot_mem_write(&gm, base, NULL), 0);
+	CHECK_EQ(snapshot_mem_write(&gm, base, NULL, pagemap_fd()), 0);
 	/* Since then: page 2 changed, page 9 zeroed, page 10 written; page 11 changed but clean. */
 	CHECK_EQ(gm_write(&gm, 2 * PAGE, "new", 3), 0);
 	memset(gm_ptr(&gm, 9 * PAGE, PAGE), 0, PAGE);
@@ -99,7 +109,7 @@ TEST(diff_writes_exactly_the_dirty_pages)
 	CHECK_EQ(gm_write(&gm, 11 * PAGE, "xxx", 3), 0);
 	bitmap[0] = 1u << 2 | 1u << 9 | 1u << 10;
 	fd = tmpfile_sized(size);
-	CHECK_EQ(snapshot_mem_write(&gm, fd, (uint64_t *const[]){bitmap}), 0);
+	CHECK_EQ(snapshot_mem_write(&gm, fd, (uint64_t *const[]){bitmap}, -1), 0);
 	CHECK_EQ(byte_at(fd, 2 * PAGE), 'n');
 	CHECK_EQ(byte_at(fd, 10 * PAGE + 2), 'n');
 	CHECK_EQ(byte_at(fd, 11 * PAGE), 0); /* not dirty: not written */
@@ -108,7 +118,7 @@ TEST(diff_writes_exactly_the_dirty_pages)
 		CHECK(!is_data(fd, 0) && !is_data(fd, 11));
 	}
 	/* The same diff written straight over the base: the newer memory. */
-	CHECK_EQ(snapshot_mem_write(&gm, base, (uint64_t *const[]){bitmap}), 0);
+	CHECK_EQ(snapshot_mem_write(&gm, base, (uint64_t *const[]){bitmap}, -1), 0);
 	CHECK_EQ(byte_at(base, 2 * PAGE), 'n');
 	CHECK_EQ(byte_at(base, 9 * PAGE), 0);
 	CHECK_EQ(byte_at(base, 10 * PAGE), 't');
@@ -135,7 +145,7 @@ TEST(regions_back_to_back)
 	    0);
 	gm.mapping = both; /* a fake has none: the file offsets are relative to it */
 	fd = tmpfile_sized(4 * PAGE);
-	CHECK_EQ(snapshot_mem_write(&gm, fd, NULL), 0);
+	CHECK_EQ(snapshot_mem_write(&gm, fd, NULL, pagemap_fd()), 0);
 	CHECK_EQ(byte_at(fd, 3 * PAGE + 1), 'i');
 	close(fd);
 	free(both);
@@ -268,7 +278,7 @@ TEST(full_skips_untouched_pages_unread)
 	sink = *(volatile uint8_t *)gm_ptr(&gm, 9 * PAGE, 1); /* read: the zero page */
 	(void)sink;
 	fd = tmpfile_sized(size);
-	CHECK_EQ(snapshot_mem_write(&gm, fd, NULL), 0);
+	CHECK_EQ(snapshot_mem_write(&gm, fd, NULL, pagemap_fd()), 0);
 	CHECK_EQ(byte_at(fd, 2 * PAGE + 7), 'X');
 	CHECK_EQ(byte_at(fd, 9 * PAGE), 0);
 	CHECK_EQ(byte_at(fd, 100 * PAGE), 0);
@@ -278,7 +288,7 @@ TEST(full_skips_untouched_pages_unread)
 	/* Not zero when missing: every page is read (and so mapped). */
 	gm.untouched_is_zero = false;
 	fd = tmpfile_sized(size);
-	CHECK_EQ(snapshot_mem_write(&gm, fd, NULL), 0);
+	CHECK_EQ(snapshot_mem_write(&gm, fd, NULL, pagemap_fd()), 0);
 	CHECK_EQ(byte_at(fd, 2 * PAGE + 7), 'X');
 	if (host_mapped(gm_ptr(&gm, 2 * PAGE, 1)))
 		CHECK(host_mapped(gm_ptr(&gm, 100 * PAGE, 1)));
