@@ -171,7 +171,8 @@ static int vm_init_memory(struct vm *vm, int mem_fd)
 	if (!ret && mc->track_dirty_pages && (ret = gm_track_dirty(&vm->mem)))
 		log_error("guest memory: no memory for the dirty page bitmaps");
 	if (!ret && vm->mem.untouched_is_zero)
-		vm->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); /* -1: no skipping */
+		vm->pagemap_fd =
+		    open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); /* -1: no skipping */
 	return ret;
 }
 
@@ -359,7 +360,8 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 	int ret;
 
 	/* Fields that teardown looks at are valid before anything can fail. */
-	vm->kvm_fd = vm->vm_fd = vm->console.uart_evt = vm->uffd = vm->uffd_sock = vm->pagemap_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->console.uart_evt = vm->uffd = vm->uffd_sock = vm->pagemap_fd =
+	    -1;
 	vm->kvm_late_threaded = false;
 	vm->sampler.fd = vm->sampler.timer_h.fd = -1;
 	vm->supported_cpuid = NULL;

@@ -19,7 +19,8 @@
 
 #define PAGE 4096
 
-/* /proc/self/pagemap, opened once (as the VM does at build time): Full snapshots skip untouched pages. */
+/* /proc/self/pagemap, opened once (as the VM does at build time): Full snapshots skip untouched
+ * pages. */
 static int pagemap_fd(void)
 {
 	static int fd = -2;
