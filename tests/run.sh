@@ -7,7 +7,7 @@
 # unit.sh (test_*, asan:test_*), layers.sh (the include layers), devices.sh (devices:fuzz-virtio), guests.sh (the
 # payload guests of tests/guests/cases.tsv), snapshot.sh (snapshots), balloon.sh, vsock.sh, net.sh (devices
 # end to end), cli.sh, jailer.sh (ember-jailer), api.sh, metrics.sh, linux.sh (Linux boots; they skip without
-# build/guest/). Their shared helpers are in tests/lib/: common.sh (paths, filter,
+# build/guest/), sandbox.sh (ember-sandbox: a template boot, then clones). Their shared helpers are in tests/lib/: common.sh (paths, filter,
 # counters, summary, $TMP, exit hooks, KVM), vm.sh (a VM's configuration, judging a
 # run, the drive image), api.sh, net.sh and vsock.sh (ember's API socket, the host
 # sides of virtio-net and vsock), fuzz.sh (run_fuzzer), swagger_check.py (a JSON
@@ -55,5 +55,8 @@ source tests/metrics.sh
 # --- Linux guests (build/guest/): few slow boots, several checks each ---
 # shellcheck source=tests/linux.sh
 source tests/linux.sh
+# --- ember-sandbox: one Linux boot for its template (cached), then clones of it ---
+# shellcheck source=tests/sandbox.sh
+source tests/sandbox.sh
 
 summary
