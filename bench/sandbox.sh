@@ -20,10 +20,10 @@ clients=${2:-2}
 requests=${3:-20}
 sandbox=build/ember-sandbox
 tmpl=build/sandbox/template
-[ -x "$sandbox" ] && [ -f "$tmpl/manifest.json" ] || {
+if [ ! -x "$sandbox" ] || [ ! -f "$tmpl/manifest.json" ]; then
 	echo "bench/sandbox.sh: no template: make sandbox-template" >&2
 	exit 1
-}
+fi
 tmp=$(mktemp -d /tmp/ember-sbbench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; else printf "-" }'; }

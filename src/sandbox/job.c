@@ -216,7 +216,7 @@ char *sb_job_answer(const struct sb_job *job, const struct sb_result *res, doubl
 			    json_pack("{s:o, s:o, s:o, s:o, s:o, s:b}", "restore", ms(restore_ms),
 				      "agent", ms(agent_ms), "exec", ms(exec_ms), "total",
 				      ms(total_ms), "queue", ms(queue_ms), "pooled", pooled));
-	char *s = json_dumps(o, JSON_COMPACT);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));
 	json_decref(o);
 	return s;
 }

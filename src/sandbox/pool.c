@@ -152,7 +152,7 @@ char *sb_stats_json(struct sb_server *s)
 	json_object_set_new(o, "total_ms", percentiles(total, n));
 	json_object_set_new(o, "restore_ms", percentiles(restore, n));
 	pthread_mutex_unlock(&s->lock);
-	char *str = json_dumps(o, JSON_COMPACT);
+	char *str = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));
 	json_decref(o);
 	return str;
 }

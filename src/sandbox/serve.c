@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -45,6 +46,9 @@ struct conn {
 	char *body;
 	size_t body_len;
 	bool too_big, done;
+	char field[16], value[32]; /* the header being read, enough to see an Expect */
+	size_t field_len, value_len;
+	bool in_value, expect_continue;
 };
 
 static int on_url(http_parser *p, const char *at, size_t len)
@@ -54,6 +58,52 @@ static int on_url(http_parser *p, const char *at, size_t len)
 	memcpy(c->url + c->url_len, at, n);
 	c->url_len += n;
 	c->url[c->url_len] = 0;
+	return 0;
+}
+
+/* Keeps the start of a header's name or value (at most cap - 1 bytes, NUL-ended). */
+static void keep(char *buf, size_t cap, size_t *used, const char *at, size_t len)
+{
+	size_t n = len < cap - 1 - *used ? len : cap - 1 - *used;
+	memcpy(buf + *used, at, n);
+	*used += n;
+	buf[*used] = 0;
+}
+
+static void header_done(struct conn *c)
+{
+	if (c->in_value && strcasecmp(c->field, "expect") == 0 &&
+	    strncasecmp(c->value, "100-continue", 12) == 0)
+		c->expect_continue = true;
+	c->field_len = c->value_len = 0;
+	c->field[0] = c->value[0] = 0;
+	c->in_value = false;
+}
+
+static int on_field(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+	if (c->in_value)
+		header_done(c);
+	keep(c->field, sizeof(c->field), &c->field_len, at, len);
+	return 0;
+}
+
+static int on_value(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+	c->in_value = true;
+	keep(c->value, sizeof(c->value), &c->value_len, at, len);
+	return 0;
+}
+
+/* curl sends a body over 1 KiB only after "100 Continue" (or a second's wait). */
+static int on_headers(http_parser *p)
+{
+	struct conn *c = p->data;
+	header_done(c);
+	if (c->expect_continue)
+		send(c->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, MSG_NOSIGNAL);
 	return 0;
 }
 
@@ -253,8 +303,12 @@ static void *conn_main(void *arg)
 	http_parser p;
 	http_parser_init(&p, HTTP_REQUEST);
 	p.data = c;
-	http_parser_settings hs = {
-	    .on_url = on_url, .on_body = on_body, .on_message_complete = on_complete};
+	http_parser_settings hs = {.on_url = on_url,
+				   .on_header_field = on_field,
+				   .on_header_value = on_value,
+				   .on_headers_complete = on_headers,
+				   .on_body = on_body,
+				   .on_message_complete = on_complete};
 	char buf[65536];
 	while (!c->done) {
 		ssize_t n = read(c->fd, buf, sizeof(buf));
