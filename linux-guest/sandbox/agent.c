@@ -193,6 +193,7 @@ static int read_request(int fd, struct sb_reader *r, struct request *req)
 				req->envp[req->envc++] = dup_str(d, len);
 			break;
 		case SB_CWD:
+			free(req->cwd);
 			req->cwd = dup_str(d, len);
 			break;
 		case SB_RUN:
@@ -277,11 +278,15 @@ static void serve(int fd, struct sb_reader *rp, struct request *req)
 		fail(fd, "no command", "(argv)", EINVAL, 127);
 		exit(1);
 	}
-	bool has_path = false;
-	for (size_t i = 0; i < req->envc; i++)
+	bool has_path = false, has_home = false;
+	for (size_t i = 0; i < req->envc; i++) {
 		has_path |= strncmp(req->envp[i], "PATH=", 5) == 0;
+		has_home |= strncmp(req->envp[i], "HOME=", 5) == 0;
+	}
 	if (!has_path)
 		req->envp[req->envc++] = "PATH=/sbin:/bin:/usr/sbin:/usr/bin";
+	if (!has_home)
+		req->envp[req->envc++] = "HOME=/root";
 	/* posix_spawnp searches our PATH: make it the command's. */
 	for (size_t i = 0; i < req->envc; i++)
 		if (strncmp(req->envp[i], "PATH=", 5) == 0)
