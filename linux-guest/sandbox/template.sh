@@ -88,7 +88,8 @@ say "booting $vmlinux ($vcpus vCPU, $mem MiB) under $ember; the console goes to 
 "$ember" --api-sock "$boot/api.sock" --boot-timer --config-file "$boot/config.json" \
 	</dev/null >"$boot/console.log" 2>&1 &
 pid=$!
-trap 'kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tree" "$tmpl.tmp"; true' EXIT
+# (errexit applies inside the trap too: every step may fail)
+trap 'kill -KILL $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$tree" "$tmpl.tmp"' EXIT
 SECONDS=0
 last=-1
 until "$sandbox" ping --vsock "$boot/v.sock" --timeout-ms 500 2>/dev/null; do
