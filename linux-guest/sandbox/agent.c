@@ -212,7 +212,7 @@ static int read_request(int fd, struct sb_reader *r, struct request *req)
  * *OFF is how much of the first frame is written. Returns 1 while a frame waits for
  * the pipe to take more (poll it for POLLOUT, read no more from the host), else 0.
  */
-static int drain_stdin(struct sb_reader *r, int *in, uint32_t *off)
+static int drain_stdin(int fd, struct sb_reader *r, int *in, uint32_t *off)
 {
 	int type;
 	const uint8_t *d;
@@ -232,6 +232,8 @@ static int drain_stdin(struct sb_reader *r, int *in, uint32_t *off)
 			close(*in);
 			*in = -1;
 		}
+		if (type == SB_STDIN && len > 0)
+			send_frame(fd, SB_STDIN_ACK, NULL, 0); /* the host may send the next */
 		*off = 0;
 		sb_reader_consume(r);
 	}
@@ -344,7 +346,7 @@ static void serve(int fd, struct sb_reader *rp, struct request *req)
 	int stdin_fd = in[1], outfd = out[0], errfd = err[0];
 	uint32_t stdin_off = 0;
 	fcntl(stdin_fd, F_SETFL, O_NONBLOCK);
-	int stdin_blocked = drain_stdin(&r, &stdin_fd, &stdin_off);
+	int stdin_blocked = drain_stdin(fd, &r, &stdin_fd, &stdin_off);
 	while (outfd >= 0 || errfd >= 0) {
 		struct pollfd p[4] = {{.fd = stdin_blocked ? -1 : fd, .events = POLLIN},
 				      {.fd = outfd, .events = POLLIN},
@@ -361,7 +363,7 @@ static void serve(int fd, struct sb_reader *rp, struct request *req)
 			exit(1);
 		}
 		if (p[0].revents || p[3].revents)
-			stdin_blocked = drain_stdin(&r, &stdin_fd, &stdin_off);
+			stdin_blocked = drain_stdin(fd, &r, &stdin_fd, &stdin_off);
 		if (p[1].revents && pump_out(fd, &outfd, SB_STDOUT) < 0)
 			break;
 		if (p[2].revents && pump_out(fd, &errfd, SB_STDERR) < 0)

@@ -10,10 +10,13 @@
  *   T clock: 8-byte seconds, 8-byte nanoseconds (CLOCK_REALTIME)
  *   A one argv word (at least one), E one "KEY=VALUE", C the working directory
  *   G run: the command starts
- *   I stdin bytes, any number; an empty I closes the command's stdin
+ *   I stdin bytes, any number; an empty I closes the command's stdin. The host sends
+ *     the next I only once the agent acknowledged the previous one (a below): at most
+ *     one frame is ever in flight, so the guest's vsock buffer never fills (with it
+ *     full, a Linux 6.1 guest under ember lost 64 KiB of a stream here)
  * or P alone: the agent answers P and closes (readiness probe).
  * Agent -> host:
- *   B the command started; O stdout bytes; e stderr bytes
+ *   B the command started; O stdout bytes; e stderr bytes; a one I frame consumed
  *   F a failure before the command ran (its text), followed by X 126 or 127
  *   X exit status (4 bytes) or S the signal that ended it (4 bytes): the last frame
  */
@@ -29,7 +32,8 @@
 #define SB_FRAME_HDR	  5u
 #define SB_FRAME_MAX	  (1u << 20) /* the largest payload either side accepts */
 #define SB_ENTROPY_MAX	  512u
-#define SB_ARGS_MAX	  4096u /* argv words plus environment entries */
+#define SB_STDIN_CHUNK	  32768u /* an I frame's largest payload */
+#define SB_ARGS_MAX	  4096u	 /* argv words plus environment entries */
 
 enum sb_frame {
 	SB_ENTROPY = 'R',
@@ -40,6 +44,7 @@ enum sb_frame {
 	SB_RUN = 'G',
 	SB_STDIN = 'I',
 	SB_PING = 'P',
+	SB_STDIN_ACK = 'a',
 	SB_STARTED = 'B',
 	SB_STDOUT = 'O',
 	SB_STDERR = 'e',

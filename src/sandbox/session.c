@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,6 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-
-#define STDIN_CHUNK 65536u
 
 /* A growable byte buffer of frames waiting to be sent. */
 struct outbuf {
@@ -143,19 +142,37 @@ static int build_request(struct outbuf *o, const struct sb_request *req)
 		ret = out_frame(o, SB_ENV, req->env[i], strlen(req->env[i]));
 	if (!ret && req->cwd)
 		ret = out_frame(o, SB_CWD, req->cwd, strlen(req->cwd));
-	ret = ret ?: out_frame(o, SB_RUN, NULL, 0);
-	for (size_t off = 0; !ret && off < req->stdin_len; off += STDIN_CHUNK) {
-		size_t n = req->stdin_len - off < STDIN_CHUNK ? req->stdin_len - off : STDIN_CHUNK;
-		ret = out_frame(o, SB_STDIN, req->stdin_data + off, n);
+	return ret ?: out_frame(o, SB_RUN, NULL, 0);
+}
+
+/*
+ * The next stdin frame (or the empty one that closes stdin) once the agent has
+ * acknowledged the last: one frame in flight at a time (proto.h).
+ */
+static int next_stdin(struct outbuf *o, const struct sb_request *req, size_t *off, bool *acked,
+		      bool *closed)
+{
+	if (*closed || !*acked)
+		return 0;
+	if (*off == req->stdin_len) {
+		*closed = true;
+		return out_frame(o, SB_STDIN, NULL, 0);
 	}
-	return ret ?: out_frame(o, SB_STDIN, NULL, 0);
+	size_t n = req->stdin_len - *off < SB_STDIN_CHUNK ? req->stdin_len - *off : SB_STDIN_CHUNK;
+	int ret = out_frame(o, SB_STDIN, req->stdin_data + *off, n);
+	*off += n;
+	*acked = false;
+	return ret;
 }
 
 /* One frame from the agent; 1 when it was the last (RES filled), <0 to stop. */
 static int take_frame(int type, const uint8_t *d, uint32_t len, const struct sb_sink *sink,
-		      struct sb_result *res)
+		      struct sb_result *res, bool *acked)
 {
 	switch (type) {
+	case SB_STDIN_ACK:
+		*acked = true;
+		return 0;
 	case SB_STARTED:
 		res->started_ms = sb_now_ms();
 		return 0;
@@ -210,7 +227,14 @@ int sb_session_run(const char *uds, unsigned port, const struct sb_request *req,
 		goto out;
 	}
 	res->connect_ms = sb_now_ms();
+	size_t stdin_off = 0;
+	bool acked = true, closed = false;
 	for (;;) {
+		if (o.off == o.len) {
+			o.off = o.len = 0;
+			if ((ret = next_stdin(&o, req, &stdin_off, &acked, &closed)) < 0)
+				break;
+		}
 		if (sink->cancelled && sink->cancelled(sink->ctx)) {
 			res->outcome = SB_CANCELLED;
 			break;
@@ -255,7 +279,7 @@ int sb_session_run(const char *uds, unsigned port, const struct sb_request *req,
 		uint32_t len;
 		int fr;
 		while (!last && (fr = sb_reader_frame(&r, &type, &d, &len)) == 1) {
-			last = take_frame(type, d, len, sink, res);
+			last = take_frame(type, d, len, sink, res, &acked);
 			sb_reader_consume(&r);
 		}
 		if (last || fr < 0) {
