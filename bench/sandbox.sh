@@ -106,5 +106,5 @@ if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
 	for _ in 1 2 3; do docker run --rm busybox true >/dev/null 2>&1; done
 	printf '  %-28s %10.1f ms\n' "docker run --rm busybox true" "$(((($(date +%s%N) - start) / 3) / 1000))e-3"
 else
-	printf '  %-28s %10s\n' "docker run --rm" "(no docker here)"
+	printf "  %-28s %10s\n" "docker run --rm" "(no docker daemon here)"
 fi
