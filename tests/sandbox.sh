@@ -332,6 +332,29 @@ sb_queue_checks() {
 	sb_serve_stop queue
 }
 
+# --jail: a clone under ember-jailer, as uid 100000 and up, in a chroot beside the template.
+sb_jail_checks() {
+	if [ "$(id -u)" != 0 ]; then
+		skip sandbox:jail "ember-jailer needs root"
+		return
+	fi
+	mkdir -p "$TMPDIR_SB"
+	TMPDIR=$TMPDIR_SB timeout 120 "$SANDBOX" run --jail --template "$SB_TEMPLATE" -- \
+		sh -c 'sleep 1; echo jailed' >"$TMP/sb.out" 2>"$TMP/sb.err" &
+	local pid=$! uid
+	sleep 0.5
+	uid=$(ps -o uid= -C ember -o cmd= 2>/dev/null | awk '/--api-sock \/run\/api.sock/ && $1 >= 100000 { print $1; exit }')
+	wait $pid
+	RC=$?
+	if [ $RC = 0 ] && [ "$(cat "$TMP/sb.out")" = jailed ] && [ -n "$uid" ] &&
+		[ -z "$(ls -A "$SB_TEMPLATE.jail/ember" 2>/dev/null)" ]; then
+		pass sandbox:jail
+	else
+		fail sandbox:jail "status $RC, '$(cat "$TMP/sb.out")', ember uid '$uid', $(head -c 300 "$TMP/sb.err"), left: $(ls "$SB_TEMPLATE.jail/ember" 2>/dev/null)"
+	fi
+	sb_check_clean jail
+}
+
 if want sandbox:fuzz; then
 	run_fuzzer sandbox:fuzz fuzz_sandbox 15
 fi
@@ -344,6 +367,7 @@ if want_group sandbox && sb_ready; then
 		want sandbox:template && sb_bad_templates
 		want sandbox:serve && sb_serve_checks
 		want sandbox:queue && sb_queue_checks
+		want sandbox:jail && sb_jail_checks
 	else
 		fail sandbox:template "make sandbox-template: $(tail -n 5 "$TMP/sb-template.log")"
 	fi

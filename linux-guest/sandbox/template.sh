@@ -117,6 +117,8 @@ api PATCH /vm '{"state": "Paused"}'
 api PUT /snapshot/create "{\"snapshot_path\": \"$tmpl.tmp/state\", \"mem_file_path\": \"$tmpl.tmp/memory\"}"
 kill -KILL $pid 2>/dev/null
 wait $pid 2>/dev/null || true
+# ember-sandbox --jail hard-links these into each jail, for another uid to read.
+chmod 0644 "$tmpl.tmp/state" "$tmpl.tmp/memory"
 
 kernel_sha=$(sha256sum "$vmlinux" | cut -d' ' -f1)
 initrd_sha=$(sha256sum "$out/initramfs.cpio" | cut -d' ' -f1)

@@ -2,17 +2,19 @@
 /* Starting, resuming and destroying a sandbox clone (clone.h). */
 #include "clone.h"
 
-#include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <http_parser.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -114,17 +116,21 @@ static void fault_of(const char *body, char *out, size_t len)
 	json_decref(j);
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/* DIR and everything under it (a jail holds directories, device nodes, sockets). */
 static void remove_dir(const char *dir)
 {
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			unlinkat(dirfd(d), e->d_name, 0);
-	closedir(d);
-	rmdir(dir);
+	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 bool sb_clone_alive(struct sb_clone *c)
@@ -149,9 +155,81 @@ void sb_clone_destroy(struct sb_clone *c)
 	if (c->dir[0])
 		remove_dir(c->dir);
 	c->dir[0] = 0;
+	if (c->jail[0])
+		remove_dir(c->jail);
+	c->jail[0] = 0;
 }
 
-static pid_t spawn_ember(const char *ember, const struct sb_clone *c)
+int sb_jail_init(struct sb_jail *j, const struct sb_template *t, const char *ember, char *err,
+		 size_t errlen)
+{
+	memset(j, 0, sizeof(*j));
+	if (geteuid() != 0) {
+		snprintf(err, errlen, "--jail: ember-jailer needs root");
+		return -EPERM;
+	}
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s", ember);
+	snprintf(j->jailer, sizeof(j->jailer), "%s/ember-jailer", dirname(tmp));
+	if (access(j->jailer, X_OK) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "--jail: %s: %s", j->jailer, strerror(e));
+		return -e;
+	}
+	snprintf(j->base, sizeof(j->base), "%.4000s.jail", t->dir);
+	if (mkdir(j->base, 0755) < 0 && errno != EEXIST) {
+		int e = errno;
+		snprintf(err, errlen, "--jail: mkdir %s: %s", j->base, strerror(e));
+		return -e;
+	}
+	const char *files[] = {t->state, t->memory};
+	for (size_t i = 0; i < 2; i++) {
+		struct stat st;
+		if (stat(files[i], &st) < 0 || (st.st_mode & 0044) != 0044) {
+			snprintf(err, errlen,
+				 "--jail: %s must be readable by the jail's uid (chmod 0644; "
+				 "make sandbox-template makes it so)",
+				 files[i]);
+			return -EACCES;
+		}
+	}
+	j->first_uid = 100000;
+	return 0;
+}
+
+/* The jail's root with the template's files hard-linked in; the paths ember gets. */
+static int jail_prepare(struct sb_clone *c, const struct sb_template *t, struct sb_jail *j,
+			char *id, size_t idlen, unsigned *uid, char *err, size_t errlen)
+{
+	unsigned n = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+	*uid = j->first_uid + n % 50000;
+	snprintf(id, idlen, "sb-%d-%u", (int)getpid(), n);
+	char root[PATH_MAX + 64], path[PATH_MAX + 96];
+	snprintf(c->jail, sizeof(c->jail), "%.3900s/ember/%s", j->base, id);
+	snprintf(root, sizeof(root), "%s/root", c->jail);
+	snprintf(path, sizeof(path), "%s/ember", j->base);
+	mkdir(path, 0755);
+	if (mkdir(c->jail, 0755) < 0 || mkdir(root, 0755) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "--jail: mkdir %s: %s", root, strerror(e));
+		return -e;
+	}
+	const char *from[] = {t->state, t->memory}, *to[] = {"state", "memory"};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, to[i]);
+		if (link(from[i], path) < 0) {
+			int e = errno;
+			snprintf(err, errlen, "--jail: link %s %s: %s", from[i], path, strerror(e));
+			return -e;
+		}
+	}
+	snprintf(c->api, sizeof(c->api), "%.4000s/run/api.sock", root);
+	snprintf(c->vsock, sizeof(c->vsock), "%.4000s/v.sock", root);
+	return 0;
+}
+
+static pid_t spawn_ember(const char *ember, const struct sb_clone *c, const struct sb_jail *j,
+			 const char *id, unsigned uid)
 {
 	pid_t parent = getpid();
 	pid_t pid = fork();
@@ -173,12 +251,20 @@ static pid_t spawn_ember(const char *ember, const struct sb_clone *c)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	execl(ember, ember, "--api-sock", c->api, (char *)NULL);
+	if (j) {
+		char u[16];
+		snprintf(u, sizeof(u), "%u", uid);
+		execl(j->jailer, j->jailer, "--id", id, "--exec-file", ember, "--uid", u, "--gid",
+		      u, "--chroot-base-dir", j->base, "--", "--api-sock", "/run/api.sock",
+		      (char *)NULL);
+	} else {
+		execl(ember, ember, "--api-sock", c->api, (char *)NULL);
+	}
 	_exit(127);
 }
 
-int sb_clone_start(struct sb_clone *c, const struct sb_template *t, const char *ember, bool resume,
-		   char *err, size_t errlen)
+int sb_clone_start(struct sb_clone *c, const struct sb_template *t, const char *ember,
+		   struct sb_jail *jail, bool resume, char *err, size_t errlen)
 {
 	double t0 = sb_now_ms();
 	memset(c, 0, sizeof(*c));
@@ -193,7 +279,16 @@ int sb_clone_start(struct sb_clone *c, const struct sb_template *t, const char *
 	}
 	snprintf(c->api, sizeof(c->api), "%s/api.sock", c->dir);
 	snprintf(c->vsock, sizeof(c->vsock), "%s/v.sock", c->dir);
-	c->pid = spawn_ember(ember, c);
+	char id[64] = "";
+	unsigned uid = 0;
+	if (jail) {
+		int ret = jail_prepare(c, t, jail, id, sizeof(id), &uid, err, errlen);
+		if (ret < 0) {
+			sb_clone_destroy(c);
+			return ret;
+		}
+	}
+	c->pid = spawn_ember(ember, c, jail, id, uid);
 	if (c->pid < 0) {
 		int e = errno;
 		c->pid = 0;
@@ -215,9 +310,11 @@ int sb_clone_start(struct sb_clone *c, const struct sb_template *t, const char *
 		}
 		usleep(200);
 	}
-	json_t *req = json_pack("{s:s, s:{s:s, s:s}, s:b, s:{s:s}}", "snapshot_path", t->state,
-				"mem_backend", "backend_type", "File", "backend_path", t->memory,
-				"resume_vm", resume, "vsock_override", "uds_path", c->vsock);
+	/* In a jail every path is the jail's: the files were linked in at its root. */
+	json_t *req = json_pack("{s:s, s:{s:s, s:s}, s:b, s:{s:s}}", "snapshot_path",
+				jail ? "/state" : t->state, "mem_backend", "backend_type", "File",
+				"backend_path", jail ? "/memory" : t->memory, "resume_vm", resume,
+				"vsock_override", "uds_path", jail ? "/v.sock" : c->vsock);
 	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	if (!body) {

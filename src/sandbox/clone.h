@@ -13,26 +13,47 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <limits.h>
 #include <sys/types.h>
 
 struct sb_clone {
-	pid_t pid;	   /* ember, or 0 once reaped */
-	char dir[64];	   /* the clone's private directory */
-	char api[96];	   /* DIR/api.sock */
-	char vsock[96];	   /* DIR/v.sock: the hybrid vsock's Unix socket */
-	double restore_ms; /* process start to the load's 204 */
+	pid_t pid;	      /* ember, or 0 once reaped */
+	char dir[64];	      /* the clone's private directory */
+	char api[PATH_MAX];   /* DIR/api.sock, or JAIL/root/run/api.sock */
+	char vsock[PATH_MAX]; /* DIR/v.sock, or JAIL/root/v.sock: the hybrid vsock */
+	char jail[PATH_MAX];  /* --jail: BASE/ember/ID, removed with the clone */
+	double restore_ms;    /* process start to the load's 204 */
 };
+
+/*
+ * --jail: every clone under ember-jailer, as its own uid (first_uid, then the next),
+ * in a chroot under base (beside the template: the template's files are hard-linked
+ * into each jail, so they must be on the same filesystem and readable by others).
+ * ember's parent-death signal does not survive the jailer's change of uid: a jailed
+ * clone outlives an ember-sandbox that is killed.
+ */
+struct sb_jail {
+	char jailer[PATH_MAX];
+	char base[PATH_MAX];
+	unsigned first_uid;
+	unsigned next; /* atomically incremented */
+};
+
+/* Fills J for template T (the jailer beside EMBER); ERR when jailing cannot work here. */
+int sb_jail_init(struct sb_jail *j, const struct sb_template *t, const char *ember, char *err,
+		 size_t errlen);
 
 /* Milliseconds on the monotonic clock. */
 double sb_now_ms(void);
 
 /*
- * Starts ember (EMBER, the binary) and restores T into it, running when RESUME, else
+ * Starts ember (EMBER, the binary; under the jailer when JAIL is not NULL) and restores
+ * T into it, running when RESUME, else
  * paused (sb_clone_resume later). On failure, returns negative errno with ERR set
  * (a line naming the template or ember's fault_message) and leaves nothing behind.
  */
-int sb_clone_start(struct sb_clone *c, const struct sb_template *t, const char *ember, bool resume,
-		   char *err, size_t errlen);
+int sb_clone_start(struct sb_clone *c, const struct sb_template *t, const char *ember,
+		   struct sb_jail *jail, bool resume, char *err, size_t errlen);
 int sb_clone_resume(struct sb_clone *c, char *err, size_t errlen);
 
 /* Kills the VM, reaps ember and removes the clone's directory. Safe to call twice. */

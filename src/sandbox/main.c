@@ -21,16 +21,17 @@ static void usage(FILE *out)
 {
 	fputs("usage: ember-sandbox COMMAND ...\n"
 	      "  run --template DIR [--timeout-ms N] [--stdin-file F] [--env K=V]... [--cwd D]\n"
-	      "      [--verbose] -- CMD [ARG...]\n"
+	      "      [--verbose] [--jail] -- CMD [ARG...]\n"
 	      "      (--vsock UDS instead of --template: the agent behind a running VM's vsock)\n"
 	      "        one command in a fresh clone of the template: its output as it comes,\n"
 	      "        its exit status (128+N for signal N, 124 on the timeout, 125 when\n"
 	      "        ember-sandbox failed)\n"
 	      "  serve --template DIR --socket PATH [--max-concurrent N] [--queue N] [--pool K]\n"
-	      "        [--max-output BYTES]\n"
+	      "        [--max-output BYTES] [--timeout-ms N] [--jail]\n"
 	      "        HTTP/1.1 JSON on a Unix socket: POST /v1/run, GET /v1/stats\n"
 	      "  ping --vsock UDS [--timeout-ms N]\n"
 	      "        wait until the guest agent behind the hybrid vsock socket UDS answers\n"
+	      "--jail: each clone under ember-jailer (beside ember) as its own uid (root only).\n"
 	      "The ember binary: $EMBER, else ember beside ember-sandbox.\n",
 	      out);
 }

@@ -21,7 +21,8 @@ static void *pool_main(void *arg)
 		pthread_mutex_unlock(&s->lock);
 		struct sb_clone c;
 		char err[1024];
-		int ret = sb_clone_start(&c, &s->t, s->ember, false, err, sizeof(err));
+		int ret = sb_clone_start(&c, &s->t, s->ember, s->jailed ? &s->jail : NULL, false,
+					 err, sizeof(err));
 		pthread_mutex_lock(&s->lock);
 		if (ret < 0) {
 			s->pool_failures++;

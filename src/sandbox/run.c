@@ -75,10 +75,11 @@ int sb_run_main(int argc, char **argv, const char *ember)
 					     {"cwd", required_argument, NULL, 'C'},
 					     {"verbose", no_argument, NULL, 'v'},
 					     {"vsock", required_argument, NULL, 'V'},
+					     {"jail", no_argument, NULL, 'j'},
 					     {NULL, 0, NULL, 0}};
 	const char *tdir = NULL, *stdin_file = NULL, *cwd = NULL, *vsock = NULL;
 	long timeout_ms = 60000;
-	int verbose = 0;
+	int verbose = 0, jailed = 0;
 	const char **env = calloc((size_t)argc + 1, sizeof(*env));
 	size_t envc = 0;
 	int c;
@@ -117,6 +118,9 @@ int sb_run_main(int argc, char **argv, const char *ember)
 		case 'V':
 			vsock = optarg;
 			break;
+		case 'j':
+			jailed = 1;
+			break;
 		default:
 			return SB_EXIT_USAGE;
 		}
@@ -133,7 +137,9 @@ int sb_run_main(int argc, char **argv, const char *ember)
 	}
 	char err[1024];
 	struct sb_template t = {.port = SB_AGENT_PORT};
-	if (tdir && sb_template_load(&t, tdir, ember, err, sizeof(err)) < 0) {
+	static struct sb_jail jail;
+	if ((tdir && sb_template_load(&t, tdir, ember, err, sizeof(err)) < 0) ||
+	    (tdir && jailed && sb_jail_init(&jail, &t, ember, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "ember-sandbox: %s\n", err);
 		return SB_EXIT_FAIL;
 	}
@@ -154,7 +160,8 @@ int sb_run_main(int argc, char **argv, const char *ember)
 	struct sb_clone clone = {0};
 	if (vsock)
 		snprintf(clone.vsock, sizeof(clone.vsock), "%s", vsock);
-	else if (sb_clone_start(&clone, &t, ember, true, err, sizeof(err)) < 0) {
+	else if (sb_clone_start(&clone, &t, ember, jailed ? &jail : NULL, true, err, sizeof(err)) <
+		 0) {
 		fprintf(stderr, "ember-sandbox: %s\n", err);
 		free(in);
 		return SB_EXIT_FAIL;

@@ -249,7 +249,8 @@ static void handle_run(struct conn *c)
 		ret = sb_clone_resume(&clone, err, sizeof(err));
 		restore_ms = sb_now_ms() - t1;
 	} else {
-		ret = sb_clone_start(&clone, &s->t, s->ember, true, err, sizeof(err));
+		ret = sb_clone_start(&clone, &s->t, s->ember, s->jailed ? &s->jail : NULL, true,
+				     err, sizeof(err));
 		restore_ms = clone.restore_ms;
 	}
 	if (ret < 0) {
@@ -422,6 +423,7 @@ int sb_serve_main(int argc, char **argv, const char *ember)
 					     {"pool", required_argument, NULL, 'p'},
 					     {"max-output", required_argument, NULL, 'o'},
 					     {"timeout-ms", required_argument, NULL, 'T'},
+					     {"jail", no_argument, NULL, 'j'},
 					     {NULL, 0, NULL, 0}};
 	static struct sb_server s = {.max_concurrent = 2,
 				     .queue_cap = 16,
@@ -454,6 +456,9 @@ int sb_serve_main(int argc, char **argv, const char *ember)
 		case 'T':
 			s.default_timeout = num_arg("--timeout-ms", optarg, 1, s.max_timeout, &ok);
 			break;
+		case 'j':
+			s.jailed = true;
+			break;
 		default:
 			ok = false;
 		}
@@ -461,12 +466,13 @@ int sb_serve_main(int argc, char **argv, const char *ember)
 	if (!ok || !tdir || !sock || optind != argc) {
 		fprintf(stderr, "usage: ember-sandbox serve --template DIR --socket PATH "
 				"[--max-concurrent N] [--queue N] [--pool K] [--max-output BYTES] "
-				"[--timeout-ms N]\n");
+				"[--timeout-ms N] [--jail]\n");
 		return SB_EXIT_USAGE;
 	}
 	char err[1024];
 	s.ember = ember;
-	if (sb_template_load(&s.t, tdir, ember, err, sizeof(err)) < 0) {
+	if (sb_template_load(&s.t, tdir, ember, err, sizeof(err)) < 0 ||
+	    (s.jailed && sb_jail_init(&s.jail, &s.t, ember, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "ember-sandbox: %s\n", err);
 		return SB_EXIT_FAIL;
 	}
@@ -493,8 +499,8 @@ int sb_serve_main(int argc, char **argv, const char *ember)
 		return SB_EXIT_FAIL;
 	}
 	fprintf(stderr,
-		"ember-sandbox: serving %s on %s (max %ld concurrent, queue %ld, pool %ld)\n",
-		s.t.dir, sock, s.max_concurrent, s.queue_cap, s.pool_k);
+		"ember-sandbox: serving %s on %s (max %ld concurrent, queue %ld, pool %ld%s)\n",
+		s.t.dir, sock, s.max_concurrent, s.queue_cap, s.pool_k, s.jailed ? ", jailed" : "");
 	for (;;) {
 		struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
 		if (poll(p, 2, -1) < 0 && errno != EINTR)

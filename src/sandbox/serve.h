@@ -25,6 +25,8 @@ struct sb_stats {
 struct sb_server {
 	struct sb_template t;
 	const char *ember;
+	struct sb_jail jail;
+	bool jailed; /* --jail: clones under ember-jailer */
 	long max_concurrent, queue_cap, pool_k, default_timeout, max_timeout;
 	size_t max_output;
 	pthread_mutex_t lock; /* everything below */
