@@ -1,13 +1,15 @@
 # ember: one Makefile for the VMM, its unit tests, the payload guests and the benches.
-#   make            build/ember and build/ember-jailer (Firecracker's jailer, src/jailer/)
+#   make            build/ember, build/ember-jailer (Firecracker's jailer, src/jailer/) and
+#                   build/ember-sandbox (a fresh microVM per request, src/sandbox/)
 #   make guests     build/guests/<name>.elf (tiny PVH test payloads)
 #   make unit       unit-test binaries (and build/asan/: the same under ASan + UBSan)
 #   make test       the whole suite (tests/run.sh), last line "N passed, N failed"
 #   make demo       the main job
-#   make fuzz       build/fuzz/fuzz_{api,loader,virtio,state,seccomp} (libFuzzer, clang), FUZZ_TIME s each (60)
+#   make fuzz       build/fuzz/fuzz_{api,loader,virtio,state,seccomp,sandbox} (libFuzzer, clang), FUZZ_TIME s each (60)
 #   make format     clang-format in place; make format-check: CI's check
 #   make check-layers  every #include under src/ points down the layers (scripts/layers.txt)
 #   make guest      build/guest/: the Linux guest (vmlinux, initramfs.cpio, rootfs.ext4)
+#   make sandbox-template  build/sandbox/template/: the sandbox's snapshot (one Linux boot)
 #   V=1             show the commands
 
 CC      ?= gcc
@@ -23,10 +25,11 @@ ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -Isrc -MMD -MP
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
 LDLIBS  := -ljansson -lhttp_parser -luring -llzma -lseccomp -lpthread
 
-# ember-jailer (src/jailer/) is its own program: none of its objects go into ember;
-# bpfgen.c is a build tool (below), not part of ember.
+# ember-jailer (src/jailer/) and ember-sandbox (src/sandbox/) are programs of their own:
+# none of their objects go into ember; bpfgen.c is a build tool (below), not part of ember.
 BPFGEN_SRC := src/seccomp/bpfgen.c
-SRCS     := $(filter-out $(BPFGEN_SRC),$(sort $(shell find src -name '*.c' -not -path 'src/jailer/*')))
+SRCS     := $(filter-out $(BPFGEN_SRC),$(sort $(shell find src -name '*.c' -not -path 'src/jailer/*' \
+            -not -path 'src/sandbox/*')))
 MAIN_SRC := src/main.c
 LIB_SRCS := $(filter-out $(MAIN_SRC),$(SRCS)) $(BUILD)/gen/seccomp_bpf.c
 OBJS     := $(SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/$(BUILD)/gen/seccomp_bpf.o
@@ -35,11 +38,17 @@ JAILER_SRCS     := $(sort $(wildcard src/jailer/*.c))
 JAILER_LIB_SRCS := $(filter-out src/jailer/main.c,$(JAILER_SRCS))
 JAILER_OBJS     := $(JAILER_SRCS:%.c=$(BUILD)/obj/%.o)
 JAILER_LIB_OBJS := $(JAILER_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+# ember-sandbox (src/sandbox/) too: it drives ember processes through their API sockets.
+SANDBOX_SRCS    := $(sort $(wildcard src/sandbox/*.c))
+SANDBOX_OBJS    := $(SANDBOX_SRCS:%.c=$(BUILD)/obj/%.o)
+SANDBOX_LIB_SRCS := $(filter-out src/sandbox/main.c,$(SANDBOX_SRCS))
+SANDBOX_LIB_OBJS := $(SANDBOX_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all guests unit test demo format format-check bench clean guest fuzz check-layers musl
+.PHONY: all guests unit test demo format format-check bench clean guest fuzz check-layers musl \
+        sandbox-template
 # Keep every object: ASan, unit-test and guest objects are intermediates of pattern rules.
 .SECONDARY:
-all: $(BUILD)/ember $(BUILD)/ember-jailer
+all: $(BUILD)/ember $(BUILD)/ember-jailer $(BUILD)/ember-sandbox
 
 # ember itself is a static PIE: no dynamic loader at start-up and no shared-library
 # pages in its resident set (bench/: start to first byte, memory overhead).
@@ -53,6 +62,10 @@ $(BUILD)/ember: $(OBJS)
 $(BUILD)/ember-jailer: $(JAILER_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(EMBER_LDFLAGS) -o $@ $^
+
+$(BUILD)/ember-sandbox: $(SANDBOX_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(EMBER_LDFLAGS) -o $@ $^ -ljansson -lhttp_parser -lpthread
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -76,7 +89,8 @@ $(BUILD)/gen/seccomp_bpf.c: $(BUILD)/tools/bpfgen
 	$(Q)$< > $@.tmp && mv $@.tmp $@
 
 # --- unit tests: one binary per tests/unit/test_*.c, linked with every module of ember;
-# tests/unit/test_jailer*.c with the jailer's modules instead (the more specific rule) ---
+# tests/unit/test_jailer*.c with the jailer's modules instead (the more specific rule),
+# tests/unit/test_sandbox*.c with ember-sandbox's ---
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HARNESS   := $(BUILD)/obj/tests/unit/harness.o
@@ -85,6 +99,11 @@ $(BUILD)/tests/test_jailer%: $(BUILD)/obj/tests/unit/test_jailer%.o $(HARNESS) $
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^
+
+$(BUILD)/tests/test_sandbox%: $(BUILD)/obj/tests/unit/test_sandbox%.o $(HARNESS) $(SANDBOX_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ -ljansson -lhttp_parser -lpthread
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(HARNESS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -102,6 +121,13 @@ SAN_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(SAN_FLAGS) -Isrc -Itests/u
 ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 ASAN_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
 ASAN_JAILER_LIB_OBJS := $(JAILER_LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
+ASAN_SANDBOX_LIB_OBJS := $(SANDBOX_LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
+
+$(BUILD)/asan/tests/test_sandbox%: $(BUILD)/asan/obj/tests/unit/test_sandbox%.o \
+		$(BUILD)/asan/obj/tests/unit/harness.o $(ASAN_SANDBOX_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@ (asan)"
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ -ljansson -lhttp_parser -lpthread
 
 $(BUILD)/asan/tests/test_jailer%: $(BUILD)/asan/obj/tests/unit/test_jailer%.o \
 		$(BUILD)/asan/obj/tests/unit/harness.o $(ASAN_JAILER_LIB_OBJS)
@@ -197,10 +223,20 @@ $(BUILD)/fuzz/fuzz_virtio: $(FUZZ_VIRTIO_OBJS)
 	@echo "  LD      $@ (libFuzzer)"
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -luring -lpthread -llzma
 
+# ember-sandbox's parsers (tests/fuzz/fuzz_sandbox.c): the agent's frames, POST /v1/run's body.
+FUZZ_SANDBOX_SRCS := src/sandbox/job.c tests/fuzz/fuzz_sandbox.c
+FUZZ_SANDBOX_OBJS := $(FUZZ_SANDBOX_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+
+$(BUILD)/fuzz/fuzz_sandbox: $(FUZZ_SANDBOX_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@ (libFuzzer)"
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -ljansson
+
 # New inputs go to build/fuzz/corpus*. Seeds: tests/fuzz/corpus and corpus_loader; the
 # virtio seeds are written by tests/fuzz/virtio_seeds.py.
 fuzz: $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_virtio $(BUILD)/fuzz/fuzz_state \
-      $(BUILD)/fuzz/fuzz_seccomp
+      $(BUILD)/fuzz/fuzz_seccomp \
+      $(BUILD)/fuzz/fuzz_sandbox
 	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/corpus_loader $(BUILD)/fuzz/corpus_virtio \
 		$(BUILD)/fuzz/corpus_state $(BUILD)/fuzz/corpus_seccomp
 	python3 tests/fuzz/virtio_seeds.py $(BUILD)/fuzz/seeds_virtio
@@ -214,6 +250,9 @@ fuzz: $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_virtio
 		$(BUILD)/fuzz/corpus_virtio $(BUILD)/fuzz/seeds_virtio
 	$(BUILD)/fuzz/fuzz_seccomp -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
 		$(BUILD)/fuzz/corpus_seccomp tests/fuzz/corpus_seccomp
+	@mkdir -p $(BUILD)/fuzz/corpus_sandbox
+	$(BUILD)/fuzz/fuzz_sandbox -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
+		$(BUILD)/fuzz/corpus_sandbox
 
 # --- payload guests: freestanding 32-bit PVH ELFs, one per tests/guests/<name>.c ---
 GUEST_LIB_SRCS := $(wildcard tests/guests/lib/*.c tests/guests/lib/*.S)
@@ -261,7 +300,7 @@ guests: $(GUEST_ELFS) $(GUEST64_ELFS)
 
 # --- suite, main job, benches ---
 # The Linux guest (make guest) is cached outside the clone: built once per config.
-test: $(BUILD)/ember $(BUILD)/ember-jailer unit guests guest
+test: $(BUILD)/ember $(BUILD)/ember-jailer $(BUILD)/ember-sandbox unit guests guest
 	$(Q)bash tests/run.sh
 
 demo: $(BUILD)/ember guest
@@ -383,6 +422,13 @@ bench: $(BUILD)/ember $(BUILD)/ember-jailer guests $(BENCH_TOOLS)
 guest:
 	$(Q)bash linux-guest/kernel/build.sh && bash linux-guest/rootfs/build.sh
 # --- end guest ---
+
+# --- sandbox-template: build/sandbox/ (linux-guest/sandbox/README.md): the guest agent,
+# the sandbox's initramfs, and one boot of it snapshotted once the agent is ready.
+# Skipped when nothing it is made from changed (the manifest records their hashes).
+sandbox-template: $(BUILD)/ember $(BUILD)/ember-sandbox
+	$(Q)[ -f $(BUILD)/guest/vmlinux ] || $(MAKE) guest
+	$(Q)bash linux-guest/sandbox/template.sh
 
 # What git tracks (a clone has nothing else); find where there is no git.
 FORMAT_FILES = $(shell git ls-files '*.[ch]' 2>/dev/null || find src tests bench -name '*.[ch]')

@@ -9,7 +9,7 @@
 # end to end), cli.sh, jailer.sh (ember-jailer), api.sh, metrics.sh, api_cpu_serial.sh (CPU templates, serial,
 # logger module, huge pages), api_contract.sh (every swagger operation),
 # seccomp.sh (the filters), linux.sh (Linux boots; they skip without
-# build/guest/). Their shared helpers are in tests/lib/: common.sh (paths, filter,
+# build/guest/), sandbox.sh (ember-sandbox: a template boot, then clones). Their shared helpers are in tests/lib/: common.sh (paths, filter,
 # counters, summary, $TMP, exit hooks, KVM), vm.sh (a VM's configuration, judging a
 # run, the drive image), api.sh, net.sh and vsock.sh (ember's API socket, the host
 # sides of virtio-net and vsock), fuzz.sh (run_fuzzer), swagger_check.py (a JSON
@@ -64,5 +64,8 @@ source tests/seccomp.sh
 # --- Linux guests (build/guest/): few slow boots, several checks each ---
 # shellcheck source=tests/linux.sh
 source tests/linux.sh
+# --- ember-sandbox: one Linux boot for its template (cached), then clones of it ---
+# shellcheck source=tests/sandbox.sh
+source tests/sandbox.sh
 
 summary
