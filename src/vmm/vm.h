@@ -11,6 +11,7 @@
 #include "boot/boot.h"
 #include "boot/cmdline.h"
 #include "devices/legacy/boot_timer.h"
+#include "devices/legacy/cmos_rtc.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/uart8250.h"
 #include "devices/virtio/virtio_mmio.h"
@@ -76,6 +77,7 @@ struct vm {
 	struct uart8250 uart;
 	struct i8042 i8042;
 	struct boot_timer boot_timer;
+	struct cmos_rtc rtc;
 	/*
 	 * The virtio devices, each on the heap in its slot (virtio_slots.h), in
 	 * slot order: added by vm_create() from the device table
