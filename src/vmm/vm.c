@@ -92,11 +92,6 @@ static int vm_init_devices(struct vm *vm)
 				   &vm->i8042, "i8042");
 	if (!ret)
 		ret = bus_register(&vm->pio, 0x80, 1, debug_port_io, NULL, "debug-port");
-	if (!ret) {
-		cmos_rtc_init(&vm->rtc);
-		ret = bus_register(&vm->pio, CMOS_RTC_PORT, CMOS_RTC_NR_PORTS, cmos_rtc_io,
-				   &vm->rtc, "cmos-rtc");
-	}
 	if (!ret && vm->boot_timer_enabled) {
 		boot_timer_init(&vm->boot_timer, &vm->start_mono, &vm->start_cpu);
 		ret = bus_register(&vm->mmio, LAYOUT_BOOT_TIMER_ADDR, BOOT_TIMER_LEN, boot_timer_io,
@@ -233,15 +228,16 @@ static int vm_create_vcpus(struct vm *vm, bool boot)
 	return 0;
 }
 
-/*
- * The boot tables from what the VM holds: memory, vCPUs, kernel, command line.
- * The virtio-mmio devices are declared once, on the command line (as
- * Firecracker guests expect: VIRTIO_MMIO_CMDLINE_DEVICES), not also in the
- * DSDT: a guest with ACPI then claimed each window twice and logged "can't
- * request region" and "probe of virtio-mmio.N failed with error -16".
- */
+/* The boot tables from what the VM holds: memory, vCPUs, kernel, command line, devices. */
 static int vm_write_boot_tables(struct vm *vm)
 {
+	struct acpi_mmio_dev devs[VM_MAX_VIRTIO];
+
+	for (unsigned int i = 0; i < vm->nr_virtio; i++) {
+		const struct virtio_dev *d = vm->virtio[i].dev;
+
+		devs[i] = (struct acpi_mmio_dev){d->mmio_base, VIRTIO_MMIO_WINDOW, d->gsi};
+	}
 	return arch_boot_tables(&(struct arch_boot_info){
 	    .mem = &vm->mem,
 	    .nr_vcpus = vm->cfg.machine.vcpu_count,
@@ -251,6 +247,8 @@ static int vm_write_boot_tables(struct vm *vm)
 	    .setup_hdr_len = vm->boot.setup_hdr_len,
 	    .initrd_addr = vm->initrd_addr,
 	    .initrd_size = vm->initrd_size,
+	    .devs = devs,
+	    .nr_devs = vm->nr_virtio,
 	});
 }
 
