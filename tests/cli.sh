@@ -280,7 +280,7 @@ if want cli:pvm-profile && [ $KVM_OK = 1 ] && [ -f "$HELLO" ]; then
 	line2=$(grep '^cmdline:' "$TMP/profile2.out")
 	if [ -e /sys/module/kvm_pvm ]; then
 		# Added before "--", the user's clearcpuid kept as given, the TSC rate from KVM.
-		want_line='^cmdline: console=ttyS0 clearcpuid=pcid nopv noxsave percpu_alloc=page rcupdate.rcu_cpu_stall_suppress_at_boot=1 tsc_early_khz=[0-9]+ -- init-arg$'
+		want_line='^cmdline: console=ttyS0 clearcpuid=pcid nopv noxsave percpu_alloc=page noreplace-smp rcupdate.rcu_cpu_stall_suppress_at_boot=1 tsc_early_khz=[0-9]+ -- init-arg$'
 	else
 		want_line='^cmdline: console=ttyS0 clearcpuid=pcid -- init-arg$'
 	fi

@@ -3,7 +3,10 @@
 # A boot takes one to three minutes on a kvm_pvm host (the guest kernel is
 # interpreted), so there are three boots, each with several checks:
 #   A  initramfs, 2 vCPUs, virtio-rng: uname, both CPUs run user processes,
-#      entropy before init, the boot timer, reboot -f ends ember with status 0.
+#      entropy before init, the boot timer, the date from ember's CMOS RTC,
+#      reboot -f ends ember with status 0.
+# In every boot each virtio-mmio device is probed once (no "failed with error -16");
+# A and B print init's guest time and the boot timer on stderr.
 #   B  ext4 root on a virtio-blk drive, read-write, cache_type Writeback: the guest
 #      reads the drive's serial (GET_ID), writes a file and syncs (FLUSH, counted in
 #      ember's metrics), then init dies: the kernel panics (panic=-1 reboot=k),
@@ -31,6 +34,14 @@ linux_boot() {
 	tr -d '\r' <"$TMP/$1.raw" >"$TMP/$1.out"
 }
 
+# linux_times NAME: the guest time of init's start (printk) and the boot timer, on stderr.
+linux_times() {
+	local init timer
+	init=$(sed -n 's/^\[ *\([0-9.]*\)\] Run .* as init process.*/\1/p' "$TMP/$1.out" | head -1)
+	timer=$(sed -n 's/.*Guest-boot-time = *\([0-9]*\) us.*/\1/p' "$TMP/$1.out" | head -1)
+	echo "linux:$1: init at ${init:-?} s guest time, boot timer ${timer:+$((timer / 1000)) ms}" >&2
+}
+
 # linux_check NAME REGEX WHAT: one check on a boot's output.
 linux_check() {
 	if grep -Eq -- "$2" "$TMP/$1.out"; then
@@ -38,6 +49,24 @@ linux_check() {
 	else
 		fail "linux:$1:$3" "no line matching /$2/; last lines: $(tail -n 4 "$TMP/$1.out" | tr '\n' '|')"
 	fi
+}
+
+# linux_check_absent NAME REGEX WHAT: passes when no line of a boot's output matches.
+linux_check_absent() {
+	local hit
+	hit=$(grep -Em1 -- "$2" "$TMP/$1.out")
+	if [ -z "$hit" ]; then
+		pass "linux:$1:$3"
+	else
+		fail "linux:$1:$3" "unexpected line: $hit"
+	fi
+}
+
+# Each virtio-mmio device is probed once: ember declares it in the DSDT and on the
+# command line, and the guest kernel takes the DSDT's only (a second probe failed on
+# the window the first had claimed).
+linux_check_mmio_once() {
+	linux_check_absent "$1" "can't request region|probe of .* failed with error" virtio-probed-once
 }
 
 linux_ready() {
@@ -53,7 +82,7 @@ linux_ready() {
 }
 
 if want linux:initramfs && linux_ready initramfs; then
-	cmd='uname -a; echo "ember-cpus: $(nproc)"; for c in 0 1; do taskset -c $c cut -d" " -f39 /proc/self/stat | sed "s/^/ember-ran-on-cpu: /"; done'
+	cmd='uname -a; date -u +"ember-date: %Y"; echo "ember-cpus: $(nproc)"; for c in 0 1; do taskset -c $c cut -d" " -f39 /proc/self/stat | sed "s/^/ember-ran-on-cpu: /"; done'
 	linux_boot initramfs "{
   \"boot-source\": { \"kernel_image_path\": \"$VMLINUX\", \"initrd_path\": \"$INITRAMFS\",
     \"boot_args\": \"console=ttyS0 reboot=k panic=-1 pci=off -- ${cmd//\"/\\\"}\" },
@@ -71,6 +100,11 @@ if want linux:initramfs && linux_ready initramfs; then
 	linux_check initramfs '^ember-ran-on-cpu: 1$' user-process-on-cpu1
 	linux_check initramfs 'Guest-boot-time = ' boot-timer
 	linux_check initramfs '^ember-init: command exited with status 0$' init-command
+	linux_times initramfs
+	linux_check_mmio_once initramfs
+	# The wall clock from ember's CMOS RTC, not a second of polling an absent one and 1970.
+	linux_check_absent initramfs 'Unable to read current time from RTC' rtc-read
+	linux_check initramfs "^ember-date: $(date -u +%Y)\$" rtc-date
 	# virtio-rng seeds the pool before user space starts.
 	crng=$(grep -n 'random: crng init done' "$TMP/initramfs.out" | head -1 | cut -d: -f1)
 	init=$(grep -n 'Run /init as init process' "$TMP/initramfs.out" | head -1 | cut -d: -f1)
@@ -114,6 +148,8 @@ print(sum(json.loads(l).get("block", {}).get("flush_count", 0) for l in open(sys
 		fail linux:rootfs:flush "block.flush_count over the run: '$flushes' (expected > 0)"
 	fi
 	linux_check rootfs 'Kernel panic - not syncing: Attempted to kill init' panic
+	linux_check_mmio_once rootfs
+	linux_times rootfs
 	got=$(debugfs -R 'cat /hello.txt' "$img" 2>/dev/null)
 	if [ "$got" = ember-wrote-this ]; then
 		pass linux:rootfs:file-on-host
@@ -453,6 +489,7 @@ SH
 		fail linux:devices:vsock-host-to-guest "host side: $client"
 	fi
 	linux_check devices '^ember-ping-ok$' net-ping
+	linux_check_mmio_once devices
 	linux_check devices "^ember-wget: $sum $size\$" net-tcp-download
 	linux_check devices '^vsock-echo: reply: host-got-hello-from-guest$' vsock-guest-to-host-reply
 	got=$(cat "$TMP/ldev-listener.txt" 2>/dev/null)

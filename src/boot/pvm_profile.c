@@ -10,6 +10,8 @@
  *               told not to use what the emulator cannot run.
  *   percpu_alloc=page  per-CPU areas from 4 KiB pages, not a 2 MiB unit the
  *               interpreted kernel spends a second setting up.
+ *   noreplace-smp  a 1-vCPU guest does not rewrite every lock prefix of its
+ *               kernel one text_poke at a time (~2 s interpreted).
  *   tsc_early_khz  the TSC rate (KVM_GET_TSC_KHZ, once vCPU 0 exists): an
  *               interpreted guest cannot calibrate its TSC against the PIT,
  *               marks it unstable and stalls calibrating its delay loop.
@@ -44,6 +46,7 @@ static const struct {
     {"noxsave", "noxsave"},
     {"clearcpuid", PVM_CLEARCPUID},
     {"percpu_alloc", "percpu_alloc=page"},
+    {"noreplace-smp", "noreplace-smp"},
     /* With 2+ vCPUs an interpreted boot trips the RCU stall detector; printing costs ~50 s. */
     {"rcupdate.rcu_cpu_stall_suppress_at_boot", "rcupdate.rcu_cpu_stall_suppress_at_boot=1"},
 };

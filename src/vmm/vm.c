@@ -109,6 +109,11 @@ static int vm_init_devices(struct vm *vm)
 				   &vm->i8042, "i8042");
 	if (!ret)
 		ret = bus_register(&vm->pio, 0x80, 1, debug_port_io, NULL, "debug-port");
+	if (!ret) {
+		cmos_rtc_init(&vm->rtc);
+		ret = bus_register(&vm->pio, CMOS_RTC_PORT, CMOS_RTC_NR_PORTS, cmos_rtc_io,
+				   &vm->rtc, "cmos-rtc");
+	}
 	if (!ret && vm->boot_timer_enabled) {
 		boot_timer_init(&vm->boot_timer, &vm->start_mono, &vm->start_cpu);
 		ret = bus_register(&vm->mmio, LAYOUT_BOOT_TIMER_ADDR, BOOT_TIMER_LEN, boot_timer_io,

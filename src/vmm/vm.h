@@ -11,6 +11,7 @@
 #include "boot/boot.h"
 #include "boot/cmdline.h"
 #include "devices/legacy/boot_timer.h"
+#include "devices/legacy/cmos_rtc.h"
 #include "devices/legacy/vmgenid.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/uart8250.h"
@@ -82,6 +83,7 @@ struct vm {
 	struct i8042 i8042;
 	struct boot_timer boot_timer;
 	struct vmgenid vmgenid; /* its id at LAYOUT_VMGENID_ADDR, its interrupt LAYOUT_GED_GSI */
+	struct cmos_rtc rtc;
 	/*
 	 * The virtio devices, each on the heap in its slot (virtio_slots.h), in
 	 * slot order: added by vm_create() from the device table

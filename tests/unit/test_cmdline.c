@@ -172,11 +172,11 @@ TEST(pvm_profile_keeps_user_params)
 	CHECK_EQ(cmdline_init(&cl, "console=ttyS0 clearcpuid=pcid -- init-arg"), 0);
 	CHECK_EQ(pvm_profile_apply(&cl), 0);
 	CHECK_STR(cl.buf, "console=ttyS0 clearcpuid=pcid nopv noxsave percpu_alloc=page "
-			  "rcupdate.rcu_cpu_stall_suppress_at_boot=1 -- init-arg");
+			  "noreplace-smp rcupdate.rcu_cpu_stall_suppress_at_boot=1 -- init-arg");
 	CHECK_EQ(pvm_profile_finish(&cl, 2596122), 1);
 	CHECK_STR(cl.buf, "console=ttyS0 clearcpuid=pcid nopv noxsave percpu_alloc=page "
-			  "rcupdate.rcu_cpu_stall_suppress_at_boot=1 tsc_early_khz=2596122 -- "
-			  "init-arg");
+			  "noreplace-smp rcupdate.rcu_cpu_stall_suppress_at_boot=1 "
+			  "tsc_early_khz=2596122 -- init-arg");
 	CHECK_EQ(cl.len, strlen(cl.buf));
 	/* Applied twice, nothing changes. */
 	CHECK_EQ(pvm_profile_apply(&cl), 0);
@@ -186,7 +186,7 @@ TEST(pvm_profile_keeps_user_params)
 	CHECK_EQ(cmdline_init(&cl, ""), 0);
 	CHECK_EQ(pvm_profile_apply(&cl), 0);
 	CHECK_STR(cl.buf, "nopv noxsave clearcpuid=cx16,popcnt,erms,fsrm percpu_alloc=page "
-			  "rcupdate.rcu_cpu_stall_suppress_at_boot=1");
+			  "noreplace-smp rcupdate.rcu_cpu_stall_suppress_at_boot=1");
 }
 
 /* No TSC rate from KVM: nothing added (the guest calibrates); no room: -E2BIG, line kept. */

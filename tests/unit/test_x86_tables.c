@@ -305,6 +305,7 @@ TEST(boot_tables_pvh)
 	CHECK(!memcmp(ram + LAYOUT_EBDA_START, "_MP_", 4));
 	CHECK(!memcmp(ram + LAYOUT_RSDP_START, "RSD PTR ", 8));
 	CHECK_EQ(get32(ram + LAYOUT_ZERO_PAGE_START + 0x202), 0);
+	CHECK_EQ(get64(ram + LAYOUT_ZERO_PAGE_START + 0x250), 0); /* no setup_data either */
 	free(ram);
 }
 
@@ -331,6 +332,17 @@ TEST(boot_tables_linux64_zero_page)
 	CHECK_EQ(zp[0x1e8], 3);
 	CHECK_EQ(get64(zp + 0x2d0 + 20), LAYOUT_EBDA_START);
 	CHECK_EQ(get32(zp + 0x2d0 + 20 + 16), E820_RESERVED);
+	/* setup_data: one SETUP_RNG_SEED (type 9) of 32 random bytes, the list's end. */
+	{
+		const uint8_t *sd = ram + LAYOUT_SETUP_DATA_START;
+		static const uint8_t zero[32];
+
+		CHECK_EQ(get64(zp + 0x250), LAYOUT_SETUP_DATA_START);
+		CHECK_EQ(get64(sd), 0);
+		CHECK_EQ(get32(sd + 8), 9);
+		CHECK_EQ(get32(sd + 12), 32);
+		CHECK(memcmp(sd + 16, zero, sizeof(zero)) != 0);
+	}
 
 	/* A bzImage's header goes in first; the loader's fields override it. */
 	hdr[0x211 - 0x1f1] = 0x80;     /* loadflags: CAN_USE_HEAP */

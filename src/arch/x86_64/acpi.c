@@ -140,7 +140,7 @@ _Static_assert(sizeof(struct acpi_fadt) == 276, "FADT layout (revision 6)");
 #define IAPC_VGA_NOT_PRESENT	  (1u << 2)
 #define IAPC_MSI_NOT_SUPPORTED	  (1u << 3) /* no PCI */
 #define IAPC_PCIE_ASPM_CONTROLS	  (1u << 4) /* the OS must not enable ASPM: no PCIe */
-#define IAPC_CMOS_RTC_NOT_PRESENT (1u << 5) /* ember emulates no RTC at ports 0x70/0x71 */
+#define IAPC_CMOS_RTC_NOT_PRESENT (1u << 5) /* no RTC to bind: see cmos_rtc.h */
 
 struct __attribute__((packed)) acpi_madt {
 	struct acpi_header h; /* "APIC", revision 5 */

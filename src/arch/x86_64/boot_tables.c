@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/random.h>
 
 int e820_build(const struct guest_mem *gm, struct e820_entry *tbl, unsigned int max)
 {
@@ -118,6 +119,7 @@ static int write_pvh_info(const struct arch_boot_info *bi, const struct e820_ent
 #define BP_CMD_LINE_PTR	    0x228
 #define BP_KERNEL_ALIGNMENT 0x230
 #define BP_CMDLINE_SIZE	    0x238
+#define BP_SETUP_DATA	    0x250 /* the head of the setup_data list */
 #define BP_HDR_END	    0x290 /* the setup header a bzImage brings ends here */
 #define BP_E820_TABLE	    0x2d0
 #define BP_E820_MAX	    128
@@ -125,6 +127,40 @@ static int write_pvh_info(const struct arch_boot_info *bi, const struct e820_ent
 static void put32(uint8_t *p, size_t off, uint32_t v)
 {
 	memcpy(p + off, &v, sizeof(v));
+}
+
+/* struct setup_data (Linux's asm/bootparam.h) with a SETUP_RNG_SEED payload. */
+#define SETUP_RNG_SEED 9
+#define RNG_SEED_LEN   32 /* 256 bits: what Linux needs to call its RNG ready */
+struct __attribute__((packed)) setup_rng_seed {
+	uint64_t next;
+	uint32_t type;
+	uint32_t len;
+	uint8_t data[RNG_SEED_LEN];
+};
+
+/*
+ * A boot-time seed for the guest's RNG, as QEMU gives: Linux 6.1 reads
+ * SETUP_RNG_SEED early, mixes it in, wipes it and, trusting its boot loader
+ * (RANDOM_TRUST_BOOTLOADER, default y; random.trust_bootloader=), has a ready
+ * RNG at once. Only the zero page carries it: PVH's start info has no such
+ * field. No seed (the host's getrandom failing) is not an error.
+ */
+static int write_rng_seed(const struct guest_mem *gm, uint8_t *zp)
+{
+	struct setup_rng_seed sd = {.type = SETUP_RNG_SEED, .len = RNG_SEED_LEN};
+	uint64_t gpa = LAYOUT_SETUP_DATA_START;
+	int ret;
+
+	if (getrandom(sd.data, sizeof(sd.data), GRND_NONBLOCK) != (ssize_t)sizeof(sd.data)) {
+		log_warn("no RNG seed for the guest: getrandom: %s", strerror(errno));
+		return 0;
+	}
+	ret = gm_write(gm, gpa, &sd, sizeof(sd));
+	explicit_bzero(&sd, sizeof(sd));
+	if (!ret)
+		memcpy(zp + BP_SETUP_DATA, &gpa, sizeof(gpa));
+	return ret;
 }
 
 static int write_zero_page(const struct arch_boot_info *bi, size_t cmdline_len,
@@ -162,7 +198,7 @@ static int write_zero_page(const struct arch_boot_info *bi, size_t cmdline_len,
 		memcpy(e + 8, &e820[i].size, 8);
 		memcpy(e + 16, &e820[i].type, 4);
 	}
-	return 0;
+	return write_rng_seed(bi->mem, zp);
 }
 
 /* The line's length without its NUL, or -E2BIG when it does not fit its area. */
@@ -206,8 +242,7 @@ int arch_boot_tables(const struct arch_boot_info *bi)
 		ret = n;
 		goto err;
 	}
-	/* Both: the MP table for guests without ACPI, ACPI (with the DSDT's devices) for the rest.
-	 */
+	/* Both: the MP table for guests without ACPI, ACPI for the rest. */
 	ret = mptable_write(bi->mem, bi->nr_vcpus);
 	if (ret)
 		goto err;

@@ -6,6 +6,7 @@
  *   0x0000_0500  GDT (boot)            0x0000_0520  IDT (empty)
  *   0x0000_6000  PVH hvm_start_info    0x0000_6040  PVH module list
  *   0x0000_6100  PVH memory map        0x0000_7000  Linux zero page
+ *   0x0000_6000  (Linux 64-bit boot, instead of PVH's) setup_data: RNG seed
  *   0x0000_8ff0  boot stack top        0x0000_9000  PML4, PDPT, PD (long mode)
  *   0x0002_0000  kernel command line   0x0009_fc00  EBDA: MP table
  *   0x000e_0000  ACPI RSDP and tables  0x000f_f000  VMGenID generation id
@@ -24,6 +25,7 @@
 #define LAYOUT_PVH_MEMMAP_START	 0x6100ULL
 #define LAYOUT_PVH_MEMMAP_MAX	 32
 #define LAYOUT_ZERO_PAGE_START	 0x7000ULL
+#define LAYOUT_SETUP_DATA_START	 0x6000ULL /* the zero page's setup_data (no PVH then) */
 #define LAYOUT_BOOT_STACK	 0x8ff0ULL
 #define LAYOUT_PML4_START	 0x9000ULL
 #define LAYOUT_PDPT_START	 0xa000ULL
