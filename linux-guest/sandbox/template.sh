@@ -48,7 +48,19 @@ gcc -static -Os -s -D_GNU_SOURCE -std=c17 -Wall -Wextra -Werror -I"$root/src/san
 mv -f "$out/ember-agent.tmp" "$out/ember-agent"
 tree=$(mktemp -d "$out/tree.XXXXXX")
 trap 'rm -rf "$tree"' EXIT
-mkdir -p "$tree/sbin"
+mkdir -p "$tree"/{bin,sbin,usr/bin,usr/sbin}
+# The project's initramfs has no applet links (its shell runs applets by name), but the
+# agent execs commands through PATH (posix_spawnp): one link per applet, to the archive's
+# own busybox.
+bbdir=$(mktemp -d "$out/bb.XXXXXX") # named busybox: it answers to its own name
+cpio -i --quiet --to-stdout "*bin/busybox" <"$base" >"$bbdir/busybox" &&
+	chmod 0755 "$bbdir/busybox" || die "$base has no bin/busybox"
+while IFS= read -r applet; do
+	[ -n "$applet" ] && [ ! -e "$tree/$applet" ] && [ ! -L "$tree/$applet" ] || continue
+	ln -s /bin/busybox "$tree/$applet"
+done < <("$bbdir/busybox" --list-full)
+rm -rf "$bbdir" "$tree/bin/sh" "$tree/bin/busybox"
+[ -L "$tree/bin/echo" ] || die "no applet links from $base's busybox"
 install -m 0755 "$here/init" "$tree/sandbox-init"
 install -m 0755 "$out/ember-agent" "$tree/sbin/ember-agent"
 [ -z "$extra" ] || cp -a "$extra/." "$tree/"
