@@ -285,6 +285,27 @@ static void put_snapshot_load(struct req *r)
 	with_body(r, ctrl_snapshot_load);
 }
 
+/* MMDS: the data store any time, its configuration before boot. */
+static void get_mmds(struct req *r)
+{
+	get(r, ctrl_get_mmds);
+}
+
+static void put_mmds(struct req *r)
+{
+	with_body(r, ctrl_put_mmds);
+}
+
+static void patch_mmds(struct req *r)
+{
+	with_body(r, ctrl_patch_mmds);
+}
+
+static void put_mmds_config(struct req *r)
+{
+	configure(r, CONFIG_MMDS, false);
+}
+
 /* A route of a feature ember does not have yet: 400 saying so, never 204. */
 static void not_yet(struct req *r)
 {
@@ -312,6 +333,8 @@ static const struct route routes[] = {
     {"/metrics", .put = put_metrics},
     {"/snapshot/create", .put = put_snapshot_create},
     {"/snapshot/load", .put = put_snapshot_load},
+    {"/mmds", .get = get_mmds, .put = put_mmds, .patch = patch_mmds},
+    {"/mmds/config", .put = put_mmds_config},
 
     /* Features ember does not have yet: the methods they have answer so. */
     {"/pmem", true, "id", .put = not_yet, .patch = not_yet,
@@ -319,9 +342,6 @@ static const struct route routes[] = {
     {"/balloon/hinting/start", .patch = not_yet, .not_yet = "balloon free page hinting"},
     {"/balloon/hinting/status", .get = not_yet, .not_yet = "balloon free page hinting"},
     {"/balloon/hinting/stop", .patch = not_yet, .not_yet = "balloon free page hinting"},
-    {"/mmds", .get = not_yet, .put = not_yet, .patch = not_yet,
-     .not_yet = "MMDS (the microVM metadata service)"},
-    {"/mmds/config", .put = not_yet, .not_yet = "MMDS (the microVM metadata service)"},
     {"/cpu-config", .put = not_yet, .not_yet = "custom CPU templates"},
     {"/serial", .put = not_yet, .not_yet = "serial console configuration"},
     {"/hotplug/memory", .get = not_yet, .put = not_yet, .patch = not_yet,

@@ -24,6 +24,7 @@ static const struct config_section_ops *const sections[] = {
     [CONFIG_METRICS] = &config_metrics_section,
     [CONFIG_BALLOON_UPDATE] = &config_balloon_update_section,
     [CONFIG_BALLOON_STATS] = &config_balloon_stats_section,
+    [CONFIG_MMDS] = &config_mmds_section,
 };
 #define NR_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -90,7 +91,7 @@ static int parse_file_section(struct vm_config *cfg, const struct config_section
 /* Keys of FullVmConfiguration that ember does not serve yet. */
 static int parse_not_yet(const char *key, json_t *v, bool *known, char *err)
 {
-	static const char *const later[] = {"cpu-config", "memory-hotplug", "mmds-config", NULL};
+	static const char *const later[] = {"cpu-config", "memory-hotplug", NULL};
 	/* Device lists: an empty one configures nothing and is accepted. */
 	static const char *const lists[] = {"pmem", NULL};
 

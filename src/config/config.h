@@ -54,6 +54,7 @@ struct logger_config {
  * devices/ and uses their headers for these structs and constants only: it
  * links no device code (the API fuzzer relies on that).
  */
+#include "devices/mmds/mmds.h"
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/block.h"
 #include "devices/virtio/net.h"
@@ -78,6 +79,16 @@ struct metrics_config {
 	char *properties_json; /* an object of strings, compact JSON; NULL: none */
 };
 
+/* MmdsConfig: which interfaces answer MMDS requests, its version and address. */
+struct mmds_config {
+	bool present;
+	enum mmds_version version;
+	bool imds_compat;
+	uint32_t ipv4; /* host order */
+	char **ifaces; /* iface_ids */
+	unsigned int nr_ifaces;
+};
+
 struct vm_config {
 	bool has_boot_source;
 	struct boot_source_config boot;
@@ -97,6 +108,7 @@ struct vm_config {
 	struct vsock_config vsock; /* vsock.present */
 	bool has_balloon;
 	struct balloon_config balloon;
+	struct mmds_config mmds;
 };
 
 /* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT, no huge pages. */
@@ -132,6 +144,7 @@ enum config_section {
 	CONFIG_METRICS,	       /* PUT /metrics: Metrics */
 	CONFIG_BALLOON_UPDATE, /* PATCH /balloon before boot: BalloonUpdate */
 	CONFIG_BALLOON_STATS,  /* PATCH /balloon/statistics before boot: BalloonStatsUpdate */
+	CONFIG_MMDS,	       /* PUT /mmds/config: MmdsConfig */
 };
 
 /*

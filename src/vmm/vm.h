@@ -91,6 +91,7 @@ struct vm {
 	/* The event loop (owned by the caller): every handler of the VM's runs on it. */
 	struct event_loop *loop;
 	struct vm_console console;
+	struct mmds *mmds; /* the controller's metadata store, served on mmds-config's interfaces */
 
 	/* Lifecycle: the first exit request wins; vCPU threads see `stopping`. */
 	atomic_int exit_code; /* -1 while running */

@@ -19,7 +19,7 @@
 #include <string.h>
 
 /* What the VM takes from the process (the command line, the console). */
-static void vm_settings(struct vm *vm, const struct controller *vmm)
+static void vm_settings(struct vm *vm, struct controller *vmm)
 {
 	vm->boot_timer_enabled = vmm->boot_timer;
 	vm->no_pvm_profile = vmm->no_pvm_profile;
@@ -28,6 +28,7 @@ static void vm_settings(struct vm *vm, const struct controller *vmm)
 	vm->console.out_fd = vmm->serial_out_fd;
 	vm->console.in_fd = vmm->serial_in_fd;
 	vm->loop = vmm->loop;
+	vm->mmds = &vmm->mmds;
 }
 
 static int kvm_start(struct controller *vmm, char err[VMM_ERR_MAX])

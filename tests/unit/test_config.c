@@ -136,7 +136,8 @@ TEST(required_keys)
 TEST(not_yet_supported_said_so)
 {
 	REFUSED("{\"pmem\": [{\"id\": \"p\"}]}", "pmem: device type not supported yet");
-	REFUSED("{\"mmds-config\": {}}", "mmds-config: not supported yet");
+	REFUSED("{\"mmds-config\": {}}",
+		"mmds-config: missing required key \"network_interfaces\"");
 	REFUSED("{\"balloon\": {\"amount_mib\": 0, \"deflate_on_oom\": true, "
 		"\"free_page_hinting\": true}}",
 		"balloon.free_page_hinting: free page hinting is not supported yet");
