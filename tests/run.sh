@@ -6,7 +6,7 @@
 # The suites, in the order run.sh sources them (each adds to the same counters):
 # unit.sh (test_*, asan:test_*), layers.sh (the include layers), devices.sh (devices:fuzz-virtio), guests.sh (the
 # payload guests of tests/guests/cases.tsv), snapshot.sh (snapshots), balloon.sh, vsock.sh, net.sh (devices
-# end to end), cli.sh, jailer.sh (ember-jailer), api.sh, metrics.sh, linux.sh (Linux boots; they skip without
+# end to end), cli.sh, jailer.sh (ember-jailer), api.sh, metrics.sh, mmds.sh, linux.sh (Linux boots; they skip without
 # build/guest/). Their shared helpers are in tests/lib/: common.sh (paths, filter,
 # counters, summary, $TMP, exit hooks, KVM), vm.sh (a VM's configuration, judging a
 # run, the drive image), api.sh, net.sh and vsock.sh (ember's API socket, the host
@@ -51,6 +51,8 @@ source tests/jailer.sh
 source tests/api.sh
 # shellcheck source=tests/metrics.sh
 source tests/metrics.sh
+# shellcheck source=tests/mmds.sh
+source tests/mmds.sh
 
 # --- Linux guests (build/guest/): few slow boots, several checks each ---
 # shellcheck source=tests/linux.sh

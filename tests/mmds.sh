@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# MMDS through the API and the command line, end to end on ember's socket (no VM):
+# PUT /mmds/config and its refusals, the data store (PUT, PATCH as RFC 7396, GET),
+# --mmds-size-limit, --metadata, mmds-config in --config-file, the metrics group.
+# The guest's side (a token, metadata over virtio-net) is boot C of tests/linux.sh;
+# the frames and the HTTP answers are unit tests (test_mmds_stack, test_mmds_imds).
+# Run by tests/run.sh, or on its own: bash tests/mmds.sh [FILTER]
+
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=tests/lib/api.sh
+source tests/lib/api.sh
+
+NET0='{"iface_id": "eth0", "host_dev_name": "embtap9"}'
+
+if want_group mmds: && ! command -v curl >/dev/null; then
+	skip mmds: "curl is not installed (scripts/install-deps.sh)"
+elif want_group mmds:api; then
+	if ! api_start mmds; then
+		fail mmds:api-start "no socket: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+	else
+		want mmds:api-config &&
+			expect_api mmds:api-config PUT /mmds/config '{"network_interfaces": ["eth0"]}' 400 \
+				'mmds-config.network_interfaces\[0\]: no network interface \\"eth0\\"' &&
+			expect_api mmds:api-config PUT /network-interfaces/eth0 "$NET0" 204 '^$' &&
+			expect_api mmds:api-config PUT /mmds/config '{"network_interfaces": []}' 400 'is empty' &&
+			expect_api mmds:api-config PUT /mmds/config '{"version": "V2"}' 400 \
+				'missing required key \\"network_interfaces\\"' &&
+			expect_api mmds:api-config PUT /mmds/config '{"network_interfaces": ["eth0"], "ipv4_address": "169.254.0.1"}' 400 \
+				'ipv4_address: 169.254.0.1 is not a link-local address' &&
+			expect_api mmds:api-config PUT /mmds/config '{"network_interfaces": ["eth0"], "mode": 1}' 400 \
+				'unknown key \\"mode\\"' &&
+			expect_api mmds:api-config PUT /mmds/config '{"network_interfaces": ' 400 'invalid JSON' &&
+			expect_api mmds:api-config PUT /mmds/config '{"network_interfaces": ["eth0"], "version": "V2", "ipv4_address": "169.254.170.2", "imds_compat": true}' 204 '^$' &&
+			expect_api mmds:api-config GET /vm/config - 200 \
+				'"mmds-config":\{"version":"V2","network_interfaces":\["eth0"\],"ipv4_address":"169.254.170.2","imds_compat":true\}' &&
+			pass mmds:api-config
+		want mmds:api-store &&
+			expect_api mmds:api-store GET /mmds - 200 '^\{\}$' &&
+			expect_api mmds:api-store PATCH /mmds '{"a": 1}' 400 'The MMDS data store is not initialized.' &&
+			expect_api mmds:api-store PUT /mmds '{"latest": {"meta-data": {"id": "i-1", "tags": {"a": "1", "b": "2"}}}}' 204 '^$' &&
+			expect_api mmds:api-store PATCH /mmds '{"latest": {"meta-data": {"tags": {"a": null, "c": "3"}}}}' 204 '^$' &&
+			expect_api mmds:api-store GET /mmds - 200 \
+				'^\{"latest":\{"meta-data":\{"id":"i-1","tags":\{"b":"2","c":"3"\}\}\}\}$' &&
+			expect_api mmds:api-store PUT /mmds '{"latest": ' 400 'PUT /mmds: invalid JSON' &&
+			expect_api mmds:api-store PUT /mmds '["text"]' 400 'must be a JSON object' &&
+			expect_api mmds:api-store PUT /mmds - 400 'Empty PUT request.' &&
+			expect_api mmds:api-store GET /mmds - 200 '"id":"i-1"' &&
+			pass mmds:api-store
+		want mmds:metrics &&
+			expect_api mmds:metrics PUT /metrics "{\"metrics_path\": \"$TMP/mmds-metrics.json\"}" 204 '^$' &&
+			expect_api mmds:metrics PUT /actions '{"action_type": "FlushMetrics"}' 204 '^$' &&
+			if grep -q '"mmds":{"rx_accepted":0,"rx_accepted_err":0,"rx_accepted_unusual":0,"rx_bad_eth":0,"rx_invalid_token":0,"rx_no_token":0,"rx_count":0,"tx_bytes":0,"tx_count":0,"tx_errors":0,"tx_frames":0,"connections_created":0,"connections_destroyed":0}' "$TMP/mmds-metrics.json"; then
+				pass mmds:metrics
+			else
+				fail mmds:metrics "no mmds group in: $(tail -c 300 "$TMP/mmds-metrics.json")"
+			fi
+		api_stop
+	fi
+fi
+
+# --mmds-size-limit: PUT and PATCH that would make the store larger are refused whole.
+if want mmds:size-limit; then
+	if ! api_start mmds-limit --mmds-size-limit 40; then
+		fail mmds:size-limit "no socket: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+	else
+		expect_api mmds:size-limit PUT /mmds '{"k": "0123456789012345678901234567890123456789"}' 400 \
+			'would take 48 bytes, over its limit of 40' &&
+			expect_api mmds:size-limit PUT /mmds '{"k": "v"}' 204 '^$' &&
+			expect_api mmds:size-limit PATCH /mmds '{"l": "0123456789012345678901234567890"}' 400 \
+				'over its limit of 40' &&
+			expect_api mmds:size-limit GET /mmds - 200 '^\{"k":"v"\}$' &&
+			pass mmds:size-limit
+		api_stop
+	fi
+fi
+
+# --metadata FILE: the store before anything else; a file that is not a JSON object is refused.
+if want mmds:metadata-flag; then
+	printf '%s\n' '{"latest": {"user-data": "hello"}}' >"$TMP/mmds-meta.json"
+	printf '%s\n' '[1, 2]' >"$TMP/mmds-bad.json"
+	if ! api_start mmds-meta --metadata "$TMP/mmds-meta.json"; then
+		fail mmds:metadata-flag "no socket: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+	else
+		expect_api mmds:metadata-flag GET /mmds - 200 '^\{"latest":\{"user-data":"hello"\}\}$' &&
+			ok=1
+		api_stop
+		"$EMBER" --api-sock "$TMP/mmds-bad.sock" --metadata "$TMP/mmds-bad.json" </dev/null \
+			>"$TMP/mmds-bad.out" 2>&1
+		rc=$?
+		if [ "${ok:-0}" = 1 ] && [ $rc = 152 ] &&
+			grep -q -- "--metadata $TMP/mmds-bad.json: PUT /mmds: the MMDS data store must be a JSON object" "$TMP/mmds-bad.out"; then
+			pass mmds:metadata-flag
+		elif [ "${ok:-0}" = 1 ]; then
+			fail mmds:metadata-flag "a bad --metadata file: exit $rc, $(tail -n 2 "$TMP/mmds-bad.out" | tr '\n' ' ')"
+		fi
+	fi
+fi
+
+# mmds-config in a configuration file: an interface that is not configured is refused
+# before anything boots (exit 152, the key and the id named).
+if want mmds:config-file; then
+	printf '%s\n' "{\"boot-source\": {\"kernel_image_path\": \"$ROOT/build/guests/hello.elf\"},
+	  \"network-interfaces\": [$NET0],
+	  \"mmds-config\": {\"network_interfaces\": [\"eth1\"]}}" >"$TMP/mmds-cfg.json"
+	"$EMBER" --no-api --config-file "$TMP/mmds-cfg.json" </dev/null >"$TMP/mmds-cfg.out" 2>&1
+	rc=$?
+	if [ $rc = 152 ] && grep -q 'mmds-config.network_interfaces\[0\]: no network interface "eth1"' "$TMP/mmds-cfg.out"; then
+		pass mmds:config-file
+	else
+		fail mmds:config-file "exit $rc: $(tail -n 2 "$TMP/mmds-cfg.out" | tr '\n' ' ')"
+	fi
+fi
+
+suite_end
