@@ -25,14 +25,19 @@ static bool mmds_tx(void *opaque, const struct iovec *iov, unsigned int nr, uint
 	return mmds_stack_tx(opaque, iov, nr, now_ns);
 }
 
-static size_t mmds_rx(void *opaque, const struct iovec *iov, unsigned int nr)
+static size_t mmds_rx(void *opaque, const struct iovec *iov, unsigned int nr, uint64_t now_ns)
 {
-	return mmds_stack_rx(opaque, iov, nr);
+	return mmds_stack_rx(opaque, iov, nr, now_ns);
 }
 
-static bool mmds_pending(void *opaque)
+static bool mmds_pending(void *opaque, uint64_t now_ns)
 {
-	return mmds_stack_pending(opaque);
+	return mmds_stack_pending(opaque, now_ns);
+}
+
+static uint64_t mmds_deadline(void *opaque)
+{
+	return mmds_stack_deadline(opaque);
 }
 
 /* The interface answers MMDS requests if mmds-config names it. 0 or -ENOMEM. */
@@ -51,7 +56,7 @@ static int mmds_attach(struct vm *vm, struct net_slot *ns, const char *iface_id)
 		log_error("network-interfaces: %s: out of memory for MMDS", iface_id);
 		return -ENOMEM;
 	}
-	ns->icpt = (struct net_intercept){mmds_tx, mmds_rx, mmds_pending, ns->mmds};
+	ns->icpt = (struct net_intercept){mmds_tx, mmds_rx, mmds_pending, mmds_deadline, ns->mmds};
 	ns->net.icpt = &ns->icpt;
 	return 0;
 }

@@ -89,10 +89,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			iov.iov_len = f_arp(frame, op & 0x80 ? 0x0a000001 : MMDS_DEFAULT_IPV4);
 			mmds_stack_tx(&st, &iov, 1, now);
 			break;
-		case 3: /* MMDS's answers, into a buffer of the size a guest posts */
+		case 3: /* MMDS's timers, then its answers, into a buffer of the size a guest posts
+			 */
+			mmds_stack_pending(&st, now);
+			if (mmds_stack_deadline(&st) && mmds_stack_deadline(&st) <= now)
+				abort(); /* every timer due has run */
 			for (unsigned int k = 0; k < 64; k++) {
 				struct iovec o = {out, sizeof(out)};
-				size_t n = mmds_stack_rx(&st, &o, 1);
+				size_t n = mmds_stack_rx(&st, &o, 1, now);
 
 				if (!n)
 					break;

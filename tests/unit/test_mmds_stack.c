@@ -48,7 +48,7 @@ static struct f_reply recv_frame(void)
 	/* Two buffers, as a guest's chain: the header alone, then the rest. */
 	struct iovec iov[2] = {{out, HDR}, {out + HDR, sizeof(out) - HDR}};
 
-	return f_parse(out, mmds_stack_rx(&st, iov, 2));
+	return f_parse(out, mmds_stack_rx(&st, iov, 2, now));
 }
 
 /* A handshake from @sport (ISN 1000): the SYN-ACK's sequence number. */
@@ -74,12 +74,12 @@ TEST(arp_for_mmds_is_answered_others_pass)
 	setup();
 	iov = (struct iovec){frame, f_arp(frame, 0x0a000001)};
 	CHECK(!mmds_stack_tx(&st, &iov, 1, now)); /* another host's: to the TAP */
-	CHECK(!mmds_stack_pending(&st));
+	CHECK(!mmds_stack_pending(&st, now));
 	iov.iov_len = f_arp(frame, MMDS_IP);
 	CHECK(mmds_stack_tx(&st, &iov, 1, now));
-	CHECK(mmds_stack_pending(&st));
+	CHECK(mmds_stack_pending(&st, now));
 	iov = (struct iovec){out, sizeof(out)};
-	n = mmds_stack_rx(&st, &iov, 1);
+	n = mmds_stack_rx(&st, &iov, 1, now);
 	CHECK_EQ(n, HDR + 14 + 28);
 	CHECK(!memcmp(out + HDR, gmac, 6));
 	CHECK_EQ(f_be16(out + HDR + 12), 0x0806);
@@ -87,7 +87,7 @@ TEST(arp_for_mmds_is_answered_others_pass)
 	CHECK(!memcmp(out + HDR + 14 + 8, mmds_mac, 6));
 	CHECK_EQ(f_be32(out + HDR + 14 + 14), MMDS_IP);
 	CHECK_EQ(f_be32(out + HDR + 14 + 24), G_IP);
-	CHECK(!mmds_stack_pending(&st));
+	CHECK(!mmds_stack_pending(&st, now));
 	CHECK_EQ(svc.m.rx_accepted, 1);
 	teardown();
 }
@@ -96,7 +96,7 @@ TEST(other_destinations_pass_untouched)
 {
 	setup();
 	CHECK(!send_frame(f_tcp(frame, 0x0a000001, 5000, 80, 1, 0, F_SYN, 65535, NULL, 0)));
-	CHECK(!mmds_stack_pending(&st));
+	CHECK(!mmds_stack_pending(&st, now));
 	CHECK_EQ(svc.m.rx_accepted, 0);
 	teardown();
 }
@@ -125,7 +125,7 @@ TEST(request_gets_response_then_fin_and_close)
 	body[blen] = '\0';
 	CHECK_CONTAINS(body, "HTTP/1.1 200");
 	CHECK_CONTAINS(body, "\r\n\r\nami-1234");
-	CHECK(!mmds_stack_pending(&st));
+	CHECK(!mmds_stack_pending(&st, now));
 	/* The guest acknowledges everything and closes: the connection ends. */
 	CHECK(seg(40000, 1001 + strlen(REQ), iss + 2 + blen, F_ACK | F_FIN, 65535, NULL));
 	r = recv_frame();
@@ -145,16 +145,16 @@ TEST(bad_checksums_are_dropped_unless_left_to_the_device)
 	n = f_tcp(frame, MMDS_IP, 40000, 80, 1000, 0, F_SYN, 65535, NULL, 0);
 	frame[HDR + 14 + 10] ^= 1; /* IPv4 header checksum */
 	CHECK(send_frame(n));
-	CHECK(!mmds_stack_pending(&st));
+	CHECK(!mmds_stack_pending(&st, now));
 	CHECK_EQ(svc.m.rx_accepted_err, 1);
 	n = f_tcp(frame, MMDS_IP, 40000, 80, 1000, 0, F_SYN, 65535, NULL, 0);
 	frame[HDR + 14 + 20 + 16] ^= 1; /* TCP checksum */
 	CHECK(send_frame(n));
-	CHECK(!mmds_stack_pending(&st));
+	CHECK(!mmds_stack_pending(&st, now));
 	CHECK_EQ(svc.m.rx_accepted_err, 2);
 	frame[0] = 1; /* VIRTIO_NET_HDR_F_NEEDS_CSUM: the guest left it partial */
 	CHECK(send_frame(n));
-	CHECK(mmds_stack_pending(&st));
+	CHECK(mmds_stack_pending(&st, now));
 	teardown();
 }
 
@@ -168,18 +168,18 @@ TEST(fragments_and_other_protocols_are_dropped)
 	frame[HDR + 14 + 10] = frame[HDR + 14 + 11] = 0;
 	f_put16(frame + HDR + 14 + 10, f_csum(0, frame + HDR + 14, 20));
 	CHECK(send_frame(n));
-	CHECK(!mmds_stack_pending(&st));
+	CHECK(!mmds_stack_pending(&st, now));
 	n = f_tcp(frame, MMDS_IP, 40000, 80, 1000, 0, F_SYN, 65535, NULL, 0);
 	frame[HDR + 14 + 9] = 17; /* UDP */
 	frame[HDR + 14 + 10] = frame[HDR + 14 + 11] = 0;
 	f_put16(frame + HDR + 14 + 10, f_csum(0, frame + HDR + 14, 20));
 	CHECK(send_frame(n));
-	CHECK(!mmds_stack_pending(&st));
+	CHECK(!mmds_stack_pending(&st, now));
 	CHECK_EQ(svc.m.rx_accepted_unusual, 2);
 	/* Truncated: the IPv4 length runs past the frame. */
 	n = f_tcp(frame, MMDS_IP, 40000, 80, 1000, 0, F_SYN, 65535, NULL, 0);
 	CHECK(send_frame(n - 4));
-	CHECK(!mmds_stack_pending(&st));
+	CHECK(!mmds_stack_pending(&st, now));
 	CHECK_EQ(svc.m.rx_accepted_err, 1);
 	teardown();
 }
@@ -200,7 +200,7 @@ TEST(other_ports_and_unknown_connections_get_resets)
 	CHECK_EQ(r.seq, 777);
 	/* A reset is never answered. */
 	CHECK(seg(40001, 5, 777, F_RST, 0, NULL));
-	CHECK(!mmds_stack_pending(&st));
+	CHECK(!mmds_stack_pending(&st, now));
 	teardown();
 }
 
@@ -224,7 +224,7 @@ TEST(out_of_order_and_out_of_window_segments_get_a_duplicate_ack)
 	r = recv_frame();
 	CHECK_EQ(r.ack, 1001);
 	CHECK_EQ(r.seq, iss + 1);
-	CHECK(!mmds_stack_pending(&st));
+	CHECK(!mmds_stack_pending(&st, now));
 	teardown();
 }
 
@@ -281,7 +281,7 @@ TEST(duplicate_ack_sends_again_from_the_first_unacked_byte)
 	CHECK(r.dlen > 0);
 	r = recv_frame(); /* FIN */
 	CHECK(r.flags & F_FIN);
-	CHECK(!mmds_stack_pending(&st));
+	CHECK(!mmds_stack_pending(&st, now));
 	/* The guest says it has nothing yet: a duplicate of its last ACK. */
 	CHECK(seg(40000, 1001 + strlen(REQ), iss + 1, F_ACK, 65535, NULL));
 	r = recv_frame();
@@ -340,12 +340,12 @@ TEST(a_guest_that_never_reads_gets_nothing_until_its_window_opens)
 	r = recv_frame(); /* the ACK of the request only */
 	CHECK_EQ(r.dlen, 0);
 	CHECK(!(r.flags & F_FIN));
-	CHECK(!mmds_stack_pending(&st));
+	CHECK(!mmds_stack_pending(&st, now));
 	/* Room for 10 bytes: 10 bytes. */
 	CHECK(seg(40000, 1001 + strlen(REQ), iss + 1, F_ACK, 10, NULL));
 	r = recv_frame();
 	CHECK_EQ(r.dlen, 10);
-	CHECK(!mmds_stack_pending(&st));
+	CHECK(!mmds_stack_pending(&st, now));
 	teardown();
 }
 
@@ -381,7 +381,72 @@ TEST(syn_then_fin_without_a_request_closes)
 	teardown();
 }
 
-TEST_MAIN(TEST_ENTRY(arp_for_mmds_is_answered_others_pass),
+TEST(the_timer_sends_again_then_gives_up)
+{
+	uint32_t iss;
+	struct f_reply r;
+	uint64_t t0;
+
+	setup();
+	/* A SYN-ACK the guest never acknowledges goes again after the timer. */
+	CHECK(seg(40000, 1000, 0, F_SYN, 65535, NULL));
+	r = recv_frame();
+	iss = r.seq;
+	CHECK_EQ(mmds_stack_deadline(&st), now + MMDS_STACK_RTO_NS);
+	CHECK(!mmds_stack_pending(&st, now + MMDS_STACK_RTO_NS - 1));
+	now += MMDS_STACK_RTO_NS;
+	CHECK(mmds_stack_pending(&st, now));
+	r = recv_frame();
+	CHECK_EQ(r.flags, F_SYN | F_ACK);
+	CHECK_EQ(r.seq, iss);
+	CHECK_EQ(mmds_stack_deadline(&st), now + 2 * MMDS_STACK_RTO_NS); /* doubled */
+	/* Established, then the response is lost: it comes again from the first byte. */
+	CHECK(seg(40000, 1001, iss + 1, F_ACK, 65535, REQ));
+	CHECK_EQ(mmds_stack_deadline(&st), 0); /* nothing in flight */
+	r = recv_frame();
+	CHECK(!memcmp(r.data, "HTTP/1.1 200", 12));
+	recv_frame(); /* FIN */
+	t0 = now;
+	for (unsigned int i = 0; i < MMDS_STACK_RETRIES; i++) {
+		now = mmds_stack_deadline(&st);
+		CHECK_EQ(now, t0 + (MMDS_STACK_RTO_NS << i)); /* doubled each time */
+		CHECK(mmds_stack_pending(&st, now));
+		r = recv_frame();
+		CHECK_EQ(r.seq, iss + 1);
+		CHECK(!memcmp(r.data, "HTTP/1.1 200", 12));
+		recv_frame(); /* FIN */
+		t0 = now;
+	}
+	/* Given up: a reset, and the connection is gone. */
+	now = mmds_stack_deadline(&st);
+	CHECK(mmds_stack_pending(&st, now));
+	r = recv_frame();
+	CHECK_EQ(r.flags, F_RST | F_ACK);
+	CHECK_EQ(svc.m.connections_destroyed, 1);
+	CHECK_EQ(mmds_stack_deadline(&st), 0);
+	teardown();
+}
+
+TEST(an_ack_stops_the_timer)
+{
+	uint32_t iss;
+	struct f_reply r;
+	size_t sent = 0;
+
+	setup();
+	iss = connect_port(40000, 65535);
+	CHECK(seg(40000, 1001, iss + 1, F_ACK, 65535, REQ));
+	while (!((r = recv_frame()).flags & F_FIN))
+		sent += r.dlen;
+	CHECK(mmds_stack_deadline(&st));
+	CHECK(seg(40000, 1001 + strlen(REQ), iss + 2 + sent, F_ACK, 65535, NULL));
+	CHECK_EQ(mmds_stack_deadline(&st), 0);
+	CHECK(!mmds_stack_pending(&st, now + 100 * MMDS_STACK_RTO_NS));
+	teardown();
+}
+
+TEST_MAIN(TEST_ENTRY(the_timer_sends_again_then_gives_up), TEST_ENTRY(an_ack_stops_the_timer),
+	  TEST_ENTRY(arp_for_mmds_is_answered_others_pass),
 	  TEST_ENTRY(other_destinations_pass_untouched),
 	  TEST_ENTRY(request_gets_response_then_fin_and_close),
 	  TEST_ENTRY(bad_checksums_are_dropped_unless_left_to_the_device),

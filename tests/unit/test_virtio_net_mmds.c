@@ -36,14 +36,19 @@ static bool icpt_tx(void *o, const struct iovec *iov, unsigned int nr, uint64_t 
 	return mmds_stack_tx(o, iov, nr, now);
 }
 
-static size_t icpt_rx(void *o, const struct iovec *iov, unsigned int nr)
+static size_t icpt_rx(void *o, const struct iovec *iov, unsigned int nr, uint64_t now)
 {
-	return mmds_stack_rx(o, iov, nr);
+	return mmds_stack_rx(o, iov, nr, now);
 }
 
-static bool icpt_pending(void *o)
+static bool icpt_pending(void *o, uint64_t now)
 {
-	return mmds_stack_pending(o);
+	return mmds_stack_pending(o, now);
+}
+
+static uint64_t icpt_deadline(void *o)
+{
+	return mmds_stack_deadline(o);
 }
 
 static void setup(void)
@@ -59,7 +64,7 @@ static void setup(void)
 		 0);
 	CHECK_EQ(mmds_init(&rig.svc, 0), 0);
 	CHECK_EQ(mmds_stack_init(&rig.st, &rig.svc), 0);
-	rig.icpt = (struct net_intercept){icpt_tx, icpt_rx, icpt_pending, &rig.st};
+	rig.icpt = (struct net_intercept){icpt_tx, icpt_rx, icpt_pending, icpt_deadline, &rig.st};
 	rig.n.icpt = &rig.icpt;
 	fd_attach(&rig.f, &rig.n.dev);
 	fd_bring_up(&rig.f, VIRTIO_ID_NET, 0, 2, QSIZE);

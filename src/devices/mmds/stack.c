@@ -183,7 +183,15 @@ static bool conn_done(const struct mmds_tcp_conn *c)
 	return c->resp_ready && c->fin_rcvd && !c->need_ack && c->snd_una == fin_seq(c) + 1;
 }
 
-static size_t conn_output(struct mmds_stack *st, struct mmds_tcp_conn *c, uint8_t *f)
+/* What is sent goes again at rto_at unless acknowledged first. */
+static void arm(struct mmds_tcp_conn *c, uint64_t now_ns)
+{
+	if (!c->rto_at)
+		c->rto_at = now_ns + (MMDS_STACK_RTO_NS << c->retries);
+}
+
+static size_t conn_output(struct mmds_stack *st, struct mmds_tcp_conn *c, uint8_t *f,
+			  uint64_t now_ns)
 {
 	uint32_t seq = c->snd_nxt, n;
 	uint8_t flags = TCP_ACK;
@@ -194,6 +202,7 @@ static size_t conn_output(struct mmds_stack *st, struct mmds_tcp_conn *c, uint8_
 		c->send_syn = false;
 		c->need_ack = false;
 		c->snd_nxt = c->iss + 1;
+		arm(c, now_ns);
 		return build(st, f, c->peer_mac, c->peer_ip, HTTP_PORT, c->peer_port, c->iss,
 			     c->rcv_nxt, TCP_SYN | TCP_ACK, rcv_wnd(c), NULL, 0);
 	}
@@ -213,6 +222,8 @@ static size_t conn_output(struct mmds_stack *st, struct mmds_tcp_conn *c, uint8_
 		return 0;
 	c->need_ack = false;
 	c->snd_nxt += n + ((flags & TCP_FIN) ? 1 : 0);
+	if (c->snd_nxt != c->snd_una)
+		arm(c, now_ns);
 	len = build(st, f, c->peer_mac, c->peer_ip, HTTP_PORT, c->peer_port, seq, c->rcv_nxt, flags,
 		    rcv_wnd(c), data, n);
 	return len;
@@ -251,8 +262,47 @@ static size_t rst_output(struct mmds_stack *st, uint8_t *f)
 		     0);
 }
 
-bool mmds_stack_pending(const struct mmds_stack *st)
+static void queue_rst(struct mmds_stack *st, const uint8_t mac[6], uint32_t ip, uint16_t port,
+		      uint16_t our_port, uint32_t seq, uint32_t ack, uint8_t flags);
+
+/* A timer due: send again from the first unacknowledged byte, or give up with a reset. */
+static void expire(struct mmds_stack *st, struct mmds_tcp_conn *c)
 {
+	c->rto_at = 0;
+	if (c->retries == MMDS_STACK_RETRIES) {
+		queue_rst(st, c->peer_mac, c->peer_ip, c->peer_port, HTTP_PORT, c->snd_una,
+			  c->rcv_nxt, TCP_RST | TCP_ACK);
+		conn_free(st, c);
+		return;
+	}
+	c->retries++;
+	if (!c->established)
+		c->send_syn = true;
+	else
+		c->snd_nxt = c->snd_una;
+}
+
+uint64_t mmds_stack_deadline(const struct mmds_stack *st)
+{
+	uint64_t d = 0;
+
+	for (unsigned int i = 0; i < MMDS_STACK_CONNS; i++) {
+		const struct mmds_tcp_conn *c = &st->conns[i];
+
+		if (c->used && c->rto_at && (!d || c->rto_at < d))
+			d = c->rto_at;
+	}
+	return d;
+}
+
+bool mmds_stack_pending(struct mmds_stack *st, uint64_t now_ns)
+{
+	for (unsigned int i = 0; i < MMDS_STACK_CONNS; i++) {
+		struct mmds_tcp_conn *c = &st->conns[i];
+
+		if (c->used && c->rto_at && now_ns >= c->rto_at)
+			expire(st, c);
+	}
 	if (st->arp_len || st->rst_len)
 		return true;
 	for (unsigned int i = 0; i < MMDS_STACK_CONNS; i++)
@@ -261,7 +311,8 @@ bool mmds_stack_pending(const struct mmds_stack *st)
 	return false;
 }
 
-size_t mmds_stack_rx(struct mmds_stack *st, const struct iovec *iov, unsigned int nr)
+size_t mmds_stack_rx(struct mmds_stack *st, const struct iovec *iov, unsigned int nr,
+		     uint64_t now_ns)
 {
 	uint8_t f[OUT_MAX];
 	size_t len = 0;
@@ -277,7 +328,7 @@ size_t mmds_stack_rx(struct mmds_stack *st, const struct iovec *iov, unsigned in
 
 			if (!conn_wants(c))
 				continue;
-			len = conn_output(st, c, f);
+			len = conn_output(st, c, f, now_ns);
 			st->next_conn = (st->next_conn + k + 1) % MMDS_STACK_CONNS;
 			if (conn_done(c))
 				conn_free(st, c);
@@ -498,6 +549,8 @@ static void handle_tcp(struct mmds_stack *st, const struct seg *s, uint64_t now_
 		c->established = true;
 		c->snd_una = s->ack;
 		c->snd_wnd = s->win;
+		c->rto_at = 0;
+		c->retries = 0;
 	} else {
 		if (seq_lt(c->snd_nxt, s->ack)) {
 			c->need_ack = true; /* acknowledges what we never sent */
@@ -507,12 +560,16 @@ static void handle_tcp(struct mmds_stack *st, const struct seg *s, uint64_t now_
 		if (seq_lt(c->snd_una, s->ack)) {
 			c->snd_una = s->ack;
 			c->snd_wnd = s->win;
+			c->retries = 0;
+			c->rto_at = c->snd_una == c->snd_nxt ? 0 : now_ns + MMDS_STACK_RTO_NS;
 		} else if (s->ack == c->snd_una) {
 			c->snd_wnd = s->win;
 			/* A duplicate ACK with data in flight: go back to what it asks for. */
 			if (!s->dlen && !(s->flags & TCP_FIN) && s->win == old_wnd &&
-			    c->snd_nxt != c->snd_una)
+			    c->snd_nxt != c->snd_una) {
 				c->snd_nxt = c->snd_una;
+				c->rto_at = 0; /* armed again as it goes */
+			}
 		}
 	}
 	conn_data(st, c, s, now_ns);

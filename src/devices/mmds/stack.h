@@ -16,8 +16,10 @@
  * a duplicate ACK), a request of at most MMDS_STACK_REQ_MAX bytes (the
  * window offered), the response sent within the guest's window (no window
  * scaling) and MSS, then FIN. A duplicate ACK while data is in flight sends
- * again from the first unacknowledged byte. A guest that never reads keeps
- * its connection until evicted.
+ * again from the first unacknowledged byte, and so does the retransmission
+ * timer (MMDS_STACK_RTO_NS, doubled each time; after MMDS_STACK_RETRIES the
+ * connection is reset). A guest that never reads keeps its connection until
+ * evicted.
  *
  * Output is made on demand (mmds_stack_rx): what each connection owes the
  * guest (SYN-ACK, data, FIN, an ACK) is state, not a queue, so nothing is
@@ -41,6 +43,8 @@
 #define MMDS_STACK_IN_MAX  (12 + 14 + 65535) /* the largest frame read in */
 #define MMDS_STACK_ARPQ	   4
 #define MMDS_STACK_RSTQ	   16
+#define MMDS_STACK_RTO_NS  1000000000ULL
+#define MMDS_STACK_RETRIES 6
 #define MMDS_STACK_HDR	   12 /* the virtio-net header before each frame */
 /* Firecracker's MMDS MAC address. */
 #define MMDS_STACK_MAC                             \
@@ -62,6 +66,8 @@ struct mmds_tcp_conn {
 	uint32_t iss, snd_una, snd_nxt, snd_wnd;
 	uint32_t rcv_nxt;
 	uint64_t last_ns; /* last segment from the guest */
+	uint64_t rto_at;  /* when what is in flight is sent again (0: nothing is) */
+	unsigned int retries;
 	char req[MMDS_STACK_REQ_MAX];
 	size_t req_len;
 	char *resp;
@@ -105,8 +111,11 @@ void mmds_stack_destroy(struct mmds_stack *st);
 bool mmds_stack_tx(struct mmds_stack *st, const struct iovec *iov, unsigned int nr,
 		   uint64_t now_ns);
 /* Writes the next frame for the guest (header + frame) into @iov: its length, 0 if none. */
-size_t mmds_stack_rx(struct mmds_stack *st, const struct iovec *iov, unsigned int nr);
-/* Whether mmds_stack_rx has a frame to give. */
-bool mmds_stack_pending(const struct mmds_stack *st);
+size_t mmds_stack_rx(struct mmds_stack *st, const struct iovec *iov, unsigned int nr,
+		     uint64_t now_ns);
+/* Runs the retransmission timers due at @now_ns; whether mmds_stack_rx has a frame to give. */
+bool mmds_stack_pending(struct mmds_stack *st, uint64_t now_ns);
+/* When the next retransmission timer is due (0: none runs). */
+uint64_t mmds_stack_deadline(const struct mmds_stack *st);
 
 #endif

@@ -70,6 +70,28 @@ static void ring_broken(struct virtio_net *n)
 	set_rx_want(n, false);
 }
 
+/* The intercept's next timer: a run of the device then (host.h: the earliest ask wins). */
+static void icpt_arm(struct virtio_net *n)
+{
+	uint64_t d = n->icpt ? n->icpt->deadline(n->icpt->opaque) : 0, now;
+
+	if (!d)
+		return;
+	now = virtio_dev_now_ns(&n->dev);
+	ask_retry(n, d > now ? d - now : 0);
+}
+
+/* The intercept's due timers, then its frames for the guest (if there are buffers). */
+static void icpt_run(struct virtio_net *n)
+{
+	if (!n->icpt)
+		return;
+	if (n->icpt->pending(n->icpt->opaque, virtio_dev_now_ns(&n->dev)))
+		virtio_net_rx(n); /* arms the next timer */
+	else
+		icpt_arm(n);
+}
+
 /* --- transmit --- */
 
 /* One popped chain (virtio_queue_serve): stops when the rate limiter deferred it. */
@@ -148,8 +170,7 @@ void virtio_net_tx(struct virtio_net *n)
 	default:
 		break;
 	}
-	if (n->icpt && n->icpt->pending(n->icpt->opaque))
-		virtio_net_rx(n); /* the answers, if there are buffers for them */
+	icpt_run(n);
 }
 
 /* --- receive --- */
@@ -236,7 +257,9 @@ static int rx_read(struct virtio_net *n, struct virtqueue *vq, unsigned int *bud
 	memcpy(n->rx_iov, c->in, c->nr_in * sizeof(c->in[0]));
 	n->rx_iov[c->nr_in] = (struct iovec){n->bounce, VIRTIO_NET_RX_BOUNCE};
 	/* The VMM's own frames (MMDS) first, then the TAP's. */
-	r = n->icpt ? (ssize_t)n->icpt->rx(n->icpt->opaque, n->rx_iov, c->nr_in + 1) : 0;
+	r = n->icpt ? (ssize_t)n->icpt->rx(n->icpt->opaque, n->rx_iov, c->nr_in + 1,
+					   virtio_dev_now_ns(&n->dev))
+		    : 0;
 	if (!r) {
 		do
 			r = readv(n->fd, n->rx_iov, (int)c->nr_in + 1);
@@ -374,6 +397,7 @@ void virtio_net_rx(struct virtio_net *n)
 	set_rx_want(n, want);
 	if (pushed)
 		virtio_dev_signal_used(&n->dev, VIRTIO_NET_RXQ);
+	icpt_arm(n);
 }
 
 void virtio_net_retry(struct virtio_net *n)
@@ -388,6 +412,7 @@ void virtio_net_retry(struct virtio_net *n)
 	}
 	virtio_net_tx(n);
 	virtio_net_rx(n);
+	icpt_run(n); /* the intercept's timers (retransmissions) */
 }
 
 /* The backend fd (the host's watch, dev.lock held). */
