@@ -103,6 +103,17 @@ $(BUILD)/asan/obj/%.o: %.c
 
 unit: $(UNIT_BINS) $(ASAN_BINS)
 
+# tests/mmds.sh: MMDS's endpoint on a TAP, with the host's own TCP/IP stack as the guest.
+$(BUILD)/tools/mmds_tap: $(BUILD)/obj/tests/tools/mmds_tap.o $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/tests/tools/%.o: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
 # --- fuzz: libFuzzer over the API (router and HTTP connection core), built with clang.
 # Only what the API needs is linked: the router, the HTTP connection (no server: no socket),
 # the controller and its actions (and the MMDS store they keep); the VM is a fake

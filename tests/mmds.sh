@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # MMDS through the API and the command line, end to end on ember's socket (no VM):
 # PUT /mmds/config and its refusals, the data store (PUT, PATCH as RFC 7396, GET),
-# --mmds-size-limit, --metadata, mmds-config in --config-file, the metrics group.
+# --mmds-size-limit, --metadata, mmds-config in --config-file, the metrics group; and
+# MMDS's endpoint serving the host's own TCP/IP stack on a TAP (mmds:host-stack).
 # The guest's side (a token, metadata over virtio-net) is boot C of tests/linux.sh;
 # the frames and the HTTP answers are unit tests (test_mmds_stack, test_mmds_imds).
 # Run by tests/run.sh, or on its own: bash tests/mmds.sh [FILTER]
@@ -109,6 +110,61 @@ if want mmds:config-file; then
 		pass mmds:config-file
 	else
 		fail mmds:config-file "exit $rc: $(tail -n 2 "$TMP/mmds-cfg.out" | tr '\n' ' ')"
+	fi
+fi
+
+# MMDS's endpoint on a TAP in a namespace of its own (build/tools/mmds_tap), the host's
+# TCP/IP stack playing the guest with curl: a V2 token, a listing, JSON, a 24 KiB value
+# in many segments, 401 without a token, a reset on port 81, 20 clients at once.
+mmds_host_stack() {
+	local ns=ember-mmds-$$ tap=embmmds0 tok big got codes
+	if ! why=$(netns_tap_add "$ns" "$tap" 10.9.0.1/24) ||
+		! ip -n "$ns" route add 169.254.169.254/32 dev "$tap"; then
+		fail mmds:host-stack "$why"
+		return
+	fi
+	big=$(head -c 18432 /dev/urandom | base64 -w0)
+	printf '{"latest": {"meta-data": {"id": "i-1", "net": {"mac": "aa"}, "big": "%s"}}}' "$big" \
+		>"$TMP/mmds-tap.json"
+	ip netns exec "$ns" build/tools/mmds_tap "$tap" V2 "$TMP/mmds-tap.json" 20 >"$TMP/mmds-tap.out" 2>&1 &
+	local pid=$!
+	for _ in $(seq 50); do
+		grep -q ready "$TMP/mmds-tap.out" && break
+		sleep 0.1
+	done
+	c() { ip netns exec "$ns" curl -s -m 5 "$@"; }
+	tok=$(c -X PUT -H 'X-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)
+	got="$(c -H "X-metadata-token: $tok" http://169.254.169.254/latest/meta-data/ | tr '\n' ,)"
+	got+=" $(c -H "X-metadata-token: $tok" -H 'Accept: application/json' http://169.254.169.254/latest/meta-data/net)"
+	got+=" $(c -o /dev/null -w '%{http_code}' http://169.254.169.254/latest/meta-data/id)"
+	got+=" $(c -o /dev/null -w '%{http_code}' http://169.254.169.254:81/)"
+	if [ "$(c -H "X-metadata-token: $tok" http://169.254.169.254/latest/meta-data/big)" = "$big" ]; then
+		got+=" big-ok"
+	fi
+	codes=$(for i in $(seq 20); do
+		c -o /dev/null -w '%{http_code}\n' -H "X-metadata-token: $tok" \
+			http://169.254.169.254/latest/meta-data/id &
+	done | sort | uniq -c | tr -s ' ')
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	if [ "$got" = 'big,id,net/ {"mac": "aa"} 401 000 big-ok' ] && [ "$codes" = ' 20 200' ]; then
+		pass mmds:host-stack
+	else
+		fail mmds:host-stack "got '$got', 20 clients: '$codes'; $(tail -n 2 "$TMP/mmds-tap.out" | tr '\n' ' ')"
+	fi
+}
+
+if want mmds:host-stack; then
+	# shellcheck source=scripts/lib/netns.sh
+	source "$ROOT/scripts/lib/netns.sh"
+	why=$(netns_unavailable)
+	if [ -n "$why" ]; then
+		skip mmds:host-stack "$why"
+	elif ! make -s build/tools/mmds_tap >"$TMP/mmds-tap.build" 2>&1; then
+		fail mmds:host-stack "build: $(tail -n 3 "$TMP/mmds-tap.build" | tr '\n' ' ')"
+	else
+		mmds_host_stack
 	fi
 fi
 
