@@ -2,7 +2,8 @@
 # MMDS through the API and the command line, end to end on ember's socket (no VM):
 # PUT /mmds/config and its refusals, the data store (PUT, PATCH as RFC 7396, GET),
 # --mmds-size-limit, --metadata, mmds-config in --config-file, the metrics group; and
-# MMDS's endpoint serving the host's own TCP/IP stack on a TAP (mmds:host-stack).
+# MMDS's endpoint serving the host's own TCP/IP stack on a TAP (mmds:host-stack); a
+# snapshot keeps MMDS's configuration, not its store (mmds:snapshot).
 # The guest's side (a token, metadata over virtio-net) is boot C of tests/linux.sh;
 # the frames and the HTTP answers are unit tests (test_mmds_stack, test_mmds_imds).
 # Run by tests/run.sh, or on its own: bash tests/mmds.sh [FILTER]
@@ -154,6 +155,72 @@ mmds_host_stack() {
 		fail mmds:host-stack "got '$got', 20 clients: '$codes'; $(tail -n 2 "$TMP/mmds-tap.out" | tr '\n' ' ')"
 	fi
 }
+
+# ms_ember NS NAME: ember serving $TMP/NAME.sock inside the namespace NS (its TAPs are
+# there); sets API_SOCK and MS_PID.
+ms_ember() {
+	API_SOCK=$TMP/$2.sock
+	ip netns exec "$1" "$EMBER" --api-sock "$API_SOCK" </dev/null >"$TMP/$2.out" 2>&1 &
+	MS_PID=$!
+	for _ in $(seq 200); do
+		[ -S "$API_SOCK" ] && return 0
+		sleep 0.01
+	done
+	return 1
+}
+
+ms_stop() {
+	kill -TERM "$MS_PID" 2>/dev/null
+	wait "$MS_PID" 2>/dev/null
+}
+
+# A snapshot keeps MMDS's configuration and not its store (as Firecracker's): a paused
+# VM with MMDS V2 on eth0 is snapshotted, a new process loads it.
+mmds_snapshot() {
+	local ns=ember-mmdss-$$ tap=embmmds1 n=mmds:snapshot st=$TMP/mmds-snap.state mem=$TMP/mmds-snap.mem
+	if ! why=$(netns_tap_add "$ns" "$tap"); then
+		fail $n "$why"
+		ip netns del "$ns" 2>/dev/null
+		return
+	fi
+	if ! ms_ember "$ns" mmds-snap1; then
+		fail $n "ember did not start: $(tail -n 2 "$TMP/mmds-snap1.out" | tr '\n' ' ')"
+	elif expect_api $n PUT /boot-source "{\"kernel_image_path\": \"$ROOT/build/guests/uart_rx.elf\"}" 204 '^$' &&
+		expect_api $n PUT /network-interfaces/eth0 "{\"iface_id\": \"eth0\", \"host_dev_name\": \"$tap\"}" 204 '^$' &&
+		expect_api $n PUT /mmds/config '{"network_interfaces": ["eth0"], "version": "V2", "ipv4_address": "169.254.170.2", "imds_compat": true}' 204 '^$' &&
+		expect_api $n PUT /mmds '{"secret": "not-in-snapshots"}' 204 '^$' &&
+		expect_api $n PUT /actions '{"action_type": "InstanceStart"}' 204 '^$' &&
+		expect_api $n PATCH /vm '{"state": "Paused"}' 204 '^$' &&
+		expect_api $n PUT /snapshot/create "{\"snapshot_path\": \"$st\", \"mem_file_path\": \"$mem\"}" 204 '^$'; then
+		ms_stop
+		if ! ms_ember "$ns" mmds-snap2; then
+			fail $n "the second ember did not start"
+		elif expect_api $n PUT /snapshot/load "{\"snapshot_path\": \"$st\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$mem\"}}" 204 '^$' &&
+			expect_api $n GET /vm/config - 200 \
+				'"mmds-config":\{"version":"V2","network_interfaces":\["eth0"\],"ipv4_address":"169.254.170.2","imds_compat":true\}' &&
+			expect_api $n GET /mmds - 200 '^\{\}$'; then
+			pass $n
+		fi
+	fi
+	ms_stop
+	ip netns del "$ns" 2>/dev/null
+	rm -f "$st" "$mem"
+}
+
+if want mmds:snapshot; then
+	# shellcheck source=scripts/lib/netns.sh
+	source "$ROOT/scripts/lib/netns.sh"
+	why=$(netns_unavailable)
+	if [ -n "$why" ]; then
+		skip mmds:snapshot "$why"
+	elif [ "$KVM_OK" = 0 ]; then
+		skip mmds:snapshot "$KVM_WHY"
+	elif [ ! -f "$ROOT/build/guests/uart_rx.elf" ]; then
+		skip mmds:snapshot "no build/guests/uart_rx.elf (make guests)"
+	else
+		mmds_snapshot
+	fi
+fi
 
 if want mmds:host-stack; then
 	# shellcheck source=scripts/lib/netns.sh
