@@ -427,6 +427,33 @@ TEST(the_timer_sends_again_then_gives_up)
 	teardown();
 }
 
+/* A slow guest: its ACK comes after the timer asked for the SYN-ACK again. */
+TEST(an_ack_after_the_syn_ack_timer_is_taken)
+{
+	struct f_reply r;
+	uint32_t iss;
+
+	setup();
+	CHECK(seg(40000, 1000, 0, F_SYN, 65535, NULL));
+	iss = recv_frame().seq;
+	now += MMDS_STACK_RTO_NS;
+	CHECK(mmds_stack_pending(&st, now)); /* a SYN-ACK is due again */
+	CHECK(seg(40000, 1001, iss + 1, F_ACK, 65535, REQ));
+	r = recv_frame();
+	CHECK(!(r.flags & (F_RST | F_SYN)));
+	CHECK(!memcmp(r.data, "HTTP/1.1 200", 12));
+	/* An ACK of no SYN-ACK sent is refused with a reset; the handshake goes on. */
+	CHECK(seg(40001, 1000, 0, F_SYN, 65535, NULL));
+	CHECK(seg(40001, 1001, 5, F_ACK, 65535, NULL));
+	while ((r = recv_frame()).len && r.dport != 40001)
+		;
+	CHECK_EQ(r.flags, F_RST); /* resets go before connections' frames */
+	CHECK_EQ(r.seq, 5);
+	r = recv_frame();
+	CHECK_EQ(r.flags, F_SYN | F_ACK);
+	teardown();
+}
+
 TEST(an_ack_stops_the_timer)
 {
 	uint32_t iss;
@@ -446,6 +473,7 @@ TEST(an_ack_stops_the_timer)
 }
 
 TEST_MAIN(TEST_ENTRY(the_timer_sends_again_then_gives_up), TEST_ENTRY(an_ack_stops_the_timer),
+	  TEST_ENTRY(an_ack_after_the_syn_ack_timer_is_taken),
 	  TEST_ENTRY(arp_for_mmds_is_answered_others_pass),
 	  TEST_ENTRY(other_destinations_pass_untouched),
 	  TEST_ENTRY(request_gets_response_then_fin_and_close),

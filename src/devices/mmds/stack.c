@@ -542,11 +542,13 @@ static void handle_tcp(struct mmds_stack *st, const struct seg *s, uint64_t now_
 	if (!(s->flags & TCP_ACK))
 		return;
 	if (!c->established) {
-		if (s->ack != c->iss + 1 || c->send_syn) {
+		/* It must acknowledge a SYN-ACK sent (one may be due again: the timer). */
+		if (s->ack != c->iss + 1 || c->snd_nxt == c->iss) {
 			queue_rst(st, s->mac, s->ip, s->sport, s->dport, s->ack, 0, TCP_RST);
 			return;
 		}
 		c->established = true;
+		c->send_syn = false;
 		c->snd_una = s->ack;
 		c->snd_wnd = s->win;
 		c->rto_at = 0;
