@@ -5,7 +5,7 @@
 #   make unit       unit-test binaries (and build/asan/: the same under ASan + UBSan)
 #   make test       the whole suite (tests/run.sh), last line "N passed, N failed"
 #   make demo       the main job
-#   make fuzz       build/fuzz/fuzz_{api,loader,virtio,state,seccomp,sandbox} (libFuzzer, clang), FUZZ_TIME s each (60)
+#   make fuzz       build/fuzz/fuzz_{api,loader,virtio,state,seccomp,sandbox,mmds} (libFuzzer, clang), FUZZ_TIME s each (60)
 #   make format     clang-format in place; make format-check: CI's check
 #   make check-layers  every #include under src/ points down the layers (scripts/layers.txt)
 #   make guest      build/guest/: the Linux guest (vmlinux, initramfs.cpio, rootfs.ext4)
@@ -23,7 +23,7 @@ HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -Isrc -MMD -MP
 LDFLAGS_ALL := -pie -Wl,-z,relro,-z,now,-z,noexecstack $(LDFLAGS)
-LDLIBS  := -ljansson -lhttp_parser -luring -llzma -lseccomp -lpthread
+LDLIBS  := -ljansson -lhttp_parser -luring -llzma -lseccomp -lnettle -lpthread
 
 # ember-jailer (src/jailer/) and ember-sandbox (src/sandbox/) are programs of their own:
 # none of their objects go into ember; bpfgen.c is a build tool (below), not part of ember.
@@ -147,11 +147,22 @@ $(BUILD)/asan/obj/%.o: %.c
 
 unit: $(UNIT_BINS) $(ASAN_BINS)
 
+# tests/mmds.sh: MMDS's endpoint on a TAP, with the host's own TCP/IP stack as the guest.
+$(BUILD)/tools/mmds_tap: $(BUILD)/obj/tests/tools/mmds_tap.o $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/tests/tools/%.o: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
 # --- fuzz: libFuzzer over the API (router and HTTP connection core), built with clang.
 # Only what the API needs is linked: the router, the HTTP connection (no server: no socket),
-# the controller and its actions; the VM is a fake (tests/fuzz/fuzz_api.c), and the PUT
-# checks stay off (no host file is touched). config/ checks the objects' fields itself, so
-# no device code comes along.
+# the controller and its actions (and the MMDS store they keep); the VM is a fake
+# (tests/fuzz/fuzz_api.c), and the PUT checks stay off (no host file is touched). config/
+# checks the objects' fields itself, so no other device code comes along.
 FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 60
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -159,7 +170,8 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzz
                -Isrc -MMD -MP
 FUZZ_SRCS   := src/api/api.c src/api/http_conn.c src/vmm/actions.c src/vmm/put_checks.c \
                src/vmm/serial.c src/vmm/hugepages.c src/arch/x86_64/cpu_template.c \
-               src/vmm/controller.c src/vmm/metrics.c $(sort $(wildcard src/config/*.c)) \
+               src/vmm/controller.c src/vmm/metrics.c src/vmm/mmds.c \
+               $(sort $(wildcard src/config/*.c)) src/devices/mmds/store.c \
                src/core/event_loop.c src/seccomp/syscall_names.c \
                src/util/log.c src/util/line_out.c tests/fuzz/fuzz_api.c
 FUZZ_OBJS   := $(FUZZ_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
@@ -167,7 +179,7 @@ FUZZ_OBJS   := $(FUZZ_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 $(BUILD)/fuzz/fuzz_api: $(FUZZ_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@ (libFuzzer)"
-	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -ljansson -lhttp_parser
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -ljansson -lhttp_parser -lnettle
 
 $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -232,13 +244,22 @@ $(BUILD)/fuzz/fuzz_sandbox: $(FUZZ_SANDBOX_OBJS)
 	@echo "  LD      $@ (libFuzzer)"
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -ljansson
 
+# MMDS's network endpoint and HTTP side from a guest's frames (tests/fuzz/fuzz_mmds.c).
+FUZZ_MMDS_SRCS := src/devices/mmds/stack.c src/devices/mmds/imds.c src/devices/mmds/store.c \
+                  src/core/iov.c tests/fuzz/fuzz_mmds.c
+FUZZ_MMDS_OBJS := $(FUZZ_MMDS_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+
+$(BUILD)/fuzz/fuzz_mmds: $(FUZZ_MMDS_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@ (libFuzzer)"
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -ljansson -lhttp_parser -lnettle
+
 # New inputs go to build/fuzz/corpus*. Seeds: tests/fuzz/corpus and corpus_loader; the
 # virtio seeds are written by tests/fuzz/virtio_seeds.py.
 fuzz: $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_virtio $(BUILD)/fuzz/fuzz_state \
-      $(BUILD)/fuzz/fuzz_seccomp \
-      $(BUILD)/fuzz/fuzz_sandbox
+      $(BUILD)/fuzz/fuzz_seccomp $(BUILD)/fuzz/fuzz_sandbox $(BUILD)/fuzz/fuzz_mmds
 	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/corpus_loader $(BUILD)/fuzz/corpus_virtio \
-		$(BUILD)/fuzz/corpus_state $(BUILD)/fuzz/corpus_seccomp
+		$(BUILD)/fuzz/corpus_state $(BUILD)/fuzz/corpus_seccomp $(BUILD)/fuzz/corpus_mmds
 	python3 tests/fuzz/virtio_seeds.py $(BUILD)/fuzz/seeds_virtio
 	$(BUILD)/fuzz/fuzz_api -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
 		$(BUILD)/fuzz/corpus tests/fuzz/corpus
@@ -253,6 +274,8 @@ fuzz: $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_loader $(BUILD)/fuzz/fuzz_virtio
 	@mkdir -p $(BUILD)/fuzz/corpus_sandbox
 	$(BUILD)/fuzz/fuzz_sandbox -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
 		$(BUILD)/fuzz/corpus_sandbox
+	$(BUILD)/fuzz/fuzz_mmds -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
+		$(BUILD)/fuzz/corpus_mmds tests/fuzz/corpus_mmds
 
 # --- payload guests: freestanding 32-bit PVH ELFs, one per tests/guests/<name>.c ---
 GUEST_LIB_SRCS := $(wildcard tests/guests/lib/*.c tests/guests/lib/*.S)

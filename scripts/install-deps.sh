@@ -9,6 +9,7 @@ PACKAGES=(
 	libhttp-parser-dev # the API's HTTP/1.1 parser (static libhttp_parser.a; MHD's needs gnutls)
 	liburing-dev     # virtio-block: io_uring engine (static liburing.a in the ember link)
 	libseccomp-dev   # seccomp filters: libseccomp (static libseccomp.a in the ember link)
+	nettle-dev       # MMDS: its session tokens' HMAC-SHA256 and base64 (static libnettle.a)
 	curl             # tests/api.sh: requests on the API socket (--unix-socket)
 	socat            # tests/api.sh: raw and malformed HTTP on the API socket
 	clang            # make fuzz, tests/api.sh: the API's libFuzzer target

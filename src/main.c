@@ -45,6 +45,8 @@ struct cli {
 	long long start_time_us;
 	long long start_time_cpu_us;
 	long long http_max_payload;
+	long long mmds_size_limit; /* 0: the API's max payload */
+	const char *metadata;	   /* --metadata: the MMDS data store's first contents */
 };
 
 enum {
@@ -65,6 +67,8 @@ enum {
 	OPT_START_TIME_CPU_US,
 	OPT_PARENT_CPU_TIME_US,
 	OPT_HTTP_MAX_PAYLOAD,
+	OPT_MMDS_SIZE_LIMIT,
+	OPT_METADATA,
 	/* Firecracker flags for features that have not landed in ember yet. */
 	OPT_METRICS_PATH,
 	OPT_NO_PVM_PROFILE,
@@ -90,11 +94,11 @@ static const struct option options[] = {
     {"start-time-cpu-us", required_argument, NULL, OPT_START_TIME_CPU_US},
     {"parent-cpu-time-us", required_argument, NULL, OPT_PARENT_CPU_TIME_US},
     {"http-api-max-payload-size", required_argument, NULL, OPT_HTTP_MAX_PAYLOAD},
-    {"metadata", required_argument, NULL, OPT_NOT_YET},
+    {"metadata", required_argument, NULL, OPT_METADATA},
     {"metrics-path", required_argument, NULL, OPT_METRICS_PATH},
     {"no-pvm-profile", no_argument, NULL, OPT_NO_PVM_PROFILE},
     {"sample-rip", required_argument, NULL, OPT_SAMPLE_RIP},
-    {"mmds-size-limit", required_argument, NULL, OPT_NOT_YET},
+    {"mmds-size-limit", required_argument, NULL, OPT_MMDS_SIZE_LIMIT},
     {"module", required_argument, NULL, OPT_NOT_YET},
     {"seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER},
     {"describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT},
@@ -131,6 +135,8 @@ static void usage(FILE *out)
 	    "  --start-time-us N      the monotonic time (us) the boot timer counts from\n"
 	    "  --start-time-cpu-us N  the process CPU time (us) the boot timer counts from\n"
 	    "  --http-api-max-payload-size N  largest API request body (default 51200)\n"
+	    "  --mmds-size-limit N    largest MMDS data store, bytes (default: the above)\n"
+	    "  --metadata FILE        the MMDS data store's first contents (JSON)\n"
 	    "  --describe-snapshot FILE  print the format version of the snapshot state\n"
 	    "                         file FILE (v1.0.0) and exit\n"
 	    "  --seccomp-filter FILE  per-thread seccomp filters from FILE (Firecracker's\n"
@@ -144,6 +150,45 @@ static void usage(FILE *out)
 	    "152 for a bad configuration, 153 for a bad command line. SIGTERM and SIGINT stop\n"
 	    "the VM and clean up, then kill ember, as they kill Firecracker.\n",
 	    out);
+}
+
+/* --metadata FILE: the MMDS data store's contents, as PUT /mmds would give them. */
+static int load_metadata(struct controller *ctl, const char *path)
+{
+	char err[MMDS_ERR_MAX], *buf = NULL;
+	size_t cap = 0, len = 0;
+	FILE *f = fopen(path, "re");
+	int ret;
+
+	if (!f) {
+		log_error("--metadata %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	for (;;) {
+		size_t n;
+
+		if (len == cap) {
+			char *b = realloc(buf, cap = cap ? 2 * cap : 4096);
+
+			if (!b) {
+				free(buf);
+				fclose(f);
+				log_error("--metadata %s: out of memory", path);
+				return -ENOMEM;
+			}
+			buf = b;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (!n)
+			break;
+	}
+	fclose(f);
+	ret = mmds_put(&ctl->mmds, buf, len, err);
+	free(buf);
+	if (ret)
+		log_error("--metadata %s: %s", path, err);
+	return ret;
 }
 
 static int parse_ll(const char *flag, const char *s, long long min, long long *out)
@@ -240,6 +285,13 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			if (parse_ll("http-api-max-payload-size", optarg, 1,
 				     &cli->http_max_payload))
 				return -EINVAL;
+			break;
+		case OPT_MMDS_SIZE_LIMIT:
+			if (parse_ll("mmds-size-limit", optarg, 1, &cli->mmds_size_limit))
+				return -EINVAL;
+			break;
+		case OPT_METADATA:
+			cli->metadata = optarg;
 			break;
 		case OPT_SAMPLE_RIP:
 			cli->sample_rip = optarg;
@@ -406,6 +458,14 @@ int main(int argc, char **argv)
 	config_free(&ctl.cfg);
 	ctl.cfg = cfg; /* the controller owns the configuration now */
 	ctl.put_checks = true;
+	/* As Firecracker: the API's max payload unless said otherwise. */
+	if (cli.mmds_size_limit || cli.http_max_payload)
+		ctl.mmds.size_limit =
+		    (size_t)(cli.mmds_size_limit ? cli.mmds_size_limit : cli.http_max_payload);
+	if (cli.metadata && load_metadata(&ctl, cli.metadata)) {
+		ret = VM_EXIT_BAD_CONFIG;
+		goto out;
+	}
 	ctl.boot_timer = cli.boot_timer;
 	ctl.no_pvm_profile = cli.no_pvm_profile;
 	ctl.sample_rip_path = cli.sample_rip;

@@ -45,7 +45,7 @@ elif want_group api:server; then
 		want api:server-not-yet &&
 			expect_api api:server-not-yet PUT /pmem/p0 '{"id": "p0", "path_on_host": "/p"}' 400 \
 				'/pmem/p0: not supported yet by ember' &&
-			expect_api api:server-not-yet PUT /mmds/config '{"network_interfaces": []}' 400 \
+			expect_api api:server-not-yet PUT /cpu-config '{}' 400 \
 				'not supported yet by ember' &&
 			pass api:server-not-yet
 		want api:server-bad-body &&

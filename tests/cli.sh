@@ -76,7 +76,8 @@ expect_refusal api-with-bad-config 152 'configuration: /dev/null: invalid JSON' 
 expect_refusal config-needed 153 'needs --config-file' --no-api
 expect_refusal bad-level 153 'Loud' --no-api --level Loud --config-file /dev/null
 expect_refusal bad-id 153 '"a b" is not a valid id' --no-api --id 'a b' --config-file /dev/null
-expect_refusal not-yet-flag 153 'metadata: not supported yet' --no-api --metadata /x
+expect_refusal not-yet-flag 153 'module: not supported yet' --no-api --module /x
+expect_refusal metadata-missing 152 "metadata $TMP/none.json: No such file" --api-sock "$TMP/cli-meta.sock" --metadata "$TMP/none.json"
 expect_refusal stray-argument 153 'unexpected argument "extra"' --no-api extra
 
 expect_refusal config-missing 152 "$TMP/none.json: No such file" --no-api --config-file "$TMP/none.json"

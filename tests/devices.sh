@@ -17,5 +17,9 @@ if want devices:fuzz-virtio; then
 		fail devices:fuzz-virtio "tests/fuzz/virtio_seeds.py: $(head -c 200 "$TMP/virtio-seeds.err")"
 	fi
 fi
+# MMDS's network endpoint from a guest's frames (tests/fuzz/fuzz_mmds.c).
+if want devices:fuzz-mmds; then
+	run_fuzzer devices:fuzz-mmds fuzz_mmds 20 tests/fuzz/corpus_mmds
+fi
 
 suite_end

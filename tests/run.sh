@@ -8,7 +8,7 @@
 # payload guests of tests/guests/cases.tsv), snapshot.sh (snapshots), balloon.sh, vsock.sh, net.sh (devices
 # end to end), cli.sh, jailer.sh (ember-jailer), api.sh, metrics.sh, api_cpu_serial.sh (CPU templates, serial,
 # logger module, huge pages), api_contract.sh (every swagger operation),
-# seccomp.sh (the filters), linux.sh (Linux boots; they skip without
+# seccomp.sh (the filters), mmds.sh, linux.sh (Linux boots; they skip without
 # build/guest/), sandbox.sh (ember-sandbox: a template boot, then clones). Their shared helpers are in tests/lib/: common.sh (paths, filter,
 # counters, summary, $TMP, exit hooks, KVM), vm.sh (a VM's configuration, judging a
 # run, the drive image), api.sh, net.sh and vsock.sh (ember's API socket, the host
@@ -60,6 +60,8 @@ source tests/api_cpu_serial.sh
 source tests/api_contract.sh
 # shellcheck source=tests/seccomp.sh
 source tests/seccomp.sh
+# shellcheck source=tests/mmds.sh
+source tests/mmds.sh
 
 # --- Linux guests (build/guest/): few slow boots, several checks each ---
 # shellcheck source=tests/linux.sh

@@ -297,6 +297,27 @@ static void put_serial(struct req *r)
 	with_body(r, ctrl_put_serial);
 }
 
+/* MMDS: the data store any time, its configuration before boot. */
+static void get_mmds(struct req *r)
+{
+	get(r, ctrl_get_mmds);
+}
+
+static void put_mmds(struct req *r)
+{
+	with_body(r, ctrl_put_mmds);
+}
+
+static void patch_mmds(struct req *r)
+{
+	with_body(r, ctrl_patch_mmds);
+}
+
+static void put_mmds_config(struct req *r)
+{
+	configure(r, CONFIG_MMDS, false);
+}
+
 /* A route of a feature ember does not have yet: 400 saying so, never 204. */
 static void not_yet(struct req *r)
 {
@@ -326,6 +347,8 @@ static const struct route routes[] = {
     {"/snapshot/load", .put = put_snapshot_load},
     {"/cpu-config", .put = put_cpu_config},
     {"/serial", .put = put_serial},
+    {"/mmds", .get = get_mmds, .put = put_mmds, .patch = patch_mmds},
+    {"/mmds/config", .put = put_mmds_config},
 
     /* Features ember does not have yet: the methods they have answer so. */
     {"/pmem", true, "id", .put = not_yet, .patch = not_yet,
@@ -333,9 +356,6 @@ static const struct route routes[] = {
     {"/balloon/hinting/start", .patch = not_yet, .not_yet = "balloon free page hinting"},
     {"/balloon/hinting/status", .get = not_yet, .not_yet = "balloon free page hinting"},
     {"/balloon/hinting/stop", .patch = not_yet, .not_yet = "balloon free page hinting"},
-    {"/mmds", .get = not_yet, .put = not_yet, .patch = not_yet,
-     .not_yet = "MMDS (the microVM metadata service)"},
-    {"/mmds/config", .put = not_yet, .not_yet = "MMDS (the microVM metadata service)"},
     {"/hotplug/memory", .get = not_yet, .put = not_yet, .patch = not_yet,
      .not_yet = "memory hot-plugging (virtio-mem)"},
 };

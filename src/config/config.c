@@ -26,6 +26,7 @@ static const struct config_section_ops *const sections[] = {
     [CONFIG_BALLOON_STATS] = &config_balloon_stats_section,
     [CONFIG_CPU_CONFIG] = &config_cpu_config_section,
     [CONFIG_SERIAL] = &config_serial_section,
+    [CONFIG_MMDS] = &config_mmds_section,
 };
 #define NR_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -92,7 +93,7 @@ static int parse_file_section(struct vm_config *cfg, const struct config_section
 /* Keys of FullVmConfiguration that ember does not serve yet. */
 static int parse_not_yet(const char *key, json_t *v, bool *known, char *err)
 {
-	static const char *const later[] = {"memory-hotplug", "mmds-config", NULL};
+	static const char *const later[] = {"memory-hotplug", NULL};
 	/* Device lists: an empty one configures nothing and is accepted. */
 	static const char *const lists[] = {"pmem", NULL};
 

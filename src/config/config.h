@@ -71,6 +71,7 @@ struct serial_config {
  * devices/ and uses their headers for these structs and constants only: it
  * links no device code (the API fuzzer relies on that).
  */
+#include "devices/mmds/mmds.h"
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/block.h"
 #include "devices/virtio/net.h"
@@ -95,6 +96,16 @@ struct metrics_config {
 	char *properties_json; /* an object of strings, compact JSON; NULL: none */
 };
 
+/* MmdsConfig: which interfaces answer MMDS requests, its version and address. */
+struct mmds_config {
+	bool present;
+	enum mmds_version version;
+	bool imds_compat;
+	uint32_t ipv4; /* host order */
+	char **ifaces; /* iface_ids */
+	unsigned int nr_ifaces;
+};
+
 struct vm_config {
 	bool has_boot_source;
 	struct boot_source_config boot;
@@ -116,6 +127,7 @@ struct vm_config {
 	struct balloon_config balloon;
 	struct cpu_config cpu;
 	struct serial_config serial;
+	struct mmds_config mmds;
 };
 
 /* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT, no huge pages. */
@@ -153,6 +165,7 @@ enum config_section {
 	CONFIG_BALLOON_STATS,  /* PATCH /balloon/statistics before boot: BalloonStatsUpdate */
 	CONFIG_CPU_CONFIG,     /* PUT /cpu-config: CpuConfig */
 	CONFIG_SERIAL,	       /* PUT /serial: SerialDevice */
+	CONFIG_MMDS,	       /* PUT /mmds/config: MmdsConfig */
 };
 
 /*

@@ -83,6 +83,12 @@ static const struct action_rules rules[CTRL_NR_ACTIONS] = {
 	/* Paused once loaded, Running with resume_vm: ctrl_snapshot_load() says which. */
 	[CTRL_SNAPSHOT_LOAD]       = {"PUT /snapshot/load", FRESH,
 	                             {ON_VM,           NOT_AFTER_BOOT,  NOT_AFTER_BOOT}, CTRL_PAUSED},
+	[CTRL_PUT_MMDS]            = {"PUT /mmds", 0,
+	                             {ANY,             ANY,             ANY           }, KEEP},
+	[CTRL_PATCH_MMDS]          = {"PATCH /mmds", 0,
+	                             {ANY,             ANY,             ANY           }, KEEP},
+	[CTRL_GET_MMDS]            = {"GET /mmds", 0,
+	                             {ANY,             ANY,             ANY           }, KEEP},
 };
 /* clang-format on */
 

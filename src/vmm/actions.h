@@ -71,6 +71,9 @@ enum ctrl_action {
 	CTRL_PATCH_BALLOON_STATS,
 	CTRL_SNAPSHOT_CREATE,
 	CTRL_SNAPSHOT_LOAD,
+	CTRL_PUT_MMDS,
+	CTRL_PATCH_MMDS,
+	CTRL_GET_MMDS,
 	CTRL_NR_ACTIONS,
 };
 
@@ -139,6 +142,15 @@ int ctrl_patch_balloon_stats(struct controller *ctl, const char *body, size_t le
 int ctrl_snapshot_create(struct controller *ctl, const char *body, size_t len,
 			 struct ctrl_error *e);
 int ctrl_snapshot_load(struct controller *ctl, const char *body, size_t len, struct ctrl_error *e);
+
+/*
+ * The MMDS data store (vmm/mmds.c), any time: PUT replaces it, PATCH merges
+ * into it (RFC 7396), GET gives it as JSON. PUT /mmds/config is a
+ * configuration section (CONFIG_MMDS), before boot.
+ */
+int ctrl_put_mmds(struct controller *ctl, const char *body, size_t len, struct ctrl_error *e);
+int ctrl_patch_mmds(struct controller *ctl, const char *body, size_t len, struct ctrl_error *e);
+int ctrl_get_mmds(struct controller *ctl, char **json, struct ctrl_error *e);
 
 /* One API request answered (@failed: with an error status), for the api_server metrics. */
 void ctrl_count_request(struct controller *ctl, bool failed);

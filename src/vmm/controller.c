@@ -81,6 +81,7 @@ static void ctrl_collect(void *opaque, json_t *root)
 		    json_integer(ctl->log ? (json_int_t)atomic_load(&ctl->log->missed) : 0));
 		json_object_set_new(root, "logger", lg);
 	}
+	ctrl_mmds_metrics(ctl, root);
 	if (ctl->state != CTRL_NOT_STARTED && ctl->ops->collect_metrics)
 		ctl->ops->collect_metrics(ctl, root);
 }
@@ -120,6 +121,8 @@ void ctrl_init(struct controller *ctl, struct event_loop *loop, struct logger *l
 	ctl->exit_code = 0;
 	ctl->sig_h.fd = -1;
 	metrics_init(&ctl->metrics, ctrl_collect, ctl);
+	if (mmds_init(&ctl->mmds, MMDS_DEFAULT_LIMIT))
+		log_error("MMDS: no key for its tokens (getrandom failed)");
 }
 
 void ctrl_destroy(struct controller *ctl)
@@ -131,6 +134,7 @@ void ctrl_destroy(struct controller *ctl)
 	metrics_close(&ctl->metrics);
 	ctrl_serial_close(ctl);
 	config_free(&ctl->cfg);
+	mmds_destroy(&ctl->mmds);
 	if (ctl->sig_h.fd >= 0) {
 		ev_del(ctl->loop, &ctl->sig_h);
 		close(ctl->sig_h.fd);

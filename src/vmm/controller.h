@@ -20,6 +20,7 @@
 #include "config/snapshot.h"
 #include "core/event_loop.h"
 #include "vmm/kvm.h"
+#include "devices/mmds/mmds.h"
 #include "vmm/metrics.h"
 #include "seccomp/seccomp.h"
 
@@ -140,6 +141,7 @@ struct controller {
 	struct kvm_prewarm prewarm;
 
 	struct metrics metrics;
+	struct mmds mmds; /* the metadata store (vmm/mmds.c): the process's, not the VM's */
 	unsigned long long api_requests;      /* API requests answered */
 	unsigned long long api_faults;	      /* of which with an error status */
 	long long startup_us, startup_cpu_us; /* process start to metrics configuration */
@@ -181,6 +183,9 @@ int ctrl_exit(int signo, int code);
 
 /* Opens the metrics from cfg.metrics (config file or PUT /metrics). */
 int ctrl_configure_metrics(struct controller *ctl, char err[VMM_ERR_MAX]);
+
+/* Firecracker's "mmds" metrics group (vmm/mmds.c). */
+void ctrl_mmds_metrics(struct controller *ctl, json_t *root);
 
 /* Runs the event loop until the VM ends or a signal arrives; returns the exit code. */
 int ctrl_run(struct controller *ctl);

@@ -2,6 +2,7 @@
 /* The VM's virtio-net devices, each over its TAP. See network_interfaces.h. */
 #include "vmm/network_interfaces.h"
 
+#include "devices/mmds/stack.h"
 #include "util/log.h"
 #include "vmm/vm.h"
 
@@ -11,6 +12,54 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* A slot's state: the device first (s->state is a struct virtio_net), its MMDS endpoint. */
+struct net_slot {
+	struct virtio_net net;
+	struct mmds_stack *mmds; /* NULL: the interface is not in mmds-config */
+	struct net_intercept icpt;
+};
+
+static bool mmds_tx(void *opaque, const struct iovec *iov, unsigned int nr, uint64_t now_ns)
+{
+	return mmds_stack_tx(opaque, iov, nr, now_ns);
+}
+
+static size_t mmds_rx(void *opaque, const struct iovec *iov, unsigned int nr, uint64_t now_ns)
+{
+	return mmds_stack_rx(opaque, iov, nr, now_ns);
+}
+
+static bool mmds_pending(void *opaque, uint64_t now_ns)
+{
+	return mmds_stack_pending(opaque, now_ns);
+}
+
+static uint64_t mmds_deadline(void *opaque)
+{
+	return mmds_stack_deadline(opaque);
+}
+
+/* The interface answers MMDS requests if mmds-config names it. 0 or -ENOMEM. */
+static int mmds_attach(struct vm *vm, struct net_slot *ns, const char *iface_id)
+{
+	const struct mmds_config *mc = &vm->cfg.mmds;
+	bool listed = false;
+
+	for (unsigned int i = 0; mc->present && vm->mmds && i < mc->nr_ifaces; i++)
+		listed |= !strcmp(mc->ifaces[i], iface_id);
+	if (!listed)
+		return 0;
+	mmds_set_config(vm->mmds, mc->version, mc->imds_compat, mc->ipv4);
+	ns->mmds = calloc(1, sizeof(*ns->mmds));
+	if (!ns->mmds || mmds_stack_init(ns->mmds, vm->mmds)) {
+		log_error("network-interfaces: %s: out of memory for MMDS", iface_id);
+		return -ENOMEM;
+	}
+	ns->icpt = (struct net_intercept){mmds_tx, mmds_rx, mmds_pending, mmds_deadline, ns->mmds};
+	ns->net.icpt = &ns->icpt;
+	return 0;
+}
 
 const struct vm_device_type network_interfaces_type = {
     .name = "network-interfaces",
@@ -39,6 +88,7 @@ static int net_add(struct vm *vm, const struct net_config *cfg)
 	const char *id = cfg->iface_id && *cfg->iface_id ? cfg->iface_id : "(no iface_id)";
 	char err[256], what[96];
 	struct virtio_slot *s;
+	struct net_slot *ns;
 	struct virtio_net *n;
 	int fd, ret;
 
@@ -58,13 +108,16 @@ static int net_add(struct vm *vm, const struct net_config *cfg)
 	}
 	snprintf(what, sizeof(what), "network-interfaces: %s", id);
 	ret = vm_virtio_slot_new(vm, &network_interfaces_type, what, &s);
-	n = ret ? NULL : calloc(1, sizeof(*n));
-	if (!n) {
+	ns = ret ? NULL : calloc(1, sizeof(*ns));
+	if (!ns) {
 		close(fd);
 		return ret ? ret : -ENOMEM;
 	}
-	s->state = n; /* from here on network_interfaces_remove() frees it */
+	n = &ns->net;
+	s->state = ns; /* from here on network_interfaces_remove() frees it */
 	ret = virtio_net_init(n, cfg, fd, true, vm_virtio_host_ops(), s, &vm->mem); /* owns fd */
+	if (!ret)
+		ret = mmds_attach(vm, ns, cfg->iface_id);
 	if (!ret)
 		ret = vm_virtio_place(vm, s, &n->dev);
 	if (!ret)
@@ -102,13 +155,16 @@ static void log_counters(const struct virtio_net *n)
 
 void network_interfaces_remove(struct vm *vm, struct virtio_slot *s)
 {
-	struct virtio_net *n = s->state;
+	struct net_slot *ns = s->state;
 
 	(void)vm;
 	if (s->dev)
-		log_counters(n);
-	virtio_net_destroy(n);
-	free(n);
+		log_counters(&ns->net);
+	virtio_net_destroy(&ns->net);
+	if (ns->mmds)
+		mmds_stack_destroy(ns->mmds);
+	free(ns->mmds);
+	free(ns);
 }
 
 int network_interfaces_update(struct vm *vm, const char *iface_id,

@@ -101,6 +101,7 @@ struct vm {
 	/* A VM KVM made while the process idled, taken if ready (kvm.h); may be NULL. */
 	struct kvm_prewarm *prewarm;
 	struct vm_console console;
+	struct mmds *mmds; /* the controller's metadata store, served on mmds-config's interfaces */
 
 	/* Lifecycle: the first exit request wins; vCPU threads see `stopping`. */
 	atomic_int exit_code; /* -1 while running */

@@ -30,6 +30,7 @@ static void vm_settings(struct vm *vm, struct controller *vmm)
 	vm->loop = vmm->loop;
 	vm->seccomp_vcpu = seccomp_progs_get(vmm->seccomp, SECCOMP_VCPU);
 	vm->prewarm = &vmm->prewarm;
+	vm->mmds = &vmm->mmds;
 }
 
 /*

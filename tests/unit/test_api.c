@@ -561,10 +561,6 @@ TEST(not_supported_yet_never_204)
 	    {"PATCH", "/balloon/hinting/start", NULL},
 	    {"GET", "/balloon/hinting/status", NULL},
 	    {"PATCH", "/balloon/hinting/stop", NULL},
-	    {"GET", "/mmds", NULL},
-	    {"PUT", "/mmds", "{}"},
-	    {"PATCH", "/mmds", "{}"},
-	    {"PUT", "/mmds/config", "{\"network_interfaces\": []}"},
 	    {"GET", "/hotplug/memory", NULL},
 	    {"PUT", "/hotplug/memory", "{\"total_size_mib\": 1024}"},
 	    {"PATCH", "/hotplug/memory", "{\"requested_size_mib\": 0}"},
@@ -756,6 +752,40 @@ TEST(drives)
 	CHECK_STR(ctl.cfg.drives[1].path_on_host, "/d3");
 	fake.dev_ret = 0;
 	CHECK_EQ(fake.drive_updates, 4);
+}
+
+/* MMDS: its configuration before boot only, its data store at any time. */
+TEST(mmds)
+{
+	static const char *const cfg = "{\"network_interfaces\": [\"eth0\"], \"version\": \"V2\"}";
+
+	setup();
+	BAD("PUT", "/mmds/config", cfg, "no network interface \"eth0\"");
+	OK204("PUT", "/network-interfaces/eth0",
+	      "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}");
+	BAD("PUT", "/mmds/config", "{\"network_interfaces\": []}", "is empty");
+	BAD("PUT", "/mmds/config", "{\"version\": \"V2\"}", "\"network_interfaces\"");
+	BAD("PUT", "/mmds/config", "{\"network_interfaces\": [\"eth0\"], \"x\": 1}",
+	    "mmds-config: unknown key \"x\"");
+	BAD("PUT", "/mmds/config", "{\"network_interfaces\": [\"eth0\"], \"version\": \"V3\"}",
+	    "version");
+	BAD("PUT", "/mmds/config",
+	    "{\"network_interfaces\": [\"eth0\"], \"ipv4_address\": \"10.0.0.1\"}",
+	    "not a link-local address");
+	OK204("PUT", "/mmds/config", cfg);
+	CHECK_EQ(ctl.cfg.mmds.version, MMDS_V2);
+	CHECK_EQ(ctl.cfg.mmds.ipv4, MMDS_DEFAULT_IPV4);
+	EXPECT("GET", "/vm/config", NULL, 200, "\"mmds-config\":{\"version\":\"V2\"");
+	EXPECT("GET", "/mmds", NULL, 200, "{}");
+	BAD("PATCH", "/mmds", "{\"a\": 1}", "not initialized");
+	OK204("PUT", "/mmds", "{\"a\": {\"b\": \"c\"}}");
+	BAD("PUT", "/mmds", "{bad", "invalid JSON");
+	boot();
+	BAD("PUT", "/mmds/config", cfg, after_boot);
+	OK204("PATCH", "/mmds", "{\"a\": {\"d\": \"e\"}}");
+	EXPECT("GET", "/mmds", NULL, 200, "{\"a\":{\"b\":\"c\",\"d\":\"e\"}}");
+	OK204("PUT", "/mmds", "{\"z\": 1}");
+	EXPECT("GET", "/mmds", NULL, 200, "{\"z\":1}");
 }
 
 TEST(network_interfaces)
@@ -1104,7 +1134,8 @@ TEST_MAIN(TEST_ENTRY(instance_info_and_version), TEST_ENTRY(unknown_paths_and_me
 	  TEST_ENTRY(body_rules), TEST_ENTRY(boot_source), TEST_ENTRY(machine_config),
 	  TEST_ENTRY(logger), TEST_ENTRY(entropy), TEST_ENTRY(actions), TEST_ENTRY(pause_resume),
 	  TEST_ENTRY(not_supported_yet_never_204), TEST_ENTRY(snapshots), TEST_ENTRY(metrics),
-	  TEST_ENTRY(path_ids), TEST_ENTRY(drives), TEST_ENTRY(network_interfaces),
-	  TEST_ENTRY(vsock), TEST_ENTRY(balloon), TEST_ENTRY(balloon_stats_disabled_after_boot),
-	  TEST_ENTRY(device_ops_missing), TEST_ENTRY(vm_config_round_trip),
-	  TEST_ENTRY(vm_config_as_config_file), TEST_ENTRY(signals_and_run_without_vm))
+	  TEST_ENTRY(path_ids), TEST_ENTRY(drives), TEST_ENTRY(mmds),
+	  TEST_ENTRY(network_interfaces), TEST_ENTRY(vsock), TEST_ENTRY(balloon),
+	  TEST_ENTRY(balloon_stats_disabled_after_boot), TEST_ENTRY(device_ops_missing),
+	  TEST_ENTRY(vm_config_round_trip), TEST_ENTRY(vm_config_as_config_file),
+	  TEST_ENTRY(signals_and_run_without_vm))

@@ -136,7 +136,8 @@ TEST(required_keys)
 TEST(not_yet_supported_said_so)
 {
 	REFUSED("{\"pmem\": [{\"id\": \"p\"}]}", "pmem: device type not supported yet");
-	REFUSED("{\"mmds-config\": {}}", "mmds-config: not supported yet");
+	REFUSED("{\"mmds-config\": {}}",
+		"mmds-config: missing required key \"network_interfaces\"");
 	REFUSED("{\"balloon\": {\"amount_mib\": 0, \"deflate_on_oom\": true, "
 		"\"free_page_hinting\": true}}",
 		"balloon.free_page_hinting: free page hinting is not supported yet");
@@ -869,10 +870,50 @@ TEST(balloon_checks)
 	CHECK(config_balloon_stat_name(VIRTIO_BALLOON_S_NR) == NULL);
 }
 
-TEST_MAIN(TEST_ENTRY(balloon), TEST_ENTRY(balloon_api_sections), TEST_ENTRY(balloon_updates),
-	  TEST_ENTRY(drives), TEST_ENTRY(drives_put_replaces), TEST_ENTRY(network_interfaces),
-	  TEST_ENTRY(vsock), TEST_ENTRY(virtio_device_count), TEST_ENTRY(full_document),
-	  TEST_ENTRY(entropy_and_rate_limiter), TEST_ENTRY(defaults),
+/* mmds-config: parsed, checked against the interfaces at validation, copied, written back. */
+TEST(mmds_config)
+{
+	static const char *const doc =
+	    "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, "
+	    "\"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"t0\"}], "
+	    "\"mmds-config\": {\"version\": \"V2\", \"network_interfaces\": [\"eth0\"], "
+	    "\"ipv4_address\": \"169.254.1.7\", \"imds_compat\": true}}";
+	struct vm_config cfg, copy;
+	char *a, *b;
+
+	CHECK_EQ(parse(&cfg, doc), 0);
+	CHECK(cfg.mmds.present);
+	CHECK_EQ(cfg.mmds.version, MMDS_V2);
+	CHECK_EQ(cfg.mmds.ipv4, 0xa9fe0107);
+	CHECK(cfg.mmds.imds_compat);
+	CHECK_EQ(config_validate(&cfg, err), 0);
+	CHECK_EQ(config_copy(&copy, &cfg), 0);
+	a = config_to_json(&cfg);
+	b = config_to_json(&copy);
+	CHECK_STR(a, b);
+	CHECK_CONTAINS(a, "\"mmds-config\":{\"version\":\"V2\",\"network_interfaces\":[\"eth0\"],"
+			  "\"ipv4_address\":\"169.254.1.7\",\"imds_compat\":true}");
+	free(a);
+	free(b);
+	config_free(&copy);
+	config_free(&cfg);
+	CHECK_EQ(parse(&cfg, "{\"boot-source\": {\"kernel_image_path\": \"/k\"}, \"mmds-config\": "
+			     "{\"network_interfaces\": [\"eth9\"]}}"),
+		 0);
+	CHECK_EQ(config_validate(&cfg, err), -EINVAL);
+	CHECK_CONTAINS(err, "mmds-config.network_interfaces[0]: no network interface \"eth9\"");
+	config_free(&cfg);
+	REFUSED("{\"mmds-config\": {\"network_interfaces\": [\"e\"], \"ipv4_address\": "
+		"\"169.254.255.1\"}}",
+		"not a link-local address");
+	REFUSED("{\"mmds-config\": {\"network_interfaces\": [7]}}",
+		"mmds-config.network_interfaces[0]: expected a string");
+}
+
+TEST_MAIN(TEST_ENTRY(mmds_config), TEST_ENTRY(balloon), TEST_ENTRY(balloon_api_sections),
+	  TEST_ENTRY(balloon_updates), TEST_ENTRY(drives), TEST_ENTRY(drives_put_replaces),
+	  TEST_ENTRY(network_interfaces), TEST_ENTRY(vsock), TEST_ENTRY(virtio_device_count),
+	  TEST_ENTRY(full_document), TEST_ENTRY(entropy_and_rate_limiter), TEST_ENTRY(defaults),
 	  TEST_ENTRY(empty_device_lists_and_nulls_accepted), TEST_ENTRY(unknown_keys_refused),
 	  TEST_ENTRY(types_refused_with_value), TEST_ENTRY(ranges_refused_with_value),
 	  TEST_ENTRY(required_keys), TEST_ENTRY(not_yet_supported_said_so),

@@ -233,7 +233,7 @@ static bool is_get(enum ctrl_action a)
 {
 	return a == CTRL_GET_INSTANCE_INFO || a == CTRL_GET_VERSION ||
 	       a == CTRL_GET_MACHINE_CONFIG || a == CTRL_GET_VM_CONFIG || a == CTRL_GET_BALLOON ||
-	       a == CTRL_GET_BALLOON_STATS;
+	       a == CTRL_GET_BALLOON_STATS || a == CTRL_GET_MMDS;
 }
 
 /* Does @a with a request that is right in itself; a GET's answer must be JSON text. */
@@ -293,6 +293,17 @@ static int run(enum ctrl_action a, struct ctrl_error *e)
 		break;
 	case CTRL_GET_BALLOON:
 		ret = ctrl_get_balloon(&ctl, &json, e);
+		break;
+	case CTRL_PUT_MMDS:
+		ret = ctrl_put_mmds(&ctl, BODY("{\"a\": \"b\"}"), e);
+		break;
+	case CTRL_PATCH_MMDS: /* a PATCH needs a store: a PUT first */
+		ret = ctrl_put_mmds(&ctl, BODY("{\"a\": \"b\"}"), e);
+		if (!ret)
+			ret = ctrl_patch_mmds(&ctl, BODY("{\"a\": null}"), e);
+		break;
+	case CTRL_GET_MMDS:
+		ret = ctrl_get_mmds(&ctl, &json, e);
 		break;
 	case CTRL_PATCH_BALLOON:
 		ret = ctrl_patch_balloon(&ctl, BODY("{\"amount_mib\": 4}"), e);
@@ -356,6 +367,9 @@ static const struct {
     {CTRL_SNAPSHOT_CREATE, {before_boot, snapshot_running, "vm"}, -1},
     /* The fixture configured a boot source: not a fresh process (see snapshot_load_rules). */
     {CTRL_SNAPSHOT_LOAD, {load_not_fresh, after_boot, after_boot}, -1},
+    {CTRL_PUT_MMDS, {"ok", "ok", "ok"}, -1},
+    {CTRL_PATCH_MMDS, {"ok", "ok", "ok"}, -1},
+    {CTRL_GET_MMDS, {"ok", "ok", "ok"}, -1},
 };
 
 TEST(every_action_in_every_state)

@@ -10,9 +10,7 @@
 #include "util/log.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/if_tun.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +70,28 @@ static void ring_broken(struct virtio_net *n)
 	set_rx_want(n, false);
 }
 
+/* The intercept's next timer: a run of the device then (host.h: the earliest ask wins). */
+static void icpt_arm(struct virtio_net *n)
+{
+	uint64_t d = n->icpt ? n->icpt->deadline(n->icpt->opaque) : 0, now;
+
+	if (!d)
+		return;
+	now = virtio_dev_now_ns(&n->dev);
+	ask_retry(n, d > now ? d - now : 0);
+}
+
+/* The intercept's due timers, then its frames for the guest (if there are buffers). */
+static void icpt_run(struct virtio_net *n)
+{
+	if (!n->icpt)
+		return;
+	if (n->icpt->pending(n->icpt->opaque, virtio_dev_now_ns(&n->dev)))
+		virtio_net_rx(n); /* arms the next timer */
+	else
+		icpt_arm(n);
+}
+
 /* --- transmit --- */
 
 /* One popped chain (virtio_queue_serve): stops when the rate limiter deferred it. */
@@ -102,6 +122,11 @@ static enum virtio_chain_done tx_one(struct virtio_dev *d, unsigned int q, struc
 		n->tx_throttled = true;
 		ask_retry(n, wait_ns);
 		return VIRTIO_CHAIN_STOP;
+	}
+	/* A frame for the VMM itself (MMDS) never reaches the TAP. */
+	if (n->icpt && n->icpt->tx(n->icpt->opaque, c->out, c->nr_out, virtio_dev_now_ns(d))) {
+		vq_push(vq, c->head, 0);
+		return VIRTIO_CHAIN_NEXT;
 	}
 	/* Header and frame straight from guest memory, in one call: the TAP takes a whole frame. */
 	do
@@ -145,6 +170,7 @@ void virtio_net_tx(struct virtio_net *n)
 	default:
 		break;
 	}
+	icpt_run(n);
 }
 
 /* --- receive --- */
@@ -230,9 +256,15 @@ static int rx_read(struct virtio_net *n, struct virtqueue *vq, unsigned int *bud
 	}
 	memcpy(n->rx_iov, c->in, c->nr_in * sizeof(c->in[0]));
 	n->rx_iov[c->nr_in] = (struct iovec){n->bounce, VIRTIO_NET_RX_BOUNCE};
-	do
-		r = readv(n->fd, n->rx_iov, (int)c->nr_in + 1);
-	while (r < 0 && errno == EINTR);
+	/* The VMM's own frames (MMDS) first, then the TAP's. */
+	r = n->icpt ? (ssize_t)n->icpt->rx(n->icpt->opaque, n->rx_iov, c->nr_in + 1,
+					   virtio_dev_now_ns(&n->dev))
+		    : 0;
+	if (!r) {
+		do
+			r = readv(n->fd, n->rx_iov, (int)c->nr_in + 1);
+		while (r < 0 && errno == EINTR);
+	}
 	if (r < 0) {
 		vq_undo_pop(vq);
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -365,6 +397,7 @@ void virtio_net_rx(struct virtio_net *n)
 	set_rx_want(n, want);
 	if (pushed)
 		virtio_dev_signal_used(&n->dev, VIRTIO_NET_RXQ);
+	icpt_arm(n);
 }
 
 void virtio_net_retry(struct virtio_net *n)
@@ -379,6 +412,7 @@ void virtio_net_retry(struct virtio_net *n)
 	}
 	virtio_net_tx(n);
 	virtio_net_rx(n);
+	icpt_run(n); /* the intercept's timers (retransmissions) */
 }
 
 /* The backend fd (the host's watch, dev.lock held). */
@@ -642,71 +676,4 @@ void virtio_net_destroy(struct virtio_net *n)
 	n->fd = -1;
 	free(n->bounce);
 	n->bounce = NULL;
-}
-
-int net_tap_open(const char *name, int *fdp, char *err, size_t err_len)
-{
-	struct ifreq ifr;
-	int fd, hdr = VIRTIO_NET_HDR_LEN, e;
-	const char *why;
-
-	*fdp = -1;
-	if (!name || !*name || strlen(name) >= IFNAMSIZ) {
-		snprintf(err, err_len, "TAP \"%s\": not an interface name (1 to %d bytes)",
-			 name ? name : "", IFNAMSIZ - 1);
-		return -EINVAL;
-	}
-	/* TUNSETIFF would create a missing device (with CAP_NET_ADMIN): look first. */
-	if (!if_nametoindex(name) && errno == ENODEV) {
-		snprintf(err, err_len,
-			 "TAP \"%s\" does not exist: ember does not create TAP devices (create it "
-			 "first, e.g. ip tuntap add dev %s mode tap)",
-			 name, name);
-		return -ENODEV;
-	}
-	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		e = errno;
-		snprintf(err, err_len, "TAP \"%s\": cannot open /dev/net/tun: %s%s", name,
-			 strerror(e),
-			 e == ENOENT		     ? " (no tun driver: modprobe tun)"
-			 : e == EACCES || e == EPERM ? " (no permission)"
-						     : "");
-		return -e;
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, name, strlen(name) + 1);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		e = errno;
-		switch (e) {
-		case EPERM:
-		case EACCES:
-			why = "no permission to attach to it (it belongs to another user or group: "
-			      "run as its owner, or with CAP_NET_ADMIN)";
-			break;
-		case EBUSY:
-			why = "it is in use (another process has it open)";
-			break;
-		case EINVAL:
-			why = "it is not a TAP device (or was created with other flags, e.g. "
-			      "multi_queue)";
-			break;
-		default:
-			why = strerror(e);
-			break;
-		}
-		snprintf(err, err_len, "TAP \"%s\": %s", name, why);
-		close(fd);
-		return -e;
-	}
-	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0 || ioctl(fd, TUNSETOFFLOAD, 0UL) < 0) {
-		e = errno;
-		snprintf(err, err_len, "TAP \"%s\": setting its vnet header and offloads: %s", name,
-			 strerror(e));
-		close(fd);
-		return -e;
-	}
-	*fdp = fd;
-	return 0;
 }

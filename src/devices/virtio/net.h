@@ -161,6 +161,24 @@ struct net_rx_frame {
 	struct vq_used used[VIRTIO_NET_QUEUE_SIZE];
 };
 
+/*
+ * Something of the VMM that answers some of the guest's frames itself (MMDS,
+ * devices/mmds/stack.h). Each frame the guest sends is offered to tx() first
+ * (header + frame): true means it was taken and goes no further. rx() writes
+ * its next frame for the guest (header + frame) into the receive buffers,
+ * before anything from the TAP: the length, or 0 if it has none. pending()
+ * runs its timers that are due and says whether it has a frame; deadline()
+ * is when its next timer is due (0: none), for which the device asks its host
+ * for a run. Times are the device clock's. Called with dev.lock held.
+ */
+struct net_intercept {
+	bool (*tx)(void *opaque, const struct iovec *iov, unsigned int nr, uint64_t now_ns);
+	size_t (*rx)(void *opaque, const struct iovec *iov, unsigned int nr, uint64_t now_ns);
+	bool (*pending)(void *opaque, uint64_t now_ns);
+	uint64_t (*deadline)(void *opaque);
+	void *opaque;
+};
+
 struct virtio_net {
 	struct virtio_dev dev;	   /* first: dev.opaque points back here */
 	struct virtio_dev_ops ops; /* per device: the offered features depend on the config */
@@ -182,6 +200,7 @@ struct virtio_net {
 	struct vq_chain rx_chain, tx_chain; /* too big for the stack */
 
 	struct net_metrics m;
+	const struct net_intercept *icpt; /* NULL: every frame goes to the TAP */
 };
 
 /*
