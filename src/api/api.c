@@ -268,6 +268,35 @@ static void patch_balloon_stats(struct req *r)
 	with_body(r, ctrl_patch_balloon_stats);
 }
 
+/* PUT /pmem/{id} before boot (added, or replacing the one with its id); PATCH after. */
+static void put_pmem(struct req *r)
+{
+	if (check_body_id(r))
+		configure(r, CONFIG_PMEM, false);
+}
+
+static void patch_pmem(struct req *r)
+{
+	if (check_body_id(r))
+		with_body(r, ctrl_patch_pmem);
+}
+
+/* /hotplug/memory: PUT before boot; PATCH (requested size) after; GET any time once configured. */
+static void put_memory_hotplug(struct req *r)
+{
+	configure(r, CONFIG_MEMORY_HOTPLUG, false);
+}
+
+static void patch_memory_hotplug(struct req *r)
+{
+	with_body(r, ctrl_patch_memory_hotplug);
+}
+
+static void get_memory_hotplug(struct req *r)
+{
+	get(r, ctrl_get_memory_hotplug);
+}
+
 /* Pre-boot, once: the metrics file or pipe opens now and a line goes out every 60 s. */
 static void put_metrics(struct req *r)
 {
@@ -312,10 +341,11 @@ static const struct route routes[] = {
     {"/metrics", .put = put_metrics},
     {"/snapshot/create", .put = put_snapshot_create},
     {"/snapshot/load", .put = put_snapshot_load},
+    {"/pmem", true, "id", .put = put_pmem, .patch = patch_pmem},
+    {"/hotplug/memory", .get = get_memory_hotplug, .put = put_memory_hotplug,
+     .patch = patch_memory_hotplug},
 
     /* Features ember does not have yet: the methods they have answer so. */
-    {"/pmem", true, "id", .put = not_yet, .patch = not_yet,
-     .not_yet = "pmem devices (virtio-pmem)"},
     {"/balloon/hinting/start", .patch = not_yet, .not_yet = "balloon free page hinting"},
     {"/balloon/hinting/status", .get = not_yet, .not_yet = "balloon free page hinting"},
     {"/balloon/hinting/stop", .patch = not_yet, .not_yet = "balloon free page hinting"},
@@ -324,8 +354,6 @@ static const struct route routes[] = {
     {"/mmds/config", .put = not_yet, .not_yet = "MMDS (the microVM metadata service)"},
     {"/cpu-config", .put = not_yet, .not_yet = "custom CPU templates"},
     {"/serial", .put = not_yet, .not_yet = "serial console configuration"},
-    {"/hotplug/memory", .get = not_yet, .put = not_yet, .patch = not_yet,
-     .not_yet = "memory hot-plugging (virtio-mem)"},
 };
 
 static unsigned int method_bit(const char *m)

@@ -56,12 +56,15 @@ struct logger_config {
  */
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/block.h"
+#include "devices/virtio/mem.h"
 #include "devices/virtio/net.h"
+#include "devices/virtio/pmem.h"
 #include "devices/virtio/vsock.h"
 
 /* At most this many drives, and network interfaces (each takes a virtio slot). */
 #define CONFIG_MAX_DRIVES 16
 #define CONFIG_MAX_NETS	  16
+#define CONFIG_MAX_PMEM	  8
 /* Ids (id.c): at most this many characters, and at least one. */
 #define CONFIG_ID_MAX 64
 
@@ -97,6 +100,9 @@ struct vm_config {
 	struct vsock_config vsock; /* vsock.present */
 	bool has_balloon;
 	struct balloon_config balloon;
+	struct pmem_config *pmems; /* in the order they were added: /dev/pmem0, ... */
+	unsigned int nr_pmems;
+	struct memory_hotplug_config memory_hotplug; /* memory_hotplug.present */
 };
 
 /* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT, no huge pages. */
@@ -130,6 +136,8 @@ enum config_section {
 	CONFIG_BALLOON,	       /* PUT /balloon: Balloon */
 	CONFIG_VSOCK,	       /* PUT /vsock: Vsock */
 	CONFIG_METRICS,	       /* PUT /metrics: Metrics */
+	CONFIG_PMEM,	       /* PUT /pmem/{id}: Pmem, added or replacing the same id */
+	CONFIG_MEMORY_HOTPLUG, /* PUT /hotplug/memory: MemoryHotplugConfig */
 	CONFIG_BALLOON_UPDATE, /* PATCH /balloon before boot: BalloonUpdate */
 	CONFIG_BALLOON_STATS,  /* PATCH /balloon/statistics before boot: BalloonStatsUpdate */
 };
@@ -191,6 +199,20 @@ void config_net_update_limiters(const struct net_config *n, const struct net_upd
 				struct rate_limiter_config *rx, struct rate_limiter_config *tx);
 int config_apply_net_update(struct vm_config *cfg, const struct net_update *u);
 struct net_config *config_find_net(const struct vm_config *cfg, const char *iface_id);
+
+/* PartialPmem: id required; rate_limiter (its buckets over the device's). */
+struct pmem_update {
+	char *id;
+	bool has_rate_limiter;
+	struct rate_limiter_config rate_limiter;
+};
+int config_parse_pmem_update(const char *json, size_t len, struct pmem_update *u,
+			     char err[CONFIG_ERR_MAX]);
+void config_pmem_update_free(struct pmem_update *u);
+struct pmem_config *config_find_pmem(const struct vm_config *cfg, const char *id);
+/* MemoryHotplugSizeUpdate: requested_size_mib (required here: it is the update). */
+int config_parse_memory_hotplug_update(const char *json, size_t len, uint32_t *requested_mib,
+				       char err[CONFIG_ERR_MAX]);
 
 /* BalloonUpdate (amount_mib) and BalloonStatsUpdate (stats_polling_interval_s). */
 int config_parse_balloon_update(const char *json, size_t len, uint32_t *amount_mib,

@@ -27,6 +27,7 @@ enum {
 	BALLOON = 1, /* a balloon device */
 	STATS = 2,   /* ... with statistics (stats_polling_interval_s > 0) */
 	FRESH = 4,   /* nothing but the logger and metrics configured (checked after the state) */
+	HOTPLUG = 8, /* memory-hotplug (virtio-mem) */
 };
 
 #define KEEP (-1) /* the state does not change */
@@ -83,6 +84,12 @@ static const struct action_rules rules[CTRL_NR_ACTIONS] = {
 	/* Paused once loaded, Running with resume_vm: ctrl_snapshot_load() says which. */
 	[CTRL_SNAPSHOT_LOAD]       = {"PUT /snapshot/load", FRESH,
 	                             {ON_VM,           NOT_AFTER_BOOT,  NOT_AFTER_BOOT}, CTRL_PAUSED},
+	[CTRL_PATCH_PMEM]          = {"PATCH /pmem", 0,
+	                             {NOT_BEFORE_BOOT, ON_VM,           ON_VM         }, KEEP},
+	[CTRL_GET_MEMORY_HOTPLUG]  = {"GET /hotplug/memory", HOTPLUG,
+	                             {ON_CONFIG,       ON_VM,           ON_VM         }, KEEP},
+	[CTRL_PATCH_MEMORY_HOTPLUG] = {"PATCH /hotplug/memory", HOTPLUG,
+	                             {NOT_BEFORE_BOOT, ON_VM,           ON_VM         }, KEEP},
 };
 /* clang-format on */
 
@@ -107,6 +114,10 @@ static int check(const struct controller *ctl, enum ctrl_action a, struct ctrl_e
 		return refuse(
 		    e, CTRL_FAULT_STATE,
 		    "balloon: the balloon device is not configured (PUT /balloon first).");
+	if ((r->needs & HOTPLUG) && !ctl->cfg.memory_hotplug.present)
+		return refuse(e, CTRL_FAULT_STATE,
+			      "memory-hotplug: hotpluggable memory is not configured (PUT "
+			      "/hotplug/memory before boot).");
 	if ((r->needs & STATS) && !ctl->cfg.balloon.stats_polling_interval_s)
 		return refuse(e, CTRL_FAULT_STATE,
 			      "balloon: statistics are not enabled (stats_polling_interval_s is 0 "

@@ -71,6 +71,9 @@ enum ctrl_action {
 	CTRL_PATCH_BALLOON_STATS,
 	CTRL_SNAPSHOT_CREATE,
 	CTRL_SNAPSHOT_LOAD,
+	CTRL_PATCH_PMEM,
+	CTRL_GET_MEMORY_HOTPLUG,
+	CTRL_PATCH_MEMORY_HOTPLUG,
 	CTRL_NR_ACTIONS,
 };
 
@@ -139,6 +142,16 @@ int ctrl_patch_balloon_stats(struct controller *ctl, const char *body, size_t le
 int ctrl_snapshot_create(struct controller *ctl, const char *body, size_t len,
 			 struct ctrl_error *e);
 int ctrl_snapshot_load(struct controller *ctl, const char *body, size_t len, struct ctrl_error *e);
+
+/*
+ * actions_hotplug.c. PATCH /pmem/{id}: PartialPmem (the rate limiter), after
+ * boot. /hotplug/memory once configured: GET (MemoryHotplugStatus; plugged
+ * and requested 0 before boot), PATCH (MemoryHotplugSizeUpdate) after boot.
+ */
+int ctrl_patch_pmem(struct controller *ctl, const char *body, size_t len, struct ctrl_error *e);
+int ctrl_get_memory_hotplug(struct controller *ctl, char **json, struct ctrl_error *e);
+int ctrl_patch_memory_hotplug(struct controller *ctl, const char *body, size_t len,
+			      struct ctrl_error *e);
 
 /* One API request answered (@failed: with an error status), for the api_server metrics. */
 void ctrl_count_request(struct controller *ctl, bool failed);

@@ -135,7 +135,13 @@ TEST(required_keys)
 
 TEST(not_yet_supported_said_so)
 {
-	REFUSED("{\"pmem\": [{\"id\": \"p\"}]}", "pmem: device type not supported yet");
+	REFUSED("{\"pmem\": [{\"id\": \"p\"}]}", "pmem[0]: missing required key \"path_on_host\"");
+	REFUSED("{\"drives\": [{\"drive_id\": \"r\", \"path_on_host\": \"/r\", \"is_root_device\": "
+		"true}], "
+		"\"pmem\": [{\"id\": \"p\", \"path_on_host\": \"/p\", \"root_device\": true}]}",
+		"pmem.p: root_device: a root device already exists (\"r\")");
+	REFUSED("{\"memory-hotplug\": {\"total_size_mib\": 200}}",
+		"memory-hotplug.total_size_mib: 200 is not a non-zero multiple of slot_size_mib");
 	REFUSED("{\"mmds-config\": {}}", "mmds-config: not supported yet");
 	REFUSED("{\"balloon\": {\"amount_mib\": 0, \"deflate_on_oom\": true, "
 		"\"free_page_hinting\": true}}",
