@@ -140,10 +140,13 @@ static enum virtio_chain_done serve(struct virtio_dev *d, unsigned int q, struct
 	memcpy(&addr, req + 8, 8);
 	memcpy(&nb16, req + 16, 2);
 	type = le16toh(type);
-	if (type != VIRTIO_MEM_REQ_UNPLUG_ALL && c->out_len < REQ_SIZE)
-		rtype = VIRTIO_MEM_RESP_ERROR;
-	else
+	if (type != VIRTIO_MEM_REQ_UNPLUG_ALL && c->out_len < REQ_SIZE) {
+		m->plug_fails += type == VIRTIO_MEM_REQ_PLUG;
+		m->unplug_fails += type == VIRTIO_MEM_REQ_UNPLUG;
+		rtype = VIRTIO_MEM_RESP_ERROR; /* a range request without its range */
+	} else {
 		rtype = handle(m, type, le64toh(addr), le16toh(nb16), &state);
+	}
 	rtype = htole16(rtype);
 	state = htole16(state);
 	memcpy(resp, &rtype, 2);
