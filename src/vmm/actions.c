@@ -250,7 +250,8 @@ int ctrl_get_vm_config(struct controller *ctl, char **json, struct ctrl_error *e
 /* The sections whose objects name host files (put_checks.h). */
 static bool names_files(enum config_section section)
 {
-	return section == CONFIG_BOOT_SOURCE || section == CONFIG_DRIVE || section == CONFIG_VSOCK;
+	return section == CONFIG_BOOT_SOURCE || section == CONFIG_DRIVE ||
+	       section == CONFIG_VSOCK || section == CONFIG_PMEM;
 }
 
 int ctrl_configure(struct controller *ctl, enum config_section section, const char *body,
