@@ -157,7 +157,8 @@ FUZZ_VIRTIO_SRCS := src/devices/virtio/virtqueue.c src/devices/virtio/virtio_mmi
                     src/devices/virtio/virtio_snapshot.c \
                     src/devices/virtio/rng.c src/devices/virtio/block.c \
                     src/devices/virtio/block_sync.c src/devices/virtio/block_async.c \
-                    src/devices/virtio/net.c src/devices/virtio/balloon.c src/devices/virtio/vsock.c \
+                    src/devices/virtio/net.c src/devices/virtio/balloon.c \
+                    src/devices/virtio/balloon_hint.c src/devices/virtio/vsock.c \
                     src/devices/virtio/vsock_conn.c src/devices/virtio/vsock_host.c \
                     src/devices/virtio/pmem.c src/devices/virtio/mem.c \
                     src/core/guest_mem.c src/core/iov.c src/core/state.c src/util/log.c \

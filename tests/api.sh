@@ -43,8 +43,7 @@ elif want_group api:server; then
 			expect_api api:server-unknown-path DELETE / - 400 'Invalid request method and/or path: DELETE /' &&
 			pass api:server-unknown-path
 		want api:server-not-yet &&
-			expect_api api:server-not-yet PATCH /balloon/hinting/start '{}' 400 \
-				'/balloon/hinting/start: not supported yet by ember' &&
+			expect_api api:server-not-yet GET /mmds - 400 '/mmds: not supported yet by ember' &&
 			expect_api api:server-not-yet PUT /mmds/config '{"network_interfaces": []}' 400 \
 				'not supported yet by ember' &&
 			pass api:server-not-yet
@@ -504,7 +503,7 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 				expect_api api:guest-balloon PATCH /balloon/statistics '{"stats_polling_interval_s": 0}' 400 \
 					'statistics cannot be turned off' &&
 				expect_api api:guest-balloon PATCH /balloon/statistics '{"stats_polling_interval_s": 3}' 204 '^$' &&
-				expect_api api:guest-balloon PATCH /balloon/hinting/start - 400 'not supported yet' &&
+				expect_api api:guest-balloon PATCH /balloon/hinting/start - 400 'free page hinting is not enabled' &&
 				expect_api api:guest-balloon GET /vm/config - 200 '"balloon":\{"amount_mib":2,"deflate_on_oom":false,"stats_polling_interval_s":3' &&
 				expect_api api:guest-balloon PUT /actions '{"action_type": "FlushMetrics"}' 204 '^$'; then
 				api_stop

@@ -30,6 +30,7 @@ struct route {
 	const char *id_key;	  /* the body key that must equal the path's id */
 	route_fn get, put, patch; /* NULL: no such method */
 	const char *not_yet;	  /* a feature ember does not have yet: what it is */
+	bool body_optional;	  /* PUT/PATCH without a body is fine (the swagger's) */
 };
 
 struct req {
@@ -297,6 +298,22 @@ static void get_memory_hotplug(struct req *r)
 	get(r, ctrl_get_memory_hotplug);
 }
 
+/* Free page hinting, after boot: start (BalloonStartCmd, optional), stop, status. */
+static void patch_hint_start(struct req *r)
+{
+	with_body(r, ctrl_hint_start);
+}
+
+static void patch_hint_stop(struct req *r)
+{
+	act(r, ctrl_hint_stop);
+}
+
+static void get_hint_status(struct req *r)
+{
+	get(r, ctrl_hint_status);
+}
+
 /* Pre-boot, once: the metrics file or pipe opens now and a line goes out every 60 s. */
 static void put_metrics(struct req *r)
 {
@@ -341,14 +358,14 @@ static const struct route routes[] = {
     {"/metrics", .put = put_metrics},
     {"/snapshot/create", .put = put_snapshot_create},
     {"/snapshot/load", .put = put_snapshot_load},
+    {"/balloon/hinting/start", .patch = patch_hint_start, .body_optional = true},
+    {"/balloon/hinting/status", .get = get_hint_status},
+    {"/balloon/hinting/stop", .patch = patch_hint_stop, .body_optional = true},
     {"/pmem", true, "id", .put = put_pmem, .patch = patch_pmem},
     {"/hotplug/memory", .get = get_memory_hotplug, .put = put_memory_hotplug,
      .patch = patch_memory_hotplug},
 
     /* Features ember does not have yet: the methods they have answer so. */
-    {"/balloon/hinting/start", .patch = not_yet, .not_yet = "balloon free page hinting"},
-    {"/balloon/hinting/status", .get = not_yet, .not_yet = "balloon free page hinting"},
-    {"/balloon/hinting/stop", .patch = not_yet, .not_yet = "balloon free page hinting"},
     {"/mmds", .get = not_yet, .put = not_yet, .patch = not_yet,
      .not_yet = "MMDS (the microVM metadata service)"},
     {"/mmds/config", .put = not_yet, .not_yet = "MMDS (the microVM metadata service)"},
@@ -454,7 +471,7 @@ static void api_route(struct controller *ctl, const struct http_request *hreq,
 			fault(&r, "GET request cannot have a body.");
 			return;
 		}
-		if (r.method != M_GET && !r.body) {
+		if (r.method != M_GET && !r.body && !r.rt->body_optional) {
 			fault(&r, "Empty %s request.", r.method_name);
 			return;
 		}

@@ -220,6 +220,10 @@ int config_parse_balloon_update(const char *json, size_t len, uint32_t *amount_m
 int config_parse_balloon_stats_update(const char *json, size_t len, uint32_t *interval_s,
 				      char err[CONFIG_ERR_MAX]);
 
+/* BalloonStartCmd (acknowledge_on_stop, true by default); an empty body is the defaults. */
+int config_parse_balloon_start(const char *json, size_t len, bool *ack_on_stop,
+			       char err[CONFIG_ERR_MAX]);
+
 /* The swagger's name for a balloon statistics tag ("swap_in", ...), NULL if unknown. */
 const char *config_balloon_stat_name(unsigned int tag);
 

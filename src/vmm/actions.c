@@ -24,10 +24,11 @@ enum rule {
 
 /* What must be configured first, checked before the state (Firecracker's order). */
 enum {
-	BALLOON = 1, /* a balloon device */
-	STATS = 2,   /* ... with statistics (stats_polling_interval_s > 0) */
-	FRESH = 4,   /* nothing but the logger and metrics configured (checked after the state) */
-	HOTPLUG = 8, /* memory-hotplug (virtio-mem) */
+	BALLOON = 1,  /* a balloon device */
+	STATS = 2,    /* ... with statistics (stats_polling_interval_s > 0) */
+	FRESH = 4,    /* nothing but the logger and metrics configured (checked after the state) */
+	HOTPLUG = 8,  /* memory-hotplug (virtio-mem) */
+	HINTING = 16, /* ... with free_page_hinting */
 };
 
 #define KEEP (-1) /* the state does not change */
@@ -90,6 +91,12 @@ static const struct action_rules rules[CTRL_NR_ACTIONS] = {
 	                             {ON_CONFIG,       ON_VM,           ON_VM         }, KEEP},
 	[CTRL_PATCH_MEMORY_HOTPLUG] = {"PATCH /hotplug/memory", HOTPLUG,
 	                             {NOT_BEFORE_BOOT, ON_VM,           ON_VM         }, KEEP},
+	[CTRL_HINT_START]          = {"PATCH /balloon/hinting/start", BALLOON | HINTING,
+	                             {NOT_BEFORE_BOOT, ON_VM,           ON_VM         }, KEEP},
+	[CTRL_HINT_STATUS]         = {"GET /balloon/hinting/status", BALLOON | HINTING,
+	                             {NOT_BEFORE_BOOT, ON_VM,           ON_VM         }, KEEP},
+	[CTRL_HINT_STOP]           = {"PATCH /balloon/hinting/stop", BALLOON | HINTING,
+	                             {NOT_BEFORE_BOOT, ON_VM,           ON_VM         }, KEEP},
 };
 /* clang-format on */
 
@@ -114,6 +121,10 @@ static int check(const struct controller *ctl, enum ctrl_action a, struct ctrl_e
 		return refuse(
 		    e, CTRL_FAULT_STATE,
 		    "balloon: the balloon device is not configured (PUT /balloon first).");
+	if ((r->needs & HINTING) && !ctl->cfg.balloon.free_page_hinting)
+		return refuse(e, CTRL_FAULT_STATE,
+			      "balloon: free page hinting is not enabled (free_page_hinting was "
+			      "false when the device was configured).");
 	if ((r->needs & HOTPLUG) && !ctl->cfg.memory_hotplug.present)
 		return refuse(e, CTRL_FAULT_STATE,
 			      "memory-hotplug: hotpluggable memory is not configured (PUT "

@@ -102,3 +102,57 @@ int ctrl_patch_memory_hotplug(struct controller *ctl, const char *body, size_t l
 	ret = ctl->ops->memory_hotplug_request(ctl, mib, e->msg);
 	return ret ? fail(e, CTRL_FAULT_INPUT, ret) : 0;
 }
+
+int ctrl_hint_start(struct controller *ctl, const char *body, size_t len, struct ctrl_error *e)
+{
+	bool ack;
+	int ret = ctrl_check(ctl, CTRL_HINT_START, e);
+
+	if (ret < 0)
+		return ret;
+	ret = config_parse_balloon_start(body, len, &ack, e->msg);
+	if (ret)
+		return fail(e, CTRL_FAULT_INPUT, ret);
+	if (!ctl->ops->balloon_hint_start)
+		return no_op(CTRL_HINT_START, e);
+	ret = ctl->ops->balloon_hint_start(ctl, ack, e->msg);
+	return ret ? fail(e, CTRL_FAULT_INPUT, ret) : 0;
+}
+
+int ctrl_hint_stop(struct controller *ctl, struct ctrl_error *e)
+{
+	int ret = ctrl_check(ctl, CTRL_HINT_STOP, e);
+
+	if (ret < 0)
+		return ret;
+	if (!ctl->ops->balloon_hint_stop)
+		return no_op(CTRL_HINT_STOP, e);
+	ret = ctl->ops->balloon_hint_stop(ctl, e->msg);
+	return ret ? fail(e, CTRL_FAULT_INPUT, ret) : 0;
+}
+
+int ctrl_hint_status(struct controller *ctl, char **json, struct ctrl_error *e)
+{
+	uint32_t host = 0, guest = 0;
+	bool has_guest = false;
+	json_t *o;
+	int ret = ctrl_check(ctl, CTRL_HINT_STATUS, e);
+
+	if (ret < 0)
+		return ret;
+	if (!ctl->ops->balloon_hint_status)
+		return no_op(CTRL_HINT_STATUS, e);
+	ret = ctl->ops->balloon_hint_status(ctl, &host, &guest, &has_guest, e->msg);
+	if (ret)
+		return fail(e, CTRL_FAULT_INPUT, ret);
+	o = json_pack("{s:I}", "host_cmd", (json_int_t)host);
+	if (o && has_guest)
+		json_object_set_new(o, "guest_cmd", json_integer(guest));
+	*json = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	if (!*json) {
+		snprintf(e->msg, sizeof(e->msg), "Out of memory building the response.");
+		return fail(e, CTRL_FAULT_INTERNAL, -ENOMEM);
+	}
+	return 0;
+}

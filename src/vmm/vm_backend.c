@@ -195,6 +195,46 @@ static int kvm_balloon_stats(struct controller *vmm, struct balloon_stats *out,
 	return ret;
 }
 
+static int kvm_balloon_hint_start(struct controller *vmm, bool ack_on_stop, char err[VMM_ERR_MAX])
+{
+	const char *why;
+	int ret;
+
+	log_capture_start();
+	ret = balloon_hinting_start(vmm->vm, ack_on_stop);
+	why = log_capture_end();
+	if (ret)
+		balloon_failed(err, why, "balloon hinting", ret);
+	return ret;
+}
+
+static int kvm_balloon_hint_stop(struct controller *vmm, char err[VMM_ERR_MAX])
+{
+	const char *why;
+	int ret;
+
+	log_capture_start();
+	ret = balloon_hinting_stop(vmm->vm);
+	why = log_capture_end();
+	if (ret)
+		balloon_failed(err, why, "balloon hinting", ret);
+	return ret;
+}
+
+static int kvm_balloon_hint_status(struct controller *vmm, uint32_t *host_cmd, uint32_t *guest_cmd,
+				   bool *has_guest, char err[VMM_ERR_MAX])
+{
+	const char *why;
+	int ret;
+
+	log_capture_start();
+	ret = balloon_hinting_status(vmm->vm, host_cmd, guest_cmd, has_guest);
+	why = log_capture_end();
+	if (ret)
+		balloon_failed(err, why, "balloon hinting", ret);
+	return ret;
+}
+
 static int kvm_pmem_update(struct controller *vmm, const char *id,
 			   const struct rate_limiter_config *rl, char err[VMM_ERR_MAX])
 {
@@ -477,6 +517,9 @@ const struct vm_backend_ops kvm_backend_ops = {
     .balloon_set_target = kvm_balloon_set_target,
     .balloon_set_stats_interval = kvm_balloon_set_stats_interval,
     .balloon_stats = kvm_balloon_stats,
+    .balloon_hint_start = kvm_balloon_hint_start,
+    .balloon_hint_stop = kvm_balloon_hint_stop,
+    .balloon_hint_status = kvm_balloon_hint_status,
     .pmem_update = kvm_pmem_update,
     .memory_hotplug_request = kvm_memory_hotplug_request,
     .memory_hotplug_sizes = kvm_memory_hotplug_sizes,

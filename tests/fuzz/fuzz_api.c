@@ -127,6 +127,27 @@ static int fake_hotplug_sizes(struct controller *ctl, uint64_t *plugged, uint64_
 	return fake_dev(0, err);
 }
 
+static int fake_hint_start(struct controller *ctl, bool ack, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	return fake_dev(!ack * 2, err);
+}
+
+static int fake_hint_stop(struct controller *ctl, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	return fake_dev(0, err);
+}
+
+static int fake_hint_status(struct controller *ctl, uint32_t *host, uint32_t *guest,
+			    bool *has_guest, char err[VMM_ERR_MAX])
+{
+	*host = ctl->cfg.balloon.amount_mib;
+	*guest = 0;
+	*has_guest = ctl->cfg.balloon.deflate_on_oom;
+	return fake_dev(0, err);
+}
+
 static const struct vm_backend_ops fake_ops = {
     .start = fake_start,
     .stop = fake_stop,
@@ -140,6 +161,9 @@ static const struct vm_backend_ops fake_ops = {
     .balloon_stats = fake_balloon_stats,
     .drive_update = fake_drive_update,
     .net_update = fake_net_update,
+    .balloon_hint_start = fake_hint_start,
+    .balloon_hint_stop = fake_hint_stop,
+    .balloon_hint_status = fake_hint_status,
     .pmem_update = fake_pmem_update,
     .memory_hotplug_request = fake_hotplug_request,
     .memory_hotplug_sizes = fake_hotplug_sizes,

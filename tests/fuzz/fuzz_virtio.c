@@ -17,7 +17,8 @@
  *   [0]      device: 0 rng, 1 block, 2 net, 3 balloon, 4 vsock, 5 pmem (over the
  *            block's file), 6 mem (over region 1, 64 KiB blocks) (mod 7)
  *   [1]      queue size: 1 << ((v & 0x3f) % 9), 1 to 256; block: 0x80 read-only,
- *            0x40 cache_type Unsafe (else Writeback)
+ *            0x40 cache_type Unsafe (else Writeback); balloon: 0x80 free page
+ *            hinting (a run started by the host event) instead of reporting
  *   [2..9]   driver features (little-endian), masked by what the device offers;
  *            VERSION_1 is always added (register writes can ask for others)
  *   [10]     operation count (mod 33), 8 bytes each:
@@ -299,6 +300,14 @@ static void host_event(unsigned int dev, struct virtio_dev *d, int peer, uint32_
 	}
 	case 3:
 		virtio_balloon_stats_tick(&fx->balloon);
+		if (fx->balloon.hinting_enabled) { /* a run, or its end */
+			pthread_mutex_unlock(&d->lock);
+			if (value & 1)
+				balloon_hint_stop(&fx->balloon);
+			else
+				balloon_hint_start(&fx->balloon, value & 2);
+			pthread_mutex_lock(&d->lock);
+		}
 		break;
 	case 6:
 		virtio_mem_set_requested(&fx->mem, (value % 5) * (64u << 10));
@@ -442,7 +451,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    .amount_mib = 0,
 		    .deflate_on_oom = true,
 		    .stats_polling_interval_s = 1,
-		    .free_page_reporting = true,
+		    /* 0x80: free page hinting instead of reporting (queue 3 either way) */
+		    .free_page_hinting = data[1] & 0x80,
+		    .free_page_reporting = !(data[1] & 0x80),
 		};
 
 		if (virtio_balloon_init(&fx->balloon, &cfg, fh_ops(), &fx->fh, &gm))

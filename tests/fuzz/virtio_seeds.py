@@ -118,8 +118,8 @@ def net():
     return s
 
 
-def balloon():
-    s = Seed(3, 4)
+def balloon(flags=0):
+    s = Seed(3, 4, flags)
     pfns = struct.pack("<4I", 0x10, 0x11, 0x12, 0x13)
     s.put(0x8000, pfns)
     s.desc(queue(0), 0, 0x8000, 16)  # inflate
@@ -217,6 +217,9 @@ def main():
         "block-ro-unsafe": block(0x80 | 0x40),
         "net": net(),
         "balloon": balloon(),
+        # free page hinting instead of reporting: a run starts (host event 0), queue 3's
+        # buffer is a hint
+        "balloon-hint": balloon(0x80),
         "pmem": pmem(),
         "mem": mem(),
         # REQUEST, RW "hello", CREDIT_UPDATE, SHUTDOWN (both ways); then a RST

@@ -33,6 +33,8 @@ struct fake_vm {
 	struct rate_limiter_config drive_rl, net_rx, net_tx;
 	int snapshot_creates, snapshot_loads;
 	int pmem_updates, hotplug_requests;
+	int hint_starts, hint_stops;
+	bool hint_ack;
 	struct rate_limiter_config pmem_rl;
 	uint32_t hotplug_requested;
 	struct snapshot_load_params load; /* the last load's parameters (paths not kept) */
@@ -186,6 +188,34 @@ static int fake_snapshot_load(struct controller *ctl, const struct snapshot_load
 	return fake_dev_result(err, "snapshot_path /s: checksum mismatch: the file is corrupt");
 }
 
+static int fake_hint_start(struct controller *ctl, bool ack, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	(void)err;
+	fake.hint_starts++;
+	fake.hint_ack = ack;
+	return 0;
+}
+
+static int fake_hint_stop(struct controller *ctl, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	(void)err;
+	fake.hint_stops++;
+	return 0;
+}
+
+static int fake_hint_status(struct controller *ctl, uint32_t *host, uint32_t *guest,
+			    bool *has_guest, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	(void)err;
+	*host = fake.hint_stops ? 1 : 1 + (uint32_t)fake.hint_starts;
+	*guest = 0;
+	*has_guest = fake.hint_starts > 1;
+	return 0;
+}
+
 static int fake_pmem_update(struct controller *ctl, const char *id,
 			    const struct rate_limiter_config *rl, char err[VMM_ERR_MAX])
 {
@@ -232,6 +262,9 @@ static const struct vm_backend_ops fake_ops = {
     .balloon_stats = fake_balloon_stats,
     .drive_update = fake_drive_update,
     .net_update = fake_net_update,
+    .balloon_hint_start = fake_hint_start,
+    .balloon_hint_stop = fake_hint_stop,
+    .balloon_hint_status = fake_hint_status,
     .pmem_update = fake_pmem_update,
     .memory_hotplug_request = fake_hotplug_request,
     .memory_hotplug_sizes = fake_hotplug_sizes,
@@ -589,15 +622,9 @@ TEST(pause_resume)
 TEST(not_supported_yet_never_204)
 {
 	static const char *const reqs[][3] = {
-	    {"PATCH", "/balloon/hinting/start", NULL},
-	    {"GET", "/balloon/hinting/status", NULL},
-	    {"PATCH", "/balloon/hinting/stop", NULL},
-	    {"GET", "/mmds", NULL},
-	    {"PUT", "/mmds", "{}"},
-	    {"PATCH", "/mmds", "{}"},
-	    {"PUT", "/mmds/config", "{\"network_interfaces\": []}"},
-	    {"PUT", "/cpu-config", "{}"},
-	    {"PUT", "/serial", "{}"},
+	    {"GET", "/mmds", NULL},	  {"PUT", "/mmds", "{}"},
+	    {"PATCH", "/mmds", "{}"},	  {"PUT", "/mmds/config", "{\"network_interfaces\": []}"},
+	    {"PUT", "/cpu-config", "{}"}, {"PUT", "/serial", "{}"},
 	};
 
 	for (int booted = 0; booted < 2; booted++) {
@@ -890,8 +917,8 @@ TEST(balloon)
 	BAD("PUT", "/balloon", "{\"amount_mib\": 200, \"deflate_on_oom\": true}",
 	    "balloon.amount_mib: Amount of pages requested is too large.");
 	BAD("PUT", "/balloon",
-	    "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"free_page_hinting\": true}",
-	    "free page hinting is not supported yet");
+	    "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"free_page_hinting\": \"yes\"}",
+	    "balloon.free_page_hinting");
 	BAD("PUT", "/balloon",
 	    "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"stats_polling_interval_s\": -1}",
 	    "balloon.stats_polling_interval_s: -1 is out of range (0 to 65535)");
@@ -909,8 +936,8 @@ TEST(balloon)
 	OK204("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 2}");
 	CHECK_EQ(ctl.cfg.balloon.stats_polling_interval_s, 2);
 	BAD("GET", "/balloon/statistics", NULL, before_boot);
-	BAD("PATCH", "/balloon/hinting/start", NULL, "not supported yet by ember");
-	BAD("GET", "/balloon/hinting/status", NULL, "not supported yet by ember");
+	BAD("PATCH", "/balloon/hinting/start", NULL, "free page hinting is not enabled");
+	BAD("GET", "/balloon/hinting/status", NULL, "free page hinting is not enabled");
 	EXPECT("GET", "/vm/config", NULL, 200,
 	       "\"balloon\":{\"amount_mib\":16,\"deflate_on_oom\":true,"
 	       "\"stats_polling_interval_s\":2");
@@ -944,7 +971,7 @@ TEST(balloon)
 	    "balloon.stats_polling_interval_s: the device refused");
 	CHECK_EQ(ctl.cfg.balloon.stats_polling_interval_s, 5);
 	fake.dev_ret = 0;
-	BAD("PATCH", "/balloon/hinting/stop", NULL, "not supported yet by ember");
+	BAD("PATCH", "/balloon/hinting/stop", NULL, "free page hinting is not enabled");
 	BAD("DELETE", "/balloon", NULL, "Invalid request method and/or path");
 }
 
@@ -996,6 +1023,34 @@ TEST(pmem)
 	CHECK(fake.pmem_rl.has_ops);
 	CHECK_EQ(fake.pmem_rl.ops.size, 5);
 	CHECK(ctl.cfg.pmems[0].rate_limiter.has_ops);
+}
+
+/* Free page hinting (start, status, stop): after boot, on a balloon with free_page_hinting. */
+TEST(balloon_hinting)
+{
+	setup();
+	OK204("PUT", "/balloon",
+	      "{\"amount_mib\": 0, \"deflate_on_oom\": false, \"free_page_hinting\": true}");
+	EXPECT("GET", "/balloon", NULL, 200, "\"free_page_hinting\":true");
+	BAD("PATCH", "/balloon/hinting/start", NULL, before_boot);
+	BAD("GET", "/balloon/hinting/status", NULL, before_boot);
+	BAD("PATCH", "/balloon/hinting/stop", NULL, before_boot);
+	boot();
+	OK204("PATCH", "/balloon/hinting/start", NULL);
+	CHECK(fake.hint_ack); /* acknowledge_on_stop defaults to true */
+	EXPECT("GET", "/balloon/hinting/status", NULL, 200, "{\"host_cmd\":2}");
+	OK204("PATCH", "/balloon/hinting/start", "{\"acknowledge_on_stop\": false}");
+	CHECK(!fake.hint_ack);
+	EXPECT("GET", "/balloon/hinting/status", NULL, 200, "{\"host_cmd\":3,\"guest_cmd\":0}");
+	BAD("PATCH", "/balloon/hinting/start", "{\"acknowledge_on_stop\": 1}",
+	    "acknowledge_on_stop");
+	BAD("PATCH", "/balloon/hinting/start", "{\"ack\": true}", "unknown key \"ack\"");
+	BAD("PATCH", "/balloon/hinting/start", "[]", "balloon hinting start");
+	BAD("GET", "/balloon/hinting/status", "{}", "GET request cannot have a body");
+	OK204("PATCH", "/balloon/hinting/stop", NULL);
+	CHECK_EQ(fake.hint_starts, 2);
+	CHECK_EQ(fake.hint_stops, 1);
+	EXPECT("GET", "/balloon/hinting/status", NULL, 200, "\"host_cmd\":1");
 }
 
 /* /hotplug/memory: PUT before boot, PATCH after, GET once configured. */
@@ -1230,6 +1285,6 @@ TEST_MAIN(TEST_ENTRY(instance_info_and_version), TEST_ENTRY(unknown_paths_and_me
 	  TEST_ENTRY(not_supported_yet_never_204), TEST_ENTRY(snapshots), TEST_ENTRY(metrics),
 	  TEST_ENTRY(path_ids), TEST_ENTRY(drives), TEST_ENTRY(network_interfaces),
 	  TEST_ENTRY(vsock), TEST_ENTRY(balloon), TEST_ENTRY(balloon_stats_disabled_after_boot),
-	  TEST_ENTRY(pmem), TEST_ENTRY(memory_hotplug), TEST_ENTRY(device_ops_missing),
-	  TEST_ENTRY(vm_config_round_trip), TEST_ENTRY(vm_config_as_config_file),
-	  TEST_ENTRY(signals_and_run_without_vm))
+	  TEST_ENTRY(pmem), TEST_ENTRY(memory_hotplug), TEST_ENTRY(balloon_hinting),
+	  TEST_ENTRY(device_ops_missing), TEST_ENTRY(vm_config_round_trip),
+	  TEST_ENTRY(vm_config_as_config_file), TEST_ENTRY(signals_and_run_without_vm))

@@ -144,8 +144,8 @@ TEST(not_yet_supported_said_so)
 		"memory-hotplug.total_size_mib: 200 is not a non-zero multiple of slot_size_mib");
 	REFUSED("{\"mmds-config\": {}}", "mmds-config: not supported yet");
 	REFUSED("{\"balloon\": {\"amount_mib\": 0, \"deflate_on_oom\": true, "
-		"\"free_page_hinting\": true}}",
-		"balloon.free_page_hinting: free page hinting is not supported yet");
+		"\"free_page_hinting\": 1}}",
+		"balloon.free_page_hinting");
 	REFUSED("{\"drives\": [{\"drive_id\": \"v\", \"is_root_device\": false, \"socket\": "
 		"\"/s\"}]}",
 		"drives[0].socket: vhost-user block devices are not supported yet");
@@ -860,9 +860,8 @@ TEST(balloon_checks)
 	CHECK_CONTAINS(err, "balloon.stats_polling_interval_s: out of range (0 to 65535)");
 	cfg.balloon.stats_polling_interval_s = 65535;
 	CHECK_EQ(config_validate(&cfg, err), 0);
-	cfg.balloon.free_page_hinting = true;
-	CHECK_EQ(config_validate(&cfg, err), -EINVAL);
-	CHECK_CONTAINS(err, "free page hinting is not supported yet");
+	cfg.balloon.free_page_hinting = true; /* free page hinting is served */
+	CHECK_EQ(config_validate(&cfg, err), 0);
 	cfg.balloon = (struct balloon_config){.amount_mib = UINT32_MAX};
 	cfg.machine.mem_size_mib = UINT64_MAX;
 	CHECK_EQ(config_validate(&cfg, err), -EINVAL); /* pages overflow u32 */
