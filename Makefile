@@ -168,7 +168,8 @@ FUZZ_TIME   ?= 60
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
                -Isrc -MMD -MP
-FUZZ_SRCS   := src/api/api.c src/api/http_conn.c src/vmm/actions.c src/vmm/put_checks.c \
+FUZZ_SRCS   := src/api/api.c src/api/http_conn.c src/vmm/actions.c src/vmm/actions_hotplug.c \
+               src/vmm/put_checks.c \
                src/vmm/serial.c src/vmm/hugepages.c src/arch/x86_64/cpu_template.c \
                src/vmm/controller.c src/vmm/metrics.c src/vmm/mmds.c \
                $(sort $(wildcard src/config/*.c)) src/devices/mmds/store.c \
@@ -224,8 +225,10 @@ FUZZ_VIRTIO_SRCS := src/devices/virtio/virtqueue.c src/devices/virtio/virtio_mmi
                     src/devices/virtio/virtio_snapshot.c \
                     src/devices/virtio/rng.c src/devices/virtio/block.c \
                     src/devices/virtio/block_sync.c src/devices/virtio/block_async.c \
-                    src/devices/virtio/net.c src/devices/virtio/balloon.c src/devices/virtio/vsock.c \
+                    src/devices/virtio/net.c src/devices/virtio/balloon.c \
+                    src/devices/virtio/balloon_hint.c src/devices/virtio/vsock.c \
                     src/devices/virtio/vsock_conn.c src/devices/virtio/vsock_host.c \
+                    src/devices/virtio/pmem.c src/devices/virtio/mem.c \
                     src/core/guest_mem.c src/core/iov.c src/core/state.c src/util/log.c \
                     src/util/line_out.c src/util/rate_limiter.c tests/fuzz/fuzz_virtio.c
 FUZZ_VIRTIO_OBJS := $(FUZZ_VIRTIO_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)

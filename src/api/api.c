@@ -30,7 +30,7 @@ struct route {
 	bool with_id;
 	const char *id_key;	  /* the body key that must equal the path's id */
 	route_fn get, put, patch; /* NULL: no such method */
-	const char *not_yet;	  /* a feature ember does not have yet: what it is */
+	bool body_optional;	  /* PUT/PATCH without a body is fine (the swagger's) */
 };
 
 struct req {
@@ -269,6 +269,51 @@ static void patch_balloon_stats(struct req *r)
 	with_body(r, ctrl_patch_balloon_stats);
 }
 
+/* PUT /pmem/{id} before boot (added, or replacing the one with its id); PATCH after. */
+static void put_pmem(struct req *r)
+{
+	if (check_body_id(r))
+		configure(r, CONFIG_PMEM, false);
+}
+
+static void patch_pmem(struct req *r)
+{
+	if (check_body_id(r))
+		with_body(r, ctrl_patch_pmem);
+}
+
+/* /hotplug/memory: PUT before boot; PATCH (requested size) after; GET any time once configured. */
+static void put_memory_hotplug(struct req *r)
+{
+	configure(r, CONFIG_MEMORY_HOTPLUG, false);
+}
+
+static void patch_memory_hotplug(struct req *r)
+{
+	with_body(r, ctrl_patch_memory_hotplug);
+}
+
+static void get_memory_hotplug(struct req *r)
+{
+	get(r, ctrl_get_memory_hotplug);
+}
+
+/* Free page hinting, after boot: start (BalloonStartCmd, optional), stop, status. */
+static void patch_hint_start(struct req *r)
+{
+	with_body(r, ctrl_hint_start);
+}
+
+static void patch_hint_stop(struct req *r)
+{
+	act(r, ctrl_hint_stop);
+}
+
+static void get_hint_status(struct req *r)
+{
+	get(r, ctrl_hint_status);
+}
+
 /* Pre-boot, once: the metrics file or pipe opens now and a line goes out every 60 s. */
 static void put_metrics(struct req *r)
 {
@@ -318,14 +363,6 @@ static void put_mmds_config(struct req *r)
 	configure(r, CONFIG_MMDS, false);
 }
 
-/* A route of a feature ember does not have yet: 400 saying so, never 204. */
-static void not_yet(struct req *r)
-{
-	if (r->rt->with_id && r->rt->id_key && !check_body_id(r))
-		return;
-	fault(r, "%s: not supported yet by ember (%s).", r->path, r->rt->not_yet);
-}
-
 static const struct route routes[] = {
     {"/", .get = get_instance_info},
     {"/version", .get = get_version},
@@ -349,15 +386,12 @@ static const struct route routes[] = {
     {"/serial", .put = put_serial},
     {"/mmds", .get = get_mmds, .put = put_mmds, .patch = patch_mmds},
     {"/mmds/config", .put = put_mmds_config},
-
-    /* Features ember does not have yet: the methods they have answer so. */
-    {"/pmem", true, "id", .put = not_yet, .patch = not_yet,
-     .not_yet = "pmem devices (virtio-pmem)"},
-    {"/balloon/hinting/start", .patch = not_yet, .not_yet = "balloon free page hinting"},
-    {"/balloon/hinting/status", .get = not_yet, .not_yet = "balloon free page hinting"},
-    {"/balloon/hinting/stop", .patch = not_yet, .not_yet = "balloon free page hinting"},
-    {"/hotplug/memory", .get = not_yet, .put = not_yet, .patch = not_yet,
-     .not_yet = "memory hot-plugging (virtio-mem)"},
+    {"/balloon/hinting/start", .patch = patch_hint_start, .body_optional = true},
+    {"/balloon/hinting/status", .get = get_hint_status},
+    {"/balloon/hinting/stop", .patch = patch_hint_stop, .body_optional = true},
+    {"/pmem", true, "id", .put = put_pmem, .patch = patch_pmem},
+    {"/hotplug/memory", .get = get_memory_hotplug, .put = put_memory_hotplug,
+     .patch = patch_memory_hotplug},
 };
 
 static unsigned int method_bit(const char *m)
@@ -453,15 +487,13 @@ static void api_route(struct controller *ctl, const struct http_request *hreq,
 	}
 	if (r.rt->with_id && !check_id(&r))
 		return;
-	if (!r.rt->not_yet) {
-		if (r.method == M_GET && r.body) {
-			fault(&r, "GET request cannot have a body.");
-			return;
-		}
-		if (r.method != M_GET && !r.body) {
-			fault(&r, "Empty %s request.", r.method_name);
-			return;
-		}
+	if (r.method == M_GET && r.body) {
+		fault(&r, "GET request cannot have a body.");
+		return;
+	}
+	if (r.method != M_GET && !r.body && !r.rt->body_optional) {
+		fault(&r, "Empty %s request.", r.method_name);
+		return;
 	}
 	fn(&r);
 }

@@ -27,11 +27,6 @@ static int parse(json_t *o, const char *p, struct balloon_config *b, char *err)
 	    (ret = cfg_get_bool(o, p, "free_page_hinting", &b->free_page_hinting, err)) ||
 	    (ret = cfg_get_bool(o, p, "free_page_reporting", &b->free_page_reporting, err)))
 		return ret;
-	if (b->free_page_hinting)
-		return cfg_fail(err,
-				"%s.free_page_hinting: free page hinting is not supported yet by "
-				"ember",
-				p);
 	b->amount_mib = (uint32_t)amount;
 	b->stats_polling_interval_s = (uint32_t)interval;
 	return 0;
@@ -50,8 +45,6 @@ static int check(const struct balloon_config *b, uint64_t mem_size_mib, char *er
 		why = "amount_mib: Amount of pages requested is too large.";
 	else if (b->stats_polling_interval_s > VIRTIO_BALLOON_MAX_STATS_INTERVAL)
 		why = "stats_polling_interval_s: out of range (0 to 65535)";
-	else if (b->free_page_hinting)
-		why = "free_page_hinting: free page hinting is not supported yet";
 	if (why)
 		return cfg_fail(err, "balloon.%s (amount_mib %u, mem_size_mib %llu)", why,
 				b->amount_mib, (unsigned long long)mem_size_mib);
@@ -230,4 +223,26 @@ const char *config_balloon_stat_name(unsigned int tag)
 	};
 
 	return tag < VIRTIO_BALLOON_S_NR ? names[tag] : NULL;
+}
+
+/* BalloonStartCmd: {"acknowledge_on_stop": bool}, every key optional; no body: the defaults. */
+int config_parse_balloon_start(const char *json, size_t len, bool *ack_on_stop,
+			       char err[CONFIG_ERR_MAX])
+{
+	static const char *const keys[] = {"acknowledge_on_stop", NULL};
+	const char *p = "balloon hinting start";
+	json_t *o;
+	int ret;
+
+	*ack_on_stop = true;
+	if (!json || !len)
+		return 0;
+	o = cfg_load_body(json, len, p, err);
+	if (!o)
+		return -EINVAL;
+	ret = cfg_check_keys(o, p, keys, err);
+	if (!ret)
+		ret = cfg_get_bool(o, p, "acknowledge_on_stop", ack_on_stop, err);
+	json_decref(o);
+	return ret;
 }

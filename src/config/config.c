@@ -22,6 +22,8 @@ static const struct config_section_ops *const sections[] = {
     [CONFIG_BALLOON] = &config_balloon_section,
     [CONFIG_VSOCK] = &config_vsock_section,
     [CONFIG_METRICS] = &config_metrics_section,
+    [CONFIG_PMEM] = &config_pmem_section,
+    [CONFIG_MEMORY_HOTPLUG] = &config_memory_hotplug_section,
     [CONFIG_BALLOON_UPDATE] = &config_balloon_update_section,
     [CONFIG_BALLOON_STATS] = &config_balloon_stats_section,
     [CONFIG_CPU_CONFIG] = &config_cpu_config_section,
@@ -93,21 +95,8 @@ static int parse_file_section(struct vm_config *cfg, const struct config_section
 /* Keys of FullVmConfiguration that ember does not serve yet. */
 static int parse_not_yet(const char *key, json_t *v, bool *known, char *err)
 {
-	static const char *const later[] = {"memory-hotplug", NULL};
-	/* Device lists: an empty one configures nothing and is accepted. */
-	static const char *const lists[] = {"pmem", NULL};
+	static const char *const later[] = {NULL};
 
-	for (const char *const *l = lists; *l; l++) {
-		if (strcmp(*l, key))
-			continue;
-		*known = true;
-		if (!json_is_array(v) && !json_is_null(v))
-			return cfg_fail(err, "%s: expected an array, got %s", key,
-					config_type_name(v));
-		if (json_array_size(v))
-			return cfg_fail(err, "%s: device type not supported yet by ember", key);
-		return 0;
-	}
 	for (const char *const *l = later; *l; l++) {
 		if (strcmp(*l, key))
 			continue;
@@ -208,7 +197,7 @@ int config_validate(const struct vm_config *cfg, char err[CONFIG_ERR_MAX])
 	if (devices > CONFIG_MAX_VIRTIO)
 		return cfg_fail(err,
 				"%u virtio devices (drives, network interfaces, vsock, balloon, "
-				"entropy): a VM has at most %d",
+				"entropy, pmem, memory-hotplug): a VM has at most %d",
 				devices, CONFIG_MAX_VIRTIO);
 	return 0;
 }

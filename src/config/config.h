@@ -74,12 +74,15 @@ struct serial_config {
 #include "devices/mmds/mmds.h"
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/block.h"
+#include "devices/virtio/mem.h"
 #include "devices/virtio/net.h"
+#include "devices/virtio/pmem.h"
 #include "devices/virtio/vsock.h"
 
 /* At most this many drives, and network interfaces (each takes a virtio slot). */
 #define CONFIG_MAX_DRIVES 16
 #define CONFIG_MAX_NETS	  16
+#define CONFIG_MAX_PMEM	  8
 /* Ids (id.c): at most this many characters, and at least one. */
 #define CONFIG_ID_MAX 64
 
@@ -128,6 +131,9 @@ struct vm_config {
 	struct cpu_config cpu;
 	struct serial_config serial;
 	struct mmds_config mmds;
+	struct pmem_config *pmems; /* in the order they were added: /dev/pmem0, ... */
+	unsigned int nr_pmems;
+	struct memory_hotplug_config memory_hotplug; /* memory_hotplug.present */
 };
 
 /* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT, no huge pages. */
@@ -161,6 +167,8 @@ enum config_section {
 	CONFIG_BALLOON,	       /* PUT /balloon: Balloon */
 	CONFIG_VSOCK,	       /* PUT /vsock: Vsock */
 	CONFIG_METRICS,	       /* PUT /metrics: Metrics */
+	CONFIG_PMEM,	       /* PUT /pmem/{id}: Pmem, added or replacing the same id */
+	CONFIG_MEMORY_HOTPLUG, /* PUT /hotplug/memory: MemoryHotplugConfig */
 	CONFIG_BALLOON_UPDATE, /* PATCH /balloon before boot: BalloonUpdate */
 	CONFIG_BALLOON_STATS,  /* PATCH /balloon/statistics before boot: BalloonStatsUpdate */
 	CONFIG_CPU_CONFIG,     /* PUT /cpu-config: CpuConfig */
@@ -226,11 +234,29 @@ void config_net_update_limiters(const struct net_config *n, const struct net_upd
 int config_apply_net_update(struct vm_config *cfg, const struct net_update *u);
 struct net_config *config_find_net(const struct vm_config *cfg, const char *iface_id);
 
+/* PartialPmem: id required; rate_limiter (its buckets over the device's). */
+struct pmem_update {
+	char *id;
+	bool has_rate_limiter;
+	struct rate_limiter_config rate_limiter;
+};
+int config_parse_pmem_update(const char *json, size_t len, struct pmem_update *u,
+			     char err[CONFIG_ERR_MAX]);
+void config_pmem_update_free(struct pmem_update *u);
+struct pmem_config *config_find_pmem(const struct vm_config *cfg, const char *id);
+/* MemoryHotplugSizeUpdate: requested_size_mib (required here: it is the update). */
+int config_parse_memory_hotplug_update(const char *json, size_t len, uint32_t *requested_mib,
+				       char err[CONFIG_ERR_MAX]);
+
 /* BalloonUpdate (amount_mib) and BalloonStatsUpdate (stats_polling_interval_s). */
 int config_parse_balloon_update(const char *json, size_t len, uint32_t *amount_mib,
 				char err[CONFIG_ERR_MAX]);
 int config_parse_balloon_stats_update(const char *json, size_t len, uint32_t *interval_s,
 				      char err[CONFIG_ERR_MAX]);
+
+/* BalloonStartCmd (acknowledge_on_stop, true by default); an empty body is the defaults. */
+int config_parse_balloon_start(const char *json, size_t len, bool *ack_on_stop,
+			       char err[CONFIG_ERR_MAX]);
 
 /* The swagger's name for a balloon statistics tag ("swap_in", ...), NULL if unknown. */
 const char *config_balloon_stat_name(unsigned int tag);

@@ -72,6 +72,13 @@ static int insert(struct vm_config *cfg, struct drive_config *d, bool replace, c
 				"drives.%s: a root block device already exists (\"%s\"); a VM has "
 				"at most one",
 				d->drive_id, cfg->drives[root].drive_id);
+	for (unsigned int i = 0; d->is_root_device && i < cfg->nr_pmems; i++)
+		if (cfg->pmems[i].root_device)
+			return cfg_fail(
+			    err,
+			    "drives.%s: a root device already exists (pmem \"%s\"); a VM "
+			    "has at most one",
+			    d->drive_id, cfg->pmems[i].id);
 	if (at < 0 && cfg->nr_drives == CONFIG_MAX_DRIVES)
 		return cfg_fail(err, "drives.%s: at most %d drives", d->drive_id,
 				CONFIG_MAX_DRIVES);

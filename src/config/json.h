@@ -138,6 +138,8 @@ extern const struct config_section_ops config_metrics_section;
 extern const struct config_section_ops config_cpu_config_section;
 extern const struct config_section_ops config_serial_section;
 extern const struct config_section_ops config_mmds_section;
+extern const struct config_section_ops config_pmem_section;
+extern const struct config_section_ops config_memory_hotplug_section;
 
 /* MachineConfiguration (machine.c), for config_machine_to_json. */
 json_t *cfg_machine_json(const struct machine_config *mc, bool *bad);

@@ -28,34 +28,52 @@ static bool bad_size(uint64_t ram_size, uint64_t gap_start, uint64_t gap_end)
 	return !ram_size || ram_size > (1ULL << 46) || (ram_size & 0xfff) || gap_end < gap_start;
 }
 
-int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, uint64_t gap_start, uint64_t gap_end,
-		   bool thp)
+int guest_mem_init_hotplug(struct guest_mem *gm, int fd, uint64_t ram_size, uint64_t gap_start,
+			   uint64_t gap_end, bool thp, uint64_t hp_gpa, uint64_t hp_size)
 {
+	uint64_t total = ram_size + hp_size;
+	/* The hotplug region lies above RAM and the MMIO gap. */
+	uint64_t top = ram_size <= gap_start ? gap_end : gap_end + (ram_size - gap_start);
 	void *p;
 
 	memset(gm, 0, sizeof(*gm));
-	if (bad_size(ram_size, gap_start, gap_end))
+	if (bad_size(ram_size, gap_start, gap_end) || (hp_size & 0xfff) || (hp_gpa & 0xfff) ||
+	    hp_size > (1ULL << 46) || (hp_size && hp_gpa < top))
 		return -EINVAL;
-	/*
-	 * MAP_NORESERVE: the guest's RAM costs host memory only once touched,
-	 * which is what keeps a microVM's footprint at what the guest uses.
-	 * Huge pages are reserved here instead: a pool that runs short must fail
-	 * the start, not SIGBUS the guest's first touch later.
-	 */
-	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (fd >= 0) {
+		/* Private: the guest's writes go to its own copies of the pages, never to the file.
+		 */
+		p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+	} else {
+		/*
+		 * MAP_NORESERVE: the guest's RAM costs host memory only once
+		 * touched, which is what keeps a microVM's footprint at what the
+		 * guest uses. (Huge pages are reserved instead, in
+		 * guest_mem_init_hugetlb: a pool that runs short must fail the
+		 * start, not SIGBUS the guest's first touch later.)
+		 */
+		p = mmap(NULL, total, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	}
 	if (p == MAP_FAILED)
 		return -errno;
-	if (thp && madvise(p, ram_size, MADV_HUGEPAGE) < 0) {
+	if (fd < 0 && thp && madvise(p, total, MADV_HUGEPAGE) < 0) {
 		int err = -errno;
 
-		munmap(p, ram_size);
+		munmap(p, total);
 		return err;
 	}
 	/* Guest RAM is never dumped with the VMM: it can hold tenant secrets. */
-	madvise(p, ram_size, MADV_DONTDUMP);
+	madvise(p, total, MADV_DONTDUMP);
 	layout(gm, p, ram_size, gap_start, gap_end);
-	gm->untouched_is_zero = true;
+	if (hp_size) {
+		gm->regions[gm->nr_regions++] =
+		    (struct guest_region){hp_gpa, hp_size, (uint8_t *)p + ram_size};
+		gm->has_hotplug = true;
+		gm->mapping_size = total;
+		gm->ram_size = total;
+	}
+	gm->untouched_is_zero = fd < 0;
 	return 0;
 }
 
@@ -76,21 +94,16 @@ int guest_mem_init_hugetlb(struct guest_mem *gm, uint64_t ram_size, uint64_t gap
 	return 0;
 }
 
+int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, uint64_t gap_start, uint64_t gap_end,
+		   bool thp)
+{
+	return guest_mem_init_hotplug(gm, -1, ram_size, gap_start, gap_end, thp, 0, 0);
+}
+
 int guest_mem_init_file(struct guest_mem *gm, int fd, uint64_t ram_size, uint64_t gap_start,
 			uint64_t gap_end)
 {
-	void *p;
-
-	memset(gm, 0, sizeof(*gm));
-	if (bad_size(ram_size, gap_start, gap_end))
-		return -EINVAL;
-	/* Private: the guest's writes go to its own copies of the pages, never to the file. */
-	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	madvise(p, ram_size, MADV_DONTDUMP);
-	layout(gm, p, ram_size, gap_start, gap_end);
-	return 0;
+	return guest_mem_init_hotplug(gm, fd, ram_size, gap_start, gap_end, false, 0, 0);
 }
 
 int guest_mem_init_fake(struct guest_mem *gm, const struct guest_region *regions, unsigned int n)

@@ -23,8 +23,13 @@ struct guest_region {
 struct guest_mem {
 	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
 	unsigned int nr_regions;
-	uint64_t ram_size; /* sum of region sizes */
-	void *mapping;	   /* one host mapping backs every region */
+	uint64_t ram_size; /* sum of region sizes (the hotplug region's included) */
+	/*
+	 * The last region is virtio-mem's: not RAM at boot (no e820 entry,
+	 * nothing loaded there); the guest's driver adds what it plugs.
+	 */
+	bool has_hotplug;
+	void *mapping; /* one host mapping backs every region */
 	size_t mapping_size;
 	/*
 	 * Anonymous memory whose untouched pages are zero (guest_mem_init): a page
@@ -65,6 +70,14 @@ int guest_mem_init_hugetlb(struct guest_mem *gm, uint64_t ram_size, uint64_t gap
  */
 int guest_mem_init_file(struct guest_mem *gm, int fd, uint64_t ram_size, uint64_t gap_start,
 			uint64_t gap_end);
+
+/*
+ * Either of the above (@fd < 0: anonymous, with @thp) with a hotplug region
+ * (virtio-mem) of @hp_size bytes at @hp_gpa (above RAM) after RAM in the same
+ * mapping, so a memory file holds it after RAM too. @hp_size 0: none.
+ */
+int guest_mem_init_hotplug(struct guest_mem *gm, int fd, uint64_t ram_size, uint64_t gap_start,
+			   uint64_t gap_end, bool thp, uint64_t hp_gpa, uint64_t hp_size);
 
 /*
  * Builds a guest_mem over caller-owned buffers (unit tests: fake guest memory).

@@ -24,9 +24,11 @@ enum rule {
 
 /* What must be configured first, checked before the state (Firecracker's order). */
 enum {
-	BALLOON = 1, /* a balloon device */
-	STATS = 2,   /* ... with statistics (stats_polling_interval_s > 0) */
-	FRESH = 4,   /* nothing but the logger and metrics configured (checked after the state) */
+	BALLOON = 1,  /* a balloon device */
+	STATS = 2,    /* ... with statistics (stats_polling_interval_s > 0) */
+	FRESH = 4,    /* nothing but the logger and metrics configured (checked after the state) */
+	HOTPLUG = 8,  /* memory-hotplug (virtio-mem) */
+	HINTING = 16, /* ... with free_page_hinting */
 };
 
 #define KEEP (-1) /* the state does not change */
@@ -89,6 +91,18 @@ static const struct action_rules rules[CTRL_NR_ACTIONS] = {
 	                             {ANY,             ANY,             ANY           }, KEEP},
 	[CTRL_GET_MMDS]            = {"GET /mmds", 0,
 	                             {ANY,             ANY,             ANY           }, KEEP},
+	[CTRL_PATCH_PMEM]          = {"PATCH /pmem", 0,
+	                             {NOT_BEFORE_BOOT, ON_VM,           ON_VM         }, KEEP},
+	[CTRL_GET_MEMORY_HOTPLUG]  = {"GET /hotplug/memory", HOTPLUG,
+	                             {ON_CONFIG,       ON_VM,           ON_VM         }, KEEP},
+	[CTRL_PATCH_MEMORY_HOTPLUG] = {"PATCH /hotplug/memory", HOTPLUG,
+	                             {NOT_BEFORE_BOOT, ON_VM,           ON_VM         }, KEEP},
+	[CTRL_HINT_START]          = {"PATCH /balloon/hinting/start", BALLOON | HINTING,
+	                             {NOT_BEFORE_BOOT, ON_VM,           ON_VM         }, KEEP},
+	[CTRL_HINT_STATUS]         = {"GET /balloon/hinting/status", BALLOON | HINTING,
+	                             {NOT_BEFORE_BOOT, ON_VM,           ON_VM         }, KEEP},
+	[CTRL_HINT_STOP]           = {"PATCH /balloon/hinting/stop", BALLOON | HINTING,
+	                             {NOT_BEFORE_BOOT, ON_VM,           ON_VM         }, KEEP},
 };
 /* clang-format on */
 
@@ -113,6 +127,14 @@ static int check(const struct controller *ctl, enum ctrl_action a, struct ctrl_e
 		return refuse(
 		    e, CTRL_FAULT_STATE,
 		    "balloon: the balloon device is not configured (PUT /balloon first).");
+	if ((r->needs & HINTING) && !ctl->cfg.balloon.free_page_hinting)
+		return refuse(e, CTRL_FAULT_STATE,
+			      "balloon: free page hinting is not enabled (free_page_hinting was "
+			      "false when the device was configured).");
+	if ((r->needs & HOTPLUG) && !ctl->cfg.memory_hotplug.present)
+		return refuse(e, CTRL_FAULT_STATE,
+			      "memory-hotplug: hotpluggable memory is not configured (PUT "
+			      "/hotplug/memory before boot).");
 	if ((r->needs & STATS) && !ctl->cfg.balloon.stats_polling_interval_s)
 		return refuse(e, CTRL_FAULT_STATE,
 			      "balloon: statistics are not enabled (stats_polling_interval_s is 0 "
@@ -246,7 +268,7 @@ int ctrl_get_vm_config(struct controller *ctl, char **json, struct ctrl_error *e
 static bool names_files(enum config_section section)
 {
 	return section == CONFIG_BOOT_SOURCE || section == CONFIG_DRIVE ||
-	       section == CONFIG_VSOCK || section == CONFIG_MACHINE;
+	       section == CONFIG_VSOCK || section == CONFIG_MACHINE || section == CONFIG_PMEM;
 }
 
 int ctrl_configure(struct controller *ctl, enum config_section section, const char *body,

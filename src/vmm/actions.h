@@ -74,6 +74,12 @@ enum ctrl_action {
 	CTRL_PUT_MMDS,
 	CTRL_PATCH_MMDS,
 	CTRL_GET_MMDS,
+	CTRL_PATCH_PMEM,
+	CTRL_GET_MEMORY_HOTPLUG,
+	CTRL_PATCH_MEMORY_HOTPLUG,
+	CTRL_HINT_START,
+	CTRL_HINT_STATUS,
+	CTRL_HINT_STOP,
 	CTRL_NR_ACTIONS,
 };
 
@@ -151,6 +157,25 @@ int ctrl_snapshot_load(struct controller *ctl, const char *body, size_t len, str
 int ctrl_put_mmds(struct controller *ctl, const char *body, size_t len, struct ctrl_error *e);
 int ctrl_patch_mmds(struct controller *ctl, const char *body, size_t len, struct ctrl_error *e);
 int ctrl_get_mmds(struct controller *ctl, char **json, struct ctrl_error *e);
+
+/*
+ * actions_hotplug.c. PATCH /pmem/{id}: PartialPmem (the rate limiter), after
+ * boot. /hotplug/memory once configured: GET (MemoryHotplugStatus; plugged
+ * and requested 0 before boot), PATCH (MemoryHotplugSizeUpdate) after boot.
+ */
+int ctrl_patch_pmem(struct controller *ctl, const char *body, size_t len, struct ctrl_error *e);
+int ctrl_get_memory_hotplug(struct controller *ctl, char **json, struct ctrl_error *e);
+int ctrl_patch_memory_hotplug(struct controller *ctl, const char *body, size_t len,
+			      struct ctrl_error *e);
+
+/*
+ * actions_hotplug.c. /balloon/hinting/start (PATCH, BalloonStartCmd, the body
+ * optional), /stop (PATCH), /status (GET: BalloonHintingStatus), after boot,
+ * on a balloon configured with free_page_hinting.
+ */
+int ctrl_hint_start(struct controller *ctl, const char *body, size_t len, struct ctrl_error *e);
+int ctrl_hint_stop(struct controller *ctl, struct ctrl_error *e);
+int ctrl_hint_status(struct controller *ctl, char **json, struct ctrl_error *e);
 
 /* One API request answered (@failed: with an error status), for the api_server metrics. */
 void ctrl_count_request(struct controller *ctl, bool failed);

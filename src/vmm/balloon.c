@@ -107,3 +107,24 @@ void balloon_metrics(struct vm *vm, json_t *root)
 	vm_metrics_write(g, NULL, metrics, sizeof(metrics) / sizeof(metrics[0]), &b->dev, b);
 	json_object_set_new(root, "balloon", g);
 }
+
+int balloon_hinting_start(struct vm *vm, bool ack_on_stop)
+{
+	struct virtio_slot *s = balloon_find(vm, NULL);
+
+	return s ? balloon_hint_start(s->state, ack_on_stop) : -ENODEV;
+}
+
+int balloon_hinting_stop(struct vm *vm)
+{
+	struct virtio_slot *s = balloon_find(vm, NULL);
+
+	return s ? balloon_hint_stop(s->state) : -ENODEV;
+}
+
+int balloon_hinting_status(struct vm *vm, uint32_t *host_cmd, uint32_t *guest_cmd, bool *has_guest)
+{
+	struct virtio_slot *s = balloon_find(vm, NULL);
+
+	return s ? balloon_hint_status(s->state, host_cmd, guest_cmd, has_guest) : -ENODEV;
+}

@@ -42,5 +42,9 @@ void balloon_metrics(struct vm *vm, json_t *root);
 int balloon_update(struct vm *vm, uint32_t amount_mib);
 int balloon_update_statistics(struct vm *vm, uint32_t stats_polling_interval_s);
 int balloon_statistics(struct vm *vm, struct balloon_stats *out);
+/* Free page hinting (balloon.h: balloon_hint_*); -ENODEV without a balloon. */
+int balloon_hinting_start(struct vm *vm, bool ack_on_stop);
+int balloon_hinting_stop(struct vm *vm);
+int balloon_hinting_status(struct vm *vm, uint32_t *host_cmd, uint32_t *guest_cmd, bool *has_guest);
 
 #endif

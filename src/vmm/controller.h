@@ -98,6 +98,19 @@ struct vm_backend_ops {
 	int (*net_update)(struct controller *ctl, const char *iface_id,
 			  const struct rate_limiter_config *rx,
 			  const struct rate_limiter_config *tx, char err[VMM_ERR_MAX]);
+	/* /balloon/hinting/start, stop, status: free page hinting runs. */
+	int (*balloon_hint_start)(struct controller *ctl, bool ack_on_stop, char err[VMM_ERR_MAX]);
+	int (*balloon_hint_stop)(struct controller *ctl, char err[VMM_ERR_MAX]);
+	int (*balloon_hint_status)(struct controller *ctl, uint32_t *host_cmd, uint32_t *guest_cmd,
+				   bool *has_guest, char err[VMM_ERR_MAX]);
+	/* PATCH /pmem/{id}: the device's whole rate limiter. */
+	int (*pmem_update)(struct controller *ctl, const char *id,
+			   const struct rate_limiter_config *rl, char err[VMM_ERR_MAX]);
+	/* /hotplug/memory: the virtio-mem device's requested size; its sizes (MiB). */
+	int (*memory_hotplug_request)(struct controller *ctl, uint32_t requested_mib,
+				      char err[VMM_ERR_MAX]);
+	int (*memory_hotplug_sizes)(struct controller *ctl, uint64_t *plugged_mib,
+				    uint64_t *requested_mib, char err[VMM_ERR_MAX]);
 
 	/*
 	 * Snapshots, optional. create: of the paused VM. load: on a fresh

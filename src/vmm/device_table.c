@@ -5,7 +5,9 @@
 #include "vmm/balloon.h"
 #include "vmm/drives.h"
 #include "vmm/entropy.h"
+#include "vmm/memory_hotplug.h"
 #include "vmm/network_interfaces.h"
+#include "vmm/pmem.h"
 #include "vmm/vm.h"
 #include "vmm/vsock.h"
 
@@ -14,9 +16,13 @@
 #include <errno.h>
 #include <string.h>
 
-/* Firecracker's slot order: it fixes each device's MMIO window, GSI and /dev/vdX. */
+/*
+ * Firecracker's slot order: it fixes each device's MMIO window, GSI and /dev/vdX.
+ * ember's newer types come after the older ones, so existing guests keep their slots.
+ */
 static const struct vm_device_type *const device_types[] = {
     &drives_type, &network_interfaces_type, &vsock_type, &balloon_type, &entropy_type,
+    &pmem_type,	  &memory_hotplug_type,
 };
 
 int vm_devices_add(struct vm *vm)

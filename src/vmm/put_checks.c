@@ -111,6 +111,29 @@ static int check_vsock(const struct vsock_config *v, char *err)
 	return -e;
 }
 
+/* PUT /pmem/{id}: the backing file opens in the device's mode and is a non-empty file. */
+static int check_pmem(const struct vm_config *cur, const struct pmem_config *p, char *err)
+{
+	const struct pmem_config *old = config_find_pmem(cur, p->id);
+	int fd, e = 0;
+	struct stat st;
+
+	if (old && !strcmp(old->path_on_host, p->path_on_host) && old->read_only == p->read_only)
+		return 0;
+	fd = open(p->path_on_host, (p->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		e = errno;
+	else if (!S_ISREG(st.st_mode) || !st.st_size)
+		e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+	if (fd >= 0)
+		close(fd);
+	if (!e)
+		return 0;
+	snprintf(err, VMM_ERR_MAX, "pmem.%s: path_on_host %s: %s", p->id, p->path_on_host,
+		 e == EINVAL ? "not a non-empty regular file" : strerror(e));
+	return -e;
+}
+
 /* A drive of @next that @cur does not have as it is (new, or another file or mode). */
 static bool drive_changed(const struct vm_config *cur, const struct drive_config *d)
 {
@@ -139,6 +162,10 @@ int ctrl_put_checks(const struct vm_config *cur, const struct vm_config *next,
 		return next->machine.huge_pages == HUGE_PAGES_2M
 			   ? vm_hugepages_check(next->machine.mem_size_mib, err)
 			   : 0;
+	case CONFIG_PMEM:
+		for (unsigned int i = 0; i < next->nr_pmems && !ret; i++)
+			ret = check_pmem(cur, &next->pmems[i], err);
+		return ret;
 	default:
 		return 0;
 	}

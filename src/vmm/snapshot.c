@@ -294,7 +294,9 @@ static int read_config(struct vm_snapshot *s, const char *path)
 			  err);
 		return -EINVAL;
 	}
-	if (s->mem_size != s->cfg.machine.mem_size_mib << 20) {
+	/* Guest memory: RAM, then memory-hotplug's region (guest_mem.h). */
+	if (s->mem_size != (s->cfg.machine.mem_size_mib << 20) +
+			       ((uint64_t)s->cfg.memory_hotplug.total_size_mib << 20)) {
 		log_error("snapshot_path %s: corrupt: %llu bytes of guest memory for a %llu MiB "
 			  "machine",
 			  path, (unsigned long long)s->mem_size,

@@ -143,6 +143,8 @@ static int vm_init_devices(struct vm *vm)
 static int vm_init_memory(struct vm *vm, int mem_fd)
 {
 	const struct machine_config *mc = &vm->cfg.machine;
+	const struct memory_hotplug_config *hp = &vm->cfg.memory_hotplug;
+	uint64_t ram, top, hp_gpa, hp_size = 0;
 	int ret;
 
 	if (mem_fd < 0 && mc->huge_pages == HUGE_PAGES_2M) {
@@ -162,12 +164,17 @@ static int vm_init_memory(struct vm *vm, int mem_fd)
 				  (unsigned long long)mc->mem_size_mib, strerror(-ret));
 		return ret;
 	}
-	if (mem_fd >= 0)
-		ret = guest_mem_init_file(&vm->mem, mem_fd, mc->mem_size_mib << 20,
-					  LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END);
-	else
-		ret = guest_mem_init(&vm->mem, mc->mem_size_mib << 20, LAYOUT_MMIO_GAP_START,
-				     LAYOUT_MMIO_GAP_END, mc->huge_pages == HUGE_PAGES_TRANSPARENT);
+	ram = mc->mem_size_mib << 20;
+	top = ram <= LAYOUT_MMIO_GAP_START ? LAYOUT_MMIO_GAP_END
+					   : LAYOUT_MMIO_GAP_END + (ram - LAYOUT_MMIO_GAP_START);
+	/* Device memory (virtio-mem's region first, then pmem) above RAM and the MMIO gap. */
+	hp_gpa = (top + VM_DEV_MEM_ALIGN - 1) & ~(VM_DEV_MEM_ALIGN - 1);
+	if (hp->present)
+		hp_size = (uint64_t)hp->total_size_mib << 20;
+	vm->dev_mem_next = (hp_gpa + hp_size + VM_DEV_MEM_ALIGN - 1) & ~(VM_DEV_MEM_ALIGN - 1);
+	ret = guest_mem_init_hotplug(&vm->mem, mem_fd, ram, LAYOUT_MMIO_GAP_START,
+				     LAYOUT_MMIO_GAP_END, mc->huge_pages == HUGE_PAGES_TRANSPARENT,
+				     hp_gpa, hp_size);
 	if (ret)
 		log_error("guest memory: cannot map %llu MiB%s: %s",
 			  (unsigned long long)mc->mem_size_mib,
@@ -274,6 +281,44 @@ static int vm_create_vcpus(struct vm *vm, bool boot)
 	return 0;
 }
 
+int vm_add_memslot(struct vm *vm, const char *what, void *hva, uint64_t size, bool read_only,
+		   uint64_t *gpa)
+{
+	if (vm->nr_memslots == VM_MAX_MEMSLOTS) {
+		log_error("%s: the VM has no memory slot left (at most %d)", what, VM_MAX_MEMSLOTS);
+		return -ENOSPC;
+	}
+	*gpa = vm->dev_mem_next;
+	vm->dev_mem_next = (*gpa + size + VM_DEV_SLOT_ALIGN - 1) & ~(VM_DEV_SLOT_ALIGN - 1);
+	vm->memslots[vm->nr_memslots++] = (struct vm_memslot){*gpa, size, hva, read_only};
+	return 0;
+}
+
+/* Phase 2: the devices' memory slots, after guest RAM's. */
+static int vm_register_memslots(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_memslots; i++) {
+		const struct vm_memslot *m = &vm->memslots[i];
+		struct kvm_userspace_memory_region r = {
+		    .slot = GUEST_MEM_MAX_REGIONS + i,
+		    .flags = m->read_only ? KVM_MEM_READONLY : 0,
+		    .guest_phys_addr = m->gpa,
+		    .memory_size = m->size,
+		    .userspace_addr = (uintptr_t)m->hva,
+		};
+
+		if (m->read_only &&
+		    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0) {
+			log_error("a read-only pmem device needs KVM_CAP_READONLY_MEM, which this "
+				  "host's KVM does not offer");
+			return -ENOTSUP;
+		}
+		if (KVM_CALL(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r, NULL))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 /* The boot tables from what the VM holds: memory, vCPUs, kernel, command line, devices. */
 static int vm_write_boot_tables(struct vm *vm)
 {
@@ -372,6 +417,7 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 	vm->supported_cpuid = NULL;
 	vm->nr_vcpus = 0;
 	vm->nr_virtio = 0;
+	vm->nr_memslots = 0;
 	vm->devices_ready = false;
 	vm->snap_caps_ready = false;
 	vm->mem_untracked = boot;
@@ -446,7 +492,9 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 			  vm->cfg.machine.vcpu_count, prep.max_vcpus);
 		return -EINVAL;
 	}
-	ret = vm_virtio_connect(vm);
+	ret = vm_register_memslots(vm);
+	if (!ret)
+		ret = vm_virtio_connect(vm);
 	if (ret)
 		return ret;
 

@@ -52,6 +52,20 @@ struct vm_console {
 	bool in_watched;
 };
 
+/*
+ * A KVM memory slot of a device's own, outside guest RAM (a pmem device's
+ * file): recorded while the devices are added, registered once the KVM VM
+ * exists (slots from GUEST_MEM_MAX_REGIONS on).
+ */
+struct vm_memslot {
+	uint64_t gpa, size;
+	void *hva;
+	bool read_only;
+};
+#define VM_MAX_MEMSLOTS	  CONFIG_MAX_PMEM
+#define VM_DEV_MEM_ALIGN  (1ULL << 30)	 /* device memory starts on a GiB above RAM */
+#define VM_DEV_SLOT_ALIGN (128ULL << 20) /* each device's region: a memory section */
+
 struct vm {
 	struct vm_config cfg;
 	bool boot_timer_enabled;
@@ -68,6 +82,10 @@ struct vm {
 	struct kvm_cpuid2 *supported_cpuid;
 
 	struct guest_mem mem;
+	/* Device memory above RAM (and virtio-mem's region): where the next one goes. */
+	uint64_t dev_mem_next;
+	struct vm_memslot memslots[VM_MAX_MEMSLOTS];
+	unsigned int nr_memslots;
 	struct bus pio;
 	struct bus mmio;
 
@@ -159,6 +177,14 @@ int vm_stop(struct vm *vm);
 
 /* Stops and joins every thread and closes every fd. Safe on a partly built VM. */
 void vm_destroy(struct vm *vm);
+
+/*
+ * Phase 1 (a device's add): @size bytes of device memory at @hva get the next
+ * aligned guest physical address above RAM (*gpa) and a KVM slot once the KVM
+ * VM exists. 0, or -ENOSPC after logging one line naming @what.
+ */
+int vm_add_memslot(struct vm *vm, const char *what, void *hva, uint64_t size, bool read_only,
+		   uint64_t *gpa);
 
 /* Asks the VM to end with @code (first request wins). Any thread. */
 void vm_request_exit(struct vm *vm, int code);

@@ -6,6 +6,8 @@
 #include "vmm/vm.h"
 #include "arch/x86_64/arch.h"
 #include "vmm/balloon.h"
+#include "vmm/memory_hotplug.h"
+#include "vmm/pmem.h"
 #include "vmm/device_table.h"
 #include "vmm/drives.h"
 #include "vmm/network_interfaces.h"
@@ -216,6 +218,84 @@ static int kvm_balloon_stats(struct controller *vmm, struct balloon_stats *out,
 	why = log_capture_end();
 	if (ret)
 		balloon_failed(err, why, "balloon statistics", ret);
+	return ret;
+}
+
+static int kvm_balloon_hint_start(struct controller *vmm, bool ack_on_stop, char err[VMM_ERR_MAX])
+{
+	const char *why;
+	int ret;
+
+	log_capture_start();
+	ret = balloon_hinting_start(vmm->vm, ack_on_stop);
+	why = log_capture_end();
+	if (ret)
+		balloon_failed(err, why, "balloon hinting", ret);
+	return ret;
+}
+
+static int kvm_balloon_hint_stop(struct controller *vmm, char err[VMM_ERR_MAX])
+{
+	const char *why;
+	int ret;
+
+	log_capture_start();
+	ret = balloon_hinting_stop(vmm->vm);
+	why = log_capture_end();
+	if (ret)
+		balloon_failed(err, why, "balloon hinting", ret);
+	return ret;
+}
+
+static int kvm_balloon_hint_status(struct controller *vmm, uint32_t *host_cmd, uint32_t *guest_cmd,
+				   bool *has_guest, char err[VMM_ERR_MAX])
+{
+	const char *why;
+	int ret;
+
+	log_capture_start();
+	ret = balloon_hinting_status(vmm->vm, host_cmd, guest_cmd, has_guest);
+	why = log_capture_end();
+	if (ret)
+		balloon_failed(err, why, "balloon hinting", ret);
+	return ret;
+}
+
+static int kvm_pmem_update(struct controller *vmm, const char *id,
+			   const struct rate_limiter_config *rl, char err[VMM_ERR_MAX])
+{
+	const char *why;
+	int ret;
+
+	log_capture_start();
+	ret = pmem_update(vmm->vm, id, rl);
+	why = log_capture_end();
+	if (ret)
+		failed(err, why, "pmem", ret);
+	return ret;
+}
+
+static int kvm_memory_hotplug_request(struct controller *vmm, uint32_t requested_mib,
+				      char err[VMM_ERR_MAX])
+{
+	const char *why;
+	int ret;
+
+	log_capture_start();
+	ret = memory_hotplug_request(vmm->vm, requested_mib);
+	why = log_capture_end();
+	if (ret)
+		failed(err, why, "memory-hotplug", ret);
+	return ret;
+}
+
+static int kvm_memory_hotplug_sizes(struct controller *vmm, uint64_t *plugged_mib,
+				    uint64_t *requested_mib, char err[VMM_ERR_MAX])
+{
+	int ret = memory_hotplug_sizes(vmm->vm, plugged_mib, requested_mib);
+
+	if (ret)
+		failed(err, NULL, "memory-hotplug", ret);
 	return ret;
 }
 
@@ -473,6 +553,12 @@ const struct vm_backend_ops kvm_backend_ops = {
     .balloon_set_target = kvm_balloon_set_target,
     .balloon_set_stats_interval = kvm_balloon_set_stats_interval,
     .balloon_stats = kvm_balloon_stats,
+    .balloon_hint_start = kvm_balloon_hint_start,
+    .balloon_hint_stop = kvm_balloon_hint_stop,
+    .balloon_hint_status = kvm_balloon_hint_status,
+    .pmem_update = kvm_pmem_update,
+    .memory_hotplug_request = kvm_memory_hotplug_request,
+    .memory_hotplug_sizes = kvm_memory_hotplug_sizes,
     .drive_update = kvm_drive_update,
     .net_update = kvm_net_update,
     .snapshot_create = kvm_snapshot_create,

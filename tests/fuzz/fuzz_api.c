@@ -109,6 +109,47 @@ static int fake_net_update(struct controller *ctl, const char *id,
 	return fake_dev(strlen(id) + rx->has_ops + tx->has_ops, err);
 }
 
+static int fake_pmem_update(struct controller *ctl, const char *id,
+			    const struct rate_limiter_config *rl, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	return fake_dev(strlen(id) + rl->has_ops, err);
+}
+
+static int fake_hotplug_request(struct controller *ctl, uint32_t mib, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	return fake_dev(mib, err);
+}
+
+static int fake_hotplug_sizes(struct controller *ctl, uint64_t *plugged, uint64_t *requested,
+			      char err[VMM_ERR_MAX])
+{
+	*plugged = *requested = ctl->cfg.memory_hotplug.total_size_mib;
+	return fake_dev(0, err);
+}
+
+static int fake_hint_start(struct controller *ctl, bool ack, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	return fake_dev(!ack * 2, err);
+}
+
+static int fake_hint_stop(struct controller *ctl, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	return fake_dev(0, err);
+}
+
+static int fake_hint_status(struct controller *ctl, uint32_t *host, uint32_t *guest,
+			    bool *has_guest, char err[VMM_ERR_MAX])
+{
+	*host = ctl->cfg.balloon.amount_mib;
+	*guest = 0;
+	*has_guest = ctl->cfg.balloon.deflate_on_oom;
+	return fake_dev(0, err);
+}
+
 static const struct vm_backend_ops fake_ops = {
     .start = fake_start,
     .stop = fake_stop,
@@ -122,6 +163,12 @@ static const struct vm_backend_ops fake_ops = {
     .balloon_stats = fake_balloon_stats,
     .drive_update = fake_drive_update,
     .net_update = fake_net_update,
+    .balloon_hint_start = fake_hint_start,
+    .balloon_hint_stop = fake_hint_stop,
+    .balloon_hint_status = fake_hint_status,
+    .pmem_update = fake_pmem_update,
+    .memory_hotplug_request = fake_hotplug_request,
+    .memory_hotplug_sizes = fake_hotplug_sizes,
 };
 
 /* The API's promise: 204 without a body, 200 with JSON, 400 with {"fault_message": text}. */

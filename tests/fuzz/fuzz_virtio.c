@@ -14,9 +14,11 @@
  * request or setting DEVICE_NEEDS_RESET is the expected outcome for garbage.
  *
  * Input: an 11-byte header, a list of operations, then the guest RAM image.
- *   [0]      device: 0 rng, 1 block, 2 net, 3 balloon, 4 vsock (mod 5)
+ *   [0]      device: 0 rng, 1 block, 2 net, 3 balloon, 4 vsock, 5 pmem (over the
+ *            block's file), 6 mem (over region 1, 64 KiB blocks) (mod 7)
  *   [1]      queue size: 1 << ((v & 0x3f) % 9), 1 to 256; block: 0x80 read-only,
- *            0x40 cache_type Unsafe (else Writeback)
+ *            0x40 cache_type Unsafe (else Writeback); balloon: 0x80 free page
+ *            hinting (a run started by the host event) instead of reporting
  *   [2..9]   driver features (little-endian), masked by what the device offers;
  *            VERSION_1 is always added (register writes can ask for others)
  *   [10]     operation count (mod 33), 8 bytes each:
@@ -28,7 +30,8 @@
  *            statistics tick; block: a run; vsock, by value % 4: serve the
  *            watched fds once, accept the guest's connections to port 1024 and
  *            send them (value >> 8) % 256 bytes, a host client sends "CONNECT
- *            1024", or a host end closes), then the run the device asked its
+ *            1024", or a host end closes; mem: the host requests value % 5
+ *            blocks), then the run the device asked its
  *            host for, if any, 5 config space write of value at offset % 64,
  *            6 a snapshot: the device's section saved (virtio_dev_save), its
  *            byte at offset % length set to value's low byte when value's
@@ -43,7 +46,9 @@
  */
 #include "devices/virtio/balloon.h"
 #include "devices/virtio/block.h"
+#include "devices/virtio/mem.h"
 #include "devices/virtio/net.h"
+#include "devices/virtio/pmem.h"
 #include "devices/virtio/rng.h"
 #include "devices/virtio/virtio_mmio.h"
 #include "devices/virtio/vsock.h"
@@ -85,6 +90,8 @@ struct fixture {
 	struct virtio_net net;
 	struct virtio_balloon balloon;
 	struct virtio_vsock vsock;
+	struct virtio_pmem pmem;
+	struct virtio_mem mem;
 	struct fake_host fh; /* every device's: its runs, its watched fds, its clock */
 	char dir[40], uds[64];
 	int listener;	    /* on <uds>_1024, for guest-initiated connections */
@@ -293,6 +300,17 @@ static void host_event(unsigned int dev, struct virtio_dev *d, int peer, uint32_
 	}
 	case 3:
 		virtio_balloon_stats_tick(&fx->balloon);
+		if (fx->balloon.hinting_enabled) { /* a run, or its end */
+			pthread_mutex_unlock(&d->lock);
+			if (value & 1)
+				balloon_hint_stop(&fx->balloon);
+			else
+				balloon_hint_start(&fx->balloon, value & 2);
+			pthread_mutex_lock(&d->lock);
+		}
+		break;
+	case 6:
+		virtio_mem_set_requested(&fx->mem, (value % 5) * (64u << 10));
 		break;
 	default:
 		break;
@@ -348,7 +366,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (!fx)
 		setup_once();
-	dev = data[0] % 5;
+	dev = data[0] % 7;
 	qsize = (uint16_t)(1u << ((data[1] & 0x3f) % 9));
 	memcpy(&features, data + 2, 8);
 	nr_ops = data[10] % (MAX_OPS + 1);
@@ -400,6 +418,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		d = &fx->net.dev;
 		break;
 	}
+	case 5: {
+		char err[256];
+
+		if (virtio_pmem_init(&fx->pmem, fx->disk_path, data[1] & 0x80, NULL, fh_ops(),
+				     &fx->fh, &gm, err)) {
+			virtio_pmem_destroy(&fx->pmem);
+			return 0;
+		}
+		fx->pmem.gpa = 1ull << 32;
+		d = &fx->pmem.dev;
+		break;
+	}
+	case 6:
+		if (virtio_mem_init(&fx->mem, REGION1_GPA, REGION, 64u << 10, fh_ops(), &fx->fh,
+				    &gm))
+			return 0;
+		d = &fx->mem.dev;
+		break;
 	case 4: {
 		struct vsock_config cfg = {.present = true, .guest_cid = 3, .uds_path = fx->uds};
 
@@ -415,7 +451,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    .amount_mib = 0,
 		    .deflate_on_oom = true,
 		    .stats_polling_interval_s = 1,
-		    .free_page_reporting = true,
+		    /* 0x80: free page hinting instead of reporting (queue 3 either way) */
+		    .free_page_hinting = data[1] & 0x80,
+		    .free_page_reporting = !(data[1] & 0x80),
 		};
 
 		if (virtio_balloon_init(&fx->balloon, &cfg, fh_ops(), &fx->fh, &gm))
@@ -476,6 +514,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 4:
 		virtio_vsock_destroy(&fx->vsock);
 		vsock_host_reset();
+		break;
+	case 5:
+		virtio_pmem_destroy(&fx->pmem);
+		break;
+	case 6:
+		virtio_mem_destroy(&fx->mem);
 		break;
 	default:
 		virtio_balloon_destroy(&fx->balloon);

@@ -118,8 +118,8 @@ def net():
     return s
 
 
-def balloon():
-    s = Seed(3, 4)
+def balloon(flags=0):
+    s = Seed(3, 4, flags)
     pfns = struct.pack("<4I", 0x10, 0x11, 0x12, 0x13)
     s.put(0x8000, pfns)
     s.desc(queue(0), 0, 0x8000, 16)  # inflate
@@ -175,6 +175,37 @@ def vsock(script):
     return s
 
 
+def pmem():
+    """A flush (type 0, a 4-byte status) and an unknown type."""
+    s = Seed(5, 3)
+    s.put(0x8000, struct.pack("<I", 0))
+    s.put(0x8100, struct.pack("<I", 7))
+    s.desc(queue(0), 0, 0x8000, 4, NEXT, 1)
+    s.desc(queue(0), 1, 0x8010, 4, WRITE)
+    s.desc(queue(0), 2, 0x8100, 4, NEXT, 3)
+    s.desc(queue(0), 3, 0x8110, 4, WRITE)
+    s.avail(0, [0, 2])
+    s.notify(0)
+    return s
+
+
+def mem():
+    """The host requests 2 blocks; the guest plugs one, asks its state, unplugs all."""
+    s = Seed(6, 3)
+    base = 512 << 10  # region 1
+    reqs = [struct.pack("<HHHHQHHHH", 0, 0, 0, 0, base, 1, 0, 0, 0),
+            struct.pack("<HHHHQHHHH", 3, 0, 0, 0, base, 2, 0, 0, 0),
+            struct.pack("<HHHHQHHHH", 2, 0, 0, 0, 0, 0, 0, 0, 0)]
+    for k, r in enumerate(reqs):
+        s.put(0x8000 + 0x100 * k, r)
+        s.desc(queue(0), 2 * k, 0x8000 + 0x100 * k, 24, NEXT, 2 * k + 1)
+        s.desc(queue(0), 2 * k + 1, 0x8080 + 0x100 * k, 10, WRITE)
+    s.avail(0, [0, 2, 4])
+    s.host_event(2)
+    s.notify(0)
+    return s
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -186,6 +217,11 @@ def main():
         "block-ro-unsafe": block(0x80 | 0x40),
         "net": net(),
         "balloon": balloon(),
+        # free page hinting instead of reporting: a run starts (host event 0), queue 3's
+        # buffer is a hint
+        "balloon-hint": balloon(0x80),
+        "pmem": pmem(),
+        "mem": mem(),
         # REQUEST, RW "hello", CREDIT_UPDATE, SHUTDOWN (both ways); then a RST
         "vsock": vsock([vsock_pkt(1), vsock_pkt(5, payload=b"hello"), vsock_pkt(6),
                         vsock_pkt(4, flags=3), vsock_pkt(3)]),

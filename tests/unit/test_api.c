@@ -32,6 +32,11 @@ struct fake_vm {
 	bool drive_rl_given;
 	struct rate_limiter_config drive_rl, net_rx, net_tx;
 	int snapshot_creates, snapshot_loads;
+	int pmem_updates, hotplug_requests;
+	int hint_starts, hint_stops;
+	bool hint_ack;
+	struct rate_limiter_config pmem_rl;
+	uint32_t hotplug_requested;
 	struct snapshot_load_params load; /* the last load's parameters (paths not kept) */
 };
 
@@ -183,6 +188,67 @@ static int fake_snapshot_load(struct controller *ctl, const struct snapshot_load
 	return fake_dev_result(err, "snapshot_path /s: checksum mismatch: the file is corrupt");
 }
 
+static int fake_hint_start(struct controller *ctl, bool ack, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	(void)err;
+	fake.hint_starts++;
+	fake.hint_ack = ack;
+	return 0;
+}
+
+static int fake_hint_stop(struct controller *ctl, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	(void)err;
+	fake.hint_stops++;
+	return 0;
+}
+
+static int fake_hint_status(struct controller *ctl, uint32_t *host, uint32_t *guest,
+			    bool *has_guest, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	(void)err;
+	*host = fake.hint_stops ? 1 : 1 + (uint32_t)fake.hint_starts;
+	*guest = 0;
+	*has_guest = fake.hint_starts > 1;
+	return 0;
+}
+
+static int fake_pmem_update(struct controller *ctl, const char *id,
+			    const struct rate_limiter_config *rl, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	fake.pmem_updates++;
+	fake.pmem_rl = *rl;
+	if (fake.dev_ret)
+		snprintf(err, VMM_ERR_MAX, "pmem %s: refused", id);
+	return fake.dev_ret;
+}
+
+static int fake_hotplug_request(struct controller *ctl, uint32_t mib, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	fake.hotplug_requests++;
+	if (mib % 2) {
+		snprintf(err, VMM_ERR_MAX, "memory-hotplug.requested_size_mib: %u is odd", mib);
+		return -EINVAL;
+	}
+	fake.hotplug_requested = mib;
+	return 0;
+}
+
+static int fake_hotplug_sizes(struct controller *ctl, uint64_t *plugged, uint64_t *requested,
+			      char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	(void)err;
+	*plugged = fake.hotplug_requested / 2;
+	*requested = fake.hotplug_requested;
+	return 0;
+}
+
 static const struct vm_backend_ops fake_ops = {
     .start = fake_start,
     .stop = fake_stop,
@@ -196,6 +262,12 @@ static const struct vm_backend_ops fake_ops = {
     .balloon_stats = fake_balloon_stats,
     .drive_update = fake_drive_update,
     .net_update = fake_net_update,
+    .balloon_hint_start = fake_hint_start,
+    .balloon_hint_stop = fake_hint_stop,
+    .balloon_hint_status = fake_hint_status,
+    .pmem_update = fake_pmem_update,
+    .memory_hotplug_request = fake_hotplug_request,
+    .memory_hotplug_sizes = fake_hotplug_sizes,
     .snapshot_create = fake_snapshot_create,
     .snapshot_load = fake_snapshot_load,
 };
@@ -553,26 +625,10 @@ TEST(pause_resume)
 	CHECK_EQ(fake.pauses, 1);
 }
 
-TEST(not_supported_yet_never_204)
+/* Methods a path does not have: Firecracker's words, never 204. */
+TEST(unknown_methods)
 {
-	static const char *const reqs[][3] = {
-	    {"PUT", "/pmem/p0", "{\"id\": \"p0\", \"path_on_host\": \"/x\"}"},
-	    {"PATCH", "/pmem/p0", "{\"id\": \"p0\"}"},
-	    {"PATCH", "/balloon/hinting/start", NULL},
-	    {"GET", "/balloon/hinting/status", NULL},
-	    {"PATCH", "/balloon/hinting/stop", NULL},
-	    {"GET", "/hotplug/memory", NULL},
-	    {"PUT", "/hotplug/memory", "{\"total_size_mib\": 1024}"},
-	    {"PATCH", "/hotplug/memory", "{\"requested_size_mib\": 0}"},
-	};
-
-	for (int booted = 0; booted < 2; booted++) {
-		setup();
-		if (booted)
-			boot();
-		for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
-			BAD(reqs[i][0], reqs[i][1], reqs[i][2], "not supported yet by ember");
-	}
+	setup();
 	BAD("DELETE", "/drives/rootfs", NULL, "Invalid request method and/or path");
 	BAD("GET", "/drives/rootfs", NULL, "Invalid request method and/or path");
 }
@@ -890,8 +946,8 @@ TEST(balloon)
 	BAD("PUT", "/balloon", "{\"amount_mib\": 200, \"deflate_on_oom\": true}",
 	    "balloon.amount_mib: Amount of pages requested is too large.");
 	BAD("PUT", "/balloon",
-	    "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"free_page_hinting\": true}",
-	    "free page hinting is not supported yet");
+	    "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"free_page_hinting\": \"yes\"}",
+	    "balloon.free_page_hinting");
 	BAD("PUT", "/balloon",
 	    "{\"amount_mib\": 1, \"deflate_on_oom\": true, \"stats_polling_interval_s\": -1}",
 	    "balloon.stats_polling_interval_s: -1 is out of range (0 to 65535)");
@@ -909,8 +965,8 @@ TEST(balloon)
 	OK204("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 2}");
 	CHECK_EQ(ctl.cfg.balloon.stats_polling_interval_s, 2);
 	BAD("GET", "/balloon/statistics", NULL, before_boot);
-	BAD("PATCH", "/balloon/hinting/start", NULL, "not supported yet by ember");
-	BAD("GET", "/balloon/hinting/status", NULL, "not supported yet by ember");
+	BAD("PATCH", "/balloon/hinting/start", NULL, "free page hinting is not enabled");
+	BAD("GET", "/balloon/hinting/status", NULL, "free page hinting is not enabled");
 	EXPECT("GET", "/vm/config", NULL, 200,
 	       "\"balloon\":{\"amount_mib\":16,\"deflate_on_oom\":true,"
 	       "\"stats_polling_interval_s\":2");
@@ -944,8 +1000,130 @@ TEST(balloon)
 	    "balloon.stats_polling_interval_s: the device refused");
 	CHECK_EQ(ctl.cfg.balloon.stats_polling_interval_s, 5);
 	fake.dev_ret = 0;
-	BAD("PATCH", "/balloon/hinting/stop", NULL, "not supported yet by ember");
+	BAD("PATCH", "/balloon/hinting/stop", NULL, "free page hinting is not enabled");
 	BAD("DELETE", "/balloon", NULL, "Invalid request method and/or path");
+}
+
+/* PUT /pmem/{id} before boot, PATCH (rate limiter) after: every schema error, both states. */
+TEST(pmem)
+{
+	setup();
+	BAD("PATCH", "/pmem/p0", "{\"id\": \"p0\"}", before_boot);
+	BAD("PUT", "/pmem/p0", "{\"id\": \"p0\"}", "pmem: missing required key \"path_on_host\"");
+	BAD("PUT", "/pmem/p0", "{\"path_on_host\": \"/x\"}", "pmem: missing required key \"id\"");
+	BAD("PUT", "/pmem/p0", "{\"id\": \"p1\", \"path_on_host\": \"/x\"}", "p1");
+	BAD("PUT", "/pmem/p0", "{\"id\": \"p0\", \"path_on_host\": 3}", "path_on_host");
+	BAD("PUT", "/pmem/p0", "{\"id\": \"p0\", \"path_on_host\": \"\"}", "the path is empty");
+	BAD("PUT", "/pmem/p0", "{\"id\": \"p0\", \"path_on_host\": \"/x\", \"root_device\": 1}",
+	    "root_device");
+	BAD("PUT", "/pmem/p0", "{\"id\": \"p0\", \"path_on_host\": \"/x\", \"read_only\": \"y\"}",
+	    "read_only");
+	BAD("PUT", "/pmem/p0", "{\"id\": \"p0\", \"path_on_host\": \"/x\", \"size\": 1}",
+	    "pmem: unknown key \"size\"");
+	BAD("PUT", "/pmem/p0",
+	    "{\"id\": \"p0\", \"path_on_host\": \"/x\", \"rate_limiter\": {\"ops\": 1}}",
+	    "pmem.rate_limiter.ops");
+	BAD("PUT", "/pmem/a-b", "{\"id\": \"a-b\", \"path_on_host\": \"/x\"}", "a-b");
+	OK204("PUT", "/pmem/p0",
+	      "{\"id\": \"p0\", \"path_on_host\": \"/x\", \"root_device\": true}");
+	OK204("PUT", "/pmem/p1", "{\"id\": \"p1\", \"path_on_host\": \"/y\", \"read_only\": true}");
+	BAD("PUT", "/pmem/p1", "{\"id\": \"p1\", \"path_on_host\": \"/y\", \"root_device\": true}",
+	    "a root device already exists (\"p0\")");
+	BAD("PUT", "/drives/r",
+	    "{\"drive_id\": \"r\", \"path_on_host\": \"/r\", \"is_root_device\": true}",
+	    "a root device already exists (pmem \"p0\")");
+	/* Replacing a device keeps its place (/dev/pmem1). */
+	OK204("PUT", "/pmem/p1", "{\"id\": \"p1\", \"path_on_host\": \"/z\"}");
+	CHECK_EQ(ctl.cfg.nr_pmems, 2);
+	CHECK_STR(ctl.cfg.pmems[1].path_on_host, "/z");
+	EXPECT("GET", "/vm/config", NULL, 200,
+	       "\"pmem\":[{\"id\":\"p0\",\"path_on_host\":\"/x\",\"root_device\":true,"
+	       "\"read_only\":false},{\"id\":\"p1\"");
+	boot();
+	BAD("PUT", "/pmem/p2", "{\"id\": \"p2\", \"path_on_host\": \"/x\"}", after_boot);
+	BAD("PATCH", "/pmem/p0", "{\"id\": \"p0\"}", "changes nothing");
+	BAD("PATCH", "/pmem/p0", "{\"id\": \"p0\", \"path_on_host\": \"/q\"}",
+	    "unknown key \"path_on_host\"");
+	BAD("PATCH", "/pmem/p9", "{\"id\": \"p9\", \"rate_limiter\": {}}", "no such pmem device");
+	BAD("PATCH", "/pmem/p0", "{\"id\": \"p1\", \"rate_limiter\": {}}", "p1");
+	OK204("PATCH", "/pmem/p0",
+	      "{\"id\": \"p0\", \"rate_limiter\": {\"ops\": {\"size\": 5, \"refill_time\": 100}}}");
+	CHECK_EQ(fake.pmem_updates, 1);
+	CHECK(fake.pmem_rl.has_ops);
+	CHECK_EQ(fake.pmem_rl.ops.size, 5);
+	CHECK(ctl.cfg.pmems[0].rate_limiter.has_ops);
+}
+
+/* Free page hinting (start, status, stop): after boot, on a balloon with free_page_hinting. */
+TEST(balloon_hinting)
+{
+	setup();
+	OK204("PUT", "/balloon",
+	      "{\"amount_mib\": 0, \"deflate_on_oom\": false, \"free_page_hinting\": true}");
+	EXPECT("GET", "/balloon", NULL, 200, "\"free_page_hinting\":true");
+	BAD("PATCH", "/balloon/hinting/start", NULL, before_boot);
+	BAD("GET", "/balloon/hinting/status", NULL, before_boot);
+	BAD("PATCH", "/balloon/hinting/stop", NULL, before_boot);
+	boot();
+	OK204("PATCH", "/balloon/hinting/start", NULL);
+	CHECK(fake.hint_ack); /* acknowledge_on_stop defaults to true */
+	EXPECT("GET", "/balloon/hinting/status", NULL, 200, "{\"host_cmd\":2}");
+	OK204("PATCH", "/balloon/hinting/start", "{\"acknowledge_on_stop\": false}");
+	CHECK(!fake.hint_ack);
+	EXPECT("GET", "/balloon/hinting/status", NULL, 200, "{\"host_cmd\":3,\"guest_cmd\":0}");
+	BAD("PATCH", "/balloon/hinting/start", "{\"acknowledge_on_stop\": 1}",
+	    "acknowledge_on_stop");
+	BAD("PATCH", "/balloon/hinting/start", "{\"ack\": true}", "unknown key \"ack\"");
+	BAD("PATCH", "/balloon/hinting/start", "[]", "balloon hinting start");
+	BAD("GET", "/balloon/hinting/status", "{}", "GET request cannot have a body");
+	OK204("PATCH", "/balloon/hinting/stop", NULL);
+	CHECK_EQ(fake.hint_starts, 2);
+	CHECK_EQ(fake.hint_stops, 1);
+	EXPECT("GET", "/balloon/hinting/status", NULL, 200, "\"host_cmd\":1");
+}
+
+/* /hotplug/memory: PUT before boot, PATCH after, GET once configured. */
+TEST(memory_hotplug)
+{
+	setup();
+	BAD("GET", "/hotplug/memory", NULL, "hotpluggable memory is not configured");
+	BAD("PATCH", "/hotplug/memory", "{\"requested_size_mib\": 0}", "not configured");
+	BAD("PUT", "/hotplug/memory", "{}", "missing required key \"total_size_mib\"");
+	BAD("PUT", "/hotplug/memory", "{\"total_size_mib\": -1}",
+	    "total_size_mib: -1 is out of range");
+	BAD("PUT", "/hotplug/memory", "{\"total_size_mib\": 4294967296}", "out of range");
+	BAD("PUT", "/hotplug/memory", "{\"total_size_mib\": 0}", "not a non-zero multiple");
+	BAD("PUT", "/hotplug/memory", "{\"total_size_mib\": 100}", "not a non-zero multiple");
+	BAD("PUT", "/hotplug/memory", "{\"total_size_mib\": 256, \"slot_size_mib\": 64}",
+	    "slot_size_mib: 64 is out of range");
+	BAD("PUT", "/hotplug/memory", "{\"total_size_mib\": 256, \"block_size_mib\": 1}",
+	    "block_size_mib: 1 is out of range");
+	BAD("PUT", "/hotplug/memory", "{\"total_size_mib\": 256, \"block_size_mib\": 6}",
+	    "block_size_mib: 6 is not a power of 2");
+	BAD("PUT", "/hotplug/memory", "{\"total_size_mib\": 256, \"block_size_mib\": 256}",
+	    "slot_size_mib: 128 is not a multiple of block_size_mib (256)");
+	BAD("PUT", "/hotplug/memory", "{\"total_size_mib\": 256, \"size\": 1}",
+	    "unknown key \"size\"");
+	BAD("PUT", "/hotplug/memory", "[]", "memory-hotplug");
+	OK204("PUT", "/hotplug/memory", "{\"total_size_mib\": 512, \"slot_size_mib\": 256}");
+	EXPECT("GET", "/hotplug/memory", NULL, 200,
+	       "{\"total_size_mib\":512,\"slot_size_mib\":256,\"block_size_mib\":2,"
+	       "\"plugged_size_mib\":0,\"requested_size_mib\":0}");
+	BAD("PATCH", "/hotplug/memory", "{\"requested_size_mib\": 2}", before_boot);
+	EXPECT("GET", "/vm/config", NULL, 200,
+	       "\"memory-hotplug\":{\"total_size_mib\":512,\"slot_size_mib\":256,"
+	       "\"block_size_mib\":2}");
+	boot();
+	BAD("PUT", "/hotplug/memory", "{\"total_size_mib\": 1024}", after_boot);
+	BAD("PATCH", "/hotplug/memory", "{}", "missing required key \"requested_size_mib\"");
+	BAD("PATCH", "/hotplug/memory", "{\"requested_size_mib\": -2}", "out of range");
+	BAD("PATCH", "/hotplug/memory", "{\"requested_size_mib\": 2, \"x\": 1}",
+	    "unknown key \"x\"");
+	BAD("PATCH", "/hotplug/memory", "{\"requested_size_mib\": 3}", "3 is odd");
+	OK204("PATCH", "/hotplug/memory", "{\"requested_size_mib\": 256}");
+	CHECK_EQ(fake.hotplug_requested, 256);
+	EXPECT("GET", "/hotplug/memory", NULL, 200,
+	       "\"plugged_size_mib\":128,\"requested_size_mib\":256}");
 }
 
 TEST(balloon_stats_disabled_after_boot)
@@ -1133,8 +1311,9 @@ TEST(signals_and_run_without_vm)
 TEST_MAIN(TEST_ENTRY(instance_info_and_version), TEST_ENTRY(unknown_paths_and_methods),
 	  TEST_ENTRY(body_rules), TEST_ENTRY(boot_source), TEST_ENTRY(machine_config),
 	  TEST_ENTRY(logger), TEST_ENTRY(entropy), TEST_ENTRY(actions), TEST_ENTRY(pause_resume),
-	  TEST_ENTRY(not_supported_yet_never_204), TEST_ENTRY(snapshots), TEST_ENTRY(metrics),
-	  TEST_ENTRY(path_ids), TEST_ENTRY(drives), TEST_ENTRY(mmds),
+	  TEST_ENTRY(unknown_methods), TEST_ENTRY(snapshots), TEST_ENTRY(metrics),
+	  TEST_ENTRY(path_ids), TEST_ENTRY(drives), TEST_ENTRY(mmds), TEST_ENTRY(pmem),
+	  TEST_ENTRY(memory_hotplug), TEST_ENTRY(balloon_hinting),
 	  TEST_ENTRY(network_interfaces), TEST_ENTRY(vsock), TEST_ENTRY(balloon),
 	  TEST_ENTRY(balloon_stats_disabled_after_boot), TEST_ENTRY(device_ops_missing),
 	  TEST_ENTRY(vm_config_round_trip), TEST_ENTRY(vm_config_as_config_file),

@@ -135,12 +135,18 @@ TEST(required_keys)
 
 TEST(not_yet_supported_said_so)
 {
-	REFUSED("{\"pmem\": [{\"id\": \"p\"}]}", "pmem: device type not supported yet");
+	REFUSED("{\"pmem\": [{\"id\": \"p\"}]}", "pmem[0]: missing required key \"path_on_host\"");
+	REFUSED("{\"drives\": [{\"drive_id\": \"r\", \"path_on_host\": \"/r\", \"is_root_device\": "
+		"true}], "
+		"\"pmem\": [{\"id\": \"p\", \"path_on_host\": \"/p\", \"root_device\": true}]}",
+		"pmem.p: root_device: a root device already exists (\"r\")");
+	REFUSED("{\"memory-hotplug\": {\"total_size_mib\": 200}}",
+		"memory-hotplug.total_size_mib: 200 is not a non-zero multiple of slot_size_mib");
 	REFUSED("{\"mmds-config\": {}}",
 		"mmds-config: missing required key \"network_interfaces\"");
 	REFUSED("{\"balloon\": {\"amount_mib\": 0, \"deflate_on_oom\": true, "
-		"\"free_page_hinting\": true}}",
-		"balloon.free_page_hinting: free page hinting is not supported yet");
+		"\"free_page_hinting\": 1}}",
+		"balloon.free_page_hinting");
 	REFUSED("{\"drives\": [{\"drive_id\": \"v\", \"is_root_device\": false, \"socket\": "
 		"\"/s\"}]}",
 		"drives[0].socket: vhost-user block devices are not supported yet");
@@ -857,9 +863,8 @@ TEST(balloon_checks)
 	CHECK_CONTAINS(err, "balloon.stats_polling_interval_s: out of range (0 to 65535)");
 	cfg.balloon.stats_polling_interval_s = 65535;
 	CHECK_EQ(config_validate(&cfg, err), 0);
-	cfg.balloon.free_page_hinting = true;
-	CHECK_EQ(config_validate(&cfg, err), -EINVAL);
-	CHECK_CONTAINS(err, "free page hinting is not supported yet");
+	cfg.balloon.free_page_hinting = true; /* free page hinting is served */
+	CHECK_EQ(config_validate(&cfg, err), 0);
 	cfg.balloon = (struct balloon_config){.amount_mib = UINT32_MAX};
 	cfg.machine.mem_size_mib = UINT64_MAX;
 	CHECK_EQ(config_validate(&cfg, err), -EINVAL); /* pages overflow u32 */

@@ -116,6 +116,53 @@ static int fake_net_update(struct controller *ctl, const char *id,
 	return op_result(err, id);
 }
 
+static int fake_pmem_update(struct controller *ctl, const char *id,
+			    const struct rate_limiter_config *rl, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	(void)rl;
+	return op_result(err, id);
+}
+
+static int fake_hotplug_request(struct controller *ctl, uint32_t mib, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	(void)mib;
+	return op_result(err, "hotplug request");
+}
+
+static int fake_hotplug_sizes(struct controller *ctl, uint64_t *plugged, uint64_t *requested,
+			      char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	*plugged = 2;
+	*requested = 4;
+	return op_result(err, "hotplug sizes");
+}
+
+static int fake_hint_start(struct controller *ctl, bool ack, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	(void)ack;
+	return op_result(err, "hint start");
+}
+
+static int fake_hint_stop(struct controller *ctl, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	return op_result(err, "hint stop");
+}
+
+static int fake_hint_status(struct controller *ctl, uint32_t *host, uint32_t *guest,
+			    bool *has_guest, char err[VMM_ERR_MAX])
+{
+	(void)ctl;
+	*host = 2;
+	*guest = 0;
+	*has_guest = false;
+	return op_result(err, "hint status");
+}
+
 static int fake_snapshot_create(struct controller *ctl, const struct snapshot_create_params *p,
 				char err[VMM_ERR_MAX])
 {
@@ -143,6 +190,12 @@ static const struct vm_backend_ops fake_ops = {
     .balloon_stats = fake_balloon_stats,
     .drive_update = fake_drive_update,
     .net_update = fake_net_update,
+    .balloon_hint_start = fake_hint_start,
+    .balloon_hint_stop = fake_hint_stop,
+    .balloon_hint_status = fake_hint_status,
+    .pmem_update = fake_pmem_update,
+    .memory_hotplug_request = fake_hotplug_request,
+    .memory_hotplug_sizes = fake_hotplug_sizes,
     .snapshot_create = fake_snapshot_create,
     .snapshot_load = fake_snapshot_load,
 };
@@ -185,6 +238,7 @@ enum {
 	WITH_BALLOON = 1,
 	WITH_STATS = 2, /* the balloon's statistics enabled */
 	WITH_METRICS = 4,
+	WITH_HOTPLUG = 8, /* pmem "p" and memory-hotplug */
 };
 
 /* A controller in @state with a kernel, drive "d", interface "e" and what @with says. */
@@ -212,12 +266,22 @@ static void fixture(enum ctrl_state state, unsigned int with, const struct vm_ba
 				&e),
 		 0);
 	if (with & WITH_BALLOON) {
-		const char *b = (with & WITH_STATS)
-				    ? "{\"amount_mib\": 8, \"deflate_on_oom\": true, "
-				      "\"stats_polling_interval_s\": 1}"
-				    : "{\"amount_mib\": 8, \"deflate_on_oom\": true}";
+		const char *b =
+		    (with & WITH_STATS)
+			? "{\"amount_mib\": 8, \"deflate_on_oom\": true, "
+			  "\"stats_polling_interval_s\": 1, \"free_page_hinting\": true}"
+			: "{\"amount_mib\": 8, \"deflate_on_oom\": true}";
 
 		CHECK_EQ(ctrl_configure(&ctl, CONFIG_BALLOON, BODY(b), false, &e), 0);
+	}
+	if (with & WITH_HOTPLUG) {
+		CHECK_EQ(ctrl_configure(&ctl, CONFIG_PMEM,
+					BODY("{\"id\": \"p\", \"path_on_host\": \"/p\"}"), false,
+					&e),
+			 0);
+		CHECK_EQ(ctrl_configure(&ctl, CONFIG_MEMORY_HOTPLUG,
+					BODY("{\"total_size_mib\": 256}"), false, &e),
+			 0);
 	}
 	if (with & WITH_METRICS)
 		CHECK_EQ(ctrl_put_metrics(&ctl, BODY("{\"metrics_path\": \"/dev/null\"}"), &e), 0);
@@ -233,7 +297,8 @@ static bool is_get(enum ctrl_action a)
 {
 	return a == CTRL_GET_INSTANCE_INFO || a == CTRL_GET_VERSION ||
 	       a == CTRL_GET_MACHINE_CONFIG || a == CTRL_GET_VM_CONFIG || a == CTRL_GET_BALLOON ||
-	       a == CTRL_GET_BALLOON_STATS || a == CTRL_GET_MMDS;
+	       a == CTRL_GET_BALLOON_STATS || a == CTRL_GET_MMDS || a == CTRL_GET_MEMORY_HOTPLUG ||
+	       a == CTRL_HINT_STATUS;
 }
 
 /* Does @a with a request that is right in itself; a GET's answer must be JSON text. */
@@ -325,6 +390,27 @@ static int run(enum ctrl_action a, struct ctrl_error *e)
 			 "{\"backend_type\": \"File\", \"backend_path\": \"/m\"}}"),
 		    e);
 		break;
+	case CTRL_PATCH_PMEM:
+		ret = ctrl_patch_pmem(&ctl,
+				      BODY("{\"id\": \"p\", \"rate_limiter\": {\"ops\": "
+					   "{\"size\": 1, \"refill_time\": 1}}}"),
+				      e);
+		break;
+	case CTRL_GET_MEMORY_HOTPLUG:
+		ret = ctrl_get_memory_hotplug(&ctl, &json, e);
+		break;
+	case CTRL_PATCH_MEMORY_HOTPLUG:
+		ret = ctrl_patch_memory_hotplug(&ctl, BODY("{\"requested_size_mib\": 128}"), e);
+		break;
+	case CTRL_HINT_START:
+		ret = ctrl_hint_start(&ctl, BODY("{\"acknowledge_on_stop\": true}"), e);
+		break;
+	case CTRL_HINT_STATUS:
+		ret = ctrl_hint_status(&ctl, &json, e);
+		break;
+	case CTRL_HINT_STOP:
+		ret = ctrl_hint_stop(&ctl, e);
+		break;
 	case CTRL_NR_ACTIONS:
 		break;
 	}
@@ -370,6 +456,12 @@ static const struct {
     {CTRL_PUT_MMDS, {"ok", "ok", "ok"}, -1},
     {CTRL_PATCH_MMDS, {"ok", "ok", "ok"}, -1},
     {CTRL_GET_MMDS, {"ok", "ok", "ok"}, -1},
+    {CTRL_PATCH_PMEM, {before_boot, "vm", "vm"}, -1},
+    {CTRL_GET_MEMORY_HOTPLUG, {"ok", "vm", "vm"}, -1},
+    {CTRL_PATCH_MEMORY_HOTPLUG, {before_boot, "vm", "vm"}, -1},
+    {CTRL_HINT_START, {before_boot, "vm", "vm"}, -1},
+    {CTRL_HINT_STATUS, {before_boot, "vm", "vm"}, -1},
+    {CTRL_HINT_STOP, {before_boot, "vm", "vm"}, -1},
 };
 
 TEST(every_action_in_every_state)
@@ -387,7 +479,7 @@ TEST(every_action_in_every_state)
 			int check, ret;
 
 			fixture(states[s],
-				WITH_BALLOON | WITH_STATS |
+				WITH_BALLOON | WITH_STATS | WITH_HOTPLUG |
 				    (a == CTRL_PUT_METRICS ? 0 : WITH_METRICS),
 				&fake_ops);
 			/* ctrl_check tells beforehand what the action will do. */

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
 #include "test.h"
 #include "core/guest_mem.h"
@@ -156,7 +157,43 @@ TEST(dirty_tracking_marks_and_takes)
 	guest_mem_destroy(&gm);
 }
 
-TEST_MAIN(TEST_ENTRY(layout_below_gap), TEST_ENTRY(file_mapping_is_copy_on_write),
-	  TEST_ENTRY(layout_splits_at_mmio_gap), TEST_ENTRY(bad_sizes_refused),
-	  TEST_ENTRY(checked_accessor_bounds_and_overflow), TEST_ENTRY(fake_regions_validated),
-	  TEST_ENTRY(dirty_tracking_marks_and_takes))
+/* memory-hotplug's region: after RAM in the same mapping, reachable, not RAM at boot (e820). */
+TEST(hotplug_region)
+{
+	const uint64_t hp_gpa = 5ULL << 30, hp_size = 256ULL << 20;
+	struct e820_entry e[16];
+	struct guest_mem gm;
+	int n;
+
+	CHECK_EQ(guest_mem_init_hotplug(&gm, -1, 64 << 20, LAYOUT_MMIO_GAP_START,
+					LAYOUT_MMIO_GAP_END, false, hp_gpa, hp_size),
+		 0);
+	CHECK_EQ(gm.nr_regions, 2);
+	CHECK(gm.has_hotplug);
+	CHECK_EQ(gm.regions[1].gpa, hp_gpa);
+	CHECK(gm.regions[1].hva == (uint8_t *)gm.mapping + (64 << 20));
+	CHECK_EQ(gm.ram_size, (64 << 20) + hp_size);
+	CHECK_EQ(gm.mapping_size, (64 << 20) + hp_size);
+	CHECK(gm_ptr(&gm, hp_gpa + hp_size - 8, 8) != NULL);
+	CHECK(gm_ptr(&gm, hp_gpa + hp_size - 8, 9) == NULL);
+	n = e820_build(&gm, e, 16);
+	CHECK(n > 0);
+	for (int i = 0; i < n; i++)
+		CHECK(e[i].addr + e[i].size <= (64 << 20));
+	guest_mem_destroy(&gm);
+	/* Below the top of RAM (here RAM goes past the gap to 4 GiB + 1 GiB): refused. */
+	CHECK_EQ(guest_mem_init_hotplug(&gm, -1, 4ULL << 30, LAYOUT_MMIO_GAP_START,
+					LAYOUT_MMIO_GAP_END, false, 4ULL << 30, hp_size),
+		 -EINVAL);
+	CHECK_EQ(guest_mem_init_hotplug(&gm, -1, 64 << 20, LAYOUT_MMIO_GAP_START,
+					LAYOUT_MMIO_GAP_END, false, 1ULL << 30, hp_size),
+		 -EINVAL);
+	CHECK_EQ(guest_mem_init_hotplug(&gm, -1, 64 << 20, LAYOUT_MMIO_GAP_START,
+					LAYOUT_MMIO_GAP_END, false, hp_gpa, 4097),
+		 -EINVAL);
+}
+
+TEST_MAIN(TEST_ENTRY(layout_below_gap), TEST_ENTRY(hotplug_region),
+	  TEST_ENTRY(file_mapping_is_copy_on_write), TEST_ENTRY(layout_splits_at_mmio_gap),
+	  TEST_ENTRY(bad_sizes_refused), TEST_ENTRY(checked_accessor_bounds_and_overflow),
+	  TEST_ENTRY(fake_regions_validated), TEST_ENTRY(dirty_tracking_marks_and_takes))

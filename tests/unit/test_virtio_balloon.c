@@ -33,6 +33,7 @@
 #define F_STATS	    (1ULL << VIRTIO_BALLOON_F_STATS_VQ)
 #define F_DEFLATE   (1ULL << VIRTIO_BALLOON_F_DEFLATE_ON_OOM)
 #define F_REPORTING (1ULL << VIRTIO_BALLOON_F_REPORTING)
+#define F_HINT	    (1ULL << VIRTIO_BALLOON_F_FREE_PAGE_HINT)
 
 struct rig {
 	struct virtio_balloon b;
@@ -94,7 +95,8 @@ static void teardown(void)
 /* Queues: inflate, deflate, then one per negotiated optional feature. */
 static void bring_up(uint64_t features)
 {
-	unsigned int n = 2 + !!(features & F_STATS) + !!(features & F_REPORTING);
+	unsigned int n =
+	    2 + !!(features & F_STATS) + !!(features & F_HINT) + !!(features & F_REPORTING);
 
 	fd_bring_up(&rig.fd, VIRTIO_ID_BALLOON, features, n, QSIZE);
 }
@@ -200,8 +202,8 @@ TEST(config_checks)
 	CHECK_CONTAINS(virtio_balloon_config_error(&cfg, 9), "stats_polling_interval_s");
 	cfg.stats_polling_interval_s = 65535;
 	CHECK(virtio_balloon_config_error(&cfg, 9) == NULL);
-	cfg.free_page_hinting = true;
-	CHECK_CONTAINS(virtio_balloon_config_error(&cfg, 9), "not supported yet");
+	cfg.free_page_hinting = true; /* served (balloon_hint.c) */
+	CHECK(virtio_balloon_config_error(&cfg, 9) == NULL);
 	cfg = (struct balloon_config){.amount_mib = UINT32_MAX};
 	CHECK(virtio_balloon_config_error(&cfg, UINT64_MAX) != NULL); /* pages overflow u32 */
 	/* The device refuses them too. */
@@ -843,6 +845,90 @@ TEST(reporting_queue_follows_negotiated_features)
 	teardown();
 }
 
+/* The driver's command id (a readable le32) on the free page queue @q, descriptor @d. */
+static void hint_cmd(unsigned int q, uint16_t d, uint32_t id)
+{
+	uint64_t gpa = FD_BUF_GPA + 0x10000 + 16ULL * d;
+
+	memcpy(fd_at(&rig.fd, gpa), &id, 4);
+	report(q, d, 1, (struct fd_buf[]){{gpa, 4, false}});
+}
+
+TEST(free_page_hinting_runs)
+{
+	struct balloon_config cfg = {.amount_mib = 0,
+				     .stats_polling_interval_s = 5,
+				     .free_page_hinting = true,
+				     .free_page_reporting = true};
+	struct fd_snap snap;
+	uint32_t host, guest;
+	bool has_guest;
+	int irqs;
+
+	setup_cfg(&cfg);
+	CHECK(fd_device_features(&rig.fd) & F_HINT);
+	bring_up(F_STATS | F_HINT | F_REPORTING); /* stats 2, free pages 3, reporting 4 */
+	CHECK_EQ(rig.b.hint_q, 3);
+	CHECK_EQ(rig.b.reporting_q, 4);
+	CHECK_EQ(cfg32(VIRTIO_BALLOON_CFG_HINT_CMD), VIRTIO_BALLOON_CMD_ID_STOP);
+	CHECK_EQ(balloon_hint_status(&rig.b, &host, &guest, &has_guest), 0);
+	CHECK_EQ(host, 0);
+	CHECK(!has_guest);
+	/* Free pages before any run: kept. */
+	fill(0x330, 2);
+	report(3, 0, 1, (struct fd_buf[]){{0x330ULL << 12, 4096, true}});
+	CHECK_EQ(state(0x330), 1);
+	/* A run: a new command id and a configuration interrupt. */
+	irqs = rig.fd.host.interrupts;
+	CHECK_EQ(balloon_hint_start(&rig.b, true), 0);
+	CHECK_EQ(cfg32(VIRTIO_BALLOON_CFG_HINT_CMD), 2);
+	CHECK(rig.fd.host.interrupts > irqs);
+	/* Pages hinted before the driver echoed the run's id are kept; after, dropped. */
+	report(3, 1, 1, (struct fd_buf[]){{0x330ULL << 12, 4096, true}});
+	CHECK_EQ(state(0x330), 1);
+	hint_cmd(3, 2, 2);
+	report(3, 3, 1, (struct fd_buf[]){{0x330ULL << 12, 2 * 4096, true}});
+	CHECK_EQ(state(0x330), 0);
+	CHECK_EQ(state(0x331), 0);
+	CHECK_EQ(rig.b.hint_freed, 2 * 4096);
+	CHECK_EQ(balloon_hint_status(&rig.b, &host, &guest, &has_guest), 0);
+	CHECK_EQ(guest, 2);
+	CHECK(has_guest);
+	/* The snapshot carries the run. */
+	fd_snap_save(&snap, &rig.b.dev);
+	/* The driver's STOP: acknowledged with DONE. */
+	hint_cmd(3, 4, VIRTIO_BALLOON_CMD_ID_STOP);
+	CHECK_EQ(cfg32(VIRTIO_BALLOON_CFG_HINT_CMD), VIRTIO_BALLOON_CMD_ID_DONE);
+	/* Without acknowledge_on_stop the host stops it. */
+	CHECK_EQ(balloon_hint_start(&rig.b, false), 0);
+	CHECK_EQ(cfg32(VIRTIO_BALLOON_CFG_HINT_CMD), 3); /* a new id each run */
+	hint_cmd(3, 5, 3);
+	hint_cmd(3, 6, VIRTIO_BALLOON_CMD_ID_STOP);
+	CHECK_EQ(cfg32(VIRTIO_BALLOON_CFG_HINT_CMD), 3);
+	CHECK_EQ(balloon_hint_stop(&rig.b), 0);
+	CHECK_EQ(cfg32(VIRTIO_BALLOON_CFG_HINT_CMD), VIRTIO_BALLOON_CMD_ID_DONE);
+	/* Hints after the run ended are kept; a malformed command is counted. */
+	fill(0x332, 1);
+	report(3, 7, 1, (struct fd_buf[]){{0x332ULL << 12, 4096, true}});
+	CHECK_EQ(state(0x332), 1);
+	report(3, 8, 1, (struct fd_buf[]){{FD_BUF_GPA, 3, false}});
+	CHECK_EQ(rig.b.dev.event_fails, 1);
+	/* Restored: the run as saved (command 2, the driver's 2). */
+	CHECK_EQ(virtio_dev_restore(&rig.b.dev, &snap.f, 0), 0);
+	CHECK_EQ(cfg32(VIRTIO_BALLOON_CFG_HINT_CMD), 2);
+	CHECK_EQ(rig.b.guest_cmd, 2);
+	CHECK_EQ(rig.b.hint_q, 3);
+	fd_snap_free(&snap);
+	teardown();
+
+	/* Not configured: the operations say so. */
+	setup(false, false);
+	CHECK_EQ(balloon_hint_start(&rig.b, true), -ENOTSUP);
+	CHECK_EQ(balloon_hint_stop(&rig.b), -ENOTSUP);
+	CHECK_EQ(balloon_hint_status(&rig.b, &host, &guest, &has_guest), -ENOTSUP);
+	teardown();
+}
+
 TEST(driver_ok_needs_both_balloon_queues)
 {
 	uint32_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
@@ -993,4 +1079,5 @@ TEST_MAIN(TEST_ENTRY(snapshot_round_trip), TEST_ENTRY(snapshot_bad_values_refuse
 	  TEST_ENTRY(stats_interval_changes), TEST_ENTRY(set_target_updates_config),
 	  TEST_ENTRY(only_actual_is_writable), TEST_ENTRY(free_page_reporting_drops_ranges),
 	  TEST_ENTRY(reporting_queue_follows_negotiated_features),
-	  TEST_ENTRY(driver_ok_needs_both_balloon_queues), TEST_ENTRY(vm_glue))
+	  TEST_ENTRY(free_page_hinting_runs), TEST_ENTRY(driver_ok_needs_both_balloon_queues),
+	  TEST_ENTRY(vm_glue))

@@ -29,6 +29,8 @@ int e820_build(const struct guest_mem *gm, struct e820_entry *tbl, unsigned int 
 		const struct guest_region *r = &gm->regions[i];
 		uint64_t start = r->gpa, end = r->gpa + r->size;
 
+		if (gm->has_hotplug && i == gm->nr_regions - 1)
+			continue; /* virtio-mem's: the guest's driver adds what it plugs */
 		if (start < LAYOUT_HIMEM_START) {
 			/*
 			 * Low memory: usable below the EBDA; the EBDA, the legacy

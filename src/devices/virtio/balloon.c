@@ -36,7 +36,7 @@ static uint64_t now_ns(clockid_t clk)
  * Drops the host pages wholly inside [hva, hva + len): the guest gets zero-filled
  * pages on its next touch. Returns the bytes dropped, or 0 if madvise failed.
  */
-static uint64_t drop_range(struct virtio_balloon *b, uint8_t *hva, uint64_t len)
+uint64_t virtio_balloon_drop_range(struct virtio_balloon *b, uint8_t *hva, uint64_t len)
 {
 	uintptr_t mask = b->host_page_size - 1;
 	uintptr_t start = ((uintptr_t)hva + mask) & ~mask;
@@ -106,7 +106,7 @@ static void inflate_flush(struct virtio_balloon *b, struct virtqueue *vq, uint16
 			pages++;
 		}
 		b->inflated_pages += pages;
-		drop_range(b, start, pages * PAGE_4K);
+		virtio_balloon_drop_range(b, start, pages * PAGE_4K);
 	}
 	b->nr_pfns = 0;
 	for (i = 0; i < *nr_heads; i++)
@@ -142,7 +142,7 @@ static void inflate_collect(struct virtio_balloon *b, const struct vq_chain *c, 
  * per event: more work waits for the run the loop asked for, which serves the
  * queue again as a notification would (balloon_run).
  */
-static void serve_queue(struct virtio_balloon *b, struct virtio_queue_loop loop)
+void virtio_balloon_serve(struct virtio_balloon *b, struct virtio_queue_loop loop)
 {
 	loop.chain = &b->chain;
 	loop.budget = VIRTIO_BALLOON_CHAINS_PER_EVENT;
@@ -189,8 +189,9 @@ static void process_inflate(struct virtio_balloon *b)
 	b->inflate_count++;
 	b->nr_pfns = 0;
 	/* Signalled once the batch is flushed: the pages go before the driver hears of it. */
-	serve_queue(b, (struct virtio_queue_loop){
-			   .q = 0, .serve = inflate_one, .arg = &batch, .caller_signals = true});
+	virtio_balloon_serve(
+	    b, (struct virtio_queue_loop){
+		   .q = 0, .serve = inflate_one, .arg = &batch, .caller_signals = true});
 	inflate_flush(b, vq, batch.heads, &batch.nr);
 	if (vq->used_idx != used_before)
 		virtio_dev_signal_used(&b->dev, 0);
@@ -215,7 +216,7 @@ static enum virtio_chain_done deflate_one(struct virtio_dev *d, unsigned int q, 
 static void process_deflate(struct virtio_balloon *b)
 {
 	b->deflate_count++;
-	serve_queue(b, (struct virtio_queue_loop){.q = 1, .serve = deflate_one});
+	virtio_balloon_serve(b, (struct virtio_queue_loop){.q = 1, .serve = deflate_one});
 }
 
 /* --- free page reporting --- */
@@ -227,7 +228,7 @@ static void report_range(struct virtio_balloon *b, const struct iovec *iov)
 	/* The virtqueue library checked the range is guest RAM (one region). */
 	if ((base | iov->iov_len) & (PAGE_4K - 1))
 		b->free_page_report_fails++; /* not whole pages: only those inside go */
-	b->free_page_report_freed += drop_range(b, iov->iov_base, iov->iov_len);
+	b->free_page_report_freed += virtio_balloon_drop_range(b, iov->iov_base, iov->iov_len);
 }
 
 static enum virtio_chain_done report_one(struct virtio_dev *d, unsigned int q, struct vq_chain *c,
@@ -248,8 +249,9 @@ static enum virtio_chain_done report_one(struct virtio_dev *d, unsigned int q, s
 static void process_reporting(struct virtio_balloon *b, unsigned int q)
 {
 	b->free_page_report_count++;
-	serve_queue(b, (struct virtio_queue_loop){
-			   .q = q, .serve = report_one, .malformed = &b->free_page_report_fails});
+	virtio_balloon_serve(
+	    b, (struct virtio_queue_loop){
+		   .q = q, .serve = report_one, .malformed = &b->free_page_report_fails});
 }
 
 /* --- statistics --- */
@@ -307,8 +309,9 @@ static enum virtio_chain_done stats_one(struct virtio_dev *d, unsigned int q, st
 
 static void process_stats(struct virtio_balloon *b, unsigned int q)
 {
-	serve_queue(b, (struct virtio_queue_loop){
-			   .q = q, .serve = stats_one, .malformed = &b->stats_update_fails});
+	virtio_balloon_serve(b, (struct virtio_queue_loop){.q = q,
+							   .serve = stats_one,
+							   .malformed = &b->stats_update_fails});
 }
 
 /* Lock held. Gives the held buffer back: the driver answers with fresh statistics. */
@@ -346,6 +349,8 @@ static void balloon_queue_notify(struct virtio_dev *d, unsigned int q)
 		process_stats(b, q);
 	else if (q == b->reporting_q)
 		process_reporting(b, q);
+	else if (q == b->hint_q)
+		virtio_balloon_process_hints(b, q);
 	else
 		log_debug("virtio-balloon: notification of queue %u, not in use: ignored", q);
 }
@@ -393,13 +398,22 @@ static int balloon_activate(struct virtio_dev *d)
 		return -EINVAL;
 	}
 	/* Dense numbering over the queues the negotiated features bring (balloon.h). */
-	b->stats_q = b->reporting_q = VIRTIO_BALLOON_NO_QUEUE;
+	b->stats_q = b->reporting_q = b->hint_q = VIRTIO_BALLOON_NO_QUEUE;
 	if (virtio_dev_has_feature(d, VIRTIO_BALLOON_F_STATS_VQ)) {
 		if (d->vqs[q].ready)
 			b->stats_q = q;
 		else
 			log_warn_rl(
 			    "virtio-balloon: statistics negotiated, queue %u not ready: none", q);
+		q++;
+	}
+	if (virtio_dev_has_feature(d, VIRTIO_BALLOON_F_FREE_PAGE_HINT)) {
+		if (d->vqs[q].ready)
+			b->hint_q = q;
+		else
+			log_warn_rl("virtio-balloon: free page hinting negotiated, queue %u not "
+				    "ready: none",
+				    q);
 		q++;
 	}
 	if (virtio_dev_has_feature(d, VIRTIO_BALLOON_F_REPORTING)) {
@@ -430,7 +444,7 @@ static void balloon_reset(struct virtio_dev *d)
 
 	if (b->stats_enabled)
 		arm_timer(b, 0);
-	b->stats_q = b->reporting_q = VIRTIO_BALLOON_NO_QUEUE;
+	b->stats_q = b->reporting_q = b->hint_q = VIRTIO_BALLOON_NO_QUEUE;
 	b->stats_held = false;
 	b->requeue = 0;
 	b->actual = 0; /* the driver's balloon went with it */
@@ -477,6 +491,14 @@ static void balloon_save(struct virtio_dev *d, struct state_writer *w)
 	sw_u64(w,
 	       b->stats_deadline ? (b->stats_deadline > now ? b->stats_deadline - now : 0) + 1 : 0);
 	sw_u32(w, b->requeue);
+	if (b->hinting_enabled) { /* only then: older snapshots stay readable */
+		sw_u32(w, b->hint_q);
+		sw_u32(w, b->hint_cmd);
+		sw_u32(w, b->hint_run);
+		sw_u32(w, b->guest_cmd);
+		sw_bool(w, b->guest_cmd_seen);
+		sw_bool(w, b->hint_ack_on_stop);
+	}
 }
 
 /* A negotiated queue: none, or one of ours (the driver may have made it not ready since). */
@@ -508,6 +530,14 @@ static int balloon_restore(struct virtio_dev *d, struct state_reader *r)
 	b->stats.updated_real_ns = sr_u64(r);
 	left = sr_u64(r);
 	b->requeue = sr_u32(r);
+	if (b->hinting_enabled) {
+		b->hint_q = sr_u32(r);
+		b->hint_cmd = sr_u32(r);
+		b->hint_run = sr_u32(r);
+		b->guest_cmd = sr_u32(r);
+		b->guest_cmd_seen = sr_bool(r);
+		b->hint_ack_on_stop = sr_bool(r);
+	}
 	if (!sr_ok(r))
 		return 0;
 	if (b->num_pages > mem_mib(b->mem) * (uint64_t)VIRTIO_BALLOON_PAGES_PER_MIB ||
@@ -517,6 +547,10 @@ static int balloon_restore(struct virtio_dev *d, struct state_reader *r)
 	    (b->stats_q != VIRTIO_BALLOON_NO_QUEUE && !b->stats_enabled) ||
 	    (b->reporting_q != VIRTIO_BALLOON_NO_QUEUE && !b->reporting_enabled) ||
 	    (b->stats_q != VIRTIO_BALLOON_NO_QUEUE && b->stats_q == b->reporting_q) ||
+	    !queue_ok(d, b->hint_q) ||
+	    (b->hint_q != VIRTIO_BALLOON_NO_QUEUE &&
+	     (b->hint_q == b->stats_q || b->hint_q == b->reporting_q)) ||
+	    (!d->activated && b->hint_q != VIRTIO_BALLOON_NO_QUEUE) ||
 	    (!d->activated && (b->stats_q != VIRTIO_BALLOON_NO_QUEUE ||
 			       b->reporting_q != VIRTIO_BALLOON_NO_QUEUE || left)) ||
 	    (b->stats_held &&
@@ -558,7 +592,8 @@ static void balloon_config_read(struct virtio_dev *d, uint64_t off, uint8_t *dat
 
 	put_le32(space + VIRTIO_BALLOON_CFG_NUM_PAGES, b->num_pages);
 	put_le32(space + VIRTIO_BALLOON_CFG_ACTUAL, b->actual);
-	/* free_page_hint_cmd_id and poison_val: 0, neither feature is offered */
+	put_le32(space + VIRTIO_BALLOON_CFG_HINT_CMD, b->hint_cmd); /* 0 (STOP) until a run */
+	/* poison_val: 0, PAGE_POISON is not offered */
 	virtio_config_copy(data, len, off, space, sizeof(space));
 }
 
@@ -593,8 +628,6 @@ const char *virtio_balloon_config_error(const struct balloon_config *cfg, uint64
 		return "amount_mib: Amount of pages requested is too large.";
 	if (cfg->stats_polling_interval_s > VIRTIO_BALLOON_MAX_STATS_INTERVAL)
 		return "stats_polling_interval_s: out of range (0 to 65535)";
-	if (cfg->free_page_hinting)
-		return "free_page_hinting: free page hinting is not supported yet";
 	return NULL;
 }
 
@@ -621,12 +654,13 @@ int virtio_balloon_init(struct virtio_balloon *b, const struct balloon_config *c
 	b->stats_enabled = cfg->stats_polling_interval_s > 0;
 	b->stats_interval = cfg->stats_polling_interval_s;
 	b->reporting_enabled = cfg->free_page_reporting;
-	b->stats_q = b->reporting_q = VIRTIO_BALLOON_NO_QUEUE;
+	b->hinting_enabled = cfg->free_page_hinting;
+	b->stats_q = b->reporting_q = b->hint_q = VIRTIO_BALLOON_NO_QUEUE;
 
 	b->ops = (struct virtio_dev_ops){
 	    .name = "balloon",
 	    .device_id = VIRTIO_ID_BALLOON,
-	    .nr_queues = 2 + b->stats_enabled + b->reporting_enabled,
+	    .nr_queues = 2 + b->stats_enabled + b->hinting_enabled + b->reporting_enabled,
 	    .queue_max = VIRTIO_BALLOON_QUEUE_SIZE,
 	    .config_read = balloon_config_read,
 	    .config_write = balloon_config_write,
@@ -643,6 +677,8 @@ int virtio_balloon_init(struct virtio_balloon *b, const struct balloon_config *c
 		b->ops.features |= 1ULL << VIRTIO_BALLOON_F_STATS_VQ;
 	if (b->reporting_enabled)
 		b->ops.features |= 1ULL << VIRTIO_BALLOON_F_REPORTING;
+	if (b->hinting_enabled)
+		b->ops.features |= 1ULL << VIRTIO_BALLOON_F_FREE_PAGE_HINT;
 	virtio_dev_init(&b->dev, &b->ops, host, host_data, b, mem);
 	return 0;
 }

@@ -13,16 +13,25 @@
  *	0	inflateq
  *	1	deflateq
  *	2	statsq		with VIRTIO_BALLOON_F_STATS_VQ
- *	2 or 3	reporting_vq	with VIRTIO_BALLOON_F_REPORTING (3 when statsq exists)
+ *	2 or 3	free_page_vq	with VIRTIO_BALLOON_F_FREE_PAGE_HINT (3 when statsq exists)
+ *	2 to 4	reporting_vq	with VIRTIO_BALLOON_F_REPORTING (after those before it)
  * The indices follow the features the driver *negotiated*: a driver that
- * declines STATS_VQ finds the reporting queue at 2. free_page_vq is never
- * present (free page hinting is not offered).
+ * declines STATS_VQ finds the next queue at 2.
  *
  * Features offered: DEFLATE_ON_OOM (config), STATS_VQ (stats_polling_interval_s
- * > 0), REPORTING (free_page_reporting); VERSION_1, EVENT_IDX and INDIRECT_DESC
- * come from the transport. Not offered: MUST_TELL_HOST (deflate needs nothing
- * from the host: a page comes back on the guest's next touch), FREE_PAGE_HINT,
- * PAGE_POISON.
+ * > 0), FREE_PAGE_HINT (free_page_hinting), REPORTING (free_page_reporting);
+ * VERSION_1, EVENT_IDX and INDIRECT_DESC come from the transport. Not offered:
+ * MUST_TELL_HOST (deflate needs nothing from the host: a page comes back on the
+ * guest's next touch), PAGE_POISON.
+ *
+ * Free page hinting (balloon_hint.c), as Firecracker 1.14 runs it: the host
+ * starts a run with a new command id (>= 2) in free_page_hint_cmd_id; the
+ * driver echoes it on free_page_vq (a device-readable le32), then posts its
+ * free pages there (device-writable buffers), whose host pages the device drops
+ * while the run is the driver's current one, and ends with STOP (0). The host
+ * stops a run with DONE (1), after which the driver frees the pages it held;
+ * with acknowledge_on_stop (the default) the device answers the driver's STOP
+ * with DONE itself.
  *
  * Configuration space (16 bytes, little-endian): num_pages (device-written),
  * actual (the only field the driver may write: any width, inside bytes 4..7),
@@ -75,6 +84,11 @@
 #define VIRTIO_BALLOON_F_PAGE_POISON	4
 #define VIRTIO_BALLOON_F_REPORTING	5
 
+/* Free page hinting's command ids (free_page_hint_cmd_id). */
+#define VIRTIO_BALLOON_CMD_ID_STOP  0
+#define VIRTIO_BALLOON_CMD_ID_DONE  1
+#define VIRTIO_BALLOON_CMD_ID_FIRST 2
+
 /* Configuration space offsets. */
 #define VIRTIO_BALLOON_CFG_NUM_PAGES  0
 #define VIRTIO_BALLOON_CFG_ACTUAL     4
@@ -119,7 +133,7 @@ struct balloon_config {
 	uint32_t amount_mib;		   /* target size (required) */
 	bool deflate_on_oom;		   /* required */
 	uint32_t stats_polling_interval_s; /* 0: no statistics (default) */
-	bool free_page_hinting;		   /* not supported yet: refused */
+	bool free_page_hinting;		   /* VIRTIO_BALLOON_F_FREE_PAGE_HINT */
 	bool free_page_reporting;	   /* VIRTIO_BALLOON_F_REPORTING */
 };
 
@@ -159,10 +173,19 @@ struct virtio_balloon {
 	bool stats_enabled;	 /* STATS_VQ offered (interval > 0 at creation) */
 	uint32_t stats_interval; /* seconds */
 	bool reporting_enabled;	 /* REPORTING offered */
+	bool hinting_enabled;	 /* FREE_PAGE_HINT offered */
 
 	/* Negotiated at DRIVER_OK (VIRTIO_BALLOON_NO_QUEUE: absent). */
 	unsigned int stats_q;
 	unsigned int reporting_q;
+	unsigned int hint_q;
+
+	/* Free page hinting (balloon_hint.c). */
+	uint32_t hint_cmd;     /* the host's command: free_page_hint_cmd_id */
+	uint32_t hint_run;     /* the last run's id (0: none yet): ids only grow */
+	uint32_t guest_cmd;    /* the last command id the driver sent */
+	bool guest_cmd_seen;   /* ... if it sent one */
+	bool hint_ack_on_stop; /* the run's acknowledge_on_stop */
 
 	/* The stats buffer the device holds until the next poll. */
 	bool stats_held;
@@ -193,14 +216,15 @@ struct virtio_balloon {
 	uint64_t stats_requests;   /* held stats buffers given back to ask for more */
 	uint64_t stats_extra_bufs; /* stats buffers given back unused (driver sent two) */
 	uint64_t requeued;	   /* events that stopped at the per-event bound */
+	uint64_t hint_chains;	   /* free_page_vq chains served */
+	uint64_t hint_freed;	   /* bytes dropped by free page hinting */
 };
 
 /*
  * Checks @cfg against the guest's memory size (MiB), Firecracker's rules:
- * amount_mib within guest memory, stats_polling_interval_s <= 65535, no free
- * page hinting (not supported yet). NULL if fine, else why, e.g.
- * "free_page_hinting: free page hinting is not supported yet"; the caller
- * prefixes the key path ("balloon.").
+ * amount_mib within guest memory, stats_polling_interval_s <= 65535. NULL if
+ * fine, else why, e.g. "amount_mib: Amount of pages requested is too large.";
+ * the caller prefixes the key path ("balloon.").
  */
 const char *virtio_balloon_config_error(const struct balloon_config *cfg, uint64_t mem_size_mib);
 
@@ -242,5 +266,22 @@ int balloon_get_stats(struct virtio_balloon *b, struct balloon_stats *out);
  */
 int balloon_set_stats_interval(struct virtio_balloon *b, uint32_t seconds);
 uint32_t balloon_stats_interval(struct virtio_balloon *b);
+
+/*
+ * Free page hinting (PATCH /balloon/hinting/start and stop, GET status): start a run (a new command
+ * id; @ack_on_stop: answer the driver's STOP with DONE), stop it (DONE), and
+ * the last commands of both sides (*has_guest false: the driver sent none).
+ * -ENOTSUP (logged) when free_page_hinting was not configured. dev.lock taken.
+ */
+int balloon_hint_start(struct virtio_balloon *b, bool ack_on_stop);
+int balloon_hint_stop(struct virtio_balloon *b);
+int balloon_hint_status(struct virtio_balloon *b, uint32_t *host_cmd, uint32_t *guest_cmd,
+			bool *has_guest);
+
+/* balloon.c's, for balloon_hint.c: drop whole host pages; serve a queue with the budget. */
+uint64_t virtio_balloon_drop_range(struct virtio_balloon *b, uint8_t *hva, uint64_t len);
+void virtio_balloon_serve(struct virtio_balloon *b, struct virtio_queue_loop l);
+/* The free page queue's chains (dev.lock held). */
+void virtio_balloon_process_hints(struct virtio_balloon *b, unsigned int q);
 
 #endif
