@@ -13,11 +13,13 @@ source tests/lib/api.sh
 # shellcheck source=tests/lib/fuzz.sh
 source tests/lib/fuzz.sh
 
-# seccomp_threads PID: "name=mode" for each of PID's threads, one per line.
+# seccomp_threads PID: "name=mode" for each of PID's threads, one per line (a thread
+# that ended while the list was read is left out: it has neither).
 seccomp_threads() {
-	local t
+	local t comm mode
 	for t in /proc/"$1"/task/*; do
-		printf '%s=%s\n' "$(cat "$t/comm")" "$(awk '$1 == "Seccomp:" { print $2 }' "$t/status")"
+		comm=$(cat "$t/comm" 2>/dev/null) && mode=$(awk '$1 == "Seccomp:" { print $2 }' "$t/status" 2>/dev/null) &&
+			[ -n "$mode" ] && printf '%s=%s\n' "$comm" "$mode"
 	done
 }
 

@@ -1313,8 +1313,7 @@ TEST_MAIN(TEST_ENTRY(instance_info_and_version), TEST_ENTRY(unknown_paths_and_me
 	  TEST_ENTRY(logger), TEST_ENTRY(entropy), TEST_ENTRY(actions), TEST_ENTRY(pause_resume),
 	  TEST_ENTRY(unknown_methods), TEST_ENTRY(snapshots), TEST_ENTRY(metrics),
 	  TEST_ENTRY(path_ids), TEST_ENTRY(drives), TEST_ENTRY(mmds), TEST_ENTRY(pmem),
-	  TEST_ENTRY(memory_hotplug), TEST_ENTRY(balloon_hinting),
-	  TEST_ENTRY(network_interfaces), TEST_ENTRY(vsock), TEST_ENTRY(balloon),
-	  TEST_ENTRY(balloon_stats_disabled_after_boot), TEST_ENTRY(device_ops_missing),
-	  TEST_ENTRY(vm_config_round_trip), TEST_ENTRY(vm_config_as_config_file),
-	  TEST_ENTRY(signals_and_run_without_vm))
+	  TEST_ENTRY(memory_hotplug), TEST_ENTRY(balloon_hinting), TEST_ENTRY(network_interfaces),
+	  TEST_ENTRY(vsock), TEST_ENTRY(balloon), TEST_ENTRY(balloon_stats_disabled_after_boot),
+	  TEST_ENTRY(device_ops_missing), TEST_ENTRY(vm_config_round_trip),
+	  TEST_ENTRY(vm_config_as_config_file), TEST_ENTRY(signals_and_run_without_vm))
