@@ -127,6 +127,11 @@ fi
 # with a TAP (10.0.2.1/30 on the host side):
 #   net      the guest sets up eth0 (10.0.2.2/30), pings the host and fetches a
 #            file from a python3 HTTP server in the namespace (md5 and size checked)
+#   mmds     MMDS V2 on eth0 (mmds-config, the store from --metadata): the guest's own
+#            stack gets a token (PUT /latest/api/token over nc), reads nested metadata
+#            as text, as a listing and as JSON, is refused (401) without a token and
+#            with a bad one, all before the ping and download above; after the host's
+#            PATCH /mmds (while the guest waits in vsock-echo) it reads the new value
 #   vsock    guest -> host: /bin/vsock-echo connects to CID 2 port 5001, a listener
 #            on <uds_path>_5001 answers; host -> guest: vsock-echo listens on 5000,
 #            the test sends "CONNECT 5000" to uds_path and gets its line echoed
@@ -307,6 +312,22 @@ linux_devices() {
 	cat >"$TMP/ldev-cpio/ldev.sh" <<'SH'
 ip link set eth0 up
 ip addr add 10.0.2.2/30 dev eth0
+ip route add 169.254.169.254/32 dev eth0
+# mmds METHOD PATH HEADERS: one HTTP/1.0 request to MMDS (HEADERS with \r\n escapes).
+mmds() { printf '%s %s HTTP/1.0\r\n%b\r\n' "$1" "$2" "$3" | nc 169.254.169.254 80 | tr -d '\r'; }
+body() { sed '1,/^$/d'; }
+echo "ember-mmds-start: $(cut -d' ' -f1 /proc/uptime)"
+tok=$(mmds PUT /latest/api/token 'X-metadata-token-ttl-seconds: 21600\r\n' | body)
+echo "ember-mmds-token: ${#tok}"
+t="X-metadata-token: $tok\r\n"
+echo "ember-mmds-text: $(mmds GET /latest/meta-data/net/macs/06:00:0a:00:02:02/host "$t" | body)"
+echo "ember-mmds-list: $(mmds GET /latest/meta-data/ "$t" | body | tr '\n' ,)"
+r=$(mmds GET /latest/meta-data/net "${t}Accept: application/json\r\n")
+echo "ember-mmds-json: $(echo "$r" | body)"
+echo "ember-mmds-json-status: $(echo "$r" | head -n 1)"
+echo "ember-mmds-no-token: $(mmds GET /latest/meta-data/id '' | head -n 1)"
+echo "ember-mmds-bad-token: $(mmds GET /latest/meta-data/id 'X-metadata-token: AAAA\r\n' | head -n 1)"
+echo "ember-mmds-end: $(cut -d' ' -f1 /proc/uptime)"
 ping -c 2 -W 5 10.0.2.1 && echo ember-ping-ok
 wget -q -O /tmp/blob http://10.0.2.1:8000/blob &&
 	echo "ember-wget: $(md5sum </tmp/blob | cut -c1-32) $(wc -c </tmp/blob)"
@@ -314,6 +335,9 @@ rm -f /tmp/blob
 vsock-echo connect 2 5001 hello-from-guest
 memfill FILL_MIB
 vsock-echo listen 5000
+r=$(mmds GET /latest/meta-data/id "$t")
+echo "ember-mmds-patched: $(echo "$r" | body)"
+echo "ember-mmds-patched-status: $(echo "$r" | head -n 1)"
 echo "ember-drive: $(cat /sys/block/vda/size) $(head -c 16 /dev/vda)"
 SH
 	sed -i "s/FILL_MIB/$LDEV_FILL_MIB/" "$TMP/ldev-cpio/ldev.sh"
@@ -332,17 +356,24 @@ SH
   \"vsock\": { \"guest_cid\": 3, \"uds_path\": \"$uds\" },
   \"drives\": [ { \"drive_id\": \"scratch\", \"path_on_host\": \"$TMP/ldev-drive1.img\",
     \"is_root_device\": false, \"is_read_only\": true } ],
-  \"balloon\": { \"amount_mib\": 0, \"deflate_on_oom\": false, \"stats_polling_interval_s\": 1 }
+  \"balloon\": { \"amount_mib\": 0, \"deflate_on_oom\": false, \"stats_polling_interval_s\": 1 },
+  \"metrics\": { \"metrics_path\": \"$TMP/ldev-metrics.json\" },
+  \"mmds-config\": { \"version\": \"V2\", \"network_interfaces\": [\"eth0\"] }
 }" >"$TMP/devices.json"
+	printf '%s\n' '{"latest": {"meta-data": {"id": "i-0123", "zone": "z1",
+	  "net": {"macs": {"06:00:0a:00:02:02": {"host": "guest-0", "n": "1"}}}}}}' >"$TMP/ldev-mmds.json"
 	# ip netns exec execs ember: $! is ember's pid.
 	ip netns exec "$LDEV_NS" "$EMBER" --api-sock "$TMP/ldev-api.sock" --boot-timer \
-		--config-file "$TMP/devices.json" </dev/null >"$TMP/devices.raw" 2>&1 &
+		--config-file "$TMP/devices.json" --metadata "$TMP/ldev-mmds.json" \
+		</dev/null >"$TMP/devices.raw" 2>&1 &
 	pid=$!
 	LDEV_PIDS+=("$pid")
 	SECONDS=0
 
 	if linux_dev_wait $pid 'vsock-echo: listening on port 5000' "$LINUX_TIMEOUT"; then
 		ldev_balloon $pid
+		code=$(ldev_api PATCH /mmds '{"latest": {"meta-data": {"id": "i-patched"}}}')
+		[ "$code" = 204 ] || fail linux:devices:mmds-patch "PATCH /mmds: HTTP $code $(cat "$TMP/ldev-api.body")"
 		code=$(ldev_api PATCH /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$TMP/ldev-drive2.img\"}")
 		[ "$code" = 204 ] || fail linux:devices:drive-swap-patch "PATCH /drives/scratch: HTTP $code $(cat "$TMP/ldev-api.body")"
 		client=$(timeout 40 python3 -c "$LINUX_VSOCK_CLIENT" "$uds" 2>&1)
@@ -377,6 +408,16 @@ SH
 	else
 		fail linux:devices:vsock-host-to-guest "host side: $client"
 	fi
+	linux_check devices '^ember-mmds-token: 44$' mmds-token
+	linux_check devices '^ember-mmds-text: guest-0$' mmds-text
+	linux_check devices '^ember-mmds-list: id,net/,zone,?$' mmds-listing
+	linux_check devices '^ember-mmds-json: \{"macs": \{"06:00:0a:00:02:02": \{"host": "guest-0", "n": "1"\}\}\}$' mmds-json
+	linux_check devices '^ember-mmds-no-token: HTTP/1.1 401 Unauthorized$' mmds-no-token-refused
+	linux_check devices '^ember-mmds-bad-token: HTTP/1.1 401 Unauthorized$' mmds-bad-token-refused
+	linux_check devices '^ember-mmds-patched: i-patched$' mmds-sees-patch
+	grep '^ember-mmds' "$TMP/devices.out" | sed 's/^/linux:devices: /' >&2
+	grep -o '"mmds":{[^}]*}' "$TMP/ldev-metrics.json" | tail -n 1 >&2
+	grep -o '"net":{[^}]*}' "$TMP/ldev-metrics.json" | tail -n 1 >&2
 	linux_check devices '^ember-ping-ok$' net-ping
 	linux_check devices "^ember-wget: $sum $size\$" net-tcp-download
 	linux_check devices '^vsock-echo: reply: host-got-hello-from-guest$' vsock-guest-to-host-reply
