@@ -313,21 +313,47 @@ linux_devices() {
 ip link set eth0 up
 ip addr add 10.0.2.2/30 dev eth0
 ip route add 169.254.169.254/32 dev eth0
-# mmds METHOD PATH HEADERS: one HTTP/1.0 request to MMDS (HEADERS with \r\n escapes).
-mmds() { printf '%s %s HTTP/1.0\r\n%b\r\n' "$1" "$2" "$3" | nc 169.254.169.254 80 | tr -d '\r'; }
-body() { sed '1,/^$/d'; }
-echo "ember-mmds-start: $(cut -d' ' -f1 /proc/uptime)"
-tok=$(mmds PUT /latest/api/token 'X-metadata-token-ttl-seconds: 21600\r\n' | body)
+# mmds METHOD PATH HEADERS: one HTTP/1.0 request to MMDS (HEADERS with \r\n escapes); the
+# status line in $st, the body's lines joined by ',' in $bd. Parsed with shell builtins and
+# tried again (3 times, said on the console) when nc printed nothing: under kvm_pvm, busybox
+# processes here die now and then with a segfault reading TLS (see the kernel's lines), and
+# every process forked is a chance of it.
+cr=$(printf '\r')
+mmds() {
+	st= bd=
+	for _ in 1 2 3; do
+		printf '%s %s HTTP/1.0\r\n%b\r\n' "$1" "$2" "$3" | nc 169.254.169.254 80 >/tmp/r
+		[ -s /tmp/r ] && break
+		echo "ember-mmds-retry: $1 $2"
+	done
+	h=1
+	while IFS= read -r l || [ -n "$l" ]; do
+		l=${l%"$cr"}
+		if [ -z "$st" ]; then st=$l
+		elif [ $h = 1 ]; then [ -z "$l" ] && h=0
+		else bd=$bd${bd:+,}$l
+		fi
+	done </tmp/r
+}
+read -r up _ </proc/uptime
+echo "ember-mmds-start: $up"
+mmds PUT /latest/api/token 'X-metadata-token-ttl-seconds: 21600\r\n'
+tok=$bd
 echo "ember-mmds-token: ${#tok}"
 t="X-metadata-token: $tok\r\n"
-echo "ember-mmds-text: $(mmds GET /latest/meta-data/net/macs/06:00:0a:00:02:02/host "$t" | body)"
-echo "ember-mmds-list: $(mmds GET /latest/meta-data/ "$t" | body | tr '\n' ,)"
-r=$(mmds GET /latest/meta-data/net "${t}Accept: application/json\r\n")
-echo "ember-mmds-json: $(echo "$r" | body)"
-echo "ember-mmds-json-status: $(echo "$r" | head -n 1)"
-echo "ember-mmds-no-token: $(mmds GET /latest/meta-data/id '' | head -n 1)"
-echo "ember-mmds-bad-token: $(mmds GET /latest/meta-data/id 'X-metadata-token: AAAA\r\n' | head -n 1)"
-echo "ember-mmds-end: $(cut -d' ' -f1 /proc/uptime)"
+mmds GET /latest/meta-data/net/macs/06:00:0a:00:02:02/host "$t"
+echo "ember-mmds-text: $bd"
+mmds GET /latest/meta-data/ "$t"
+echo "ember-mmds-list: $bd"
+mmds GET /latest/meta-data/net "${t}Accept: application/json\r\n"
+echo "ember-mmds-json: $bd"
+echo "ember-mmds-json-status: $st"
+mmds GET /latest/meta-data/id ''
+echo "ember-mmds-no-token: $st"
+mmds GET /latest/meta-data/id 'X-metadata-token: AAAA\r\n'
+echo "ember-mmds-bad-token: $st"
+read -r up _ </proc/uptime
+echo "ember-mmds-end: $up"
 ping -c 2 -W 5 10.0.2.1 && echo ember-ping-ok
 wget -q -O /tmp/blob http://10.0.2.1:8000/blob &&
 	echo "ember-wget: $(md5sum </tmp/blob | cut -c1-32) $(wc -c </tmp/blob)"
@@ -335,9 +361,9 @@ rm -f /tmp/blob
 vsock-echo connect 2 5001 hello-from-guest
 memfill FILL_MIB
 vsock-echo listen 5000
-r=$(mmds GET /latest/meta-data/id "$t")
-echo "ember-mmds-patched: $(echo "$r" | body)"
-echo "ember-mmds-patched-status: $(echo "$r" | head -n 1)"
+mmds GET /latest/meta-data/id "$t"
+echo "ember-mmds-patched: $bd"
+echo "ember-mmds-patched-status: $st"
 echo "ember-drive: $(cat /sys/block/vda/size) $(head -c 16 /dev/vda)"
 SH
 	sed -i "s/FILL_MIB/$LDEV_FILL_MIB/" "$TMP/ldev-cpio/ldev.sh"
@@ -418,6 +444,7 @@ SH
 	grep '^ember-mmds' "$TMP/devices.out" | sed 's/^/linux:devices: /' >&2
 	grep -o '"mmds":{[^}]*}' "$TMP/ldev-metrics.json" | tail -n 1 >&2
 	grep -o '"net":{[^}]*}' "$TMP/ldev-metrics.json" | tail -n 1 >&2
+	echo "linux:devices: guest processes that crashed: $(grep -cE '(segfault at|general protection fault) .* in busybox' "$TMP/devices.out")" >&2
 	linux_check devices '^ember-ping-ok$' net-ping
 	linux_check devices "^ember-wget: $sum $size\$" net-tcp-download
 	linux_check devices '^vsock-echo: reply: host-got-hello-from-guest$' vsock-guest-to-host-reply
