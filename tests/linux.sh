@@ -164,6 +164,11 @@ fi
 # with a TAP (10.0.2.1/30 on the host side):
 #   net      the guest sets up eth0 (10.0.2.2/30), pings the host and fetches a
 #            file from a python3 HTTP server in the namespace (md5 and size checked)
+#   mmds     MMDS V2 on eth0 (mmds-config, the store from --metadata): the guest's own
+#            stack gets a token (PUT /latest/api/token over nc), reads nested metadata
+#            as text, as a listing and as JSON, is refused (401) without a token and
+#            with a bad one, all before the ping and download above; after the host's
+#            PATCH /mmds (while the guest waits in vsock-echo) it reads the new value
 #   vsock    guest -> host: /bin/vsock-echo connects to CID 2 port 5001, a listener
 #            on <uds_path>_5001 answers; host -> guest: vsock-echo listens on 5000,
 #            the test sends "CONNECT 5000" to uds_path and gets its line echoed
@@ -262,6 +267,20 @@ ldev_api() {
 		-X "$1")
 	[ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' -d "$3")
 	curl "${args[@]}" "http://localhost$2"
+}
+
+# ldev_mmds_refill: PUT the boot's MMDS store on the restored process's socket (the
+# original one when no restore happened), then PATCH its id; both must answer 204.
+ldev_mmds_refill() {
+	local sock="$TMP/ldev-api.sock" code
+	[ -n "$LDEV_RESTORED" ] && sock="$TMP/ldev-api2.sock"
+	code=$(curl -s -m 10 -o "$TMP/ldev-api.body" -w '%{http_code}' --unix-socket "$sock" -X PUT \
+		-H 'Content-Type: application/json' --data-binary @"$TMP/ldev-mmds.json" http://localhost/mmds)
+	[ "$code" = 204 ] || fail linux:devices:mmds-patch "PUT /mmds after the restore: HTTP $code $(cat "$TMP/ldev-api.body")"
+	code=$(curl -s -m 10 -o "$TMP/ldev-api.body" -w '%{http_code}' --unix-socket "$sock" -X PATCH \
+		-H 'Content-Type: application/json' -d '{"latest": {"meta-data": {"id": "i-patched"}}}' \
+		http://localhost/mmds)
+	[ "$code" = 204 ] || fail linux:devices:mmds-patch "PATCH /mmds: HTTP $code $(cat "$TMP/ldev-api.body")"
 }
 
 # ldev_stat FIELD: a member of GET /balloon/statistics (empty if absent or on error).
@@ -409,6 +428,48 @@ time.sleep(900)
 	cat >"$TMP/ldev-cpio/ldev.sh" <<'SH'
 ip link set eth0 up
 ip addr add 10.0.2.2/30 dev eth0
+ip route add 169.254.169.254/32 dev eth0
+# mmds METHOD PATH HEADERS: one HTTP/1.0 request to MMDS (HEADERS with \r\n escapes); the
+# status line in $st, the body's lines joined by ',' in $bd. Parsed with shell builtins and
+# tried again (3 times, said on the console) when nc printed nothing: under kvm_pvm, busybox
+# processes here die now and then with a segfault reading TLS (see the kernel's lines), and
+# every process forked is a chance of it.
+cr=$(printf '\r')
+mmds() {
+	st= bd=
+	for _ in 1 2 3; do
+		printf '%s %s HTTP/1.0\r\n%b\r\n' "$1" "$2" "$3" | nc 169.254.169.254 80 >/tmp/r
+		[ -s /tmp/r ] && break
+		echo "ember-mmds-retry: $1 $2"
+	done
+	h=1
+	while IFS= read -r l || [ -n "$l" ]; do
+		l=${l%"$cr"}
+		if [ -z "$st" ]; then st=$l
+		elif [ $h = 1 ]; then [ -z "$l" ] && h=0
+		else bd=$bd${bd:+,}$l
+		fi
+	done </tmp/r
+}
+read -r up _ </proc/uptime
+echo "ember-mmds-start: $up"
+mmds PUT /latest/api/token 'X-metadata-token-ttl-seconds: 21600\r\n'
+tok=$bd
+echo "ember-mmds-token: ${#tok}"
+t="X-metadata-token: $tok\r\n"
+mmds GET /latest/meta-data/net/macs/06:00:0a:00:02:02/host "$t"
+echo "ember-mmds-text: $bd"
+mmds GET /latest/meta-data/ "$t"
+echo "ember-mmds-list: $bd"
+mmds GET /latest/meta-data/net "${t}Accept: application/json\r\n"
+echo "ember-mmds-json: $bd"
+echo "ember-mmds-json-status: $st"
+mmds GET /latest/meta-data/id ''
+echo "ember-mmds-no-token: $st"
+mmds GET /latest/meta-data/id 'X-metadata-token: AAAA\r\n'
+echo "ember-mmds-bad-token: $st"
+read -r up _ </proc/uptime
+echo "ember-mmds-end: $up"
 ping -c 2 -W 5 10.0.2.1 && echo ember-ping-ok
 wget -q -O /tmp/blob http://10.0.2.1:8000/blob &&
 	echo "ember-wget: $(md5sum </tmp/blob | cut -c1-32) $(wc -c </tmp/blob)"
@@ -418,6 +479,13 @@ echo "ember-vmgenid-bound: $(ls /sys/bus/acpi/drivers/vmgenid 2>/dev/null | grep
 memfill FILL_MIB
 vsock-echo connect 2 5002 held-across-the-snapshot >/tmp/held.txt 2>&1 &
 vsock-echo listen 5000
+# Restored in a new process by now: a token of the old one is not valid (its key was
+# that process's), so a new one; the store was put again and patched by the host.
+mmds PUT /latest/api/token 'X-metadata-token-ttl-seconds: 21600\r\n'
+t="X-metadata-token: $bd\r\n"
+mmds GET /latest/meta-data/id "$t"
+echo "ember-mmds-patched: $bd"
+echo "ember-mmds-patched-status: $st"
 echo "ember-drive: $(cat /sys/block/vda/size) $(head -c 16 /dev/vda)"
 wait
 echo "ember-held: $(cat /tmp/held.txt)"
@@ -443,11 +511,16 @@ SH
   \"drives\": [ { \"drive_id\": \"scratch\", \"path_on_host\": \"$TMP/ldev-drive1.img\",
     \"is_root_device\": false, \"is_read_only\": false } ],
   \"balloon\": { \"amount_mib\": 0, \"deflate_on_oom\": false, \"stats_polling_interval_s\": 1 },
-  \"entropy\": {}
+  \"entropy\": {},
+  \"metrics\": { \"metrics_path\": \"$TMP/ldev-metrics.json\" },
+  \"mmds-config\": { \"version\": \"V2\", \"network_interfaces\": [\"eth0\"] }
 }" >"$TMP/devices.json"
+	printf '%s\n' '{"latest": {"meta-data": {"id": "i-0123", "zone": "z1",
+	  "net": {"macs": {"06:00:0a:00:02:02": {"host": "guest-0", "n": "1"}}}}}}' >"$TMP/ldev-mmds.json"
 	# ip netns exec execs ember: $! is ember's pid.
 	ip netns exec "$LDEV_NS" "$EMBER" --api-sock "$TMP/ldev-api.sock" --boot-timer \
-		--config-file "$TMP/devices.json" </dev/null >"$TMP/devices.raw" 2>&1 &
+		--config-file "$TMP/devices.json" --metadata "$TMP/ldev-mmds.json" \
+		</dev/null >"$TMP/devices.raw" 2>&1 &
 	pid=$!
 	LDEV_PIDS+=("$pid")
 	SECONDS=0
@@ -457,6 +530,9 @@ SH
 		code=$(ldev_api PATCH /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$TMP/ldev-drive2.img\"}")
 		[ "$code" = 204 ] || fail linux:devices:drive-swap-patch "PATCH /drives/scratch: HTTP $code $(cat "$TMP/ldev-api.body")"
 		ldev_snapshot $pid && pid=$LDEV_RESTORED
+		# A snapshot keeps MMDS's configuration, not its store (as Firecracker's): the
+		# restored process gets the store again, then a PATCH the guest must see.
+		ldev_mmds_refill
 		client=$(timeout 40 python3 -c "$LINUX_VSOCK_CLIENT" "$uds" 2>&1)
 	else
 		client="the guest never listened on port 5000"
@@ -489,6 +565,17 @@ SH
 	else
 		fail linux:devices:vsock-host-to-guest "host side: $client"
 	fi
+	linux_check devices '^ember-mmds-token: 44$' mmds-token
+	linux_check devices '^ember-mmds-text: guest-0$' mmds-text
+	linux_check devices '^ember-mmds-list: id,net/,zone,?$' mmds-listing
+	linux_check devices '^ember-mmds-json: \{"macs": \{"06:00:0a:00:02:02": \{"host": "guest-0", "n": "1"\}\}\}$' mmds-json
+	linux_check devices '^ember-mmds-no-token: HTTP/1.1 401 Unauthorized$' mmds-no-token-refused
+	linux_check devices '^ember-mmds-bad-token: HTTP/1.1 401 Unauthorized$' mmds-bad-token-refused
+	linux_check devices '^ember-mmds-patched: i-patched$' mmds-sees-patch
+	grep '^ember-mmds' "$TMP/devices.out" | sed 's/^/linux:devices: /' >&2
+	grep -o '"mmds":{[^}]*}' "$TMP/ldev-metrics.json" | tail -n 1 >&2
+	grep -o '"net":{[^}]*}' "$TMP/ldev-metrics.json" | tail -n 1 >&2
+	echo "linux:devices: guest processes that crashed: $(grep -cE '(segfault at|general protection fault) .* in busybox' "$TMP/devices.out")" >&2
 	linux_check devices '^ember-ping-ok$' net-ping
 	linux_check_mmio_once devices
 	linux_check devices "^ember-wget: $sum $size\$" net-tcp-download
