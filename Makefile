@@ -76,6 +76,7 @@ $(BUILD)/obj/%.o: %.c
 # as Firecracker's are: bpfgen runs libseccomp and writes the programs as C, which ember links.
 BPFGEN_OBJS := $(addprefix $(BUILD)/obj/src/,seccomp/bpfgen.o seccomp/seccomp.o \
                seccomp/filter_vmm.o seccomp/filter_api.o seccomp/filter_vcpu.o \
+               seccomp/filter_setup.o \
                seccomp/syscall_names.o util/log.o util/line_out.o)
 
 $(BUILD)/tools/bpfgen: $(BPFGEN_OBJS)

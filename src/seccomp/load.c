@@ -53,6 +53,7 @@ int seccomp_progs_load(struct seccomp_progs *out, const char *path, char err[SEC
 			ret =
 			    seccomp_compile(&filters.f[t], seccomp_thread_key(t), &out->p[t], err);
 		seccomp_filters_free(&filters);
+		out->p[SECCOMP_SETUP] = seccomp_builtin_progs[SECCOMP_SETUP];
 	} else {
 		memcpy(out->p, seccomp_builtin_progs, sizeof(out->p));
 	}
@@ -67,12 +68,12 @@ int seccomp_progs_load(struct seccomp_progs *out, const char *path, char err[SEC
 
 void seccomp_progs_free(struct seccomp_progs *p)
 {
-	for (int t = 0; t < SECCOMP_NR_THREADS; t++)
+	for (int t = 0; t < SECCOMP_NR_FILTERS; t++)
 		seccomp_prog_free(&p->p[t]);
 	p->on = false;
 }
 
 const struct seccomp_prog *seccomp_progs_get(const struct seccomp_progs *p, enum seccomp_thread t)
 {
-	return p && p->on && (unsigned int)t < SECCOMP_NR_THREADS ? &p->p[t] : NULL;
+	return p && p->on && (unsigned int)t < SECCOMP_NR_FILTERS ? &p->p[t] : NULL;
 }

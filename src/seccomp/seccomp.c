@@ -29,10 +29,12 @@
 
 const char *seccomp_thread_key(enum seccomp_thread t)
 {
-	static const char *const keys[] = {
-	    [SECCOMP_VMM] = "vmm", [SECCOMP_API] = "api", [SECCOMP_VCPU] = "vcpu"};
+	static const char *const keys[] = {[SECCOMP_VMM] = "vmm",
+					   [SECCOMP_API] = "api",
+					   [SECCOMP_VCPU] = "vcpu",
+					   [SECCOMP_SETUP] = "setup"};
 
-	return (unsigned int)t < SECCOMP_NR_THREADS ? keys[t] : "?";
+	return (unsigned int)t < SECCOMP_NR_FILTERS ? keys[t] : "?";
 }
 
 static struct scmp_arg_cmp to_scmp(const struct seccomp_cond *c)

@@ -8,6 +8,8 @@
  *         from just before the guest runs (after the vCPU threads start)
  *   api   the API thread (fc_api), before it serves its first request
  *   vcpu  each vCPU thread (fc_vcpu N), before its first KVM_RUN
+ *   setup ember's own: the VM's short set-up thread (vmm/kvm.c), as it starts;
+ *         built in only (a filter file names Firecracker's three)
  *
  * The built-in lists are filter_vmm.c, filter_api.c and filter_vcpu.c, a
  * reason per syscall. `--seccomp-filter FILE` replaces them with a file in
@@ -37,10 +39,13 @@ enum seccomp_thread {
 	SECCOMP_VMM,
 	SECCOMP_API,
 	SECCOMP_VCPU,
-	SECCOMP_NR_THREADS,
+	SECCOMP_NR_THREADS, /* the three a filter file defines */
+	/* ember's own short-lived thread (filter_setup.c): always the built-in list */
+	SECCOMP_SETUP = SECCOMP_NR_THREADS,
+	SECCOMP_NR_FILTERS,
 };
 
-/* The filter file's key for @t: "vmm", "api" or "vcpu". */
+/* The filter file's key for @t: "vmm", "api" or "vcpu" ("setup": built in only). */
 const char *seccomp_thread_key(enum seccomp_thread t);
 
 enum seccomp_op {
@@ -87,6 +92,8 @@ struct seccomp_filters {
 extern const struct seccomp_filter seccomp_filter_vmm;
 extern const struct seccomp_filter seccomp_filter_api;
 extern const struct seccomp_filter seccomp_filter_vcpu;
+/* filter_setup.c: the VM's set-up thread (vmm/kvm.c). */
+extern const struct seccomp_filter seccomp_filter_setup;
 
 /* The built-in filters (nothing to free). */
 void seccomp_builtin(struct seccomp_filters *out);
@@ -125,14 +132,15 @@ int seccomp_compile(const struct seccomp_filter *f, const char *what, struct sec
 		    char err[SECCOMP_ERR_MAX]);
 void seccomp_prog_free(struct seccomp_prog *p);
 
-/* The three compiled filters; `on` false: --no-seccomp, nothing is installed. */
+/* The compiled filters (a file's three and the built-in setup one); `on` false: --no-seccomp,
+ * nothing is installed. */
 struct seccomp_progs {
 	bool on;
-	struct seccomp_prog p[SECCOMP_NR_THREADS];
+	struct seccomp_prog p[SECCOMP_NR_FILTERS];
 };
 
 /* The built-in filters compiled when ember was built (build/gen/seccomp_bpf.c). */
-extern const struct seccomp_prog seccomp_builtin_progs[SECCOMP_NR_THREADS];
+extern const struct seccomp_prog seccomp_builtin_progs[SECCOMP_NR_FILTERS];
 
 /*
  * The filters of @path, compiled now, or the built-in ones (@path NULL) into

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Opening /dev/kvm and checking what ember needs of it. */
 #include "arch/x86_64/arch.h"
+#include "seccomp/seccomp.h"
 #include "vmm/vm.h"
 
 #include <errno.h>
@@ -38,31 +39,62 @@ bool kvm_host_is_pvm(void)
 
 static void *late_thread(void *arg)
 {
-	arch_vm_prep_late((int)(intptr_t)arg);
+	struct kvm_late *l = arg;
+
+	/* Failing only costs the VM's teardown the wait (its close does the same). */
+	if (seccomp_install(l->filter))
+		return NULL;
+	while (sem_wait(&l->go) && errno == EINTR)
+		;
+	if (!atomic_load(&l->cancel))
+		arch_vm_prep_late(l->vm_fd);
 	return NULL;
 }
 
-/*
- * arch_vm_prep_late() on a thread of its own, which the VM joins before it
- * closes its fd (kvm_late_join); without a thread, nothing is done.
- */
-static void kvm_late_start(struct kvm_prep *p)
+void kvm_late_init(struct kvm_late *l, const struct seccomp_prog *filter)
+{
+	memset(l, 0, sizeof(*l));
+	l->vm_fd = -1;
+	l->filter = filter;
+}
+
+/* From the prep thread, once the PIT exists; without a thread nothing is done. */
+static void kvm_late_start(struct kvm_late *l, int vm_fd)
 {
 	pthread_attr_t attr;
 
-	if (pthread_attr_init(&attr))
+	if (!l || sem_init(&l->go, 0, 0))
 		return;
+	l->vm_fd = vm_fd;
+	atomic_init(&l->cancel, false);
+	atomic_init(&l->posted, false);
+	if (pthread_attr_init(&attr))
+		goto fail;
 	pthread_attr_setstacksize(&attr, 64 << 10); /* one ioctl */
-	p->late_threaded =
-	    !pthread_create(&p->late_thread, &attr, late_thread, (void *)(intptr_t)p->vm_fd);
+	l->threaded = !pthread_create(&l->thread, &attr, late_thread, l);
 	pthread_attr_destroy(&attr);
+	if (l->threaded)
+		return;
+fail:
+	sem_destroy(&l->go);
 }
 
-void kvm_late_join(pthread_t *thread, bool *threaded)
+void kvm_late_go(struct kvm_late *l)
 {
-	if (*threaded)
-		pthread_join(*thread, NULL);
-	*threaded = false;
+	if (l->threaded && !atomic_exchange(&l->posted, true))
+		sem_post(&l->go);
+}
+
+void kvm_late_stop(struct kvm_late *l)
+{
+	if (!l->threaded)
+		return;
+	atomic_store(&l->cancel, true);
+	if (!atomic_exchange(&l->posted, true))
+		sem_post(&l->go);
+	pthread_join(l->thread, NULL);
+	sem_destroy(&l->go);
+	l->threaded = false;
 }
 
 /* Formats the one-line failure for the caller to log (the thread itself does not log). */
@@ -159,7 +191,7 @@ static int kvm_prepare(struct kvm_prep *p)
 		p->err = ret;
 		return ret;
 	}
-	kvm_late_start(p);
+	kvm_late_start(p->late, p->vm_fd);
 	return 0;
 }
 
@@ -203,6 +235,8 @@ static void *prewarm_thread(void *arg)
 
 		if (ret)
 			w->prep.err = ret;
+		else /* no vCPU yet to wait for: the process idles */
+			arch_vm_prep_late(w->prep.vm_fd);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &w->done_at);
 	atomic_store_explicit(&w->done, true, memory_order_release);
@@ -251,7 +285,7 @@ static bool take_prewarmed(struct kvm_prep *p, struct kvm_prewarm *w)
 }
 
 int kvm_prep_start(struct kvm_prep *p, const struct guest_mem *mem, bool dirty_log,
-		   struct kvm_prewarm *w)
+		   struct kvm_prewarm *w, struct kvm_late *late)
 {
 	int ret;
 
@@ -259,6 +293,7 @@ int kvm_prep_start(struct kvm_prep *p, const struct guest_mem *mem, bool dirty_l
 	p->kvm_fd = p->vm_fd = -1;
 	p->mem = mem;
 	p->dirty_log = dirty_log;
+	p->late = late;
 	take_prewarmed(p, w);
 	ret = pthread_create(&p->thread, NULL, prep_thread, p);
 	if (ret) {
@@ -297,7 +332,8 @@ int kvm_prep_finish(struct kvm_prep *p)
 void kvm_prep_release(struct kvm_prep *p)
 {
 	kvm_prep_finish(p);
-	kvm_late_join(&p->late_thread, &p->late_threaded);
+	if (p->late && p->vm_fd >= 0)
+		kvm_late_stop(p->late);
 	if (p->vm_fd >= 0)
 		close(p->vm_fd);
 	if (p->kvm_fd >= 0)

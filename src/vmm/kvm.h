@@ -10,11 +10,37 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
 
 struct vcpu;
+struct seccomp_prog;
+
+/*
+ * The VM's set-up thread: PIT reinjection off (arch_vm_prep_late), which waits
+ * in the host kernel for an SRCU grace period (up to ~20 ms here) holding the
+ * PIT's lock, which vCPU 0 takes whenever it enters the guest on another host
+ * CPU. Started with the VM, it waits for vCPU 0's first exit (the guest has
+ * entered and its first console byte is out), so the wait overlaps the guest's
+ * life and neither its start nor the VM's teardown pays it. It installs its
+ * own seccomp filter before anything else.
+ */
+struct kvm_late {
+	pthread_t thread;
+	bool threaded;
+	sem_t go;
+	atomic_bool cancel; /* the VM ends before vCPU 0's first exit: nothing to do */
+	atomic_bool posted;
+	int vm_fd;
+	const struct seccomp_prog *filter; /* NULL: seccomp is off */
+};
+void kvm_late_init(struct kvm_late *l, const struct seccomp_prog *filter);
+/* vCPU 0 after a KVM_RUN that entered the guest: the thread may go (once). */
+void kvm_late_go(struct kvm_late *l);
+/* Before the VM fd closes: cancels the work if it has not started, waits for the thread. */
+void kvm_late_stop(struct kvm_late *l);
 
 /*
  * kvm.c: what the VM needs from /dev/kvm, prepared while vm_create() checks its
@@ -30,8 +56,7 @@ struct kvm_prep {
 	bool prewarmed; /* kvm_fd and vm_fd came from a kvm_prewarm: only the slots to add */
 	pthread_t thread;
 	bool threaded;
-	pthread_t late_thread; /* arch_vm_prep_late(), still running after the prep */
-	bool late_threaded;
+	struct kvm_late *late; /* the VM's; started by the prep (NULL: not at all) */
 	int kvm_fd;
 	int vm_fd;
 	int max_vcpus; /* KVM_CAP_MAX_VCPUS, <= 0 if unknown */
@@ -65,17 +90,15 @@ void kvm_prewarm_release(struct kvm_prewarm *w);
 
 /*
  * Starts preparing a VM for @mem: from @w's VM when it is ready and settled
- * (@w may be NULL), else from scratch.
+ * (@w may be NULL), else from scratch, whose set-up thread is @late.
  */
 int kvm_prep_start(struct kvm_prep *p, const struct guest_mem *mem, bool dirty_log,
-		   struct kvm_prewarm *w);
+		   struct kvm_prewarm *w, struct kvm_late *late);
 /* Fetches the CPUID list, waits for the thread; 0, or -errno with p->msg set. */
 int kvm_prep_finish(struct kvm_prep *p);
 /* Waits, then closes and frees whatever the VM did not take over. */
 void kvm_prep_release(struct kvm_prep *p);
 bool kvm_host_is_pvm(void);
-/* Waits for the late set-up thread (kvm.c), if any: before the VM fd closes. */
-void kvm_late_join(pthread_t *thread, bool *threaded);
 
 /*
  * One KVM ioctl; on failure logs "[vcpu N: ]NAME: error" and returns -errno

@@ -205,6 +205,12 @@ static void *vcpu_thread(void *arg)
 	while (!atomic_load(&vm->stopping)) {
 		ret = ioctl(vcpu->fd, KVM_RUN, 0);
 
+		/* vCPU 0 has entered the guest: the VM's set-up thread may go (kvm.c). */
+		if (ret >= 0 && vcpu->id == 0 && !vcpu->entered) {
+			vcpu->entered = true;
+			kvm_late_go(&vm->kvm_late);
+		}
+
 		/* Only with --sample-rip: a poke asked for this vCPU's rip. */
 		if (atomic_load_explicit(&vcpu->sample_pending, memory_order_relaxed))
 			vcpu_sample(vcpu);

@@ -43,6 +43,7 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	atomic_bool sample_pending; /* --sample-rip: record rip at the next exit */
+	bool entered;		    /* a KVM_RUN has entered the guest (vCPU 0: kvm_late_go) */
 	struct vcpu_stats stats;
 };
 

@@ -412,7 +412,7 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 	/* Fields that teardown looks at are valid before anything can fail. */
 	vm->kvm_fd = vm->vm_fd = vm->console.uart_evt = vm->uffd = vm->uffd_sock = vm->pagemap_fd =
 	    -1;
-	vm->kvm_late_threaded = false;
+	kvm_late_init(&vm->kvm_late, vm->seccomp_setup);
 	vm->sampler.fd = vm->sampler.timer_h.fd = -1;
 	vm->supported_cpuid = NULL;
 	vm->nr_vcpus = 0;
@@ -447,7 +447,8 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 		vm->bad_input = true;
 		return ret;
 	}
-	kvm_prep_start(&prep, &vm->mem, vm->cfg.machine.track_dirty_pages, vm->prewarm);
+	kvm_prep_start(&prep, &vm->mem, vm->cfg.machine.track_dirty_pages, vm->prewarm,
+		       &vm->kvm_late);
 	/*
 	 * The command line first: placing a device adds its virtio_mmio.device= to
 	 * it. A restored guest booted long ago: no kernel, no line, no tables.
@@ -477,9 +478,6 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 	}
 	vm->kvm_fd = prep.kvm_fd;
 	vm->vm_fd = prep.vm_fd;
-	vm->kvm_late_thread = prep.late_thread;
-	vm->kvm_late_threaded = prep.late_threaded;
-	prep.late_threaded = false;
 	vm->supported_cpuid = prep.cpuid;
 	vm->pvm = prep.pvm;
 	prep.kvm_fd = prep.vm_fd = -1; /* the VM owns them now */
@@ -599,7 +597,7 @@ void vm_destroy(struct vm *vm)
 	vm->snap_caps_ready = false;
 	free(vm->supported_cpuid);
 	vm->supported_cpuid = NULL;
-	kvm_late_join(&vm->kvm_late_thread, &vm->kvm_late_threaded);
+	kvm_late_stop(&vm->kvm_late);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)

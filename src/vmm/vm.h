@@ -72,13 +72,13 @@ struct vm {
 	bool no_pvm_profile; /* --no-pvm-profile: add nothing to a kvm_pvm guest's command line */
 	bool pvm_profile;    /* the kvm_pvm guest profile was added (pvm_profile.c) */
 	struct rip_sampler sampler;
-	const struct seccomp_prog *seccomp_vcpu; /* each vCPU thread's filter; NULL: none */
+	const struct seccomp_prog *seccomp_vcpu;  /* each vCPU thread's filter; NULL: none */
+	const struct seccomp_prog *seccomp_setup; /* the set-up thread's (kvm.c) */
 
 	int kvm_fd;
 	int vm_fd;
-	pthread_t kvm_late_thread; /* joined before vm_fd closes (kvm.c) */
-	bool kvm_late_threaded;
-	bool pvm; /* KVM is kvm_pvm: complete what its emulator cannot (pvm.c) */
+	struct kvm_late kvm_late; /* stopped before vm_fd closes (kvm.c) */
+	bool pvm;		  /* KVM is kvm_pvm: complete what its emulator cannot (pvm.c) */
 	struct kvm_cpuid2 *supported_cpuid;
 
 	struct guest_mem mem;

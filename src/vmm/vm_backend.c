@@ -31,6 +31,7 @@ static void vm_settings(struct vm *vm, struct controller *vmm)
 	vm->console.in_fd = vmm->serial_in_fd;
 	vm->loop = vmm->loop;
 	vm->seccomp_vcpu = seccomp_progs_get(vmm->seccomp, SECCOMP_VCPU);
+	vm->seccomp_setup = seccomp_progs_get(vmm->seccomp, SECCOMP_SETUP);
 	vm->prewarm = &vmm->prewarm;
 	vm->mmds = &vmm->mmds;
 }
@@ -41,17 +42,10 @@ static void vm_settings(struct vm *vm, struct controller *vmm)
  * syscalls. The VM is built by then: KVM_CREATE_VM, the vCPUs and their
  * threads, the TAPs, io_uring rings, guest memory are none of its business.
  */
-static int install_vmm_filter(struct controller *vmm, struct vm *vm, char err[VMM_ERR_MAX])
+static int install_vmm_filter(struct controller *vmm, char err[VMM_ERR_MAX])
 {
-	int ret;
-
-	/*
-	 * The short set-up thread (PIT reinjection off, kvm.c) was made before
-	 * any filter and would stay unfiltered: it ends before the main thread
-	 * takes its filter, so every thread of a running VM is filtered.
-	 */
-	kvm_late_join(&vm->kvm_late_thread, &vm->kvm_late_threaded);
-	ret = seccomp_install(seccomp_progs_get(vmm->seccomp, SECCOMP_VMM));
+	/* The VM's set-up thread (kvm.c) filtered itself as it started. */
+	int ret = seccomp_install(seccomp_progs_get(vmm->seccomp, SECCOMP_VMM));
 
 	if (ret)
 		snprintf(err, VMM_ERR_MAX, "installing the vmm seccomp filter: %s", strerror(-ret));
@@ -103,7 +97,7 @@ static int kvm_start(struct controller *vmm, char err[VMM_ERR_MAX])
 	}
 	if (vmm->sample_rip_path)
 		vm_sampler_start(vm, vmm->sample_rip_path, 10); /* logs why it could not */
-	ret = install_vmm_filter(vmm, vm, err);
+	ret = install_vmm_filter(vmm, err);
 	if (ret) {
 		vm_request_exit(vm, VM_EXIT_ERROR);
 		vmm->exit_code = vm_stop(vm);
@@ -461,7 +455,7 @@ static int kvm_snapshot_load(struct controller *vmm, const struct snapshot_load_
 		config_free(&cfg_copy);
 		return ret;
 	}
-	ret = install_vmm_filter(vmm, vm, err);
+	ret = install_vmm_filter(vmm, err);
 	if (ret) {
 		vm_request_exit(vm, VM_EXIT_ERROR);
 		vmm->exit_code = vm_stop(vm);

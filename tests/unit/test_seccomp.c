@@ -305,6 +305,46 @@ TEST(builtin_filters_compile)
 	}
 }
 
+TEST(setup_filter_is_built_in_and_stays)
+{
+	const struct seccomp_filter *f = &seccomp_filter_setup;
+	const char *path = "/tmp/ember-test-seccomp-setup.json";
+	char err[SECCOMP_ERR_MAX];
+	struct seccomp_progs progs;
+	struct seccomp_prog p;
+	FILE *out;
+
+	CHECK_EQ(f->default_action, SCMP_ACT_TRAP);
+	CHECK_EQ(f->filter_action, SCMP_ACT_ALLOW);
+	for (size_t i = 0; i < f->nrules; i++)
+		CHECK(f->rules[i].why && f->rules[i].why[0]);
+	CHECK_STR(seccomp_thread_key(SECCOMP_SETUP), "setup");
+	CHECK_EQ(seccomp_compile(f, "setup", &p, err), 0);
+	CHECK_EQ(p.len, seccomp_builtin_progs[SECCOMP_SETUP].len);
+	CHECK(!memcmp(p.insns, seccomp_builtin_progs[SECCOMP_SETUP].insns,
+		      p.len * sizeof(p.insns[0])));
+	seccomp_prog_free(&p);
+
+	/* A filter file defines Firecracker's three threads; ember's set-up thread keeps its own.
+	 */
+	out = fopen(path, "w");
+	CHECK(out);
+	fputs("{\"vmm\": {\"default_action\": \"trap\", \"filter_action\": \"allow\", \"filter\": "
+	      "[]},"
+	      " \"api\": {\"default_action\": \"trap\", \"filter_action\": \"allow\", \"filter\": "
+	      "[]},"
+	      " \"vcpu\": {\"default_action\": \"trap\", \"filter_action\": \"allow\", \"filter\": "
+	      "[]}}",
+	      out);
+	fclose(out);
+	CHECK_EQ(seccomp_progs_load(&progs, path, err), 0);
+	CHECK(seccomp_progs_get(&progs, SECCOMP_SETUP) == &progs.p[SECCOMP_SETUP]);
+	CHECK_EQ(progs.p[SECCOMP_SETUP].insns, seccomp_builtin_progs[SECCOMP_SETUP].insns);
+	CHECK(progs.p[SECCOMP_VMM].insns != seccomp_builtin_progs[SECCOMP_VMM].insns);
+	seccomp_progs_free(&progs);
+	unlink(path);
+}
+
 TEST(compile_errors)
 {
 	static const struct seccomp_rule bad[] = {ALLOW("frobnicate", "no such syscall")};
@@ -354,5 +394,6 @@ TEST(progs)
 TEST_MAIN(TEST_ENTRY(parses_firecrackers_format), TEST_ENTRY(every_action),
 	  TEST_ENTRY(document_errors_name_the_key), TEST_ENTRY(rule_errors_name_the_key),
 	  TEST_ENTRY(condition_errors_name_the_key), TEST_ENTRY(file_errors_name_the_file),
-	  TEST_ENTRY(builtin_filters_compile), TEST_ENTRY(compile_errors),
-	  TEST_ENTRY(kick_signal_is_glibcs_sigrtmin), TEST_ENTRY(syscall_names), TEST_ENTRY(progs))
+	  TEST_ENTRY(builtin_filters_compile), TEST_ENTRY(setup_filter_is_built_in_and_stays),
+	  TEST_ENTRY(compile_errors), TEST_ENTRY(kick_signal_is_glibcs_sigrtmin),
+	  TEST_ENTRY(syscall_names), TEST_ENTRY(progs))

@@ -11,6 +11,8 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <linux/kvm.h>
+#include <semaphore.h>
 #include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -369,9 +371,55 @@ TEST(vmm_filter_opens_only_as_its_actions_do)
 	CHECK_CONTAINS(c.log, "bad syscall: openat (257)");
 }
 
+/* The set-up thread's whole life (vmm/kvm.c): a semaphore, one ioctl; then a KVM_RUN. */
+static void setup_thread_life(const void *arg)
+{
+	struct kvm_reinject_control rc = {.pit_reinject = 0};
+	sem_t go;
+
+	(void)arg;
+	if (sem_init(&go, 0, 1))
+		child_exit(95);
+	install_or_die(&seccomp_builtin_progs[SECCOMP_SETUP]);
+	sem_post(&go);
+	while (sem_wait(&go) && errno == EINTR)
+		;
+	if (ioctl(-1, KVM_REINJECT_CONTROL, &rc) >= 0 || errno != EBADF)
+		child_exit(94);
+	say("reinject control went through\n");
+	ioctl(-1, KVM_RUN, 0);
+}
+
+TEST(setup_filter_allows_its_one_ioctl)
+{
+	struct child c;
+
+	run_child(setup_thread_life, NULL, &c);
+	CHECK_EXIT(&c, SECCOMP_EXIT_BAD_SYSCALL);
+	CHECK_CONTAINS(c.log, "reinject control went through");
+	CHECK_CONTAINS(c.log, "bad syscall: ioctl (16)");
+}
+
+static void setup_mapping(const void *arg)
+{
+	(void)arg;
+	install_or_die(&seccomp_builtin_progs[SECCOMP_SETUP]);
+	mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+TEST(setup_filter_maps_nothing)
+{
+	struct child c;
+
+	run_child(setup_mapping, NULL, &c);
+	CHECK_EXIT(&c, SECCOMP_EXIT_BAD_SYSCALL);
+	CHECK_CONTAINS(c.log, "bad syscall: mmap (9)");
+}
+
 TEST_MAIN(TEST_ENTRY(forbidden_syscall_kills_and_is_named),
 	  TEST_ENTRY(kill_process_needs_no_handler),
 	  TEST_ENTRY(errno_action_lets_the_process_go_on), TEST_ENTRY(argument_filters),
 	  TEST_ENTRY(no_new_privs_and_seccomp_mode), TEST_ENTRY(vcpu_filter_forbids_a_socket),
 	  TEST_ENTRY(no_filter_maps_executable_memory), TEST_ENTRY(api_filter_forbids_kvm),
-	  TEST_ENTRY(vmm_filter_opens_only_as_its_actions_do))
+	  TEST_ENTRY(vmm_filter_opens_only_as_its_actions_do),
+	  TEST_ENTRY(setup_filter_allows_its_one_ioctl), TEST_ENTRY(setup_filter_maps_nothing))

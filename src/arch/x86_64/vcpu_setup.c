@@ -50,10 +50,12 @@ int arch_vm_prep(int vm_fd, char *msg, size_t len)
  * KVM creates the PIT reinjecting lost ticks; turning that off waits for an
  * SRCU grace period (kvm_pit_set_reinject -> synchronize_srcu), and so does
  * the VM's teardown if it is still on: 10-25 ms asleep on kvm_pvm, which every
- * run paid between the guest's end and the process exit. Off early, on a
- * thread while the guest starts and runs, the wait overlaps the guest's life
- * and the teardown skips it (its own wait for the grace period the set-up left
- * pending is over by then too). Lost ticks are dropped instead of queued (the
+ * run paid between the guest's end and the process exit. Off on a thread
+ * once vCPU 0 has entered the guest (vmm/kvm.c: the wait holds the PIT's
+ * lock, which vCPU 0 takes when it enters on another host CPU, so done
+ * earlier it delayed the guest's first instruction), the wait overlaps the
+ * guest's life and the teardown skips it (its own wait for the grace period
+ * the set-up left pending is over by then too). Lost ticks are dropped instead of queued (the
  * "discard" policy); Linux calibrates with the PIT and then leaves it, and the
  * reinjection mode is also what inhibits APICv/AVIC on hardware KVM.
  */
