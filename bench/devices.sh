@@ -372,4 +372,12 @@ else
 	echo "(in the bench's namespace): every frame and byte of every transmit run arrived (rx_packets,"
 	echo "rx_bytes); each receiving VMM was handed its frames (tx_packets); the guest checks its count."
 fi
+# What bench/summary.py needs to turn the runs' times into rates (bench/run.sh's JSON).
+if [ -n "${BENCH_OUT:-}" ]; then
+	for p in "exits $EXITS" "blk-bytes $((DRIVE_MIB * 1048576))" "net-tx-bytes $((TX_FRAMES * MTU_LEN))" \
+		"net-gso-bytes $((GSO_FRAMES * GSO_LEN))" "net-rx-bytes $((RX_FRAMES * MTU_LEN))"; do
+		echo "${p% *} ${p#* } ${p#* } ${p#* }"
+	done >"$BENCH_OUT/dev-params.out"
+fi
+
 echo "device bench done in $((($(date +%s%N) - start_ns) / 1000000)) ms"

@@ -223,7 +223,7 @@ static double cpu_ms(const struct rusage *ru)
 /* --- startup mode --- */
 
 struct startup_stats {
-	struct series first, total, cpu;
+	struct series first, total, cpu, maxrss;
 };
 
 /* -e: @out (@len bytes of the run's output) contains o->expect, or says what it has instead. */
@@ -300,6 +300,7 @@ static int startup_run(const struct opts *o, const char *run, struct startup_sta
 		add(&st->first, t_first - t0);
 		add(&st->total, t_end - t0);
 		add(&st->cpu, cpu_ms(&ru));
+		add(&st->maxrss, (double)ru.ru_maxrss); /* KiB: the whole process's peak */
 	}
 	return 0;
 }
@@ -699,6 +700,7 @@ int main(int argc, char **argv)
 	    .first = {.name = "first-byte-ms"},
 	    .total = {.name = "total-ms"},
 	    .cpu = {.name = "cpu-ms"},
+	    .maxrss = {.name = "peak-rss-kib"},
 	};
 	static struct mem_stats ms = {
 	    .first = {.name = "first-byte-ms"},
@@ -743,12 +745,13 @@ int main(int argc, char **argv)
 		print_series(&ms.over_pss);
 		print_series(&ms.first);
 	} else {
-		printf("# %s: %d runs, each exit status %d (ms)\n", o.label, o.runs,
-		       o.expect_status);
+		printf("# %s: %d runs, each exit status %d (ms; peak RSS in KiB)\n", o.label,
+		       o.runs, o.expect_status);
 		printf("%-20s %12s %12s %12s\n", "# metric", "min", "median", "max");
 		print_series(&ss.first);
 		print_series(&ss.total);
 		print_series(&ss.cpu);
+		print_series(&ss.maxrss);
 	}
 	return 0;
 }

@@ -8,6 +8,9 @@
 #   JSON=P   where every figure goes as JSON (default bench/results.json)
 #   bench/scale.sh's RATE_JOBS, RATE_REPEATS, DENSITY, QEMU_DENSITY: whole life against
 #   bench/minvmm.c, creation rate and density (see that script)
+#   SNAP_RUNS=N  bench/snapshot.py's restores per variant (default RUNS, at most 10); its
+#   SIZES and CLONES too
+# It ends with one table of the headline figures, ember beside QEMU (bench/summary.py).
 #
 # Startup: build/guests/hello.elf (prints a few lines, then resets the VM), timed from the
 # spawn of the VMM to the first byte on its stdout (the guest's UART), and to its exit.
@@ -31,6 +34,7 @@ FIRST_BYTE_TARGET_MS=3
 OVERHEAD_TARGET_KIB=1024
 API_TARGET_MS=1
 API_REQS=${API_REQS:-2000}
+SNAP_RUNS=${SNAP_RUNS:-$((RUNS < 10 ? RUNS : 10))}
 
 EMBER=$ROOT/build/ember
 FIRSTBYTE=$ROOT/build/bench/firstbyte
@@ -326,6 +330,10 @@ echo
 BENCH_OUT=$TMP QEMU=$QEMU RUNS=$RUNS bash "$ROOT/bench/scale.sh" || status=1
 echo
 BENCH_OUT=$TMP QEMU=$QEMU bash "$ROOT/bench/devices.sh" || status=1 # exits/s, block MB/s (bench/README.md)
+echo
+# snapshots: create, restore, clones, beside QEMU's migration to a file (bench/snapshot.py)
+echo "snapshots: bench/snapshot.py (build/bench/ticker.elf), $SNAP_RUNS runs each"
+BENCH_OUT=$TMP QEMU=$QEMU RUNS=$SNAP_RUNS EMBER=$EMBER python3 "$ROOT/bench/snapshot.py" || status=1
 
 # Every measurement's "metric min median max" lines, as JSON (bench/README.md).
 python3 - "$TMP" "$JSON" "$RUNS" "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY' || status=1
@@ -338,7 +346,11 @@ for f in sorted(glob.glob(os.path.join(tmp, "*.out"))):
         w = line.split()
         if len(w) >= 4 and not w[0].startswith("#"):
             try:
-                m[w[0]] = {"min": float(w[1]), "median": float(w[2]), "max": float(w[3])}
+                if len(w) >= 5:  # apibench's latency: min p50 p99 max
+                    m[w[0]] = {"min": float(w[1]), "median": float(w[2]), "p99": float(w[3]),
+                               "max": float(w[4])}
+                else:
+                    m[w[0]] = {"min": float(w[1]), "median": float(w[2]), "max": float(w[3])}
             except ValueError:
                 pass
     if m:
@@ -353,6 +365,10 @@ with open(path, "w") as out:
 print("bench: every figure above, as JSON: %s (load average %s at the start, %s at the end)"
       % (path, load0, load1))
 PY
+
+# The one table: every section's headline figures, ember beside QEMU (bench/summary.py).
+echo
+python3 "$ROOT/bench/summary.py" "$JSON" || status=1
 
 missed=$(awk -v f="$(stat ember-start first-byte-ms 3)" -v o="$(stat ember-mem overhead-rss-kib 3)" \
 	-v a="$(apistat connect-ms 3)" -v tf="$FIRST_BYTE_TARGET_MS" -v to="$OVERHEAD_TARGET_KIB" \

@@ -27,7 +27,8 @@ For each guest memory size (SIZES, MiB; default 128 and 1024), 1 vCPU:
             (the load request), and process start -> first byte.
 
 Environment: EMBER (build/ember), RUNS (default 10), CLONES (default 10), SIZES
-("128 1024"), QEMU. Prints min / median / max per figure. Timing is from this script
+("128 1024"), QEMU, BENCH_OUT (bench/run.sh: a directory for "metric min median max"
+files, snapshot-ember-MIB.out and snapshot-qemu-MIB.out, which go into bench/results.json). Prints min / median / max per figure. Timing is from this script
 (time.monotonic_ns around subprocess spawns and Unix-socket requests: both VMMs pay
 the same Python overhead, ~0.1 ms a request, ~1 ms a spawn).
 """
@@ -149,9 +150,33 @@ def summary(values):
     return "%9.2f %9.2f %9.2f" % (v[0], statistics.median(v), v[-1])
 
 
-def row(label, values, unit="ms"):
+# bench/run.sh's JSON: OUT[file][metric] = values, written as BENCH_OUT/file.out at the end.
+OUT = {}
+OUT_FILE = [None]
+
+
+def record(metric, values):
+    if OUT_FILE[0] and values:
+        OUT.setdefault(OUT_FILE[0], {})[metric] = list(values)
+
+
+def write_out():
+    d = os.environ.get("BENCH_OUT")
+    if not d:
+        return
+    for name, metrics in OUT.items():
+        with open(os.path.join(d, name + ".out"), "w") as f:
+            f.write("# %-29s %12s %12s %12s\n" % ("metric", "min", "median", "max"))
+            for m, v in metrics.items():
+                v = sorted(v)
+                f.write("%-30s %12.3f %12.3f %12.3f\n" % (m, v[0], statistics.median(v), v[-1]))
+
+
+def row(label, values, unit="ms", key=None):
     if values:
         print("  %-44s %s  %s" % (label, summary(values), unit))
+        if key:
+            record(key, values)
 
 
 class Tmp:
@@ -234,7 +259,9 @@ def uffd_handler(tmp):
 
 def ember_bench(tmp, mib):
     print("ember, %d MiB, 1 vCPU (min / median / max over %d runs)" % (mib, RUNS))
+    OUT_FILE[0] = "snapshot-ember-%d" % mib
     state, mem, t_create = ember_create(tmp, mib)
+    record("create-ms", [t_create])
     st = os.stat(mem)
     print("  %-44s %9.2f ms" % ("snapshot create (Full), request -> 204", t_create))
     print("  %-44s %9d KiB apparent, %d KiB on disk; state file %d bytes" % (
@@ -260,13 +287,17 @@ def ember_bench(tmp, mib):
                 runs.append(r)
         print("  restore, %s backend%s:" % (backend, ", the process idle %d ms first" % idle
                                              if idle else ", loaded at once"))
+        k = "%s%s-" % (backend.lower(), "-idle" if idle else "")
         row("  process start -> API socket accepting", [r["sock"] for r in runs])
-        row("  load request -> 204 (guest running)", [r["req_204"] for r in runs])
+        row("  load request -> 204 (guest running)", [r["req_204"] for r in runs],
+            key=k + "load-204-ms")
         own = [r["own"] for r in runs if r["own"] is not None]
-        row("  ember's own 'load snapshot' measure", own)
-        row("  load request -> guest's first byte", [r["req_first"] for r in runs])
+        row("  ember's own 'load snapshot' measure", own, key=k + "load-own-ms")
+        row("  load request -> guest's first byte", [r["req_first"] for r in runs],
+            key=k + "load-first-byte-ms")
         if not idle:
-            row("  process start -> guest's first byte", [r["start_first"] for r in runs])
+            row("  process start -> guest's first byte", [r["start_first"] for r in runs],
+                key=k + "start-first-byte-ms")
     ember_clones(tmp, state, mem)
 
 
@@ -304,8 +335,9 @@ def ember_clones(tmp, state, mem):
     rss = [smaps_rollup(p.pid) for p, _, _, _ in procs]
     print("  clones: %d started and loaded at once (File): all running after %.1f ms: %.0f clones/s"
           % (CLONES, ms(t_all), CLONES / (t_all / 1e9)))
-    row("  RSS per clone", [r["Rss"] for r in rss], "KiB")
-    row("  PSS per clone", [r["Pss"] for r in rss], "KiB")
+    record("clones-per-s", [CLONES / (t_all / 1e9)])
+    row("  RSS per clone", [r["Rss"] for r in rss], "KiB", key="clone-rss-kib")
+    row("  PSS per clone", [r["Pss"] for r in rss], "KiB", key="clone-pss-kib")
     for s in socks:
         s.close()
     for p, _, _, _ in procs:
@@ -343,6 +375,7 @@ def qmp(f, cmd, args=None):
 
 def qemu_bench(tmp, mib):
     print("QEMU microvm (%s), %d MiB, 1 vCPU: migration to a file, -incoming" % (QEMU, mib))
+    OUT_FILE[0] = "snapshot-qemu-%d" % mib
     q = tmp.path("qmp.sock")
     p = subprocess.Popen(qemu_cmd(mib, q), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL)
@@ -354,6 +387,7 @@ def qemu_bench(tmp, mib):
     while qmp(f, "query-migrate").get("status") not in ("completed", "failed"):
         time.sleep(0.0005)
     t_save = now() - t
+    record("create-ms", [ms(t_save)])
     s.close()
     stop(p)
     st = os.stat(mem)
@@ -374,8 +408,10 @@ def qemu_bench(tmp, mib):
             runs.append({"req_first": ms(t_first - t_req), "start_first": ms(t_first - t0)})
         s.close()
         stop(p)
-    row("restore: migrate-incoming -> guest's first byte", [r["req_first"] for r in runs])
-    row("restore: process start -> guest's first byte", [r["start_first"] for r in runs])
+    row("restore: migrate-incoming -> guest's first byte", [r["req_first"] for r in runs],
+        key="file-load-first-byte-ms")
+    row("restore: process start -> guest's first byte", [r["start_first"] for r in runs],
+        key="file-start-first-byte-ms")
 
 
 def main():
@@ -393,6 +429,7 @@ def main():
                 qemu_bench(tmp, mib)
             else:
                 print("QEMU skipped (QEMU= or not installed)")
+        write_out()
     finally:
         shutil.rmtree(tmp.dir, ignore_errors=True)
 
