@@ -11,6 +11,8 @@
 #   jailer:new-pid-ns        ember is pid 1 of a new PID namespace; its host pid in ember.pid
 #   jailer:daemonize         Kata's way (uid 0, --daemonize): detached (own session, stdio on
 #                            /dev/null), no capability even as root; its API socket inside the jail
+#   jailer:parent-death      a parent-death signal its parent set survives the uid change: the
+#                            jailed ember dies with that parent (as ember-sandbox's clones must)
 #   jailer:cgroup-v2         on a cgroup2 mount this script makes: the controller enabled in the
 #                            parent's subtree_control, the value written, ember a member
 #   jailer:net-tap           virtio_net.elf in the jail, through a TAP of a namespace given by --netns
@@ -323,6 +325,41 @@ jail_daemonize() {
 	expect "$n" $? "$bad"
 	kill -KILL "$JPID"
 	jail_wait_gone "$JPID" 5
+}
+
+# A parent that gives its jailer a parent-death signal (ember-sandbox does, so that no VM
+# outlives it): the uid change clears it in the kernel; the jailer sets it again, so the
+# jailed ember (an idle API process) dies with that parent.
+jail_parent_death() {
+	local n=jailer:parent-death root out=$TMP/jail-pdeath.out ppid epid
+	root=$(jail_root pdeath)
+	mkdir -p "$root"
+	python3 - "$JAILER" "$EMBER" $JUID $JGID "$JBASE" >"$out" 2>&1 <<'PY' &
+import ctypes, os, signal, sys, time
+jailer, ember, uid, gid, base = sys.argv[1:]
+pid = os.fork()
+if pid == 0:
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    os.execv(jailer, [jailer, "--id", "pdeath", "--exec-file", ember, "--uid", uid, "--gid", gid,
+                      "--chroot-base-dir", base, "--", "--api-sock", "/run/api.sock"])
+print(pid, flush=True)
+time.sleep(60)
+PY
+	ppid=$!
+	JAIL_PIDS+=("$ppid")
+	for _ in $(seq 250); do
+		[ -S "$root/run/api.sock" ] && break
+		sleep 0.02
+	done
+	epid=$(head -n 1 "$out")
+	if ! [[ "$epid" =~ ^[0-9]+$ ]] || ! jail_wait_exec "$epid" || [ ! -S "$root/run/api.sock" ]; then
+		fail "$n" "the jailed ember did not start: $(tr '\n' ' ' <"$out")"
+		return
+	fi
+	JAIL_PIDS+=("$epid")
+	[ "$(awk '/^Uid:/ { print $2 }' "/proc/$epid/status")" = $JUID ] &&
+		kill -KILL "$ppid" && jail_wait_gone "$epid" 5
+	expect "$n" $? "ember $epid (uid $(awk '/^Uid:/ { print $2 }' "/proc/$epid/status" 2>/dev/null)) still runs 5 s after its parent $ppid was killed"
 }
 
 # GET / on $API_SOCK: CODE (no curl: 000).
@@ -706,7 +743,7 @@ jail_main() {
 		expect jailer:version $? "$out"
 	fi
 	if [ "$(id -u)" != 0 ]; then
-		for t in hello kvm-pvm confined new-pid-ns daemonize cgroup-v2 net-tap linux undo bad; do
+		for t in hello kvm-pvm confined new-pid-ns daemonize parent-death cgroup-v2 net-tap linux undo bad; do
 			want "jailer:$t" && skip "jailer:$t" "needs root (chroot, namespaces, cgroups)"
 		done
 		return
@@ -716,7 +753,7 @@ jail_main() {
 	jail_bad_tests
 	want_group jailer:undo && jail_undo_tests
 	if [ "$KVM_OK" = 0 ]; then
-		for t in hello kvm-pvm confined netns new-pid-ns daemonize cgroup-v2 net-tap linux; do
+		for t in hello kvm-pvm confined netns new-pid-ns daemonize parent-death cgroup-v2 net-tap linux; do
 			want "jailer:$t" && skip "jailer:$t" "$KVM_WHY"
 		done
 	else
@@ -731,6 +768,7 @@ jail_main() {
 		fi
 		want jailer:new-pid-ns && jail_new_pid_ns
 		want jailer:daemonize && jail_daemonize
+		want jailer:parent-death && jail_parent_death
 		want jailer:cgroup-v2 && jail_cgroup_v2
 		if want jailer:net-tap; then
 			[ -e "/var/run/netns/$JNS" ] || ip netns add "$JNS"

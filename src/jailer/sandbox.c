@@ -265,6 +265,8 @@ int jail_exec(struct jail *j, char *err, size_t errlen)
 {
 	char path[NAME_MAX + 2], id[JAIL_ID_MAX + 1], start[24], parent_cpu[24];
 	char *envp[] = {NULL};
+	pid_t parent = getppid();
+	int pdeath = 0;
 	char **argv;
 	int n = 0, ret;
 
@@ -289,6 +291,7 @@ int jail_exec(struct jail *j, char *err, size_t errlen)
 	for (int i = 0; i < j->a->n_extra; i++)
 		argv[n++] = j->a->extra[i];
 
+	prctl(PR_GET_PDEATHSIG, &pdeath);
 	ret = drop_caps(true, err, errlen);
 	if (ret)
 		goto out;
@@ -307,6 +310,16 @@ int jail_exec(struct jail *j, char *err, size_t errlen)
 	ret = drop_caps(false, err, errlen);
 	if (ret)
 		goto out;
+	/*
+	 * Changing ids clears the parent-death signal: a parent that asked for one
+	 * (ember-sandbox: no VM outlives it) keeps it. A parent gone meanwhile
+	 * sent nothing: end here as its signal would have.
+	 */
+	if (pdeath && (prctl(PR_SET_PDEATHSIG, pdeath) || getppid() != parent)) {
+		ret = jail_fail(-ESRCH, err, errlen,
+				"privileges: the parent that set a parent-death signal is gone");
+		goto out;
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
 		ret =
 		    jail_fail(-errno, err, errlen, "privileges: no-new-privs: %s", strerror(errno));
