@@ -202,6 +202,9 @@ fi
 #            no madvise there is no drop at all). Then it deflates to 0 and waits for
 #            actual_mib 0. (64 MiB keeps the inflation short: the guest's kernel
 #            allocates each ballooned page interpreted, ~0.2 s per MiB here.)
+#   hinting  free_page_hinting: PATCH /balloon/hinting/start; the guest's driver runs
+#            it (its STOP acknowledged with DONE: status host_cmd 1, guest_cmd 0) and
+#            the hinted bytes show in the balloon metrics (free_page_hint_freed)
 #   drive    a 1 MiB scratch drive (vda) gets a new 2 MiB backing file through
 #            PATCH /drives/scratch while the guest runs; afterwards the guest sees
 #            the new size (the config-change interrupt) and the new file's bytes.
@@ -368,6 +371,52 @@ ldev_balloon() {
 	fi
 }
 
+# ldev_hinting_status FIELD: a member of GET /balloon/hinting/status (empty if absent).
+ldev_hinting_status() {
+	[ "$(ldev_api GET /balloon/hinting/status)" = 200 ] || return 0
+	python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' \
+		"$TMP/ldev-api.body" "$1" 2>/dev/null
+}
+
+# Free page hinting (the balloon has free_page_hinting) on a running boot C, after the
+# balloon's checks: a run the guest's own driver takes part in. It echoes the run's id,
+# hints its free pages (ember drops them), then sends STOP, which ember acknowledges with
+# DONE (acknowledge_on_stop, the default): host_cmd 1, guest_cmd 0. The hinted bytes are
+# in Firecracker's balloon metrics (free_page_hint_freed, summed over the flushes).
+ldev_hinting() {
+	local pid=$1 code n=240 freed
+	code=$(ldev_api PATCH /balloon/hinting/start '{}')
+	if [ "$code" != 204 ]; then
+		fail linux:devices:hinting-run "PATCH /balloon/hinting/start: HTTP $code $(cat "$TMP/ldev-api.body")"
+		return
+	fi
+	while [ $n -gt 0 ] && kill -0 "$pid" 2>/dev/null; do
+		[ "$(ldev_hinting_status host_cmd),$(ldev_hinting_status guest_cmd)" = 1,0 ] && break
+		sleep 0.5
+		n=$((n - 1))
+	done
+	if [ $n -gt 0 ]; then
+		pass linux:devices:hinting-run
+	else
+		fail linux:devices:hinting-run "GET /balloon/hinting/status after 120 s: $(cat "$TMP/ldev-api.body"), expected host_cmd 1 (DONE) and guest_cmd 0 (the driver's STOP)"
+	fi
+	code=$(ldev_api PUT /actions '{"action_type": "FlushMetrics"}')
+	freed=$(python3 -c 'import json, sys
+t = 0
+for line in open(sys.argv[1]):
+    try:
+        t += json.loads(line).get("balloon", {}).get("free_page_hint_freed", 0)
+    except ValueError:
+        pass
+print(t)' "$TMP/ldev-metrics.json" 2>/dev/null)
+	if [ "$code" = 204 ] && [ "${freed:-0}" -gt 0 ]; then
+		pass linux:devices:hinting-freed
+		echo "linux:devices: free page hinting dropped $freed bytes" >&2
+	else
+		fail linux:devices:hinting-freed "FlushMetrics HTTP $code; balloon.free_page_hint_freed summed over $TMP/ldev-metrics.json: ${freed:-none}"
+	fi
+}
+
 # ldev_snapshot PID: boot C, the guest waiting (port 5000 listening, port 5002 held):
 # pause, Full snapshot, kill -9, restore in a new ember (File backend, resumed). Sets
 # LDEV_RESTORED to the new ember's pid; false (and failed) if a step failed.
@@ -528,7 +577,8 @@ SH
   \"vsock\": { \"guest_cid\": 3, \"uds_path\": \"$uds\" },
   \"drives\": [ { \"drive_id\": \"scratch\", \"path_on_host\": \"$TMP/ldev-drive1.img\",
     \"is_root_device\": false, \"is_read_only\": false } ],
-  \"balloon\": { \"amount_mib\": 0, \"deflate_on_oom\": false, \"stats_polling_interval_s\": 1 },
+  \"balloon\": { \"amount_mib\": 0, \"deflate_on_oom\": false, \"stats_polling_interval_s\": 1,
+    \"free_page_hinting\": true },
   \"entropy\": {},
   \"metrics\": { \"metrics_path\": \"$TMP/ldev-metrics.json\" },
   \"mmds-config\": { \"version\": \"V2\", \"network_interfaces\": [\"eth0\"] }
@@ -545,6 +595,7 @@ SH
 
 	if linux_dev_wait $pid 'vsock-echo: listening on port 5000' "$LINUX_TIMEOUT"; then
 		ldev_balloon $pid
+		ldev_hinting $pid
 		code=$(ldev_api PATCH /drives/scratch "{\"drive_id\": \"scratch\", \"path_on_host\": \"$TMP/ldev-drive2.img\"}")
 		[ "$code" = 204 ] || fail linux:devices:drive-swap-patch "PATCH /drives/scratch: HTTP $code $(cat "$TMP/ldev-api.body")"
 		ldev_snapshot $pid && pid=$LDEV_RESTORED

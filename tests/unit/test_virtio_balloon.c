@@ -890,7 +890,9 @@ TEST(free_page_hinting_runs)
 	report(3, 3, 1, (struct fd_buf[]){{0x330ULL << 12, 2 * 4096, true}});
 	CHECK_EQ(state(0x330), 0);
 	CHECK_EQ(state(0x331), 0);
-	CHECK_EQ(rig.b.hint_freed, 2 * 4096);
+	CHECK_EQ(rig.b.free_page_hint_freed, 2 * 4096);
+	CHECK_EQ(rig.b.free_page_hint_count, 1);
+	CHECK_EQ(rig.b.free_page_hint_fails, 0);
 	CHECK_EQ(balloon_hint_status(&rig.b, &host, &guest, &has_guest), 0);
 	CHECK_EQ(guest, 2);
 	CHECK(has_guest);

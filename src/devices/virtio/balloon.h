@@ -158,6 +158,9 @@ struct balloon_stats {
 	C(free_page_report_count) /* reporting queue events */               \
 	C(free_page_report_freed) /* bytes dropped by free page reporting */ \
 	C(free_page_report_fails) /* reporting chains or ranges refused */   \
+	C(free_page_hint_count)	  /* hinted ranges of the current run */     \
+	C(free_page_hint_freed)	  /* bytes dropped by free page hinting */   \
+	C(free_page_hint_fails)	  /* hinted ranges madvise refused */        \
 	T(cfg_fails, cfg_fails)
 
 struct virtio_balloon {
@@ -217,7 +220,6 @@ struct virtio_balloon {
 	uint64_t stats_extra_bufs; /* stats buffers given back unused (driver sent two) */
 	uint64_t requeued;	   /* events that stopped at the per-event bound */
 	uint64_t hint_chains;	   /* free_page_vq chains served */
-	uint64_t hint_freed;	   /* bytes dropped by free page hinting */
 };
 
 /*

@@ -46,9 +46,15 @@ static enum virtio_chain_done hint_one(struct virtio_dev *d, unsigned int q, str
 		d->event_fails++; /* a command is one le32 */
 	}
 	if (run_active(b) && b->guest_cmd_seen && b->guest_cmd == b->hint_cmd)
-		for (unsigned int i = 0; i < c->nr_in; i++)
-			b->hint_freed +=
+		for (unsigned int i = 0; i < c->nr_in; i++) {
+			uint64_t fails = b->madvise_fails;
+
+			b->free_page_hint_count++;
+			b->free_page_hint_freed +=
 			    virtio_balloon_drop_range(b, c->in[i].iov_base, c->in[i].iov_len);
+			if (b->madvise_fails != fails)
+				b->free_page_hint_fails++;
+		}
 	vq_push(&d->vqs[q], c->head, 0);
 	return VIRTIO_CHAIN_NEXT;
 }
