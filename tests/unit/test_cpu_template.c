@@ -191,6 +191,13 @@ TEST(static_templates_by_vendor)
 		const struct cpu_template *tmpl = cpu_static_template(t, why);
 		bool for_amd = t == CPU_STATIC_T2A;
 
+		struct cpu_host h;
+
+		cpu_host_id(&h);
+		if (!amd && t == CPU_STATIC_T2CL && !cpu_static_template_for(t, &h, why)) {
+			CHECK_CONTAINS(why, "Cascade Lake or newer"); /* an older Intel host */
+			continue;
+		}
 		if (amd == for_amd) {
 			CHECK(tmpl != NULL);
 			/* Every one fixes leaf 1's family/model and masks leaf 7. */
@@ -202,6 +209,43 @@ TEST(static_templates_by_vendor)
 			CHECK(tmpl == NULL);
 			CHECK_CONTAINS(why, for_amd ? "is for AMD CPUs" : "is for Intel CPUs");
 		}
+	}
+}
+
+TEST(t2cl_needs_cascade_lake)
+{
+	static const struct {
+		const char *vendor;
+		uint32_t signature;
+		bool ok;
+	} hosts[] = {
+	    {"GenuineIntel", 0x50654, false},  /* Skylake-SP */
+	    {"GenuineIntel", 0x406f1, false},  /* Broadwell-EP */
+	    {"GenuineIntel", 0x50657, true},   /* Cascade Lake */
+	    {"GenuineIntel", 0x606a6, true},   /* Ice Lake-SP */
+	    {"GenuineIntel", 0x806f8, true},   /* Sapphire Rapids */
+	    {"AuthenticAMD", 0xa00f11, false}, /* Milan: the vendor */
+	};
+	char why[CPU_TMPL_ERR_MAX];
+
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		struct cpu_host h = {.signature = hosts[i].signature};
+		const struct cpu_template *tmpl;
+
+		snprintf(h.vendor, sizeof(h.vendor), "%s", hosts[i].vendor);
+		tmpl = cpu_static_template_for(CPU_STATIC_T2CL, &h, why);
+		CHECK_EQ(tmpl != NULL, hosts[i].ok);
+		if (!hosts[i].ok && hosts[i].vendor[0] == 'G')
+			CHECK_CONTAINS(why, "Cascade Lake or newer");
+		/* T2S and T2 take any Intel CPU, as Firecracker's vendor check. */
+		CHECK_EQ(cpu_static_template_for(CPU_STATIC_T2S, &h, why) != NULL,
+			 hosts[i].vendor[0] == 'G');
+	}
+	{
+		struct cpu_host h = {"GenuineIntel", 0x50654};
+
+		cpu_static_template_for(CPU_STATIC_T2CL, &h, why);
+		CHECK_CONTAINS(why, "family 6, model 0x55, stepping 4");
 	}
 }
 
@@ -340,5 +384,5 @@ TEST(huge_pages_rules)
 TEST_MAIN(TEST_ENTRY(huge_pages_rules), TEST_ENTRY(cpu_config_parsed),
 	  TEST_ENTRY(cpu_config_refused_naming_field_and_value),
 	  TEST_ENTRY(static_and_custom_replace_each_other), TEST_ENTRY(static_templates_by_vendor),
-	  TEST_ENTRY(modifiers_applied_and_checked), TEST_ENTRY(serial_body),
-	  TEST_ENTRY(logger_module_filter))
+	  TEST_ENTRY(t2cl_needs_cascade_lake), TEST_ENTRY(modifiers_applied_and_checked),
+	  TEST_ENTRY(serial_body), TEST_ENTRY(logger_module_filter))

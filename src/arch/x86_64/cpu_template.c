@@ -115,8 +115,38 @@ void cpu_host_vendor(char vendor[13])
 	memcpy(vendor, regs, 12);
 }
 
+void cpu_host_id(struct cpu_host *h)
+{
+	unsigned int ebx, ecx, edx;
+
+	cpu_host_vendor(h->vendor);
+	__cpuid(1, h->signature, ebx, ecx, edx);
+}
+
+/*
+ * Leaf 1's signature as Firecracker orders CPU models: extended family,
+ * extended model, family, model, stepping, compared in that order.
+ */
+static uint32_t model_key(uint32_t sig)
+{
+	return ((sig >> 20) & 0xff) << 16 | ((sig >> 16) & 0xf) << 12 | ((sig >> 8) & 0xf) << 8 |
+	       ((sig >> 4) & 0xf) << 4 | (sig & 0xf);
+}
+
+#define CASCADE_LAKE_SIGNATURE 0x50657 /* family 6, model 0x55, stepping 7 */
+
 const struct cpu_template *cpu_static_template(enum cpu_static_template t,
 					       char why[CPU_TMPL_ERR_MAX])
+{
+	struct cpu_host h;
+
+	cpu_host_id(&h);
+	return cpu_static_template_for(t, &h, why);
+}
+
+const struct cpu_template *cpu_static_template_for(enum cpu_static_template t,
+						   const struct cpu_host *h,
+						   char why[CPU_TMPL_ERR_MAX])
 {
 	static const struct {
 		const struct cpu_template *tmpl;
@@ -128,7 +158,7 @@ const struct cpu_template *cpu_static_template(enum cpu_static_template t,
 	    [CPU_STATIC_T2CL] = {&tmpl_t2cl, "GenuineIntel", "Intel"},
 	    [CPU_STATIC_T2A] = {&tmpl_t2a, "AuthenticAMD", "AMD"},
 	};
-	char vendor[13];
+	const char *vendor = h->vendor;
 
 	why[0] = '\0';
 	if (t == CPU_STATIC_NONE || (unsigned int)t >= CPU_STATIC_NR)
@@ -137,13 +167,21 @@ const struct cpu_template *cpu_static_template(enum cpu_static_template t,
 		snprintf(why, CPU_TMPL_ERR_MAX, "\"V1N1\" is for aarch64 (Neoverse V1) hosts");
 		return NULL;
 	}
-	cpu_host_vendor(vendor);
 	if (strcmp(vendor, table[t].vendor)) {
 		snprintf(why, CPU_TMPL_ERR_MAX, "\"%s\" is for %s CPUs; this host's CPU is %s (%s)",
 			 static_names[t], table[t].cpu, vendor[0] ? vendor : "unknown",
 			 !strcmp(vendor, "AuthenticAMD") ? "use \"T2A\""
 							 : "use \"T2\", \"T2S\", "
 							   "\"T2CL\" or \"C3\"");
+		return NULL;
+	}
+	if (t == CPU_STATIC_T2CL && model_key(h->signature) < model_key(CASCADE_LAKE_SIGNATURE)) {
+		snprintf(why, CPU_TMPL_ERR_MAX,
+			 "\"T2CL\" is for Intel Cascade Lake or newer CPUs; this host's CPU "
+			 "(family %u, model 0x%x, stepping %u) is older (use \"T2S\" or \"T2\")",
+			 ((h->signature >> 8) & 0xf) + ((h->signature >> 20) & 0xff),
+			 ((h->signature >> 4) & 0xf) | ((h->signature >> 12) & 0xf0),
+			 h->signature & 0xf);
 		return NULL;
 	}
 	return table[t].tmpl;

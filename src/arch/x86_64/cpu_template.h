@@ -60,11 +60,24 @@ enum cpu_static_template {
 
 const char *cpu_static_name(enum cpu_static_template t);
 
+/* A host CPU: its vendor string (CPUID leaf 0, NUL-terminated) and leaf 1's EAX. */
+struct cpu_host {
+	char vendor[13];
+	uint32_t signature; /* family, model, stepping */
+};
+void cpu_host_id(struct cpu_host *h);
+
 /*
- * The static template @t for this host, or NULL with the reason in @why when
- * the host's CPU vendor is not the one it was written for (T2A: AMD; C3, T2,
- * T2S, T2CL: Intel; V1N1: aarch64). CPU_STATIC_NONE: NULL, no reason.
+ * The static template @t for host @h, or NULL with the reason in @why when the
+ * host's CPU vendor is not the one it was written for (T2A: AMD; C3, T2, T2S,
+ * T2CL: Intel; V1N1: aarch64), or, for T2CL, the CPU is older than Cascade
+ * Lake (as Firecracker: its IA32_ARCH_CAPABILITIES bits would tell the guest
+ * of mitigations an older CPU does not have). CPU_STATIC_NONE: NULL, no reason.
  */
+const struct cpu_template *cpu_static_template_for(enum cpu_static_template t,
+						   const struct cpu_host *h,
+						   char why[CPU_TMPL_ERR_MAX]);
+/* The same for this host. */
 const struct cpu_template *cpu_static_template(enum cpu_static_template t,
 					       char why[CPU_TMPL_ERR_MAX]);
 
