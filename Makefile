@@ -338,7 +338,8 @@ guests: $(GUEST_ELFS) $(GUEST64_ELFS)
 
 # --- suite, main job, benches ---
 # The Linux guest (make guest) is cached outside the clone: built once per config.
-test: $(BUILD)/ember $(BUILD)/ember-jailer $(BUILD)/ember-sandbox unit guests guest
+test: $(BUILD)/ember $(BUILD)/ember-jailer $(BUILD)/ember-sandbox unit guests guest \
+      $(BUILD)/bench/firstbyte $(BUILD)/bench/idle.elf
 	$(Q)bash tests/run.sh
 
 demo: $(BUILD)/ember guest
