@@ -18,6 +18,7 @@ PACKAGES=(
 	qemu-system-x86  # bench/: the same payload under QEMU microvm, side by side
 	musl-tools       # make musl (opt-in): build/musl/ember, measured by make bench when built
 	procps           # bench/: ps for resident memory
+	valgrind         # scripts/hot-order.py: what a VM's life touches, for ember's link order
 	python3          # bench/: statistics; tests/net.sh: the host side (AF_PACKET)
 	python3-yaml     # tests/api.sh: the GETs checked against the swagger file
 	python3-jsonschema # tests/api_contract.sh, swagger_check.py: answers validated against the swagger

@@ -6,7 +6,7 @@
 # The suites, in the order run.sh sources them (each adds to the same counters):
 # unit.sh (test_*, asan:test_*), layers.sh (the include layers), devices.sh (devices:fuzz-virtio), guests.sh (the
 # payload guests of tests/guests/cases.tsv), snapshot.sh (snapshots), balloon.sh, vsock.sh, net.sh (devices
-# end to end), cli.sh, jailer.sh (ember-jailer), api.sh, metrics.sh, api_cpu_serial.sh (CPU templates, serial,
+# end to end), cli.sh, memory.sh (resident memory outside guest RAM), jailer.sh (ember-jailer), api.sh, metrics.sh, api_cpu_serial.sh (CPU templates, serial,
 # logger module, huge pages), api_contract.sh (every swagger operation),
 # seccomp.sh (the filters), mmds.sh, linux.sh (Linux boots; they skip without
 # build/guest/), sandbox.sh (ember-sandbox: a template boot, then clones). Their shared helpers are in tests/lib/: common.sh (paths, filter,
@@ -46,6 +46,9 @@ source tests/net.sh
 # --- command line, configuration and malformed inputs ---
 # shellcheck source=tests/cli.sh
 source tests/cli.sh
+# --- resident memory outside guest RAM: the 1 MiB target (bench's method) ---
+# shellcheck source=tests/memory.sh
+source tests/memory.sh
 # shellcheck source=tests/jailer.sh
 source tests/jailer.sh
 
