@@ -5,7 +5,7 @@
 #   tests/SUITE.sh [FILTER]     one suite on its own: the same lines, its own summary
 # The suites, in the order run.sh sources them (each adds to the same counters):
 # unit.sh (test_*, asan:test_*), layers.sh (the include layers), devices.sh (devices:fuzz-virtio), guests.sh (the
-# payload guests of tests/guests/cases.tsv), snapshot.sh (snapshots), balloon.sh, vsock.sh, net.sh (devices
+# payload guests of tests/guests/cases.tsv), snapshot.sh (snapshots), balloon.sh, virtio_mem.sh, vsock.sh, net.sh (devices
 # end to end), cli.sh, memory.sh (resident memory outside guest RAM), jailer.sh (ember-jailer), api.sh, metrics.sh, api_cpu_serial.sh (CPU templates, serial,
 # logger module, huge pages), api_contract.sh (every swagger operation),
 # seccomp.sh (the filters), mmds.sh, linux.sh (Linux boots; they skip without
@@ -38,6 +38,8 @@ source tests/snapshot.sh
 # --- devices end to end: each device engineer's script ---
 # shellcheck source=tests/balloon.sh
 source tests/balloon.sh
+# shellcheck source=tests/virtio_mem.sh
+source tests/virtio_mem.sh
 # shellcheck source=tests/vsock.sh
 source tests/vsock.sh
 # shellcheck source=tests/net.sh

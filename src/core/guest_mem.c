@@ -137,9 +137,49 @@ void guest_mem_destroy(struct guest_mem *gm)
 {
 	for (unsigned int i = 0; i < GUEST_MEM_MAX_REGIONS; i++)
 		free(gm->dirty[i]);
+	free(gm->hp_present);
 	if (gm->mapping)
 		munmap(gm->mapping, gm->mapping_size);
 	memset(gm, 0, sizeof(*gm));
+}
+
+int gm_hotplug_slots(struct guest_mem *gm, uint64_t slot_size)
+{
+	uint64_t size;
+
+	if (!gm->has_hotplug)
+		return -EINVAL;
+	size = gm->regions[gm->nr_regions - 1].size;
+	if (!slot_size || size % slot_size)
+		return -EINVAL;
+	free(gm->hp_present);
+	gm->hp_present = calloc((size / slot_size + 63) / 64, sizeof(uint64_t));
+	if (!gm->hp_present)
+		return -ENOMEM;
+	gm->hp_slot_size = slot_size;
+	return 0;
+}
+
+void gm_hotplug_slot_set(struct guest_mem *gm, uint64_t slot, bool present)
+{
+	uint64_t bit = 1ULL << (slot % 64);
+
+	if (!gm->hp_present || slot >= gm->regions[gm->nr_regions - 1].size / gm->hp_slot_size)
+		return;
+	if (present)
+		__atomic_fetch_or(&gm->hp_present[slot / 64], bit, __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_and(&gm->hp_present[slot / 64], ~bit, __ATOMIC_RELEASE);
+}
+
+/* Every slot of [off, last] (offsets in the hotplug region) present. */
+static bool hotplug_present(const struct guest_mem *gm, uint64_t off, uint64_t last)
+{
+	for (uint64_t s = off / gm->hp_slot_size; s <= last / gm->hp_slot_size; s++)
+		if (!(__atomic_load_n(&gm->hp_present[s / 64], __ATOMIC_ACQUIRE) &
+		      (1ULL << (s % 64))))
+			return false;
+	return true;
 }
 
 void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
@@ -152,8 +192,12 @@ void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 		const struct guest_region *r = &gm->regions[i];
 
 		/* Both ends inside the same region: a range never spans a gap. */
-		if (gpa >= r->gpa && last - r->gpa < r->size)
-			return r->hva + (gpa - r->gpa);
+		if (gpa < r->gpa || last - r->gpa >= r->size)
+			continue;
+		if (gm->hp_present && i == gm->nr_regions - 1 &&
+		    !hotplug_present(gm, gpa - r->gpa, last - r->gpa))
+			return NULL;
+		return r->hva + (gpa - r->gpa);
 	}
 	return NULL;
 }

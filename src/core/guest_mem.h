@@ -43,6 +43,14 @@ struct guest_mem {
 	 * dirty log sees only the guest's writes: a Diff snapshot merges both.
 	 */
 	uint64_t *dirty[GUEST_MEM_MAX_REGIONS];
+	/*
+	 * The hotplug region in slots (gm_hotplug_slots): a bit per slot of
+	 * hp_slot_size bytes, set while the guest has the slot (virtio-mem plugged
+	 * a block of it). gm_ptr refuses the rest, so that no device reads or
+	 * writes memory the guest was not given. NULL: the whole region is open.
+	 */
+	uint64_t *hp_present;
+	uint64_t hp_slot_size;
 };
 
 /*
@@ -93,6 +101,15 @@ void guest_mem_destroy(struct guest_mem *gm);
  * len 0 is refused (a zero-length guest buffer is always a caller bug).
  */
 void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+
+/*
+ * Splits the hotplug region into slots of @slot_size bytes (dividing it), all
+ * absent until gm_hotplug_slot_set(): from now on gm_ptr() refuses ranges in an
+ * absent slot. 0, -EINVAL (no hotplug region, or the size) or -ENOMEM.
+ */
+int gm_hotplug_slots(struct guest_mem *gm, uint64_t slot_size);
+/* Slot @slot of the hotplug region present or not. Any thread (atomic). */
+void gm_hotplug_slot_set(struct guest_mem *gm, uint64_t slot, bool present);
 
 /* Copies with the same check; 0 or -EFAULT. */
 int gm_read(const struct guest_mem *gm, void *dst, uint64_t gpa, uint64_t len);

@@ -87,6 +87,8 @@ static const struct seccomp_rule rules[] = {
     /* The VM: interrupts, pause, stop. */
     ALLOW_IF("ioctl", "KVM_IRQ_LINE: the console's input, SendCtrlAltDel (i8042)",
 	     EQ(1, KVM_IRQ_LINE)),
+    ALLOW_IF("ioctl", "KVM_SET_USER_MEMORY_REGION: virtio-mem's slots, in while a block is plugged",
+	     EQ(1, KVM_SET_USER_MEMORY_REGION)),
     ALLOW_IF("tgkill", "kicks a vCPU out of KVM_RUN (SIGRTMIN): pause, stop, --sample-rip",
 	     EQ(2, KICK_SIGNAL)),
     ALLOW("rt_sigprocmask", "pthread_kill() blocks signals around its tgkill"),

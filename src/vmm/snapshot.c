@@ -5,6 +5,7 @@
 #include "arch/x86_64/arch.h"
 #include "util/log.h"
 #include "vmm/device_table.h"
+#include "vmm/memory_hotplug.h"
 #include "vmm/vm.h"
 
 #include <errno.h>
@@ -116,12 +117,18 @@ static int dirty_log(struct vm *vm, uint64_t **maps)
 {
 	for (unsigned int r = 0; r < vm->mem.nr_regions; r++) {
 		struct kvm_dirty_log d = {.slot = r};
+		int ret;
 
 		maps[r] = calloc(1, snapshot_bitmap_bytes(vm->mem.regions[r].size));
 		if (!maps[r])
 			return -ENOMEM;
 		d.dirty_bitmap = maps[r];
-		if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &d) < 0) {
+		if (vm->mem.has_hotplug && r == vm->mem.nr_regions - 1) {
+			/* memory-hotplug's region: a KVM slot per slot the guest has. */
+			ret = memory_hotplug_dirty_log(vm, maps[r]);
+			if (ret)
+				return ret;
+		} else if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &d) < 0) {
 			log_error("KVM_GET_DIRTY_LOG slot %u: %s", r, strerror(errno));
 			return -errno;
 		}

@@ -3,6 +3,7 @@
 #include "vmm/vm.h"
 #include "vmm/cpu_template.h"
 #include "vmm/hugepages.h"
+#include "vmm/memory_hotplug.h"
 
 #include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
@@ -406,6 +407,7 @@ static int vm_init_console_input(struct vm *vm)
 /* vm_create (@boot) and vm_create_restored (the snapshot's memory file @mem_fd, or -1). */
 static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 {
+	struct guest_mem kvm_mem; /* what the prep thread registers: read until kvm_prep_finish */
 	struct kvm_prep prep;
 	int ret;
 
@@ -447,7 +449,10 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 		vm->bad_input = true;
 		return ret;
 	}
-	kvm_prep_start(&prep, &vm->mem, vm->cfg.machine.track_dirty_pages, vm->prewarm,
+	/* KVM gets RAM now; memory-hotplug's region slot by slot as the guest plugs it. */
+	kvm_mem = vm->mem;
+	kvm_mem.nr_regions -= vm->mem.has_hotplug;
+	kvm_prep_start(&prep, &kvm_mem, vm->cfg.machine.track_dirty_pages, vm->prewarm,
 		       &vm->kvm_late);
 	/*
 	 * The command line first: placing a device adds its virtio_mmio.device= to
@@ -491,6 +496,8 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 		return -EINVAL;
 	}
 	ret = vm_register_memslots(vm);
+	if (!ret)
+		ret = memory_hotplug_connect(vm);
 	if (!ret)
 		ret = vm_virtio_connect(vm);
 	if (ret)

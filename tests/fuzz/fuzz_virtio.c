@@ -55,6 +55,7 @@
 
 #include "../unit/virtio_fake_host.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -92,7 +93,8 @@ struct fixture {
 	struct virtio_vsock vsock;
 	struct virtio_pmem pmem;
 	struct virtio_mem mem;
-	struct fake_host fh; /* every device's: its runs, its watched fds, its clock */
+	unsigned int mem_slot_calls; /* virtio-mem's host refuses every third slot change */
+	struct fake_host fh;	     /* every device's: its runs, its watched fds, its clock */
 	char dir[40], uds[64];
 	int listener;	    /* on <uds>_1024, for guest-initiated connections */
 	int host[MAX_HOST]; /* accepted or connecting host ends */
@@ -100,6 +102,15 @@ struct fixture {
 };
 
 static struct fixture *fx;
+
+static int mem_slot_set(void *opaque, uint64_t slot, bool present)
+{
+	struct fixture *f = opaque;
+
+	(void)slot;
+	(void)present;
+	return ++f->mem_slot_calls % 3 ? 0 : -ENOSPC;
+}
 
 static int unix_socket(const char *path, bool listen_on)
 {
@@ -432,7 +443,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	case 6:
 		if (virtio_mem_init(&fx->mem, REGION1_GPA, REGION, 64u << 10, fh_ops(), &fx->fh,
-				    &gm))
+				    &gm) ||
+		    virtio_mem_use_slots(&fx->mem, REGION / 2, mem_slot_set, fx))
 			return 0;
 		d = &fx->mem.dev;
 		break;

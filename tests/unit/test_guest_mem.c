@@ -193,7 +193,43 @@ TEST(hotplug_region)
 		 -EINVAL);
 }
 
+/* The hotplug region in slots: devices reach only the slots the guest has. */
+TEST(hotplug_slots_gate_the_accessor)
+{
+	const uint64_t hp_gpa = 4ULL << 30, slot = 128ULL << 20;
+	struct guest_mem gm, plain;
+
+	CHECK_EQ(
+	    guest_mem_init(&plain, 64 << 20, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END, false), 0);
+	CHECK_EQ(gm_hotplug_slots(&plain, slot), -EINVAL); /* no hotplug region */
+	guest_mem_destroy(&plain);
+	CHECK_EQ(guest_mem_init_hotplug(&gm, -1, 64 << 20, LAYOUT_MMIO_GAP_START,
+					LAYOUT_MMIO_GAP_END, false, hp_gpa, 3 * slot),
+		 0);
+	CHECK_EQ(gm_hotplug_slots(&gm, 2 * slot), -EINVAL); /* does not divide the region */
+	CHECK_EQ(gm_hotplug_slots(&gm, 0), -EINVAL);
+	CHECK(gm_ptr(&gm, hp_gpa, 8) != NULL); /* no slots yet: all of it */
+	CHECK_EQ(gm_hotplug_slots(&gm, slot), 0);
+	CHECK(gm_ptr(&gm, hp_gpa, 8) == NULL);
+	CHECK(gm_ptr(&gm, hp_gpa + slot, 8) == NULL);
+	CHECK(gm_ptr(&gm, 4096, 8) != NULL); /* RAM is not affected */
+	gm_hotplug_slot_set(&gm, 1, true);
+	CHECK(gm_ptr(&gm, hp_gpa + slot, 8) != NULL);
+	CHECK(gm_ptr(&gm, hp_gpa + 2 * slot - 8, 8) != NULL);
+	CHECK(gm_ptr(&gm, hp_gpa + slot - 8, 16) == NULL);     /* from slot 0 into slot 1 */
+	CHECK(gm_ptr(&gm, hp_gpa + 2 * slot - 8, 16) == NULL); /* from slot 1 into slot 2 */
+	CHECK_EQ(gm_read(&gm, &(uint64_t){0}, hp_gpa, 8), -EFAULT);
+	gm_hotplug_slot_set(&gm, 2, true);
+	CHECK(gm_ptr(&gm, hp_gpa + 2 * slot - 8, 16) != NULL); /* both present */
+	gm_hotplug_slot_set(&gm, 1, false);
+	CHECK(gm_ptr(&gm, hp_gpa + slot, 8) == NULL);
+	CHECK(gm_ptr(&gm, hp_gpa + 2 * slot, 8) != NULL);
+	gm_hotplug_slot_set(&gm, 3, true); /* past the region: ignored */
+	guest_mem_destroy(&gm);
+}
+
 TEST_MAIN(TEST_ENTRY(layout_below_gap), TEST_ENTRY(hotplug_region),
-	  TEST_ENTRY(file_mapping_is_copy_on_write), TEST_ENTRY(layout_splits_at_mmio_gap),
-	  TEST_ENTRY(bad_sizes_refused), TEST_ENTRY(checked_accessor_bounds_and_overflow),
-	  TEST_ENTRY(fake_regions_validated), TEST_ENTRY(dirty_tracking_marks_and_takes))
+	  TEST_ENTRY(hotplug_slots_gate_the_accessor), TEST_ENTRY(file_mapping_is_copy_on_write),
+	  TEST_ENTRY(layout_splits_at_mmio_gap), TEST_ENTRY(bad_sizes_refused),
+	  TEST_ENTRY(checked_accessor_bounds_and_overflow), TEST_ENTRY(fake_regions_validated),
+	  TEST_ENTRY(dirty_tracking_marks_and_takes))

@@ -225,6 +225,133 @@ TEST(snapshot_round_trip)
 	teardown();
 }
 
-TEST_MAIN(TEST_ENTRY(config_space_and_requested_size), TEST_ENTRY(plug_unplug_state),
-	  TEST_ENTRY(refused_ranges_and_malformed), TEST_ENTRY(geometry_checked),
-	  TEST_ENTRY(snapshot_round_trip))
+/* The host's slots as the device asks for them: a log of calls, and a failure on demand. */
+#define SLOT (8 * MIB) /* 4 blocks; the region has 2 */
+static struct {
+	int calls;
+	uint64_t last;
+	bool last_present;
+	bool mapped[2];
+	int fail_slot; /* -1: none */
+} slots;
+
+static int fake_slot_set(void *opaque, uint64_t slot, bool present)
+{
+	CHECK(opaque == &slots);
+	CHECK(slot < 2);
+	if ((int)slot == slots.fail_slot)
+		return -ENOSPC;
+	CHECK(slots.mapped[slot] != present); /* never twice the same way */
+	slots.calls++;
+	slots.last = slot;
+	slots.last_present = present;
+	slots.mapped[slot] = present;
+	return 0;
+}
+
+static void slots_setup(void)
+{
+	setup();
+	memset(&slots, 0, sizeof(slots));
+	slots.fail_slot = -1;
+	CHECK_EQ(virtio_mem_use_slots(&vm_, 3 * MIB, fake_slot_set, &slots), -EINVAL);
+	CHECK_EQ(virtio_mem_use_slots(&vm_, 6 * MIB, fake_slot_set, &slots), -EINVAL);
+	CHECK_EQ(virtio_mem_use_slots(&vm_, SLOT, fake_slot_set, &slots), 0);
+	CHECK_EQ(vm_.nr_slots, 2);
+	CHECK_EQ(virtio_mem_set_requested(&vm_, HP_SIZE), 0);
+}
+
+TEST(slots_follow_plugged_blocks)
+{
+	slots_setup();
+	CHECK(!virtio_mem_slot_mapped(&vm_, 0) && !virtio_mem_slot_mapped(&vm_, 1));
+	/* The first block of slot 0: mapped before the ACK. */
+	CHECK_EQ(req(VIRTIO_MEM_REQ_PLUG, HP_GPA + BLOCK, 1), VIRTIO_MEM_RESP_ACK);
+	CHECK_EQ(slots.calls, 1);
+	CHECK(slots.mapped[0] && virtio_mem_slot_mapped(&vm_, 0));
+	/* Another block of it: nothing to map. */
+	CHECK_EQ(req(VIRTIO_MEM_REQ_PLUG, HP_GPA, 1), VIRTIO_MEM_RESP_ACK);
+	CHECK_EQ(slots.calls, 1);
+	/* A range over both slots maps slot 1 only. */
+	CHECK_EQ(req(VIRTIO_MEM_REQ_PLUG, HP_GPA + 3 * BLOCK, 2), VIRTIO_MEM_RESP_ACK);
+	CHECK_EQ(slots.calls, 2);
+	CHECK(slots.mapped[1] && slots.last == 1);
+	/* Unplugging some of slot 0's blocks keeps it; its last one unmaps it. */
+	CHECK_EQ(req(VIRTIO_MEM_REQ_UNPLUG, HP_GPA, 2), VIRTIO_MEM_RESP_ACK);
+	CHECK_EQ(slots.calls, 2);
+	CHECK_EQ(req(VIRTIO_MEM_REQ_UNPLUG, HP_GPA + 3 * BLOCK, 1), VIRTIO_MEM_RESP_ACK);
+	CHECK_EQ(slots.calls, 3);
+	CHECK(!slots.mapped[0] && slots.mapped[1] && !virtio_mem_slot_mapped(&vm_, 0));
+	/* UNPLUG_ALL unmaps what is left. */
+	CHECK_EQ(req(VIRTIO_MEM_REQ_UNPLUG_ALL, 0, 0), VIRTIO_MEM_RESP_ACK);
+	CHECK_EQ(slots.calls, 4);
+	CHECK(!slots.mapped[0] && !slots.mapped[1]);
+	/* A refused plug (NACK, ERROR) maps nothing. */
+	CHECK_EQ(virtio_mem_set_requested(&vm_, BLOCK), 0);
+	CHECK_EQ(req(VIRTIO_MEM_REQ_PLUG, HP_GPA, 2), VIRTIO_MEM_RESP_NACK);
+	CHECK_EQ(req(VIRTIO_MEM_REQ_PLUG, HP_GPA + 4096, 1), VIRTIO_MEM_RESP_ERROR);
+	CHECK_EQ(slots.calls, 4);
+	teardown();
+}
+
+TEST(slot_the_host_refuses)
+{
+	slots_setup();
+	/* Slot 1 cannot be mapped: a plug over both slots fails whole, slot 0 unmapped again. */
+	slots.fail_slot = 1;
+	CHECK_EQ(req(VIRTIO_MEM_REQ_PLUG, HP_GPA + 3 * BLOCK, 2), VIRTIO_MEM_RESP_ERROR);
+	CHECK(!slots.mapped[0] && !slots.mapped[1]);
+	CHECK_EQ(slots.calls, 2); /* slot 0 in and out */
+	CHECK_EQ(cfg64(40), 0);
+	CHECK_EQ(state_of(HP_GPA + 3 * BLOCK, 2), VIRTIO_MEM_STATE_UNPLUGGED);
+	CHECK_EQ(vm_.plug_fails, 1);
+	/* Slot 0 alone works; its unmap refused: unplugged anyway, still mapped. */
+	CHECK_EQ(req(VIRTIO_MEM_REQ_PLUG, HP_GPA, 1), VIRTIO_MEM_RESP_ACK);
+	slots.fail_slot = 0;
+	CHECK_EQ(req(VIRTIO_MEM_REQ_UNPLUG, HP_GPA, 1), VIRTIO_MEM_RESP_ACK);
+	CHECK(virtio_mem_slot_mapped(&vm_, 0));
+	CHECK_EQ(cfg64(40), 0);
+	/* The next unplug of its last block takes it out. */
+	slots.fail_slot = -1;
+	CHECK_EQ(req(VIRTIO_MEM_REQ_PLUG, HP_GPA, 1), VIRTIO_MEM_RESP_ACK);
+	CHECK_EQ(req(VIRTIO_MEM_REQ_UNPLUG, HP_GPA, 1), VIRTIO_MEM_RESP_ACK);
+	CHECK(!virtio_mem_slot_mapped(&vm_, 0) && !slots.mapped[0]);
+	teardown();
+}
+
+/* A restore maps the slots with a plugged block, and only those. */
+TEST(slots_restored)
+{
+	struct virtio_mem *back = calloc(1, sizeof(*back));
+	struct fd_snap snap;
+
+	slots_setup();
+	CHECK_EQ(req(VIRTIO_MEM_REQ_PLUG, HP_GPA + 5 * BLOCK, 1), VIRTIO_MEM_RESP_ACK);
+	fd_snap_save(&snap, &vm_.dev);
+	memset(&slots, 0, sizeof(slots));
+	slots.fail_slot = -1;
+	CHECK_EQ(virtio_mem_init(back, HP_GPA, HP_SIZE, BLOCK, fd_host_ops(), &fdrv.host, &fdrv.gm),
+		 0);
+	CHECK_EQ(virtio_mem_use_slots(back, SLOT, fake_slot_set, &slots), 0);
+	CHECK_EQ(virtio_dev_restore(&back->dev, &snap.f, 0), 0);
+	CHECK_EQ(slots.calls, 1);
+	CHECK(!slots.mapped[0] && slots.mapped[1]);
+	CHECK(!virtio_mem_slot_mapped(back, 0) && virtio_mem_slot_mapped(back, 1));
+	virtio_mem_destroy(back);
+	/* The host cannot map it: the restore fails. */
+	memset(&slots, 0, sizeof(slots));
+	slots.fail_slot = 1;
+	CHECK_EQ(virtio_mem_init(back, HP_GPA, HP_SIZE, BLOCK, fd_host_ops(), &fdrv.host, &fdrv.gm),
+		 0);
+	CHECK_EQ(virtio_mem_use_slots(back, SLOT, fake_slot_set, &slots), 0);
+	CHECK(virtio_dev_restore(&back->dev, &snap.f, 0) != 0);
+	virtio_mem_destroy(back);
+	free(back);
+	fd_snap_free(&snap);
+	teardown();
+}
+
+TEST_MAIN(TEST_ENTRY(slots_follow_plugged_blocks), TEST_ENTRY(slot_the_host_refuses),
+	  TEST_ENTRY(slots_restored), TEST_ENTRY(config_space_and_requested_size),
+	  TEST_ENTRY(plug_unplug_state), TEST_ENTRY(refused_ranges_and_malformed),
+	  TEST_ENTRY(geometry_checked), TEST_ENTRY(snapshot_round_trip))

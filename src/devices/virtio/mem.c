@@ -58,12 +58,94 @@ static uint64_t count_plugged(const struct virtio_mem *m, uint64_t first, uint64
 	return n;
 }
 
-/* Gives the blocks' host pages back: the guest unplugged them. */
+/*
+ * Gives the blocks' host pages back: the guest unplugged them. Marked as
+ * written, so that a Diff snapshot records them as they are now (zeros).
+ */
 static void discard(struct virtio_mem *m, uint64_t first, uint64_t nb)
 {
 	if (madvise(m->hva + first * m->block_size, nb * m->block_size, MADV_DONTNEED) < 0)
 		log_warn_rl("virtio-mem: madvise(MADV_DONTNEED) of %llu blocks: %s",
 			    (unsigned long long)nb, strerror(errno));
+	gm_mark_dirty(m->dev.mem, m->hva + first * m->block_size, nb * m->block_size);
+}
+
+bool virtio_mem_slot_mapped(const struct virtio_mem *m, uint64_t slot)
+{
+	return slot < m->nr_slots && (m->slot_mapped[slot / 64] & (1ULL << (slot % 64)));
+}
+
+static void set_mapped(struct virtio_mem *m, uint64_t slot, bool on)
+{
+	if (on)
+		m->slot_mapped[slot / 64] |= 1ULL << (slot % 64);
+	else
+		m->slot_mapped[slot / 64] &= ~(1ULL << (slot % 64));
+}
+
+/* Whether a block of slot @s is plugged. */
+static bool slot_in_use(const struct virtio_mem *m, uint64_t s)
+{
+	uint64_t per = m->slot_size / m->block_size;
+
+	return count_plugged(m, s * per, per) != 0;
+}
+
+/* The slots of blocks [first, first + nb): *s0 to *s1. False without slots. */
+static bool slot_span(const struct virtio_mem *m, uint64_t first, uint64_t nb, uint64_t *s0,
+		      uint64_t *s1)
+{
+	if (!m->slot_size)
+		return false;
+	*s0 = first * m->block_size / m->slot_size;
+	*s1 = ((first + nb) * m->block_size - 1) / m->slot_size;
+	return true;
+}
+
+/* Unmaps the slots of [s0, s1] that are mapped with no block plugged. */
+static void unmap_unused(struct virtio_mem *m, uint64_t s0, uint64_t s1)
+{
+	for (uint64_t s = s0; s <= s1; s++) {
+		if (!virtio_mem_slot_mapped(m, s) || slot_in_use(m, s))
+			continue;
+		if (m->slot_set(m->slot_opaque, s, false))
+			continue; /* stays mapped: the host logged why */
+		set_mapped(m, s, false);
+	}
+}
+
+/*
+ * Maps every slot of blocks [first, first + nb) not mapped yet: before a PLUG
+ * of them is acknowledged. On failure unmaps what it mapped; -errno.
+ */
+static int map_slots(struct virtio_mem *m, uint64_t first, uint64_t nb)
+{
+	uint64_t s0, s1;
+	int ret;
+
+	if (!slot_span(m, first, nb, &s0, &s1))
+		return 0;
+	for (uint64_t s = s0; s <= s1; s++) {
+		if (virtio_mem_slot_mapped(m, s))
+			continue;
+		ret = m->slot_set(m->slot_opaque, s, true);
+		if (ret) {
+			if (s > s0)
+				unmap_unused(m, s0, s - 1); /* those this plug mapped */
+			return ret;
+		}
+		set_mapped(m, s, true);
+	}
+	return 0;
+}
+
+/* Unmaps the slots of blocks [first, first + nb) left with no block plugged. */
+static void unmap_slots(struct virtio_mem *m, uint64_t first, uint64_t nb)
+{
+	uint64_t s0, s1;
+
+	if (slot_span(m, first, nb, &s0, &s1))
+		unmap_unused(m, s0, s1);
 }
 
 /* One request: the response type; *state for STATE. */
@@ -82,6 +164,11 @@ static uint16_t handle(struct virtio_mem *m, uint16_t type, uint64_t addr, uint6
 			m->plug_fails++;
 			return VIRTIO_MEM_RESP_NACK;
 		}
+		/* The memory is the guest's before it hears so. */
+		if (map_slots(m, first, nb)) {
+			m->plug_fails++;
+			return VIRTIO_MEM_RESP_ERROR;
+		}
 		for (uint64_t b = first; b < first + nb; b++)
 			set_plugged(m, b, true);
 		m->plugged_size += nb * m->block_size;
@@ -92,15 +179,18 @@ static uint16_t handle(struct virtio_mem *m, uint16_t type, uint64_t addr, uint6
 			m->unplug_fails++;
 			return VIRTIO_MEM_RESP_ERROR;
 		}
-		discard(m, first, nb);
+		/* Out of the guest's reach first, then given back: no page comes back. */
 		for (uint64_t b = first; b < first + nb; b++)
 			set_plugged(m, b, false);
+		unmap_slots(m, first, nb);
+		discard(m, first, nb);
 		m->plugged_size -= nb * m->block_size;
 		m->unplug_count++;
 		return VIRTIO_MEM_RESP_ACK;
 	case VIRTIO_MEM_REQ_UNPLUG_ALL:
-		discard(m, 0, m->nr_blocks);
 		memset(m->plugged, 0, (m->nr_blocks + 63) / 64 * sizeof(uint64_t));
+		unmap_slots(m, 0, m->nr_blocks);
+		discard(m, 0, m->nr_blocks);
 		m->plugged_size = 0;
 		m->unplug_count++;
 		return VIRTIO_MEM_RESP_ACK;
@@ -242,6 +332,19 @@ static int mem_restore(struct virtio_dev *d, struct state_reader *r)
 		log_error("virtio-mem: the snapshot plugs blocks past the region");
 		return -EINVAL;
 	}
+	/* The slots the guest had: those with a plugged block, as at the save. */
+	for (uint64_t s = 0; s < m->nr_slots; s++) {
+		int ret;
+
+		if (!slot_in_use(m, s) || virtio_mem_slot_mapped(m, s))
+			continue;
+		ret = m->slot_set(m->slot_opaque, s, true);
+		if (ret)
+			return ret;
+		set_mapped(m, s, true);
+	}
+	if (m->nr_slots)
+		unmap_unused(m, 0, m->nr_slots - 1); /* restored over a device in use */
 	if (d->activated)
 		virtio_dev_schedule(d, 0);
 	return 0;
@@ -289,6 +392,24 @@ void virtio_mem_destroy(struct virtio_mem *m)
 		virtio_dev_destroy(&m->dev);
 	free(m->plugged);
 	m->plugged = NULL;
+	free(m->slot_mapped);
+	m->slot_mapped = NULL;
+}
+
+int virtio_mem_use_slots(struct virtio_mem *m, uint64_t slot_size, virtio_mem_slot_fn set,
+			 void *opaque)
+{
+	if (!slot_size || slot_size % m->block_size || m->region_size % slot_size || !set)
+		return -EINVAL;
+	free(m->slot_mapped);
+	m->nr_slots = m->region_size / slot_size;
+	m->slot_mapped = calloc((m->nr_slots + 63) / 64, sizeof(uint64_t));
+	if (!m->slot_mapped)
+		return -ENOMEM;
+	m->slot_size = slot_size;
+	m->slot_set = set;
+	m->slot_opaque = opaque;
+	return 0;
 }
 
 int virtio_mem_set_requested(struct virtio_mem *m, uint64_t bytes)

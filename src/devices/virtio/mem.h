@@ -11,8 +11,11 @@
  * plugged memory like anywhere in RAM. Unplugged blocks are given back to the
  * host at once (MADV_DONTNEED): an unplugged block costs no host memory.
  * VIRTIO_MEM_F_UNPLUGGED_INACCESSIBLE is offered (the driver must not touch
- * unplugged memory); ember does not enforce it (the region keeps one KVM slot;
- * a guest reading unplugged memory reads zeros).
+ * unplugged memory), and enforced slot by slot (virtio_mem_use_slots): the
+ * region is cut into slots, and a slot is in the guest's address space only
+ * while one of its blocks is plugged: mapped before the PLUG that needs it is
+ * acknowledged, unmapped once its last block is unplugged (before its pages are
+ * given back), mapped again on restore for every slot with a plugged block.
  *
  * Requests (one queue): PLUG, UNPLUG, UNPLUG_ALL, STATE, each answered with
  * ACK, NACK (a plug beyond requested_size), or ERROR (a range that is not
@@ -67,6 +70,13 @@ struct memory_hotplug_config {
 	uint32_t block_size_mib; /* default 2 */
 };
 
+/*
+ * The host's side of a slot: maps slot @slot (bytes [slot * slot_size, +
+ * slot_size) of the region) into the guest's address space (@present) or
+ * takes it out. 0, or a negative errno (logged by the host).
+ */
+typedef int (*virtio_mem_slot_fn)(void *opaque, uint64_t slot, bool present);
+
 struct virtio_mem {
 	struct virtio_dev dev; /* first: dev.opaque points back here */
 
@@ -78,6 +88,13 @@ struct virtio_mem {
 	uint64_t *plugged; /* a bit per block */
 	uint64_t plugged_size;
 	uint64_t requested_size;
+
+	/* Slots (virtio_mem_use_slots); slot_size 0: none, the region always mapped. */
+	uint64_t slot_size;
+	uint64_t nr_slots;
+	uint64_t *slot_mapped; /* a bit per slot: the host mapped it (slot_set said so) */
+	virtio_mem_slot_fn slot_set;
+	void *slot_opaque;
 
 	struct vq_chain chain;
 
@@ -93,6 +110,16 @@ int virtio_mem_init(struct virtio_mem *m, uint64_t addr, uint64_t size, uint64_t
 		    const struct virtio_host_ops *host, void *host_data,
 		    const struct guest_mem *mem);
 void virtio_mem_destroy(struct virtio_mem *m);
+/*
+ * Cuts the region into slots of @slot_size bytes (a multiple of the block
+ * size dividing the region), all unmapped: from now on @set maps a slot when
+ * its first block is plugged and unmaps it when its last one goes. Before the
+ * device runs. 0, -EINVAL (the size) or -ENOMEM.
+ */
+int virtio_mem_use_slots(struct virtio_mem *m, uint64_t slot_size, virtio_mem_slot_fn set,
+			 void *opaque);
+/* Whether slot @slot is mapped (dev.lock held, or the device idle). */
+bool virtio_mem_slot_mapped(const struct virtio_mem *m, uint64_t slot);
 /*
  * The host's new target (bytes): a multiple of the block size, at most the
  * region. Raises a configuration interrupt. 0 or -EINVAL. dev.lock taken.
