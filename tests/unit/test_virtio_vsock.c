@@ -376,11 +376,50 @@ TEST(snapshot_resets_transport)
 	CHECK_EQ(R.f.host.interrupts, irqs + 1);
 	CHECK(R.f.host.run_pending);
 	pump_idle();
-	/* A new client, through the listener at the same path, on the same rings. */
-	c = host_connect(53, HOST_PORT0, GUEST_BUF);
+	/*
+	 * A new client: its REQUEST waits until the driver took the event (it posts
+	 * the buffer again), or Linux would reset the connection with the event.
+	 */
+	c = unix_connect(R.uds);
+	send_all(c, "CONNECT 53\n", 11);
+	rx_none();
+	CHECK_EQ(R.v.nr_conns, 1);
+	fd_post(&R.f, VSOCK_QUEUE_EVENT, 0);
+	fd_notify(&R.f, VSOCK_QUEUE_EVENT);
+	rx_expect(VSOCK_OP_REQUEST, HOST_PORT0, 53);
+	tx(VSOCK_OP_RST, 53, HOST_PORT0, NULL, 0, 0);
+	expect_eof(c);
+	close(c);
+	/* Then through the listener at the same path, on the same rings, as before. */
+	c = host_connect(54, HOST_PORT0 + 1, GUEST_BUF);
 	send_all(c, "ping", 4);
-	rx_expect(VSOCK_OP_RW, HOST_PORT0, 53);
+	rx_expect(VSOCK_OP_RW, HOST_PORT0 + 1, 54);
 	CHECK(!memcmp(P.data, "ping", 4));
+	close(c);
+	fd_snap_free(&snap);
+	rig_cleanup();
+}
+
+/* A driver that never takes the reset event holds the rx queue for VSOCK_RESET_HOLD_MS only. */
+TEST(snapshot_reset_hold_ends_at_its_deadline)
+{
+	struct fd_snap snap;
+	int c;
+
+	setup();
+	fd_chain(&R.f, VSOCK_QUEUE_EVENT, 0, 1, &(struct fd_buf){EV_GPA, 8, true});
+	fd_post(&R.f, VSOCK_QUEUE_EVENT, 0);
+	fd_notify(&R.f, VSOCK_QUEUE_EVENT);
+	fd_snap_save(&snap, &R.v.dev);
+	CHECK_EQ(restore_fresh(&snap), 0);
+	CHECK_EQ(fd_used_idx(&R.f, VSOCK_QUEUE_EVENT), 1);
+	c = unix_connect(R.uds);
+	send_all(c, "CONNECT 52\n", 11);
+	rx_none();
+	R.f.host.now += (VSOCK_RESET_HOLD_MS - 1) * 1000000ULL;
+	rx_none();
+	R.f.host.now += 2000000ULL;
+	rx_expect(VSOCK_OP_REQUEST, HOST_PORT0, 52);
 	close(c);
 	fd_snap_free(&snap);
 	rig_cleanup();
@@ -1342,22 +1381,20 @@ TEST(stalled_host_reader_loses_nothing)
 	rig_cleanup();
 }
 
-TEST_MAIN(TEST_ENTRY(snapshot_resets_transport), TEST_ENTRY(snapshot_without_event_buffer),
-	  TEST_ENTRY(config_space_and_features), TEST_ENTRY(uds_path_in_use),
-	  TEST_ENTRY(host_initiated_both_ways_and_close),
-	  TEST_ENTRY(connect_line_split_and_followed_by_data),
-	  TEST_ENTRY(guest_initiated_both_ways),
-	  TEST_ENTRY(guest_connect_without_listener_gets_rst),
-	  TEST_ENTRY(bad_connect_lines_close_the_client), TEST_ENTRY(guest_rst_closes_the_client),
-	  TEST_ENTRY(request_timeout), TEST_ENTRY(credit_guest_buf_alloc_is_respected),
-	  TEST_ENTRY(credit_rx_buffer_and_packet_caps), TEST_ENTRY(credit_update_from_the_device),
-	  TEST_ENTRY(guest_beyond_our_credit_gets_rst),
-	  TEST_ENTRY(buffered_data_is_flushed_when_the_host_reads),
-	  TEST_ENTRY(half_close_both_ways),
-	  TEST_ENTRY(malformed_packets_get_rst_and_the_device_goes_on),
-	  TEST_ENTRY(connection_limit), TEST_ENTRY(device_reset_closes_every_connection),
-	  TEST_ENTRY(connect_before_the_driver_is_up), TEST_ENTRY(tx_work_is_bounded_per_run),
-	  TEST_ENTRY(paused_device_holds_its_work),
-	  TEST_ENTRY(host_closing_waits_for_guest_rst_then_times_out),
-	  TEST_ENTRY(many_connections_round_robin), TEST_ENTRY(stalled_guest_reader_loses_nothing),
-	  TEST_ENTRY(stalled_host_reader_loses_nothing))
+TEST_MAIN(
+    TEST_ENTRY(snapshot_resets_transport), TEST_ENTRY(snapshot_reset_hold_ends_at_its_deadline),
+    TEST_ENTRY(snapshot_without_event_buffer), TEST_ENTRY(config_space_and_features),
+    TEST_ENTRY(uds_path_in_use), TEST_ENTRY(host_initiated_both_ways_and_close),
+    TEST_ENTRY(connect_line_split_and_followed_by_data), TEST_ENTRY(guest_initiated_both_ways),
+    TEST_ENTRY(guest_connect_without_listener_gets_rst),
+    TEST_ENTRY(bad_connect_lines_close_the_client), TEST_ENTRY(guest_rst_closes_the_client),
+    TEST_ENTRY(request_timeout), TEST_ENTRY(credit_guest_buf_alloc_is_respected),
+    TEST_ENTRY(credit_rx_buffer_and_packet_caps), TEST_ENTRY(credit_update_from_the_device),
+    TEST_ENTRY(guest_beyond_our_credit_gets_rst),
+    TEST_ENTRY(buffered_data_is_flushed_when_the_host_reads), TEST_ENTRY(half_close_both_ways),
+    TEST_ENTRY(malformed_packets_get_rst_and_the_device_goes_on), TEST_ENTRY(connection_limit),
+    TEST_ENTRY(device_reset_closes_every_connection), TEST_ENTRY(connect_before_the_driver_is_up),
+    TEST_ENTRY(tx_work_is_bounded_per_run), TEST_ENTRY(paused_device_holds_its_work),
+    TEST_ENTRY(host_closing_waits_for_guest_rst_then_times_out),
+    TEST_ENTRY(many_connections_round_robin), TEST_ENTRY(stalled_guest_reader_loses_nothing),
+    TEST_ENTRY(stalled_host_reader_loses_nothing))
