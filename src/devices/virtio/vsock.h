@@ -14,8 +14,9 @@
  *    Unix socket "<uds_path>_P" (nonblocking); success answers RESPONSE, failure
  *    (no such socket, nobody listening, backlog full, path too long) RST.
  *
- * Queues: rx (0, device -> guest), tx (1, guest -> device), event (2: never
- * used; ember does not migrate). Configuration space: le64 guest_cid. No
+ * Queues: rx (0, device -> guest), tx (1, guest -> device), event (2: only
+ * TRANSPORT_RESET after a snapshot restore; the rx queue then waits until the
+ * driver took it). Configuration space: le64 guest_cid. No
  * device-specific feature bits: stream sockets only (what VIRTIO_VSOCK_F_STREAM
  * means, and what a driver assumes when no bit is offered).
  *
