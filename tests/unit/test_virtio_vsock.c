@@ -376,11 +376,50 @@ TEST(snapshot_resets_transport)
 	CHECK_EQ(R.f.host.interrupts, irqs + 1);
 	CHECK(R.f.host.run_pending);
 	pump_idle();
-	/* A new client, through the listener at the same path, on the same rings. */
-	c = host_connect(53, HOST_PORT0, GUEST_BUF);
+	/*
+	 * A new client: its REQUEST waits until the driver took the event (it posts
+	 * the buffer again), or Linux would reset the connection with the event.
+	 */
+	c = unix_connect(R.uds);
+	send_all(c, "CONNECT 53\n", 11);
+	rx_none();
+	CHECK_EQ(R.v.nr_conns, 1);
+	fd_post(&R.f, VSOCK_QUEUE_EVENT, 0);
+	fd_notify(&R.f, VSOCK_QUEUE_EVENT);
+	rx_expect(VSOCK_OP_REQUEST, HOST_PORT0, 53);
+	tx(VSOCK_OP_RST, 53, HOST_PORT0, NULL, 0, 0);
+	expect_eof(c);
+	close(c);
+	/* Then through the listener at the same path, on the same rings, as before. */
+	c = host_connect(54, HOST_PORT0 + 1, GUEST_BUF);
 	send_all(c, "ping", 4);
-	rx_expect(VSOCK_OP_RW, HOST_PORT0, 53);
+	rx_expect(VSOCK_OP_RW, HOST_PORT0 + 1, 54);
 	CHECK(!memcmp(P.data, "ping", 4));
+	close(c);
+	fd_snap_free(&snap);
+	rig_cleanup();
+}
+
+/* A driver that never takes the reset event holds the rx queue for VSOCK_RESET_HOLD_MS only. */
+TEST(snapshot_reset_hold_ends_at_its_deadline)
+{
+	struct fd_snap snap;
+	int c;
+
+	setup();
+	fd_chain(&R.f, VSOCK_QUEUE_EVENT, 0, 1, &(struct fd_buf){EV_GPA, 8, true});
+	fd_post(&R.f, VSOCK_QUEUE_EVENT, 0);
+	fd_notify(&R.f, VSOCK_QUEUE_EVENT);
+	fd_snap_save(&snap, &R.v.dev);
+	CHECK_EQ(restore_fresh(&snap), 0);
+	CHECK_EQ(fd_used_idx(&R.f, VSOCK_QUEUE_EVENT), 1);
+	c = unix_connect(R.uds);
+	send_all(c, "CONNECT 52\n", 11);
+	rx_none();
+	R.f.host.now += (VSOCK_RESET_HOLD_MS - 1) * 1000000ULL;
+	rx_none();
+	R.f.host.now += 2000000ULL;
+	rx_expect(VSOCK_OP_REQUEST, HOST_PORT0, 52);
 	close(c);
 	fd_snap_free(&snap);
 	rig_cleanup();
@@ -1160,21 +1199,202 @@ TEST(many_connections_round_robin)
 	rig_cleanup();
 }
 
-TEST_MAIN(TEST_ENTRY(snapshot_resets_transport), TEST_ENTRY(snapshot_without_event_buffer),
-	  TEST_ENTRY(config_space_and_features), TEST_ENTRY(uds_path_in_use),
-	  TEST_ENTRY(host_initiated_both_ways_and_close),
-	  TEST_ENTRY(connect_line_split_and_followed_by_data),
-	  TEST_ENTRY(guest_initiated_both_ways),
-	  TEST_ENTRY(guest_connect_without_listener_gets_rst),
-	  TEST_ENTRY(bad_connect_lines_close_the_client), TEST_ENTRY(guest_rst_closes_the_client),
-	  TEST_ENTRY(request_timeout), TEST_ENTRY(credit_guest_buf_alloc_is_respected),
-	  TEST_ENTRY(credit_rx_buffer_and_packet_caps), TEST_ENTRY(credit_update_from_the_device),
-	  TEST_ENTRY(guest_beyond_our_credit_gets_rst),
-	  TEST_ENTRY(buffered_data_is_flushed_when_the_host_reads),
-	  TEST_ENTRY(half_close_both_ways),
-	  TEST_ENTRY(malformed_packets_get_rst_and_the_device_goes_on),
-	  TEST_ENTRY(connection_limit), TEST_ENTRY(device_reset_closes_every_connection),
-	  TEST_ENTRY(connect_before_the_driver_is_up), TEST_ENTRY(tx_work_is_bounded_per_run),
-	  TEST_ENTRY(paused_device_holds_its_work),
-	  TEST_ENTRY(host_closing_waits_for_guest_rst_then_times_out),
-	  TEST_ENTRY(many_connections_round_robin))
+/* --- nothing is lost with a stalled guest reader (both ways) --- */
+
+#define STREAM_LEN 200000u
+
+static uint8_t pattern(uint32_t i)
+{
+	return (uint8_t)(i * 7u % 251u);
+}
+
+/*
+ * The guest's socket as Linux keeps it: bytes queued (not read yet) up to its
+ * buf_alloc; a packet that does not fit is dropped (virtio_transport_recv_enqueue),
+ * which is what a device sending beyond the credit costs.
+ */
+struct gsock {
+	uint32_t buf_alloc, fwd_cnt, queued;
+	uint32_t received, dropped, requests;
+	bool shut;    /* the host's SHUTDOWN came */
+	uint8_t *got; /* STREAM_LEN bytes, in arrival order */
+};
+
+static void gsock_credit(struct gsock *g, uint16_t op)
+{
+	tx_full(CID, VSOCK_HOST_CID, VSOCK_TYPE_STREAM, op, 52, HOST_PORT0, NULL, 0, 0,
+		g->buf_alloc, g->fwd_cnt);
+}
+
+/* Takes what the device put on the rx queue (buffers posted again). */
+static void gsock_take(struct gsock *g)
+{
+	while (rx_next(&P)) {
+		if (P.h.op == VSOCK_OP_CREDIT_REQUEST) {
+			g->requests++;
+			gsock_credit(g, VSOCK_OP_CREDIT_UPDATE);
+			continue;
+		}
+		if (P.h.op == VSOCK_OP_SHUTDOWN) {
+			CHECK_EQ(g->received, STREAM_LEN); /* only after every byte */
+			g->shut = true;
+			continue;
+		}
+		if (P.h.op != VSOCK_OP_RW || g->shut)
+			FAIL_AT("op %u after %u bytes", P.h.op, g->received);
+		CHECK_EQ(P.h.dst_port, 52);
+		if (g->queued + P.len > g->buf_alloc) {
+			g->dropped += P.len;
+			continue;
+		}
+		if (g->received + P.len > STREAM_LEN)
+			FAIL_AT("more than %u bytes", STREAM_LEN);
+		memcpy(g->got + g->received, P.data, P.len);
+		g->received += P.len;
+		g->queued += P.len;
+	}
+}
+
+/* The host writes what its socket takes of @data[*off..len) (nonblocking). */
+static void host_write_some(int fd, const uint8_t *data, size_t len, size_t *off)
+{
+	while (*off < len) {
+		ssize_t n = send(fd, data + *off, len - *off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n <= 0) {
+			CHECK(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+			return;
+		}
+		*off += (size_t)n;
+	}
+}
+
+TEST(stalled_guest_reader_loses_nothing)
+{
+	static uint8_t data[STREAM_LEN], got[STREAM_LEN];
+	struct gsock g = {.buf_alloc = 16 * 1024, .got = got};
+	size_t off = 0;
+	int c, round;
+
+	setup();
+	for (uint32_t i = 0; i < STREAM_LEN; i++)
+		data[i] = pattern(i);
+	c = host_connect(52, HOST_PORT0, g.buf_alloc);
+	/* The guest's reader stalls: nothing is read, its buffer fills. */
+	for (round = 0; round < 40; round++) {
+		host_write_some(c, data, sizeof(data), &off);
+		pump(2);
+		gsock_take(&g);
+	}
+	CHECK_EQ(g.dropped, 0);
+	CHECK_EQ(g.queued, g.buf_alloc);
+	/* It reads, but the rx ring is not served for a while: the device runs out of buffers. */
+	g.fwd_cnt += g.queued;
+	g.queued = 0;
+	gsock_credit(&g, VSOCK_OP_CREDIT_UPDATE);
+	for (round = 0; round < 20; round++) {
+		host_write_some(c, data, sizeof(data), &off);
+		pump(2);
+	}
+	/* Then it reads everything as it comes; the host shuts its side once it wrote all. */
+	for (round = 0; round < 3000 && !g.shut; round++) {
+		host_write_some(c, data, sizeof(data), &off);
+		if (off == STREAM_LEN)
+			shutdown(c, SHUT_WR);
+		pump(1);
+		gsock_take(&g);
+		if (g.queued) {
+			g.fwd_cnt += g.queued;
+			g.queued = 0;
+			gsock_credit(&g, VSOCK_OP_CREDIT_UPDATE);
+		}
+	}
+	CHECK_EQ(off, STREAM_LEN);
+	CHECK_EQ(g.dropped, 0);
+	CHECK_EQ(g.received, STREAM_LEN);
+	CHECK(g.shut);
+	for (uint32_t i = 0; i < STREAM_LEN; i++)
+		if (got[i] != pattern(i))
+			FAIL_AT("byte %u: 0x%02x, expected 0x%02x", i, got[i], pattern(i));
+	CHECK_EQ(R.v.rx_bytes_count, STREAM_LEN);
+	close(c);
+	rig_cleanup();
+}
+
+#define G2H_LEN 1000000u /* more than the host socket and our buffer together */
+
+/*
+ * The other way: the guest sends within our credit (buf_alloc and fwd_cnt from
+ * our packets) while the host does not read; then the host reads everything.
+ */
+TEST(stalled_host_reader_loses_nothing)
+{
+	static uint8_t data[G2H_LEN], got[G2H_LEN];
+	uint32_t sent = 0, our_alloc = VSOCK_CONN_BUF_SIZE, our_fwd = 0;
+	size_t have = 0;
+	int c, round;
+
+	setup();
+	for (uint32_t i = 0; i < G2H_LEN; i++)
+		data[i] = pattern(i);
+	c = host_connect(52, HOST_PORT0, GUEST_BUF);
+	for (round = 0; round < 4000 && have < G2H_LEN; round++) {
+		uint32_t used = sent - our_fwd;
+		uint32_t credit = used >= our_alloc ? 0 : our_alloc - used;
+		uint32_t n = G2H_LEN - sent;
+
+		if (n > credit)
+			n = credit;
+		if (n > VSOCK_MAX_PKT_PAYLOAD)
+			n = VSOCK_MAX_PKT_PAYLOAD;
+		if (n) {
+			tx(VSOCK_OP_RW, 52, HOST_PORT0, data + sent, n, 0);
+			sent += n;
+		}
+		CHECK_EQ(R.v.nr_conns, 1); /* never beyond the credit: never an RST */
+		pump(1);
+		while (rx_next(&P)) {
+			CHECK_EQ(P.h.op, VSOCK_OP_CREDIT_UPDATE);
+			our_alloc = P.h.buf_alloc;
+			our_fwd = P.h.fwd_cnt;
+		}
+		/* The host reader stalls for the first 50 rounds, then takes what there is. */
+		while (round >= 50 && have < G2H_LEN) {
+			ssize_t r = recv(c, got + have, G2H_LEN - have, MSG_DONTWAIT);
+
+			if (r <= 0)
+				break;
+			have += (size_t)r;
+		}
+		if (round == 49)
+			CHECK(R.v.buffered_bytes > 0); /* the socket was full: we kept the rest */
+	}
+	CHECK_EQ(sent, G2H_LEN);
+	CHECK_EQ(have, G2H_LEN);
+	for (uint32_t i = 0; i < G2H_LEN; i++)
+		if (got[i] != pattern(i))
+			FAIL_AT("byte %u: 0x%02x, expected 0x%02x", i, got[i], pattern(i));
+	CHECK_EQ(R.v.tx_bytes_count, G2H_LEN);
+	CHECK_EQ(R.v.buffered_bytes, 0);
+	CHECK_EQ(R.v.credit_overruns, 0);
+	close(c);
+	rig_cleanup();
+}
+
+TEST_MAIN(
+    TEST_ENTRY(snapshot_resets_transport), TEST_ENTRY(snapshot_reset_hold_ends_at_its_deadline),
+    TEST_ENTRY(snapshot_without_event_buffer), TEST_ENTRY(config_space_and_features),
+    TEST_ENTRY(uds_path_in_use), TEST_ENTRY(host_initiated_both_ways_and_close),
+    TEST_ENTRY(connect_line_split_and_followed_by_data), TEST_ENTRY(guest_initiated_both_ways),
+    TEST_ENTRY(guest_connect_without_listener_gets_rst),
+    TEST_ENTRY(bad_connect_lines_close_the_client), TEST_ENTRY(guest_rst_closes_the_client),
+    TEST_ENTRY(request_timeout), TEST_ENTRY(credit_guest_buf_alloc_is_respected),
+    TEST_ENTRY(credit_rx_buffer_and_packet_caps), TEST_ENTRY(credit_update_from_the_device),
+    TEST_ENTRY(guest_beyond_our_credit_gets_rst),
+    TEST_ENTRY(buffered_data_is_flushed_when_the_host_reads), TEST_ENTRY(half_close_both_ways),
+    TEST_ENTRY(malformed_packets_get_rst_and_the_device_goes_on), TEST_ENTRY(connection_limit),
+    TEST_ENTRY(device_reset_closes_every_connection), TEST_ENTRY(connect_before_the_driver_is_up),
+    TEST_ENTRY(tx_work_is_bounded_per_run), TEST_ENTRY(paused_device_holds_its_work),
+    TEST_ENTRY(host_closing_waits_for_guest_rst_then_times_out),
+    TEST_ENTRY(many_connections_round_robin), TEST_ENTRY(stalled_guest_reader_loses_nothing),
+    TEST_ENTRY(stalled_host_reader_loses_nothing))

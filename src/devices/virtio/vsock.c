@@ -287,7 +287,7 @@ void vsock_process_rx(struct virtio_vsock *v)
 	    .malformed = &v->rx_queue_event_fails,
 	};
 
-	if (!dev_usable(v) || !v->dev.vqs[VSOCK_QUEUE_RX].ready)
+	if (!dev_usable(v) || !v->dev.vqs[VSOCK_QUEUE_RX].ready || v->reset_hold)
 		return;
 	if (virtio_queue_serve(&v->dev, &loop) == VIRTIO_QUEUE_BROKEN)
 		v->rx_queue_event_fails++;
@@ -308,6 +308,13 @@ void virtio_vsock_expire(struct virtio_vsock *v)
 {
 	uint64_t now = virtio_dev_now_ns(&v->dev), next = 0;
 
+	if (v->reset_hold && now >= v->reset_hold_until_ns) {
+		log_debug("vsock: the driver did not take the transport reset event in %u ms",
+			  VSOCK_RESET_HOLD_MS);
+		v->reset_hold = false;
+	} else if (v->reset_hold) {
+		next = v->reset_hold_until_ns;
+	}
 	for (unsigned int i = 0; i < v->nr_slots; i++) {
 		struct vsock_conn *c = v->slots[i];
 
@@ -379,6 +386,11 @@ static void vsock_queue_notify(struct virtio_dev *d, unsigned int q)
 		break;
 	default:
 		v->ev_queue_event_count++; /* the event queue's buffers stay with us, unused */
+		if (v->reset_hold) {
+			/* The driver took the reset event: what waits may go to the guest now. */
+			v->reset_hold = false;
+			vsock_process_rx(v);
+		}
 		break;
 	}
 }
@@ -396,6 +408,7 @@ static void vsock_reset(struct virtio_dev *d)
 		;
 	v->rst_head = v->rst_len = 0;
 	v->tx_more = false;
+	v->reset_hold = false;
 	for (unsigned int i = 0; i < v->nr_slots; i++) {
 		struct vsock_conn *c = v->slots[i];
 
@@ -426,7 +439,8 @@ static void vsock_run(struct virtio_dev *d)
  * As Firecracker: no connection survives a snapshot. The restored device has
  * none (its host clients were the old process's); the guest is told with a
  * TRANSPORT_RESET event on the event queue, so that its sockets reset too.
- * Nothing of the device's own is saved.
+ * Then the rx queue waits for the driver to take it (reset_hold). Nothing of
+ * the device's own is saved.
  */
 static int vsock_restore(struct virtio_dev *d, struct state_reader *r)
 {
@@ -443,6 +457,8 @@ static int vsock_restore(struct virtio_dev *d, struct state_reader *r)
 		iov_from_buf(v->rx_chain.in, v->rx_chain.nr_in, 0, &ev, sizeof(ev));
 		vq_push(vq, v->rx_chain.head, sizeof(ev));
 		virtio_dev_signal_used(d, VSOCK_QUEUE_EVENT);
+		v->reset_hold = true;
+		v->reset_hold_until_ns = virtio_dev_now_ns(d) + VSOCK_RESET_HOLD_MS * 1000000ULL;
 	} else {
 		if (ret == 1)
 			vq_push(vq, v->rx_chain.head, 0);

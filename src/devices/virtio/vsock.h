@@ -14,8 +14,9 @@
  *    Unix socket "<uds_path>_P" (nonblocking); success answers RESPONSE, failure
  *    (no such socket, nobody listening, backlog full, path too long) RST.
  *
- * Queues: rx (0, device -> guest), tx (1, guest -> device), event (2: never
- * used; ember does not migrate). Configuration space: le64 guest_cid. No
+ * Queues: rx (0, device -> guest), tx (1, guest -> device), event (2: only
+ * TRANSPORT_RESET after a snapshot restore; the rx queue then waits until the
+ * driver took it). Configuration space: le64 guest_cid. No
  * device-specific feature bits: stream sockets only (what VIRTIO_VSOCK_F_STREAM
  * means, and what a driver assumes when no bit is offered).
  *
@@ -141,6 +142,7 @@ _Static_assert(sizeof(struct virtio_vsock_hdr) == VSOCK_HDR_SIZE, "virtio_vsock_
 #define VSOCK_CONNECT_LINE_MAX	 32	    /* "CONNECT 4294967295\n" is 19 */
 #define VSOCK_REQUEST_TIMEOUT_MS 5000	    /* the guest's answer to our REQUEST */
 #define VSOCK_CLOSE_TIMEOUT_MS	 2000	    /* a closing connection's last words */
+#define VSOCK_RESET_HOLD_MS	 1000	    /* rx held after a restore's TRANSPORT_RESET */
 #define VSOCK_TX_BUDGET		 128
 #define VSOCK_RX_BUDGET		 128
 #define VSOCK_ACCEPT_BUDGET	 16
@@ -201,6 +203,14 @@ struct virtio_vsock {
 	unsigned int rst_head, rst_len;
 
 	bool tx_more; /* the tx budget ran out with chains left */
+	/*
+	 * After a restore's TRANSPORT_RESET: nothing goes on the rx queue until the
+	 * driver took the event (it posts the event buffer again: a notification),
+	 * or until reset_hold_until_ns. A Linux guest serves its rx queue before its
+	 * event queue in one interrupt, so it would reset a connection it just got.
+	 */
+	bool reset_hold;
+	uint64_t reset_hold_until_ns;
 	struct vq_chain tx_chain, rx_chain;
 	struct iovec iov_tmp[VQ_MAX_SEGS];
 
