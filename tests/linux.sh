@@ -689,10 +689,7 @@ fi
 #            libnvdimm must see its region (namespace0.0, 8 MiB, from the config
 #            space); then, as /dev/pmem0, the guest mounts it with -o dax (plain if the
 #            kernel refuses DAX: said so), reads the host's file, writes one of its own
-#            and syncs (a flush request); afterwards the file is in the image. Open: on
-#            this kvm_pvm host the guest's nd_pmem does not bind the namespace (ENXIO,
-#            nothing logged), so there is no /dev/pmem0 and the mount checks are skipped
-#            saying so.
+#            and syncs (a flush request); afterwards the file is in the image.
 #   mem      256 MiB of hotpluggable memory (block 2 MiB): the guest prints MemTotal,
 #            the test PATCHes requested_size_mib 128 and waits for GET to report 128
 #            plugged; the guest sees MemTotal grow by it; then PATCH 0, GET reports 0
@@ -821,9 +818,8 @@ SH
 	# The guest's libnvdimm sees the device's region (config space: start, size).
 	linux_check pmem '^ember-pmem-ns: 8388608$' namespace
 	if grep -q '^ember-pmem-nodev$' "$TMP/pmem.out"; then
-		# Known, open: on this kvm_pvm host the guest's nd_pmem does not bind
-		# namespace0.0 (bind: ENXIO, nothing logged), so there is no /dev/pmem0.
-		skip linux:pmem:mount "no /dev/pmem0: the guest's nd_pmem does not bind namespace0.0 here (ENXIO; open)"
+		# nd_pmem binds namespace0.0 only with CONFIG_ND_CLAIM (linux-guest config).
+		fail linux:pmem:mounted "no /dev/pmem0: the guest's nd_pmem did not bind namespace0.0"
 	else
 		linux_check pmem '^ember-pmem-(dax|nodax)$' mounted
 		if grep -q '^ember-pmem-dax$' "$TMP/pmem.out"; then

@@ -33,10 +33,13 @@
  * cmpxchg16b: f0 48 0f c7), popcnt (__bitmap_weight: f3 48 0f b8). erms and
  * fsrm only for speed: memcpy/memset then use rep movsq/stosq instead of
  * byte-wise rep movsb/stosb, every iteration of which is emulated (~15% of a
- * boot). smap/smep can stay: ember completes clac/stac. Linux 6.1 reads at
- * most 127 characters of this option and drops the rest silently.
+ * boot). clwb (66 0f ae 30, clean_cache_range): the first write to a DAX-mounted
+ * /dev/pmem0 stops there (KVM's emulator has no clwb); Linux then uses
+ * clflushopt, which it runs. smap/smep can stay: ember completes clac/stac.
+ * Linux 6.1 reads at most 127 characters of this option and drops the rest
+ * silently.
  */
-#define PVM_CLEARCPUID "clearcpuid=cx16,popcnt,erms,fsrm"
+#define PVM_CLEARCPUID "clearcpuid=cx16,popcnt,erms,fsrm,clwb"
 
 static const struct {
 	const char *key;

@@ -4,9 +4,9 @@
  * installs it once the VM is built (a boot or a snapshot load) and its vCPUs
  * started, as Firecracker's VMM thread does (vmm/vm_backend.c): from then on
  * it serves the devices' host side (block, net, vsock, balloon, entropy, the
- * console's input), the timers, the API's requests after boot (pause and
- * resume, snapshot create, PATCH of drives, network interfaces and the
- * balloon, PUT /logger, FlushMetrics, SendCtrlAltDel), the metrics, signals,
+ * console's input, pmem's flushes), the timers, the API's requests after boot
+ * (pause and resume, snapshot create, PATCH of drives, network interfaces and
+ * the balloon, PUT /logger, FlushMetrics, SendCtrlAltDel), the metrics, signals,
  * and at the end stops the vCPUs and tears the VM down. Building or restoring
  * the VM (KVM_CREATE_VM, the vCPUs, threads, the TAPs, io_uring, a snapshot's
  * files, userfaultfd) is done by then: none of it is here. Found by tracing
@@ -43,7 +43,7 @@ static const struct seccomp_rule rules[] = {
     /* Block: Sync and Async (io_uring) engines, and PATCH /drives of path_on_host. */
     ALLOW("preadv", "block (Sync): reads"),
     ALLOW("pwritev", "block (Sync): writes"),
-    ALLOW("fsync", "block (Sync): flushes"),
+    ALLOW("fsync", "block (Sync) and pmem: flushes"),
     ALLOW("io_uring_enter", "block (Async): submits requests, waits for them (pause, stop)"),
     ALLOW_IF("openat", "PATCH /drives: the new backing file, read-write",
 	     EQ(2, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)),
@@ -56,6 +56,9 @@ static const struct seccomp_rule rules[] = {
     ALLOW_IF("fcntl", "F_GETFL: PATCH /drives, the new file's flags", EQ(1, F_GETFL)),
     ALLOW_IF("fcntl", "F_SETFL: PATCH /drives, the new file made blocking", EQ(1, F_SETFL)),
     ALLOW_IF("lseek", "SEEK_END: PATCH /drives, the new file's size", EQ(2, SEEK_END)),
+
+    /* Pmem: a flush request writes the guest's stores in the mapped file back (pmem.c). */
+    ALLOW_IF("msync", "pmem: a flush, before its fsync", EQ(2, MS_SYNC)),
 
     /* Net: the TAP. */
     ALLOW("readv", "net: frames from the TAP; vsock: bytes from a host connection"),

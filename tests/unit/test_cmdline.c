@@ -185,7 +185,7 @@ TEST(pvm_profile_keeps_user_params)
 	CHECK(!strstr(cl.buf, "tsc_early_khz=1000"));
 	CHECK_EQ(cmdline_init(&cl, ""), 0);
 	CHECK_EQ(pvm_profile_apply(&cl), 0);
-	CHECK_STR(cl.buf, "nopv noxsave clearcpuid=cx16,popcnt,erms,fsrm percpu_alloc=page "
+	CHECK_STR(cl.buf, "nopv noxsave clearcpuid=cx16,popcnt,erms,fsrm,clwb percpu_alloc=page "
 			  "noreplace-smp rcupdate.rcu_cpu_stall_suppress_at_boot=1");
 }
 
