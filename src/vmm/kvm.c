@@ -48,6 +48,30 @@ static void *late_thread(void *arg)
 		;
 	if (!atomic_load(&l->cancel))
 		arch_vm_prep_late(l->vm_fd);
+	atomic_store(&l->done, true);
+	return NULL;
+}
+
+/*
+ * The set-up's second thread. About half the time the reinjection's second
+ * synchronize_srcu comes too soon after its first (SRCU's expedited holdoff)
+ * and waits a normal grace period, ~16 ms here, which a short-lived VM then
+ * waits for at its end; an expedited grace period requested meanwhile on the
+ * same SRCU (arch_vm_hurry_irq_srcu) expedites it: 4.7-7.5 ms measured.
+ */
+#define KVM_LATE_HURRY_NS (500 * 1000) /* past the first, quick grace period */
+static void *hurry_thread(void *arg)
+{
+	const struct timespec wait = {0, KVM_LATE_HURRY_NS};
+	struct kvm_late *l = arg;
+
+	if (seccomp_install(l->filter))
+		return NULL;
+	while (sem_wait(&l->go) && errno == EINTR)
+		;
+	nanosleep(&wait, NULL);
+	if (!atomic_load(&l->cancel) && !atomic_load(&l->done))
+		arch_vm_hurry_irq_srcu(l->vm_fd);
 	return NULL;
 }
 
@@ -68,10 +92,13 @@ static void kvm_late_start(struct kvm_late *l, int vm_fd)
 	l->vm_fd = vm_fd;
 	atomic_init(&l->cancel, false);
 	atomic_init(&l->posted, false);
+	atomic_init(&l->done, false);
 	if (pthread_attr_init(&attr))
 		goto fail;
 	pthread_attr_setstacksize(&attr, 64 << 10); /* one ioctl */
 	l->threaded = !pthread_create(&l->thread, &attr, late_thread, l);
+	if (l->threaded) /* without it, only the hurry is missing */
+		l->hurry_threaded = !pthread_create(&l->hurry, &attr, hurry_thread, l);
 	pthread_attr_destroy(&attr);
 	if (l->threaded)
 		return;
@@ -79,10 +106,18 @@ fail:
 	sem_destroy(&l->go);
 }
 
+/* One post per thread waiting on @l->go. */
+static void late_post(struct kvm_late *l)
+{
+	sem_post(&l->go);
+	if (l->hurry_threaded)
+		sem_post(&l->go);
+}
+
 void kvm_late_go(struct kvm_late *l)
 {
 	if (l->threaded && !atomic_exchange(&l->posted, true))
-		sem_post(&l->go);
+		late_post(l);
 }
 
 void kvm_late_stop(struct kvm_late *l)
@@ -91,10 +126,12 @@ void kvm_late_stop(struct kvm_late *l)
 		return;
 	atomic_store(&l->cancel, true);
 	if (!atomic_exchange(&l->posted, true))
-		sem_post(&l->go);
+		late_post(l);
 	pthread_join(l->thread, NULL);
+	if (l->hurry_threaded)
+		pthread_join(l->hurry, NULL);
 	sem_destroy(&l->go);
-	l->threaded = false;
+	l->threaded = l->hurry_threaded = false;
 }
 
 /* Formats the one-line failure for the caller to log (the thread itself does not log). */

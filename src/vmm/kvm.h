@@ -30,9 +30,12 @@ struct seccomp_prog;
 struct kvm_late {
 	pthread_t thread;
 	bool threaded;
-	sem_t go;
+	pthread_t hurry; /* the second thread: hurry_thread (kvm.c) */
+	bool hurry_threaded;
+	sem_t go;	    /* posted once per thread */
 	atomic_bool cancel; /* the VM ends before vCPU 0's first exit: nothing to do */
 	atomic_bool posted;
+	atomic_bool done; /* reinjection is off */
 	int vm_fd;
 	const struct seccomp_prog *filter; /* NULL: seccomp is off */
 };

@@ -387,6 +387,10 @@ static void setup_thread_life(const void *arg)
 	if (ioctl(-1, KVM_REINJECT_CONTROL, &rc) >= 0 || errno != EBADF)
 		child_exit(94);
 	say("reinject control went through\n");
+	nanosleep(&(struct timespec){0, 1000}, NULL);
+	if (ioctl(-1, KVM_SET_GSI_ROUTING, NULL) >= 0 || errno != EBADF)
+		child_exit(93);
+	say("routing went through\n");
 	ioctl(-1, KVM_RUN, 0);
 }
 
@@ -397,6 +401,7 @@ TEST(setup_filter_allows_its_one_ioctl)
 	run_child(setup_thread_life, NULL, &c);
 	CHECK_EXIT(&c, SECCOMP_EXIT_BAD_SYSCALL);
 	CHECK_CONTAINS(c.log, "reinject control went through");
+	CHECK_CONTAINS(c.log, "routing went through");
 	CHECK_CONTAINS(c.log, "bad syscall: ioctl (16)");
 }
 

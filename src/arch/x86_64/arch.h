@@ -27,6 +27,8 @@ int arch_vm_prep(int vm_fd, char *msg, size_t len);
  * PIT's lost-tick reinjection off (vcpu_setup.c says why). Best effort.
  */
 void arch_vm_prep_late(int vm_fd);
+/* KVM's default GSI routing set again: an expedited grace period on the VM's irq SRCU. */
+void arch_vm_hurry_irq_srcu(int vm_fd);
 
 /* How the boot vCPU enters the kernel (the loader chose it from the image). */
 enum arch_boot_proto {

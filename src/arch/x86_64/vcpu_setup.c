@@ -66,6 +66,39 @@ void arch_vm_prep_late(int vm_fd)
 	ioctl(vm_fd, KVM_REINJECT_CONTROL, &rc); /* failing only costs the wait at exit */
 }
 
+/*
+ * The table KVM installs with the in-kernel IRQ chip (default_routing in
+ * arch/x86/kvm/irq_comm.c): GSI n to IOAPIC pin n for n < 24 and to PIC pin
+ * n % 8 for n < 16. ember never changes it (acpi.c's MADT relies on it), so
+ * setting it again changes nothing the guest sees; KVM_SET_GSI_ROUTING ends
+ * in synchronize_srcu_expedited() on the VM's irq SRCU, which expedites a
+ * normal grace period pending there (vmm/kvm.c's hurry_thread).
+ */
+void arch_vm_hurry_irq_srcu(int vm_fd)
+{
+	struct {
+		struct kvm_irq_routing r;
+		struct kvm_irq_routing_entry e[24 + 16];
+	} t;
+	unsigned int n = 0;
+
+	memset(&t, 0, sizeof(t));
+	for (unsigned int gsi = 0; gsi < 24; gsi++) {
+		t.e[n].gsi = gsi;
+		t.e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		t.e[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+		t.e[n++].u.irqchip.pin = gsi;
+		if (gsi >= 16)
+			continue;
+		t.e[n].gsi = gsi;
+		t.e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		t.e[n].u.irqchip.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+		t.e[n++].u.irqchip.pin = gsi % 8;
+	}
+	t.r.nr = n;
+	ioctl(vm_fd, KVM_SET_GSI_ROUTING, &t); /* failing only leaves the wait as it was */
+}
+
 int arch_kvm_ioctl(int fd, unsigned long req, void *arg, const char *name, int vcpu_id)
 {
 	int err;
