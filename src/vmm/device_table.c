@@ -98,3 +98,29 @@ void vm_metrics_write(json_t *obj, json_t *total, const struct vm_metric *m, siz
 	}
 	pthread_mutex_unlock(&d->lock);
 }
+
+void vm_metrics_group(struct vm *vm, const struct vm_device_type *type, const char *group,
+		      const struct vm_metric *m, size_t n,
+		      void (*dev_of)(const struct virtio_slot *s, struct vm_metrics_dev *out),
+		      json_t *root)
+{
+	json_t *total = NULL;
+
+	for (struct virtio_slot *s = vm_virtio_next(vm, type, NULL); s;
+	     s = vm_virtio_next(vm, type, s)) {
+		struct vm_metrics_dev d;
+		char key[128];
+		json_t *obj;
+
+		if (!total && !(total = json_object()))
+			return;
+		if (!(obj = json_object()))
+			continue;
+		dev_of(s, &d);
+		snprintf(key, sizeof(key), "%s_%s", group, d.id);
+		vm_metrics_write(obj, total, m, n, d.dev, d.state);
+		json_object_set_new(root, key, obj);
+	}
+	if (total)
+		json_object_set_new(root, group, total);
+}

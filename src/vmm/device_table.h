@@ -96,4 +96,25 @@ struct vm_metric {
 void vm_metrics_write(json_t *obj, json_t *total, const struct vm_metric *m, size_t n,
 		      struct virtio_dev *d, const void *state);
 
+struct vm;
+struct vm_device_type;
+struct virtio_slot;
+
+/* One device of a metrics group: its id and where its counters are. */
+struct vm_metrics_dev {
+	const char *id;
+	struct virtio_dev *dev;
+	const void *state;
+};
+
+/*
+ * Firecracker's metrics of a kind of device with several instances (block,
+ * net, pmem): "GROUP_ID" for each device of @type (@dev_of says which), and
+ * their sum as "GROUP", in @root. Nothing when the VM has none.
+ */
+void vm_metrics_group(struct vm *vm, const struct vm_device_type *type, const char *group,
+		      const struct vm_metric *m, size_t n,
+		      void (*dev_of)(const struct virtio_slot *s, struct vm_metrics_dev *out),
+		      json_t *root);
+
 #endif

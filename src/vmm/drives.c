@@ -166,25 +166,15 @@ int drives_update(struct vm *vm, const char *drive_id, const char *path_on_host,
 static const struct vm_metric block_metrics[] = {
     VIRTIO_BLOCK_METRICS(VM_METRIC_TRANSPORT, BLOCK_METRIC)};
 
+static void block_of(const struct virtio_slot *s, struct vm_metrics_dev *out)
+{
+	struct virtio_block *b = s->state;
+
+	*out = (struct vm_metrics_dev){b->drive_id, &b->dev, b};
+}
+
 void drives_metrics(struct vm *vm, json_t *root)
 {
-	json_t *total = NULL;
-
-	for (struct virtio_slot *s = vm_virtio_next(vm, &drives_type, NULL); s;
-	     s = vm_virtio_next(vm, &drives_type, s)) {
-		struct virtio_block *b = s->state;
-		char key[128];
-		json_t *obj;
-
-		if (!total && !(total = json_object()))
-			return;
-		if (!(obj = json_object()))
-			continue;
-		snprintf(key, sizeof(key), "block_%s", b->drive_id);
-		vm_metrics_write(obj, total, block_metrics,
-				 sizeof(block_metrics) / sizeof(block_metrics[0]), &b->dev, b);
-		json_object_set_new(root, key, obj);
-	}
-	if (total)
-		json_object_set_new(root, "block", total);
+	vm_metrics_group(vm, &drives_type, "block", block_metrics,
+			 sizeof(block_metrics) / sizeof(block_metrics[0]), block_of, root);
 }

@@ -186,25 +186,15 @@ int network_interfaces_update(struct vm *vm, const char *iface_id,
 #define NET_METRIC(name) {#name, false, offsetof(struct virtio_net, m.name)},
 static const struct vm_metric net_metrics[] = {VIRTIO_NET_METRICS(VM_METRIC_TRANSPORT, NET_METRIC)};
 
+static void net_of(const struct virtio_slot *s, struct vm_metrics_dev *out)
+{
+	struct virtio_net *n = s->state;
+
+	*out = (struct vm_metrics_dev){n->iface_id, &n->dev, n};
+}
+
 void network_interfaces_metrics(struct vm *vm, json_t *root)
 {
-	json_t *total = NULL;
-
-	for (struct virtio_slot *s = vm_virtio_next(vm, &network_interfaces_type, NULL); s;
-	     s = vm_virtio_next(vm, &network_interfaces_type, s)) {
-		struct virtio_net *n = s->state;
-		char key[96];
-		json_t *obj;
-
-		if (!total && !(total = json_object()))
-			return;
-		if (!(obj = json_object()))
-			continue;
-		snprintf(key, sizeof(key), "net_%s", n->iface_id);
-		vm_metrics_write(obj, total, net_metrics,
-				 sizeof(net_metrics) / sizeof(net_metrics[0]), &n->dev, n);
-		json_object_set_new(root, key, obj);
-	}
-	if (total)
-		json_object_set_new(root, "net", total);
+	vm_metrics_group(vm, &network_interfaces_type, "net", net_metrics,
+			 sizeof(net_metrics) / sizeof(net_metrics[0]), net_of, root);
 }

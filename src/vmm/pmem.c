@@ -115,25 +115,15 @@ int pmem_update(struct vm *vm, const char *id, const struct rate_limiter_config 
 #define PMEM_METRIC(name) {#name, false, offsetof(struct virtio_pmem, name)},
 static const struct vm_metric metrics[] = {VIRTIO_PMEM_METRICS(VM_METRIC_TRANSPORT, PMEM_METRIC)};
 
+static void pmem_of(const struct virtio_slot *s, struct vm_metrics_dev *out)
+{
+	struct pmem_dev *pd = s->state;
+
+	*out = (struct vm_metrics_dev){pd->id, &pd->p.dev, &pd->p};
+}
+
 void pmem_metrics(struct vm *vm, json_t *root)
 {
-	json_t *total = NULL;
-
-	for (struct virtio_slot *s = vm_virtio_next(vm, &pmem_type, NULL); s;
-	     s = vm_virtio_next(vm, &pmem_type, s)) {
-		struct pmem_dev *pd = s->state;
-		char key[96];
-		json_t *obj;
-
-		if (!total && !(total = json_object()))
-			return;
-		if (!(obj = json_object()))
-			continue;
-		snprintf(key, sizeof(key), "pmem_%s", pd->id);
-		vm_metrics_write(obj, total, metrics, sizeof(metrics) / sizeof(metrics[0]),
-				 &pd->p.dev, &pd->p);
-		json_object_set_new(root, key, obj);
-	}
-	if (total)
-		json_object_set_new(root, "pmem", total);
+	vm_metrics_group(vm, &pmem_type, "pmem", metrics, sizeof(metrics) / sizeof(metrics[0]),
+			 pmem_of, root);
 }
