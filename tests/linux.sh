@@ -19,6 +19,8 @@
 
 # shellcheck source=tests/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=tests/lib/vm.sh
+source "$ROOT/tests/lib/vm.sh" # wait_exit: a boot's ember ends by itself (the guest resets)
 
 LINUX_TIMEOUT=${LINUX_TIMEOUT:-900}
 VMLINUX=$ROOT/build/guest/vmlinux
@@ -43,23 +45,6 @@ linux_times() {
 	echo "linux:$1: init at ${init:-?} s guest time, boot timer ${timer:+$((timer / 1000)) ms}" >&2
 }
 
-# linux_reap PID: waits up to 60 s for a boot's ember to end by itself (the guest resets
-# after its last line); RC is its status, or 124 when it had to be killed.
-linux_reap() {
-	local pid=$1 n=600
-	while kill -0 "$pid" 2>/dev/null && [ $n -gt 0 ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		RC=124
-	else
-		wait "$pid"
-		RC=$?
-	fi
-}
 
 # linux_check NAME REGEX WHAT: one check on a boot's output.
 linux_check() {
@@ -608,7 +593,7 @@ SH
 		fail linux:devices:balloon "not run: the guest never got past memfill to listening on port 5000"
 	fi
 	# The guest resets after its last line: ember exits by itself.
-	linux_reap $pid
+	wait_exit "$pid" 60
 	echo "linux:devices: boot C took $SECONDS s" >"$TMP/ldev-time.txt"
 	tr -d '\r' <"$TMP/devices.raw" >"$TMP/devices.out"
 
@@ -805,7 +790,7 @@ SH
 	else
 		fail linux:pmem:plug "not run: the guest never printed its MemTotal"
 	fi
-	linux_reap $pid
+	wait_exit "$pid" 60
 	LPM_PIDS=()
 	rm -f "$TMP/lpm-api.sock"
 	echo "linux:pmem: boot D took $SECONDS s" >&2
