@@ -273,7 +273,8 @@ int boot_load_elf(const struct guest_mem *gm, const uint8_t *buf, size_t size,
 			return -ENOSPC;
 		}
 		memcpy(dst, buf + ph.p_offset, ph.p_filesz);
-		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz); /* bss */
+		if (ph.p_memsz > ph.p_filesz) /* .bss: checked with the segment above */
+			gm_zero(gm, ph.p_paddr + ph.p_filesz, ph.p_memsz - ph.p_filesz);
 	}
 
 	img->proto = pvh ? BOOT_PVH : BOOT_LINUX64;

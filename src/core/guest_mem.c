@@ -223,6 +223,25 @@ int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t
 	return 0;
 }
 
+int gm_zero(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	uint8_t *dst = gm_ptr(gm, gpa, len);
+	uintptr_t lo, hi;
+
+	if (!dst)
+		return -EFAULT;
+	lo = ((uintptr_t)dst + (1UL << PAGE_SHIFT) - 1) & ~(uintptr_t)((1UL << PAGE_SHIFT) - 1);
+	hi = ((uintptr_t)dst + len) & ~(uintptr_t)((1UL << PAGE_SHIFT) - 1);
+	if (gm->untouched_is_zero && lo < hi && !madvise((void *)lo, hi - lo, MADV_DONTNEED)) {
+		memset(dst, 0, lo - (uintptr_t)dst);
+		memset((void *)hi, 0, (uintptr_t)dst + len - hi);
+	} else {
+		memset(dst, 0, len);
+	}
+	gm_mark_dirty(gm, dst, len);
+	return 0;
+}
+
 int gm_track_dirty(struct guest_mem *gm)
 {
 	for (unsigned int i = 0; i < gm->nr_regions; i++) {

@@ -114,6 +114,13 @@ void gm_hotplug_slot_set(struct guest_mem *gm, uint64_t slot, bool present);
 /* Copies with the same check; 0 or -EFAULT. */
 int gm_read(const struct guest_mem *gm, void *dst, uint64_t gpa, uint64_t len);
 int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len);
+/*
+ * Zeroes [gpa, gpa + len) with the same check; 0 or -EFAULT. Where untouched
+ * pages are zero (anonymous private memory), whole pages are dropped
+ * (MADV_DONTNEED) instead of written: a kernel's .bss then costs the host no
+ * page faults and no memory until the guest touches it.
+ */
+int gm_zero(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 
 /*
  * Dirty page tracking for Diff snapshots: from now on gm_write() and

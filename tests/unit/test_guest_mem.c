@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 TEST(layout_below_gap)
@@ -228,8 +229,57 @@ TEST(hotplug_slots_gate_the_accessor)
 	guest_mem_destroy(&gm);
 }
 
+/* Zeroes exactly the range; on anonymous memory, whole pages are dropped, not written. */
+static void check_zeroed(struct guest_mem *gm)
+{
+	const uint64_t lo = 4096 + 100, len = 3 * 4096;
+	uint8_t *p = gm_ptr(gm, 0, 8 * 4096);
+	unsigned char vec = 0;
+	int resident = gm->untouched_is_zero ? 0 : 1;
+
+	CHECK(p != NULL);
+	memset(p, 0xaa, 8 * 4096);
+	CHECK_EQ(gm_zero(gm, lo, len), 0);
+	/* Before reading it: a read maps the shared zero page. */
+	CHECK_EQ(mincore(p + 2 * 4096, 4096, &vec), 0);
+	CHECK_EQ(vec & 1, resident);
+	for (uint64_t i = 0; i < 8 * 4096; i++)
+		if (p[i] != ((i >= lo && i < lo + len) ? 0 : 0xaa)) {
+			CHECK_EQ(i, ~0ULL); /* names the first wrong byte */
+			break;
+		}
+	CHECK_EQ(gm_zero(gm, gm_end(gm) - 4096, 4097), -EFAULT);
+}
+
+TEST(zero_drops_whole_pages)
+{
+	char path[] = "/tmp/ember-gm-XXXXXX";
+	int fd = mkstemp(path);
+	struct guest_mem gm;
+	uint8_t byte = 0;
+
+	CHECK_EQ(guest_mem_init(&gm, 2 << 20, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END, false),
+		 0);
+	CHECK(gm.untouched_is_zero);
+	check_zeroed(&gm);
+	guest_mem_destroy(&gm);
+	/* A memory file's pages are not zero untouched: written, the file left alone. */
+	CHECK(fd >= 0);
+	unlink(path);
+	CHECK_EQ(ftruncate(fd, 2 << 20), 0);
+	CHECK_EQ(pwrite(fd, "s", 1, 2 * 4096), 1);
+	CHECK_EQ(guest_mem_init_file(&gm, fd, 2 << 20, LAYOUT_MMIO_GAP_START, LAYOUT_MMIO_GAP_END),
+		 0);
+	CHECK(!gm.untouched_is_zero);
+	check_zeroed(&gm);
+	CHECK_EQ(pread(fd, &byte, 1, 2 * 4096), 1);
+	CHECK_EQ(byte, 's');
+	guest_mem_destroy(&gm);
+	close(fd);
+}
+
 TEST_MAIN(TEST_ENTRY(layout_below_gap), TEST_ENTRY(hotplug_region),
 	  TEST_ENTRY(hotplug_slots_gate_the_accessor), TEST_ENTRY(file_mapping_is_copy_on_write),
 	  TEST_ENTRY(layout_splits_at_mmio_gap), TEST_ENTRY(bad_sizes_refused),
 	  TEST_ENTRY(checked_accessor_bounds_and_overflow), TEST_ENTRY(fake_regions_validated),
-	  TEST_ENTRY(dirty_tracking_marks_and_takes))
+	  TEST_ENTRY(dirty_tracking_marks_and_takes), TEST_ENTRY(zero_drops_whole_pages))
