@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The VM's two set-up threads' allowlist (vmm/kvm.c: PIT reinjection off once
- * the guest runs, and the hurry of its grace period). ember's own threads, not
- * one of Firecracker's three kinds: a --seccomp-filter file does not replace
- * it. Each installs it first thing, so neither runs unfiltered while the guest
- * does; then each waits for vCPU 0's first exit, makes one ioctl and ends.
+ * The VM's late thread's allowlist (vmm/kvm.c: the prep thread, once the VM is
+ * handed over, turns PIT reinjection off once the guest runs). ember's own
+ * thread, not one of Firecracker's three kinds: a --seccomp-filter file does
+ * not replace it. It installs it first thing, so it never runs unfiltered
+ * while the guest does; then it waits for vCPU 0's first exit, makes one
+ * ioctl and ends.
  */
 #include "seccomp/rules.h"
 
@@ -15,15 +16,14 @@
 static const struct seccomp_rule rules[] = {
     ALLOW_IF("ioctl", "KVM_REINJECT_CONTROL: the PIT's lost ticks dropped, not queued",
 	     EQ(1, KVM_REINJECT_CONTROL)),
-    ALLOW_IF("ioctl", "KVM_SET_GSI_ROUTING: KVM's default table again, hurrying the grace period",
-	     EQ(1, KVM_SET_GSI_ROUTING)),
-    ALLOW("clock_nanosleep", "the second thread's 0.5 ms before it hurries the grace period"),
     ALLOW_IF("futex", "FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME: sem_wait for its start",
 	     EQ(1, FUTEX_WAIT_BITSET_PRIVATE | FUTEX_CLOCK_REALTIME)),
     ALLOW_IF("futex", "FUTEX_WAIT_PRIVATE: glibc's internal locks at the thread's exit",
 	     EQ(1, FUTEX_WAIT_PRIVATE)),
     ALLOW_IF("futex", "FUTEX_WAKE_PRIVATE: glibc's internal locks at the thread's exit",
 	     EQ(1, FUTEX_WAKE_PRIVATE)),
+    ALLOW_IF("timerfd_settime", "the VMM thread's timer to hurry the grace period (kvm.c)",
+	     EQ(1, 0)),
     ALLOW("rt_sigprocmask", "glibc blocks signals while the thread exits"),
     ALLOW_IF("madvise", "MADV_DONTNEED: glibc gives the stack back at exit", EQ(2, MADV_DONTNEED)),
     ALLOW("exit", "the thread's end"),

@@ -88,6 +88,10 @@ static const struct seccomp_rule rules[] = {
     ALLOW("sysinfo", "balloon: glibc's qsort sizes its buffer by the host's memory"),
 
     /* The VM: interrupts, pause, stop. */
+    ALLOW_IF("ioctl",
+	     "KVM_SET_GSI_ROUTING: at the VM's end, KVM's default table again, which "
+	     "hurries the PIT reinjection's grace period (vmm/kvm.c)",
+	     EQ(1, KVM_SET_GSI_ROUTING)),
     ALLOW_IF("ioctl", "KVM_IRQ_LINE: the console's input, SendCtrlAltDel (i8042)",
 	     EQ(1, KVM_IRQ_LINE)),
     ALLOW_IF("ioctl", "KVM_SET_USER_MEMORY_REGION: virtio-mem's slots, in while a block is plugged",

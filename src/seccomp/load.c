@@ -54,6 +54,7 @@ int seccomp_progs_load(struct seccomp_progs *out, const char *path, char err[SEC
 			    seccomp_compile(&filters.f[t], seccomp_thread_key(t), &out->p[t], err);
 		seccomp_filters_free(&filters);
 		out->p[SECCOMP_SETUP] = seccomp_builtin_progs[SECCOMP_SETUP];
+		out->from_file = true;
 	} else {
 		memcpy(out->p, seccomp_builtin_progs, sizeof(out->p));
 	}

@@ -136,6 +136,7 @@ void seccomp_prog_free(struct seccomp_prog *p);
  * nothing is installed. */
 struct seccomp_progs {
 	bool on;
+	bool from_file; /* Firecracker's three filters are a --seccomp-filter file's */
 	struct seccomp_prog p[SECCOMP_NR_FILTERS];
 };
 

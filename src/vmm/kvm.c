@@ -37,87 +37,91 @@ bool kvm_host_is_pvm(void)
 	return access("/sys/module/kvm_pvm", F_OK) == 0;
 }
 
-static void *late_thread(void *arg)
-{
-	struct kvm_late *l = arg;
-
-	/* Failing only costs the VM's teardown the wait (its close does the same). */
-	if (seccomp_install(l->filter))
-		return NULL;
-	while (sem_wait(&l->go) && errno == EINTR)
-		;
-	if (!atomic_load(&l->cancel))
-		arch_vm_prep_late(l->vm_fd);
-	atomic_store(&l->done, true);
-	return NULL;
-}
+#define KVM_LATE_HURRY_NS (500 * 1000) /* see late_hurry */
 
 /*
- * The set-up's second thread. About half the time the reinjection's second
- * synchronize_srcu comes too soon after its first (SRCU's expedited holdoff)
- * and waits a normal grace period, ~16 ms here, which a short-lived VM then
- * waits for at its end; an expedited grace period requested meanwhile on the
- * same SRCU (arch_vm_hurry_irq_srcu) expedites it: 4.7-7.5 ms measured.
+ * The prep thread's second life, once the VM it made is handed over: its own
+ * filter first (failing only leaves the VM's teardown the wait, as its close
+ * would), then vCPU 0's first exit, then reinjection off. @l->state is BUSY
+ * from before it looks at @l->cancel until the ioctl has returned: a teardown
+ * that sets cancel and then sees it not BUSY knows no reinjection will start.
  */
-#define KVM_LATE_HURRY_NS (500 * 1000) /* past the first, quick grace period */
-static void *hurry_thread(void *arg)
+static void late_run(struct kvm_late *l)
 {
-	const struct timespec wait = {0, KVM_LATE_HURRY_NS};
-	struct kvm_late *l = arg;
-
-	if (seccomp_install(l->filter))
-		return NULL;
-	while (sem_wait(&l->go) && errno == EINTR)
-		;
-	nanosleep(&wait, NULL);
-	if (!atomic_load(&l->cancel) && !atomic_load(&l->done))
-		arch_vm_hurry_irq_srcu(l->vm_fd);
-	return NULL;
+	if (!seccomp_install(l->filter)) {
+		while (sem_wait(&l->go) && errno == EINTR)
+			;
+		atomic_store(&l->state, KVM_LATE_BUSY);
+		if (!atomic_load(&l->cancel)) {
+			/* The VMM thread hurries the grace periods while this one waits. */
+			if (l->hurry_h.fd >= 0)
+				ev_timer_arm(&l->hurry_h, KVM_LATE_HURRY_NS, 0);
+			arch_vm_prep_late(l->vm_fd);
+		}
+	}
+	atomic_store(&l->state, KVM_LATE_DONE);
 }
 
-void kvm_late_init(struct kvm_late *l, const struct seccomp_prog *filter)
+void kvm_late_init(struct kvm_late *l, const struct seccomp_prog *filter,
+		   struct event_loop *hurry_loop)
 {
 	memset(l, 0, sizeof(*l));
 	l->vm_fd = -1;
 	l->filter = filter;
+	l->hurry_loop = hurry_loop;
+	l->hurry_h.fd = -1;
 }
 
-/* From the prep thread, once the PIT exists; without a thread nothing is done. */
-static void kvm_late_start(struct kvm_late *l, int vm_fd)
+/* In the prep thread, which goes on as @l's thread; false: it cannot. */
+static bool kvm_late_arm(struct kvm_late *l, int vm_fd)
 {
-	pthread_attr_t attr;
-
-	if (!l || sem_init(&l->go, 0, 0))
-		return;
+	if (sem_init(&l->go, 0, 0))
+		return false;
 	l->vm_fd = vm_fd;
 	atomic_init(&l->cancel, false);
 	atomic_init(&l->posted, false);
-	atomic_init(&l->done, false);
-	if (pthread_attr_init(&attr))
-		goto fail;
-	pthread_attr_setstacksize(&attr, 64 << 10); /* one ioctl */
-	l->threaded = !pthread_create(&l->thread, &attr, late_thread, l);
-	if (l->threaded) /* without it, only the hurry is missing */
-		l->hurry_threaded = !pthread_create(&l->hurry, &attr, hurry_thread, l);
-	pthread_attr_destroy(&attr);
-	if (l->threaded)
-		return;
-fail:
-	sem_destroy(&l->go);
-}
-
-/* One post per thread waiting on @l->go. */
-static void late_post(struct kvm_late *l)
-{
-	sem_post(&l->go);
-	if (l->hurry_threaded)
-		sem_post(&l->go);
+	atomic_init(&l->state, KVM_LATE_WAITING);
+	l->thread = pthread_self();
+	l->threaded = true;
+	return true;
 }
 
 void kvm_late_go(struct kvm_late *l)
 {
 	if (l->threaded && !atomic_exchange(&l->posted, true))
-		late_post(l);
+		sem_post(&l->go);
+}
+
+/*
+ * About half the time the reinjection's second synchronize_srcu comes too soon
+ * after its first (SRCU's expedited holdoff) and waits a normal grace period,
+ * ~16 ms here, which a VM shorter than that would wait for at its end; an
+ * expedited grace period requested meanwhile on the same SRCU
+ * (arch_vm_hurry_irq_srcu) drives it without the delays: 4.7-7.5 ms measured.
+ * The VMM thread asks for one 0.5 ms into the reinjection (past its first,
+ * quick grace period), and at the VM's end while it still waits; each blocks
+ * that thread until a grace period ends (ms, once, early in the guest's life,
+ * when its event loop has little to do).
+ */
+#define KVM_LATE_END_HURRIES 4
+static void late_hurry(struct kvm_late *l, int times)
+{
+	for (int i = 0; l->hurry_loop && i < times && atomic_load(&l->state) == KVM_LATE_BUSY; i++)
+		arch_vm_hurry_irq_srcu(l->vm_fd);
+}
+
+static void late_hurry_due(struct ev_handler *h, uint32_t events)
+{
+	(void)events;
+	if (ev_timer_consume(h))
+		late_hurry(h->opaque, 1);
+}
+
+/* The VMM thread, once the prep thread stays as @l's: its hurry, if allowed. */
+static void kvm_late_watch(struct kvm_late *l)
+{
+	if (l->hurry_loop && ev_timer_create(l->hurry_loop, &l->hurry_h, late_hurry_due, l))
+		l->hurry_h.fd = -1; /* the end's hurry is left */
 }
 
 void kvm_late_stop(struct kvm_late *l)
@@ -126,12 +130,12 @@ void kvm_late_stop(struct kvm_late *l)
 		return;
 	atomic_store(&l->cancel, true);
 	if (!atomic_exchange(&l->posted, true))
-		late_post(l);
+		sem_post(&l->go);
+	late_hurry(l, KVM_LATE_END_HURRIES);
 	pthread_join(l->thread, NULL);
-	if (l->hurry_threaded)
-		pthread_join(l->hurry, NULL);
 	sem_destroy(&l->go);
-	l->threaded = l->hurry_threaded = false;
+	ev_timer_destroy(l->hurry_loop, &l->hurry_h);
+	l->threaded = false;
 }
 
 /* Formats the one-line failure for the caller to log (the thread itself does not log). */
@@ -224,12 +228,9 @@ static int kvm_prepare(struct kvm_prep *p)
 	if (ret)
 		return ret;
 	ret = arch_vm_prep(p->vm_fd, p->msg, sizeof(p->msg));
-	if (ret) {
+	if (ret)
 		p->err = ret;
-		return ret;
-	}
-	kvm_late_start(p->late, p->vm_fd);
-	return 0;
+	return ret;
 }
 
 /* The supported CPUID list: a system ioctl, run by the caller while the thread works. */
@@ -254,12 +255,24 @@ static int kvm_fetch_cpuid(struct kvm_prep *p)
 	return 0;
 }
 
+/*
+ * The VM is handed over with p->ready, not by ending: the thread goes on as the
+ * VM's late thread (a prewarmed VM's reinjection is off already), which saves
+ * the process a thread's creation, stack and filter per VM.
+ */
 static void *prep_thread(void *arg)
 {
 	struct kvm_prep *p = arg;
+	struct kvm_late *late = NULL;
 
 	kvm_prepare(p);
 	p->pvm = kvm_host_is_pvm();
+	if (!p->err && !p->prewarmed && p->late && kvm_late_arm(p->late, p->vm_fd))
+		late = p->late;
+	p->stays = late != NULL;
+	sem_post(&p->ready); /* @p is the caller's again: not to be touched */
+	if (late)
+		late_run(late);
 	return NULL;
 }
 
@@ -332,10 +345,16 @@ int kvm_prep_start(struct kvm_prep *p, const struct guest_mem *mem, bool dirty_l
 	p->dirty_log = dirty_log;
 	p->late = late;
 	take_prewarmed(p, w);
-	ret = pthread_create(&p->thread, NULL, prep_thread, p);
+	ret = sem_init(&p->ready, 0, 0);
+	if (!ret) {
+		ret = pthread_create(&p->thread, NULL, prep_thread, p);
+		if (ret)
+			sem_destroy(&p->ready);
+	}
 	if (ret) {
-		/* No thread: do the work here, serially. */
-		prep_thread(p);
+		/* No thread: do the work here, serially; nothing turns reinjection off. */
+		kvm_prepare(p);
+		p->pvm = kvm_host_is_pvm();
 		return 0;
 	}
 	p->threaded = true;
@@ -351,7 +370,13 @@ int kvm_prep_finish(struct kvm_prep *p)
 	if (fetch)
 		kvm_fetch_cpuid(&mine);
 	if (p->threaded) {
-		pthread_join(p->thread, NULL);
+		while (sem_wait(&p->ready) && errno == EINTR)
+			;
+		if (!p->stays) /* else kvm_late_stop joins it */
+			pthread_join(p->thread, NULL);
+		else
+			kvm_late_watch(p->late);
+		sem_destroy(&p->ready);
 		p->threaded = false;
 	}
 	if (fetch) {

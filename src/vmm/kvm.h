@@ -6,6 +6,7 @@
 #ifndef EMBER_VMM_KVM_H
 #define EMBER_VMM_KVM_H
 
+#include "core/event_loop.h"
 #include "core/guest_mem.h"
 
 #include <linux/kvm.h>
@@ -19,38 +20,49 @@ struct vcpu;
 struct seccomp_prog;
 
 /*
- * The VM's set-up thread: PIT reinjection off (arch_vm_prep_late), which waits
- * in the host kernel for an SRCU grace period (up to ~20 ms here) holding the
+ * The VM's late thread: PIT reinjection off (arch_vm_prep_late), which waits
+ * in the host kernel for SRCU grace periods (up to ~20 ms here) holding the
  * PIT's lock, which vCPU 0 takes whenever it enters the guest on another host
- * CPU. Started with the VM, it waits for vCPU 0's first exit (the guest has
- * entered and its first console byte is out), so the wait overlaps the guest's
- * life and neither its start nor the VM's teardown pays it. It installs its
- * own seccomp filter before anything else.
+ * CPU. It is the prep thread going on once the VM is handed over; it waits for
+ * vCPU 0's first exit (the guest has entered and its first console byte is
+ * out), so the wait overlaps the guest's life and neither its start nor, mostly,
+ * the VM's teardown pays it. It installs its own seccomp filter first.
  */
+enum { KVM_LATE_WAITING, KVM_LATE_BUSY, KVM_LATE_DONE };
 struct kvm_late {
 	pthread_t thread;
 	bool threaded;
-	pthread_t hurry; /* the second thread: hurry_thread (kvm.c) */
-	bool hurry_threaded;
-	sem_t go;	    /* posted once per thread */
-	atomic_bool cancel; /* the VM ends before vCPU 0's first exit: nothing to do */
+	/* The VMM thread's loop, which hurries the grace periods (NULL: it cannot) */
+	struct event_loop *hurry_loop;
+	struct ev_handler hurry_h; /* a timer the late thread arms as it starts its ioctl */
+	sem_t go;		   /* vCPU 0 has exited once, or the VM ends */
+	atomic_bool cancel;	   /* the VM ends: no reinjection if it has not started */
 	atomic_bool posted;
-	atomic_bool done; /* reinjection is off */
+	atomic_int state; /* KVM_LATE_* */
 	int vm_fd;
 	const struct seccomp_prog *filter; /* NULL: seccomp is off */
 };
-void kvm_late_init(struct kvm_late *l, const struct seccomp_prog *filter);
+/*
+ * @hurry_loop: the loop of the thread that calls kvm_late_stop, if its filter
+ * is off or ember's own (a --seccomp-filter file's may not allow
+ * KVM_SET_GSI_ROUTING); else NULL.
+ */
+void kvm_late_init(struct kvm_late *l, const struct seccomp_prog *filter,
+		   struct event_loop *hurry_loop);
 /* vCPU 0 after a KVM_RUN that entered the guest: the thread may go (once). */
 void kvm_late_go(struct kvm_late *l);
-/* Before the VM fd closes: cancels the work if it has not started, waits for the thread. */
+/*
+ * Before the VM fd closes: cancels the work if it has not started, hurries it
+ * if it has (@hurry_loop), waits for the thread.
+ */
 void kvm_late_stop(struct kvm_late *l);
 
 /*
  * kvm.c: what the VM needs from /dev/kvm, prepared while vm_create() checks its
- * inputs, because KVM's own set-up dominates ember's start-up time: a
- * short-lived thread opens /dev/kvm, creates the VM, registers guest RAM, and
- * creates the IRQ chip and PIT,
- * while the caller fetches KVM_GET_SUPPORTED_CPUID in kvm_prep_finish().
+ * inputs, because KVM's own set-up dominates ember's start-up time: a thread
+ * opens /dev/kvm, creates the VM, registers guest RAM, and creates the IRQ chip
+ * and PIT, while the caller fetches KVM_GET_SUPPORTED_CPUID in
+ * kvm_prep_finish(); then it goes on as the VM's late thread (struct kvm_late).
  */
 #define KVM_PREP_CPUID_MAX 256
 struct kvm_prep {
@@ -59,7 +71,9 @@ struct kvm_prep {
 	bool prewarmed; /* kvm_fd and vm_fd came from a kvm_prewarm: only the slots to add */
 	pthread_t thread;
 	bool threaded;
-	struct kvm_late *late; /* the VM's; started by the prep (NULL: not at all) */
+	sem_t ready;	       /* the thread's work is done: the fields below are set */
+	bool stays;	       /* the thread goes on as @late's */
+	struct kvm_late *late; /* the VM's (NULL: none) */
 	int kvm_fd;
 	int vm_fd;
 	int max_vcpus; /* KVM_CAP_MAX_VCPUS, <= 0 if unknown */

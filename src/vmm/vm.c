@@ -414,7 +414,7 @@ static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 	/* Fields that teardown looks at are valid before anything can fail. */
 	vm->kvm_fd = vm->vm_fd = vm->console.uart_evt = vm->uffd = vm->uffd_sock = vm->pagemap_fd =
 	    -1;
-	kvm_late_init(&vm->kvm_late, vm->seccomp_setup);
+	kvm_late_init(&vm->kvm_late, vm->seccomp_setup, vm->seccomp_own_vmm ? vm->loop : NULL);
 	vm->sampler.fd = vm->sampler.timer_h.fd = -1;
 	vm->supported_cpuid = NULL;
 	vm->nr_vcpus = 0;

@@ -73,7 +73,8 @@ struct vm {
 	bool pvm_profile;    /* the kvm_pvm guest profile was added (pvm_profile.c) */
 	struct rip_sampler sampler;
 	const struct seccomp_prog *seccomp_vcpu;  /* each vCPU thread's filter; NULL: none */
-	const struct seccomp_prog *seccomp_setup; /* the set-up thread's (kvm.c) */
+	const struct seccomp_prog *seccomp_setup; /* the late thread's (kvm.c) */
+	bool seccomp_own_vmm; /* this thread's filter is off or ember's own, not a file's */
 
 	int kvm_fd;
 	int vm_fd;

@@ -32,6 +32,7 @@ static void vm_settings(struct vm *vm, struct controller *vmm)
 	vm->loop = vmm->loop;
 	vm->seccomp_vcpu = seccomp_progs_get(vmm->seccomp, SECCOMP_VCPU);
 	vm->seccomp_setup = seccomp_progs_get(vmm->seccomp, SECCOMP_SETUP);
+	vm->seccomp_own_vmm = !vmm->seccomp || !vmm->seccomp->from_file;
 	vm->prewarm = &vmm->prewarm;
 	vm->mmds = &vmm->mmds;
 }

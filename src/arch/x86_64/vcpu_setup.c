@@ -72,7 +72,7 @@ void arch_vm_prep_late(int vm_fd)
  * n % 8 for n < 16. ember never changes it (acpi.c's MADT relies on it), so
  * setting it again changes nothing the guest sees; KVM_SET_GSI_ROUTING ends
  * in synchronize_srcu_expedited() on the VM's irq SRCU, which expedites a
- * normal grace period pending there (vmm/kvm.c's hurry_thread).
+ * normal grace period pending there (vmm/kvm.c's kvm_late_stop).
  */
 void arch_vm_hurry_irq_srcu(int vm_fd)
 {
