@@ -59,6 +59,7 @@ struct opts {
 	int breakdown; /* memory mode: top N mappings of the last run */
 	const char *stderr_path;
 	const char *prepare; /* -p: a shell command before each run, untimed */
+	const char *raw;     /* -o: each kept startup run's figures appended here */
 	char **argv;
 };
 
@@ -296,6 +297,18 @@ static int startup_run(const struct opts *o, const char *run, struct startup_sta
 	}
 	if (check_output(o, run, out, out_len))
 		return -1;
+	if (keep && o->raw) {
+		FILE *f = fopen(o->raw, "a");
+
+		if (!f ||
+		    fprintf(f, "%.3f %.3f %.3f %ld\n", t_first - t0, t_end - t0, cpu_ms(&ru),
+			    ru.ru_maxrss) < 0 ||
+		    fclose(f)) {
+			fprintf(stderr, "firstbyte: -o %s: cannot append: %s\n", o->raw,
+				strerror(errno));
+			return -1;
+		}
+	}
 	if (keep) {
 		add(&st->first, t_first - t0);
 		add(&st->total, t_end - t0);
@@ -598,6 +611,8 @@ static void usage(FILE *out)
 	      "  -b N         memory mode: print the last run's N largest mappings\n"
 	      "  -2 PATH      the VMM's stderr (default /dev/null)\n"
 	      "  -p CMD       run CMD (sh -c) before each run, untimed; it must exit 0\n"
+	      "  -o PATH      startup mode: append each run's \"first-byte total cpu peak-rss\"\n"
+	      "               to PATH (one line a run), for runs interleaved across calls\n"
 	      "Prints \"metric min median max\" lines (ms, or KiB for memory).\n",
 	      out);
 }
@@ -625,7 +640,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 	*o = (struct opts){
 	    .runs = 20, .warmup = 1, .ram_mib = 128, .settle_ms = 20, .stderr_path = "/dev/null"};
-	while ((c = getopt(argc, argv, "+n:w:x:l:e:m:r:s:b:2:p:h")) != -1) {
+	while ((c = getopt(argc, argv, "+n:w:x:l:e:m:r:s:b:2:p:o:h")) != -1) {
 		switch (c) {
 		case 'n':
 			if (parse_int("n", optarg, 1, MAX_RUNS, &v))
@@ -675,6 +690,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'p':
 			o->prepare = optarg;
+			break;
+		case 'o':
+			o->raw = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -103,18 +103,52 @@ ratio() { # A B: A / B, or -
 }
 
 # --- 1. whole life: ember against the floor ---
+# Round after round, one run of each VMM (after one warm-up run each): the host's drift
+# (other work, frequency, the kernel's deferred work) falls on all of them alike, which
+# blocks of runs one VMM after another do not give. firstbyte -o keeps each run's figures.
+life_run() { # NAME WARMUP LABEL COMMAND...: one run into $TMP/NAME.raw
+	local name=$1 warm=$2 label=$3
+	shift 3
+	[ -f "$TMP/$name.failed" ] && return 0
+	if ! "$B/firstbyte" -2 "$TMP/$name.stderr" -w "$warm" -n 1 -l "$label" -x 0 \
+		-o "$TMP/$name.raw" -- "$@" >/dev/null 2>"$TMP/$name.err"; then
+		echo "bench/scale: the $name measurement failed:" >&2
+		sed 's/^/  /' "$TMP/$name.err" >&2
+		tail -n 5 "$TMP/$name.stderr" 2>/dev/null | sed 's/^/  | /' >&2 || true
+		touch "$TMP/$name.failed"
+		status=1
+	fi
+}
+life_stats() { # NAME LABEL: $TMP/NAME.raw as firstbyte prints its figures, into $OUT/NAME.out
+	local col=1 m
+	[ -s "$TMP/$1.raw" ] && [ ! -f "$TMP/$1.failed" ] || return 0
+	{
+		echo "# $2: $(wc -l <"$TMP/$1.raw") runs, interleaved with the other VMMs' (ms; KiB)"
+		printf '%-20s %12s %12s %12s\n' "# metric" min median max
+		for m in first-byte-ms total-ms cpu-ms peak-rss-kib; do
+			cut -d' ' -f$col "$TMP/$1.raw" | sort -g | awk -v m=$m '{ v[NR] = $1 } END {
+				med = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+				printf "%-20s %12.2f %12.2f %12.2f\n", m, v[1], med, v[NR] }'
+			col=$((col + 1))
+		done
+	} >"$OUT/$1.out"
+}
 cmdline=$("$EMBER" --no-api --config-file "$TMP/hello.json" 2>/dev/null | sed -n 's/^cmdline: //p')
-echo "whole life: ${HELLO#"$ROOT"/}, spawn to reap, $RUNS runs (+1 warm-up) each"
-[ -f "$OUT/ember-start.out" ] ||
-	tool ember-start "$B/firstbyte" -n "$RUNS" -l ember -x 0 -- "$EMBER" --no-api \
-		--config-file "$TMP/hello.json" || true
-tool minvmm-start "$B/firstbyte" -n "$RUNS" -l minvmm -x 0 -- "$B/minvmm" -c "$cmdline" \
-	"$HELLO" || true
-tool minvmmi-start "$B/firstbyte" -n "$RUNS" -l minvmm-i -x 0 -- "$B/minvmm" -i \
-	-c "$cmdline" "$HELLO" || true
+echo "whole life: ${HELLO#"$ROOT"/}, spawn to reap, $RUNS runs (+1 warm-up) each, interleaved"
+for ((i = 0; i < RUNS; i++)); do
+	w=$((i == 0 ? 1 : 0))
+	life_run ember-life $w ember "$EMBER" --no-api --config-file "$TMP/hello.json"
+	life_run minvmm-start $w minvmm "$B/minvmm" -c "$cmdline" "$HELLO"
+	life_run minvmmi-start $w minvmm-i "$B/minvmm" -i -c "$cmdline" "$HELLO"
+	if [ -x "$MUSL" ]; then
+		life_run musl-start $w ember-musl "$MUSL" --no-api --config-file "$TMP/hello.json"
+	fi
+done
+life_stats ember-life ember
+life_stats minvmm-start minvmm
+life_stats minvmmi-start minvmm-i
+life_stats musl-start ember-musl
 if [ -x "$MUSL" ]; then
-	tool musl-start "$B/firstbyte" -n "$RUNS" -l ember-musl -x 0 -- "$MUSL" --no-api \
-		--config-file "$TMP/hello.json" || true
 	tool musl-mem "$B/firstbyte" -n "$RUNS" -l ember-musl -x -15 -m READY -r "$MEM_MIB" -- \
 		"$MUSL" --no-api --config-file "$TMP/idle.json" || true
 fi
@@ -126,12 +160,12 @@ printf "%-24s %s | %s | %s | %s | %s\n" "metric" "     min   median      max" \
 printf '%.0s-' {1..150}
 echo
 for m in first-byte-ms:"first UART byte (ms)" total-ms:"spawn to reap (ms)" cpu-ms:"CPU time (ms)"; do
-	r=$(ratio "$(stat ember-start "${m%%:*}" 3)" "$(stat minvmm-start "${m%%:*}" 3)")
+	r=$(ratio "$(stat ember-life "${m%%:*}" 3)" "$(stat minvmm-start "${m%%:*}" 3)")
 	verdict=
 	if [ "${m%%:*}" != first-byte-ms ] && [ "$r" != - ]; then
 		verdict=$(awk -v r="${r%x}" -v t="$LIFE_TARGET" 'BEGIN { print (r <= t) ? "PASS" : "MISS" }')
 	fi
-	printf "%-24s %s | %s | %s | %s | %8s %s\n" "${m#*:}" "$(trio ember-start "${m%%:*}" 2)" \
+	printf "%-24s %s | %s | %s | %s | %8s %s\n" "${m#*:}" "$(trio ember-life "${m%%:*}" 2)" \
 		"$(trio minvmm-start "${m%%:*}" 2)" "$(trio minvmmi-start "${m%%:*}" 2)" \
 		"$(trio musl-start "${m%%:*}" 2)" "$r" "$verdict"
 done
@@ -146,11 +180,11 @@ echo "for SRCU grace periods when the VM fd closes (bench/README.md: what ember 
 # --- 2. creation rate ---
 echo
 echo "creation rate: whole runs of ${HELLO#"$ROOT"/} per second, N in flight, $RATE_REPEATS repeats"
-printf "%-10s %-26s %8s | %-26s %8s | %s\n" "" "   ember (runs/s)" "CPU ms" "   QEMU microvm (runs/s)" \
-	"CPU ms" "ember/QEMU"
-printf "%-10s %s %8s | %s %8s |\n" "in flight" "     min   median      max" "median" \
-	"     min   median      max" "median"
-printf '%.0s-' {1..102}
+printf "%-10s %-26s %8s | %-26s %8s | %-26s %8s | %s\n" "" "   ember (runs/s)" "CPU ms" \
+	"   QEMU microvm (runs/s)" "CPU ms" "   floor: minvmm (runs/s)" "CPU ms" "ember/QEMU"
+printf "%-10s %s %8s | %s %8s | %s %8s |\n" "in flight" "     min   median      max" "median" \
+	"     min   median      max" "median" "     min   median      max" "median"
+printf '%.0s-' {1..140}
 echo
 if [ -n "$QEMU" ]; then
 	mapfile -t qemu_hello < <(qemu_cmd "$HELLO")
@@ -160,14 +194,18 @@ for j in $RATE_JOBS; do
 	n=$((4 * j > 20 ? 4 * j : 20))
 	tool "rate-ember-j$j" "$B/rate" -j "$j" -n "$n" -r "$RATE_REPEATS" -- "$EMBER" --no-api \
 		--config-file "$TMP/hello.json" || true
+	# The floor: what this host gives a VMM that does nothing but run the guest.
+	tool "rate-minvmm-j$j" "$B/rate" -j "$j" -n "$n" -r "$RATE_REPEATS" -- "$B/minvmm" \
+		-c "$cmdline" "$HELLO" || true
 	if [ -n "$QEMU" ]; then
 		n=$((2 * j > 8 ? 2 * j : 8))
 		tool "rate-qemu-j$j" "$B/rate" -j "$j" -n "$n" -r "$RATE_REPEATS" -x 253 -- \
 			"${qemu_hello[@]}" || true
 	fi
-	printf "%-10s %s %8s | %s %8s | %s\n" "$j" "$(trio "rate-ember-j$j" rate-per-s 1)" \
+	printf "%-10s %s %8s | %s %8s | %s %8s | %s\n" "$j" "$(trio "rate-ember-j$j" rate-per-s 1)" \
 		"$(stat "rate-ember-j$j" cpu-ms 3)" "$(trio "rate-qemu-j$j" rate-per-s 1)" \
-		"$(stat "rate-qemu-j$j" cpu-ms 3)" \
+		"$(stat "rate-qemu-j$j" cpu-ms 3)" "$(trio "rate-minvmm-j$j" rate-per-s 1)" \
+		"$(stat "rate-minvmm-j$j" cpu-ms 3)" \
 		"$(ratio "$(stat "rate-ember-j$j" rate-per-s 3)" "$(stat "rate-qemu-j$j" rate-per-s 3)")"
 done
 
