@@ -8,7 +8,7 @@
  *         from just before the guest runs (after the vCPU threads start)
  *   api   the API thread (fc_api), before it serves its first request
  *   vcpu  each vCPU thread (fc_vcpu N), before its first KVM_RUN
- *   setup ember's own: the VM's short set-up thread (vmm/kvm.c), as it starts;
+ *   setup ember's own: the VM's late thread (vmm/kvm.c), once the VM is built;
  *         built in only (a filter file names Firecracker's three)
  *
  * The built-in lists are filter_vmm.c, filter_api.c and filter_vcpu.c, a
@@ -92,7 +92,7 @@ struct seccomp_filters {
 extern const struct seccomp_filter seccomp_filter_vmm;
 extern const struct seccomp_filter seccomp_filter_api;
 extern const struct seccomp_filter seccomp_filter_vcpu;
-/* filter_setup.c: the VM's set-up thread (vmm/kvm.c). */
+/* filter_setup.c: the VM's late thread (vmm/kvm.c). */
 extern const struct seccomp_filter seccomp_filter_setup;
 
 /* The built-in filters (nothing to free). */

@@ -205,7 +205,7 @@ static void *vcpu_thread(void *arg)
 	while (!atomic_load(&vm->stopping)) {
 		ret = ioctl(vcpu->fd, KVM_RUN, 0);
 
-		/* vCPU 0 has entered the guest: the VM's set-up thread may go (kvm.c). */
+		/* vCPU 0 has entered the guest: the VM's late thread may go (kvm.c). */
 		if (ret >= 0 && vcpu->id == 0 && !vcpu->entered) {
 			vcpu->entered = true;
 			kvm_late_go(&vm->kvm_late);

@@ -45,7 +45,7 @@ static void vm_settings(struct vm *vm, struct controller *vmm)
  */
 static int install_vmm_filter(struct controller *vmm, char err[VMM_ERR_MAX])
 {
-	/* The VM's set-up thread (kvm.c) filtered itself as it started. */
+	/* The VM's late thread (kvm.c) filters itself once the VM is handed over. */
 	int ret = seccomp_install(seccomp_progs_get(vmm->seccomp, SECCOMP_VMM));
 
 	if (ret)
