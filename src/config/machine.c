@@ -82,7 +82,7 @@ static int apply(struct vm_config *cfg, json_t *o, const struct config_apply *ho
 		return ret;
 	/* "None" drops any template; a static one replaces a custom one. */
 	if (json_object_get(o, "cpu_template"))
-		cfg->cpu.present = false;
+		cfg_cpu_config_drop(&cfg->cpu);
 	cfg->machine = mc;
 	cfg->has_machine_config = true;
 	return 0;
