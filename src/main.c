@@ -153,8 +153,14 @@ static void usage(FILE *out)
 	    out);
 }
 
+/*
+ * main's helpers with buffers (load_metadata, parse_cli, setup_logger) are noinline:
+ * inlined, their buffers would stay in main's frame, under every call of the VM's
+ * start, and each page of the main stack a start touches stays resident.
+ */
+
 /* --metadata FILE: the MMDS data store's contents, as PUT /mmds would give them. */
-static int load_metadata(struct controller *ctl, const char *path)
+__attribute__((noinline)) static int load_metadata(struct controller *ctl, const char *path)
 {
 	char err[MMDS_ERR_MAX], *buf = NULL;
 	size_t cap = 0, len = 0;
@@ -208,7 +214,7 @@ static int parse_ll(const char *flag, const char *s, long long min, long long *o
 }
 
 /* Returns 0 to go on, 1 for "done, exit 0", or -EINVAL. */
-static int parse_cli(int argc, char **argv, struct cli *cli)
+__attribute__((noinline)) static int parse_cli(int argc, char **argv, struct cli *cli)
 {
 	enum log_level ignored_level;
 	char err[CONFIG_ERR_MAX];
@@ -329,7 +335,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	return 0;
 }
 
-static int setup_logger(struct logger *lg, const struct cli *cli, const struct logger_config *lc)
+__attribute__((noinline)) static int setup_logger(struct logger *lg, const struct cli *cli,
+						  const struct logger_config *lc)
 {
 	const char *path = lc->present && lc->log_path ? lc->log_path : cli->log_path;
 	char err[VMM_ERR_MAX];
@@ -369,7 +376,6 @@ int main(int argc, char **argv)
 	bool tio_saved = false;
 	struct cli cli = {0};
 	char err[CONFIG_ERR_MAX];
-	struct vm_config cfg;
 	struct timespec start_mono, start_cpu;
 	struct event_loop loop = {.epfd = -1, .wake_fd = -1};
 	struct http_server api;
@@ -427,32 +433,33 @@ int main(int argc, char **argv)
 			   (now.tv_nsec - start_mono.tv_nsec) / 1000;
 	}
 
-	config_init(&cfg);
+	/* The file is parsed straight into the controller's configuration: no copy on the stack. */
+	ctrl_init(&ctl, &loop, &lg, &kvm_backend_ops);
 	if (cli.config_file) {
-		ret = config_parse_file(&cfg, cli.config_file, err);
+		ret = config_parse_file(&ctl.cfg, cli.config_file, err);
 		if (!ret)
-			ret = config_validate(&cfg, err);
+			ret = config_validate(&ctl.cfg, err);
 		if (ret) {
 			log_error("configuration: %s", err);
-			config_free(&cfg);
+			ctrl_destroy(&ctl);
 			http_server_close(&api);
 			return VM_EXIT_BAD_CONFIG;
 		}
 	}
-	if (setup_logger(&lg, &cli, &cfg.logger)) {
-		config_free(&cfg);
+	if (setup_logger(&lg, &cli, &ctl.cfg.logger)) {
+		ctrl_destroy(&ctl);
 		http_server_close(&api);
 		return VM_EXIT_BAD_CONFIG;
 	}
 	/* --metrics-path is the flag form of the metrics section; the file's wins. */
-	if (cli.metrics_path && !cfg.metrics.present) {
-		cfg.metrics.metrics_path = strdup(cli.metrics_path);
-		cfg.metrics.present = cfg.metrics.metrics_path != NULL;
+	if (cli.metrics_path && !ctl.cfg.metrics.present) {
+		ctl.cfg.metrics.metrics_path = strdup(cli.metrics_path);
+		ctl.cfg.metrics.present = ctl.cfg.metrics.metrics_path != NULL;
 	}
 	/* Compiled now, installed by each thread (seccomp.h); as Firecracker, a bad file is 1. */
 	if (!cli.no_seccomp && seccomp_progs_load(&seccomp, cli.seccomp_filter, err)) {
 		log_error("%s%s", cli.seccomp_filter ? "--seccomp-filter " : "seccomp: ", err);
-		config_free(&cfg);
+		ctrl_destroy(&ctl);
 		http_server_close(&api);
 		return VM_EXIT_ERROR;
 	}
@@ -461,9 +468,6 @@ int main(int argc, char **argv)
 	if (cli.start_time_cpu_us)
 		us_to_ts(cli.start_time_cpu_us, &start_cpu);
 
-	ctrl_init(&ctl, &loop, &lg, &kvm_backend_ops);
-	config_free(&ctl.cfg);
-	ctl.cfg = cfg; /* the controller owns the configuration now */
 	ctl.put_checks = true;
 	/* As Firecracker: the API's max payload unless said otherwise. */
 	if (cli.mmds_size_limit || cli.http_max_payload)

@@ -35,8 +35,7 @@ static const struct config_section_ops *const sections[] = {
 void config_init(struct vm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->machine.vcpu_count = 1;
-	cfg->machine.mem_size_mib = 128;
+	cfg_machine_defaults(&cfg->machine);
 	cfg->logger.level = LOG_INFO;
 }
 

@@ -51,10 +51,13 @@ struct logger_config {
 	char *module; /* only lines of this module (util/log.h); NULL: all */
 };
 
-/* CpuConfig (cpu_config.c): a custom CPU template, applied before boot. */
+/*
+ * CpuConfig (cpu_config.c): a custom CPU template, applied before boot. Rare
+ * and ~8 KiB, so out of line: every copy of a configuration would carry it.
+ */
 struct cpu_config {
-	bool present;
-	struct cpu_template tmpl;
+	bool present;		   /* tmpl is set */
+	struct cpu_template *tmpl; /* owned (config_free); NULL: none */
 };
 
 /* SerialDevice (serial.c, PUT /serial only): the guest console's output. */

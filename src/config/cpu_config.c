@@ -277,13 +277,22 @@ static int apply(struct vm_config *cfg, json_t *o, const struct config_apply *ho
 	if (!t)
 		return cfg_fail(err, "%s: out of memory", how->path);
 	ret = parse(o, how->path, t, err);
-	if (!ret) {
-		cfg->cpu.present = true;
-		cfg->cpu.tmpl = *t;
-		cfg->machine.cpu_template = CPU_STATIC_NONE;
+	if (ret) {
+		free(t);
+		return ret;
 	}
-	free(t);
-	return ret;
+	cfg_cpu_config_drop(&cfg->cpu);
+	cfg->cpu.present = true;
+	cfg->cpu.tmpl = t;
+	cfg->machine.cpu_template = CPU_STATIC_NONE;
+	return 0;
+}
+
+void cfg_cpu_config_drop(struct cpu_config *cc)
+{
+	free(cc->tmpl);
+	cc->tmpl = NULL;
+	cc->present = false;
 }
 
 static json_t *bitmap_json(uint64_t filter, uint64_t value, unsigned int bits)
@@ -357,13 +366,32 @@ json_t *cfg_cpu_config_json(const struct cpu_template *t, bool *bad)
 
 static json_t *to_json(const struct vm_config *cfg, bool *bad)
 {
-	return cfg->cpu.present ? cfg_cpu_config_json(&cfg->cpu.tmpl, bad) : json_null();
+	return cfg->cpu.present ? cfg_cpu_config_json(cfg->cpu.tmpl, bad) : json_null();
 }
 
-/* Plain data: nothing to copy or free. */
+static void copy(struct vm_config *dst, const struct vm_config *src, bool *oom)
+{
+	if (!src->cpu.present)
+		return;
+	dst->cpu.tmpl = malloc(sizeof(*dst->cpu.tmpl));
+	if (dst->cpu.tmpl) {
+		*dst->cpu.tmpl = *src->cpu.tmpl;
+	} else {
+		dst->cpu.present = false;
+		*oom = true;
+	}
+}
+
+static void release(struct vm_config *cfg)
+{
+	cfg_cpu_config_drop(&cfg->cpu);
+}
+
 const struct config_section_ops config_cpu_config_section = {
     .key = "cpu-config",
     .name = "cpu-config",
     .apply = apply,
+    .copy = copy,
+    .free = release,
     .to_json = to_json,
 };

@@ -118,16 +118,18 @@ int cfg_get_uint(const json_t *obj, const char *path, const char *key, bool requ
 			return cfg_fail(err, "%s: missing required key \"%s\"", path, key);
 		return 0;
 	}
+	n = json_is_integer(v) ? json_integer_value(v) : -1;
+	if (n >= 0 && (uint64_t)n >= min && (uint64_t)n <= max) {
+		*out = (uint64_t)n;
+		return 0;
+	}
+	/* Rendered only for the message: json_dumps costs a malloc and a printf. */
 	config_show_value(v, val, sizeof(val));
 	if (!json_is_integer(v))
 		return cfg_fail(err, "%s.%s: expected an integer, got %s %s", path, key,
 				config_type_name(v), val);
-	n = json_integer_value(v);
-	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
-		return cfg_fail(err, "%s.%s: %s is out of range (%llu to %llu)", path, key, val,
-				(unsigned long long)min, (unsigned long long)max);
-	*out = (uint64_t)n;
-	return 0;
+	return cfg_fail(err, "%s.%s: %s is out of range (%llu to %llu)", path, key, val,
+			(unsigned long long)min, (unsigned long long)max);
 }
 
 int cfg_get_bool(const json_t *obj, const char *path, const char *key, bool *out, char *err)
@@ -162,7 +164,6 @@ int cfg_get_enum(const json_t *obj, const char *path, const char *key, const cha
 
 	if (!v)
 		return 0;
-	config_show_value(v, val, sizeof(val));
 	if (json_is_string(v)) {
 		for (int i = 0; names[i]; i++) {
 			if (!strcmp(names[i], json_string_value(v))) {
@@ -171,6 +172,7 @@ int cfg_get_enum(const json_t *obj, const char *path, const char *key, const cha
 			}
 		}
 	}
+	config_show_value(v, val, sizeof(val));
 	for (int i = 0; names[i]; i++) {
 		size_t used = strlen(list);
 

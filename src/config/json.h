@@ -141,10 +141,12 @@ extern const struct config_section_ops config_mmds_section;
 extern const struct config_section_ops config_pmem_section;
 extern const struct config_section_ops config_memory_hotplug_section;
 
-/* MachineConfiguration (machine.c), for config_machine_to_json. */
+/* MachineConfiguration (machine.c), for config_machine_to_json; Firecracker's defaults. */
 json_t *cfg_machine_json(const struct machine_config *mc, bool *bad);
-/* CpuConfig (cpu_config.c). */
+void cfg_machine_defaults(struct machine_config *mc);
+/* CpuConfig (cpu_config.c); cfg_cpu_config_drop: none any more (a static one replaces it). */
 json_t *cfg_cpu_config_json(const struct cpu_template *t, bool *bad);
+void cfg_cpu_config_drop(struct cpu_config *cc);
 /* Balloon (balloon.c), for config_balloon_to_json. */
 json_t *cfg_balloon_json(const struct balloon_config *b, bool *bad);
 

@@ -50,6 +50,11 @@ static int parse(json_t *o, const char *p, struct machine_config *mc, bool patch
 	return 0;
 }
 
+void cfg_machine_defaults(struct machine_config *mc)
+{
+	*mc = (struct machine_config){.vcpu_count = 1, .mem_size_mib = 128};
+}
+
 int config_validate_machine(const struct machine_config *mc, char err[CONFIG_ERR_MAX])
 {
 	if (mc->smt && mc->vcpu_count > 1 && mc->vcpu_count % 2)
@@ -68,10 +73,7 @@ static int apply(struct vm_config *cfg, json_t *o, const struct config_apply *ho
 	if (how->patch) {
 		mc = cfg->machine;
 	} else {
-		struct vm_config defaults;
-
-		config_init(&defaults);
-		mc = defaults.machine;
+		cfg_machine_defaults(&mc);
 		mc.cpu_template = cfg->machine.cpu_template;
 	}
 	ret = parse(o, how->path, &mc, how->patch, err);
@@ -82,7 +84,7 @@ static int apply(struct vm_config *cfg, json_t *o, const struct config_apply *ho
 		return ret;
 	/* "None" drops any template; a static one replaces a custom one. */
 	if (json_object_get(o, "cpu_template"))
-		cfg->cpu.present = false;
+		cfg_cpu_config_drop(&cfg->cpu);
 	cfg->machine = mc;
 	cfg->has_machine_config = true;
 	return 0;

@@ -51,6 +51,6 @@ int vm_cpu_template(const struct vm_config *cfg, int kvm_fd, const struct cpu_te
 	if (!cfg->cpu.present)
 		return 0;
 	snprintf(name, VM_TMPL_NAME_MAX, "cpu-config");
-	*out = &cfg->cpu.tmpl;
+	*out = cfg->cpu.tmpl;
 	return check_caps(*out, kvm_fd);
 }

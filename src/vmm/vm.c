@@ -141,7 +141,7 @@ static int vm_init_devices(struct vm *vm)
  * through userfaultfd), or a snapshot's memory file @mem_fd (>= 0) mapped
  * privately. KVM learns of it in kvm_prep.
  */
-static int vm_init_memory(struct vm *vm, int mem_fd)
+__attribute__((noinline)) static int vm_init_memory(struct vm *vm, int mem_fd)
 {
 	const struct machine_config *mc = &vm->cfg.machine;
 	const struct memory_hotplug_config *hp = &vm->cfg.memory_hotplug;
@@ -195,7 +195,7 @@ static enum arch_boot_proto vm_arch_boot_proto(const struct vm *vm)
 	return vm->boot.proto == BOOT_PVH ? ARCH_BOOT_PVH : ARCH_BOOT_LINUX64;
 }
 
-static int vm_load_boot(struct vm *vm)
+__attribute__((noinline)) static int vm_load_boot(struct vm *vm)
 {
 	const struct boot_source_config *bs = &vm->cfg.boot;
 	char err[BOOT_ERR_MAX];
@@ -321,7 +321,7 @@ static int vm_register_memslots(struct vm *vm)
 }
 
 /* The boot tables from what the VM holds: memory, vCPUs, kernel, command line, devices. */
-static int vm_write_boot_tables(struct vm *vm)
+__attribute__((noinline)) static int vm_write_boot_tables(struct vm *vm)
 {
 	struct acpi_mmio_dev devs[VM_MAX_VIRTIO];
 
@@ -404,7 +404,12 @@ static int vm_init_console_input(struct vm *vm)
 	return 0;
 }
 
-/* vm_create (@boot) and vm_create_restored (the snapshot's memory file @mem_fd, or -1). */
+/*
+ * vm_create (@boot) and vm_create_restored (the snapshot's memory file @mem_fd, or -1).
+ * Its phase-1 helpers with buffers are noinline: inlined, their buffers would sit in
+ * this frame under the vCPUs' set-up, on the deepest path of a start, and every page
+ * of the main stack a start touches stays resident for the VM's life.
+ */
 static int vm_build(struct vm *vm, struct vm_config *cfg, bool boot, int mem_fd)
 {
 	struct guest_mem kvm_mem; /* what the prep thread registers: read until kvm_prep_finish */

@@ -230,7 +230,7 @@ static void check_cpu_round_trip(const struct vm_config *cfg)
 		return; /* out of memory */
 	config_init(&back);
 	if (config_parse_string(&back, json, err) || !back.cpu.present ||
-	    !same_template(&back.cpu.tmpl, &cfg->cpu.tmpl))
+	    !same_template(back.cpu.tmpl, cfg->cpu.tmpl))
 		abort();
 	config_free(&back);
 	free(json);

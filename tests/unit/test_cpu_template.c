@@ -43,20 +43,20 @@ TEST(cpu_config_parsed)
 		   "\"reg_modifiers\": [], \"vcpu_features\": null}"),
 	    0);
 	CHECK(cfg.cpu.present);
-	CHECK_EQ(cfg.cpu.tmpl.nr_cpuid, 2);
-	CHECK_EQ(cfg.cpu.tmpl.cpuid[0].leaf, 1);
-	CHECK_EQ(cfg.cpu.tmpl.cpuid[0].regs, 1u << CPUID_ECX);
-	CHECK_EQ(cfg.cpu.tmpl.cpuid[0].filter[CPUID_ECX], 0x6);
-	CHECK_EQ(cfg.cpu.tmpl.cpuid[0].value[CPUID_ECX], 0x2);
-	CHECK_EQ(cfg.cpu.tmpl.cpuid[1].leaf, 7);
-	CHECK_EQ(cfg.cpu.tmpl.cpuid[1].flags, 1);
-	CHECK_EQ(cfg.cpu.tmpl.nr_msrs, 1);
-	CHECK_EQ(cfg.cpu.tmpl.msrs[0].addr, 0x10a);
-	CHECK(cfg.cpu.tmpl.msrs[0].filter == 0x8000000000000001ULL);
-	CHECK(cfg.cpu.tmpl.msrs[0].value == 0x8000000000000000ULL);
-	CHECK_EQ(cfg.cpu.tmpl.nr_caps, 2);
-	CHECK(!cfg.cpu.tmpl.caps[0].remove && cfg.cpu.tmpl.caps[0].cap == 121);
-	CHECK(cfg.cpu.tmpl.caps[1].remove && cfg.cpu.tmpl.caps[1].cap == 56);
+	CHECK_EQ(cfg.cpu.tmpl->nr_cpuid, 2);
+	CHECK_EQ(cfg.cpu.tmpl->cpuid[0].leaf, 1);
+	CHECK_EQ(cfg.cpu.tmpl->cpuid[0].regs, 1u << CPUID_ECX);
+	CHECK_EQ(cfg.cpu.tmpl->cpuid[0].filter[CPUID_ECX], 0x6);
+	CHECK_EQ(cfg.cpu.tmpl->cpuid[0].value[CPUID_ECX], 0x2);
+	CHECK_EQ(cfg.cpu.tmpl->cpuid[1].leaf, 7);
+	CHECK_EQ(cfg.cpu.tmpl->cpuid[1].flags, 1);
+	CHECK_EQ(cfg.cpu.tmpl->nr_msrs, 1);
+	CHECK_EQ(cfg.cpu.tmpl->msrs[0].addr, 0x10a);
+	CHECK(cfg.cpu.tmpl->msrs[0].filter == 0x8000000000000001ULL);
+	CHECK(cfg.cpu.tmpl->msrs[0].value == 0x8000000000000000ULL);
+	CHECK_EQ(cfg.cpu.tmpl->nr_caps, 2);
+	CHECK(!cfg.cpu.tmpl->caps[0].remove && cfg.cpu.tmpl->caps[0].cap == 121);
+	CHECK(cfg.cpu.tmpl->caps[1].remove && cfg.cpu.tmpl->caps[1].cap == 56);
 
 	/* GET /vm/config writes it back; the file parser reads that to the same template. */
 	char *json = config_to_json(&cfg);
@@ -67,7 +67,7 @@ TEST(cpu_config_parsed)
 	CHECK_CONTAINS(json, "\"kvm_capabilities\":[\"121\",\"!56\"]");
 	config_init(&again);
 	CHECK_EQ(config_parse_string(&again, json, err), 0);
-	CHECK(!memcmp(&again.cpu, &cfg.cpu, sizeof(cfg.cpu)));
+	CHECK(again.cpu.present && !memcmp(again.cpu.tmpl, cfg.cpu.tmpl, sizeof(*cfg.cpu.tmpl)));
 	free(json);
 	config_free(&again);
 	config_free(&cfg);
@@ -174,6 +174,58 @@ TEST(static_and_custom_replace_each_other)
 					"\"cpu_template\": \"None\"}"),
 		 0);
 	CHECK(!cfg.cpu.present);
+	config_free(&cfg);
+}
+
+/*
+ * The custom template is the configuration's own heap object: a copy gets its
+ * own, a PUT replaces it, a refused one keeps it, and config_free() releases
+ * it (the ASan run finds a leak or a use after free).
+ */
+TEST(cpu_config_copied_replaced_freed)
+{
+	static const char none[] =
+	    "{\"vcpu_count\": 1, \"mem_size_mib\": 64, \"cpu_template\": \"None\"}";
+	struct vm_config copy;
+	const struct cpu_template *old;
+
+	config_init(&cfg);
+	CHECK(!cfg.cpu.present && !cfg.cpu.tmpl);
+	CHECK_EQ(config_copy(&copy, &cfg), 0); /* none: none in the copy */
+	CHECK(!copy.cpu.present && !copy.cpu.tmpl);
+	config_free(&copy);
+
+	CHECK_EQ(UPDATE(CONFIG_CPU_CONFIG, "{\"kvm_capabilities\": [\"121\"]}"), 0);
+	CHECK(cfg.cpu.present && cfg.cpu.tmpl);
+	CHECK_EQ(config_copy(&copy, &cfg), 0);
+	CHECK(copy.cpu.present && copy.cpu.tmpl && copy.cpu.tmpl != cfg.cpu.tmpl);
+	CHECK(!memcmp(copy.cpu.tmpl, cfg.cpu.tmpl, sizeof(*cfg.cpu.tmpl)));
+
+	/* A new PUT replaces the template in @cfg only; the copy keeps the old one. */
+	CHECK_EQ(UPDATE(CONFIG_CPU_CONFIG, "{\"kvm_capabilities\": [\"!56\", \"7\"]}"), 0);
+	CHECK_EQ(cfg.cpu.tmpl->nr_caps, 2);
+	CHECK(cfg.cpu.tmpl->caps[0].remove && cfg.cpu.tmpl->caps[0].cap == 56);
+	CHECK_EQ(copy.cpu.tmpl->nr_caps, 1);
+	CHECK(!copy.cpu.tmpl->caps[0].remove && copy.cpu.tmpl->caps[0].cap == 121);
+
+	/* A refused PUT leaves the template as it was. */
+	old = cfg.cpu.tmpl;
+	CHECK_EQ(UPDATE(CONFIG_CPU_CONFIG, "{\"kvm_capabilities\": [7]}"), -EINVAL);
+	CHECK(cfg.cpu.present && cfg.cpu.tmpl == old && cfg.cpu.tmpl->nr_caps == 2);
+
+	/* Freeing the original leaves the copy whole; "None" drops the copy's template. */
+	config_free(&cfg);
+	CHECK(!cfg.cpu.present && !cfg.cpu.tmpl);
+	CHECK_EQ(copy.cpu.tmpl->caps[0].cap, 121);
+	CHECK_EQ(config_update(&copy, CONFIG_MACHINE, none, strlen(none), false, err), 0);
+	CHECK(!copy.cpu.present && !copy.cpu.tmpl);
+	config_free(&copy);
+
+	/* The configuration file's "cpu-config" is the same object. */
+	config_init(&cfg);
+	CHECK_EQ(
+	    config_parse_string(&cfg, "{\"cpu-config\": {\"kvm_capabilities\": [\"1\"]}}", err), 0);
+	CHECK(cfg.cpu.present && cfg.cpu.tmpl->nr_caps == 1);
 	config_free(&cfg);
 }
 
@@ -383,6 +435,7 @@ TEST(huge_pages_rules)
 
 TEST_MAIN(TEST_ENTRY(huge_pages_rules), TEST_ENTRY(cpu_config_parsed),
 	  TEST_ENTRY(cpu_config_refused_naming_field_and_value),
-	  TEST_ENTRY(static_and_custom_replace_each_other), TEST_ENTRY(static_templates_by_vendor),
+	  TEST_ENTRY(static_and_custom_replace_each_other),
+	  TEST_ENTRY(cpu_config_copied_replaced_freed), TEST_ENTRY(static_templates_by_vendor),
 	  TEST_ENTRY(t2cl_needs_cascade_lake), TEST_ENTRY(modifiers_applied_and_checked),
 	  TEST_ENTRY(serial_body), TEST_ENTRY(logger_module_filter))
