@@ -230,6 +230,10 @@ int gm_zero(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 
 	if (!dst)
 		return -EFAULT;
+	/*
+	 * untouched_is_zero is only ever set for 4 KiB anonymous private pages (THP
+	 * or not): hugetlb's MADV_DONTNEED would round to 2 MiB and leave a tail.
+	 */
 	lo = ((uintptr_t)dst + (1UL << PAGE_SHIFT) - 1) & ~(uintptr_t)((1UL << PAGE_SHIFT) - 1);
 	hi = ((uintptr_t)dst + len) & ~(uintptr_t)((1UL << PAGE_SHIFT) - 1);
 	if (gm->untouched_is_zero && lo < hi && !madvise((void *)lo, hi - lo, MADV_DONTNEED)) {

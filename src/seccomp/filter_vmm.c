@@ -89,8 +89,8 @@ static const struct seccomp_rule rules[] = {
 
     /* The VM: interrupts, pause, stop. */
     ALLOW_IF("ioctl",
-	     "KVM_SET_GSI_ROUTING: at the VM's end, KVM's default table again, which "
-	     "hurries the PIT reinjection's grace period (vmm/kvm.c)",
+	     "KVM_SET_GSI_ROUTING: KVM's default table again, which hurries the PIT "
+	     "reinjection's grace period (vmm/kvm.c: 0.5 ms into it, and at the VM's end)",
 	     EQ(1, KVM_SET_GSI_ROUTING)),
     ALLOW_IF("ioctl", "KVM_IRQ_LINE: the console's input, SendCtrlAltDel (i8042)",
 	     EQ(1, KVM_IRQ_LINE)),

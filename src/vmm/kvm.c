@@ -61,18 +61,17 @@ static void late_off_boot_cpu(void)
 }
 
 /*
- * The prep thread's second life, once the VM it made is handed over: its own
- * filter first (failing only leaves the VM's teardown the wait, as its close
- * would), then vCPU 0's first exit, then reinjection off. @l->state is BUSY
- * from before it looks at @l->cancel until the ioctl has returned: a teardown
- * that sets cancel and then sees it not BUSY knows no reinjection will start.
+ * The prep thread's second life, once the VM it made is handed over (its own
+ * filter is in already): vCPU 0's first exit, then reinjection off. @l->state
+ * is BUSY from before it looks at @l->cancel a second time until the ioctl has
+ * returned: a teardown that sets cancel and then sees it not BUSY knows no
+ * reinjection will start.
  */
 static void late_run(struct kvm_late *l)
 {
-	late_off_boot_cpu();
-	if (!seccomp_install(l->filter)) {
-		while (sem_wait(&l->go) && errno == EINTR)
-			;
+	while (sem_wait(&l->go) && errno == EINTR)
+		;
+	if (!atomic_load(&l->cancel)) {
 		atomic_store(&l->state, KVM_LATE_BUSY);
 		if (!atomic_load(&l->cancel)) {
 			/* The VMM thread hurries the grace periods while this one waits. */
@@ -289,8 +288,16 @@ static void *prep_thread(void *arg)
 
 	kvm_prepare(p);
 	p->pvm = kvm_host_is_pvm();
-	if (!p->err && !p->prewarmed && p->late && kvm_late_arm(p->late, p->vm_fd))
-		late = p->late;
+	/*
+	 * Staying on: its filter before the handover, so that it never runs
+	 * unfiltered while the guest does (failing, it ends: reinjection stays on
+	 * and the VM's teardown waits instead).
+	 */
+	if (!p->err && !p->prewarmed && p->late) {
+		late_off_boot_cpu();
+		if (!seccomp_install(p->late->filter) && kvm_late_arm(p->late, p->vm_fd))
+			late = p->late;
+	}
 	p->stays = late != NULL;
 	sem_post(&p->ready); /* @p is the caller's again: not to be touched */
 	if (late)
