@@ -114,9 +114,9 @@ void kvm_late_go(struct kvm_late *l)
 }
 
 /*
- * About half the time the reinjection's second synchronize_srcu comes too soon
- * after its first (SRCU's expedited holdoff) and waits a normal grace period,
- * ~16 ms here, which a VM shorter than that would wait for at its end; an
+ * When the reinjection's second synchronize_srcu comes too soon after its first
+ * (SRCU's expedited holdoff; see late_off_boot_cpu) it waits a normal grace
+ * period, ~16 ms here, which a VM shorter than that would wait for at its end; an
  * expedited grace period requested meanwhile on the same SRCU
  * (arch_vm_hurry_irq_srcu) drives it without the delays: 4.7-7.5 ms measured.
  * The VMM thread asks for one 0.5 ms into the reinjection (past its first,
